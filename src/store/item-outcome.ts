@@ -1,0 +1,28 @@
+/**
+ * How one prompt ended. The scheduler produces these; the checkpoint store commits them and the
+ * output writer turns them into OpenAI Batch output lines.
+ */
+export interface ItemOutcome {
+  readonly customId: string;
+  readonly status: 'done' | 'failed';
+  /** Requests sent for this item in this and earlier runs. */
+  readonly attempts: number;
+  /** The HTTP answer, when the server gave one (also for a failed 404). */
+  readonly response?: {
+    readonly statusCode: number;
+    readonly requestId: string;
+    readonly body: Readonly<Record<string, unknown>>;
+  };
+  /** Why it failed: a stable `code` (see src/errors.ts) and a message naming the fix. */
+  readonly error?: { readonly code: string; readonly message: string };
+  /** Server URL that answered (never with credentials). */
+  readonly endpointUrl?: string;
+  readonly model?: string;
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+  readonly latencyMs?: number;
+  readonly ttftMs?: number;
+  readonly modelLoadMs?: number;
+  /** Epoch milliseconds. */
+  readonly finishedAt: number;
+}
