@@ -1,0 +1,53 @@
+import { ExitCode, toAppError } from '../errors.js';
+import type { CliIo } from './io.js';
+import { runProgram } from './program.js';
+
+/**
+ * The process wiring of the CLI, and the only place that sets `process.exitCode`: signals become
+ * the soft and hard stop signals commands watch, and errors become messages and exit codes.
+ */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  const softStop = new AbortController();
+  const hardStop = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write(`\nbatch: ${signal}: stopping; in-flight prompts may finish (press Ctrl-C again to abort them)\n`);
+      softStop.abort();
+    } else {
+      process.stderr.write(`\nbatch: aborting in-flight prompts; everything answered so far is saved\n`);
+      hardStop.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  const io: CliIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: process.stderr.isTTY === true,
+    softStop: softStop.signal,
+    hardStop: hardStop.signal,
+  };
+
+  try {
+    process.exitCode = await runProgram(argv, io);
+  } catch (error) {
+    const appError = toAppError(error);
+    process.stderr.write(`batch: error [${appError.code}]: ${appError.message}\n`);
+    if (appError.code === 'INTERNAL' && error instanceof Error && error.stack) {
+      process.stderr.write(`${error.stack}\nThis is a bug in batch; please report it with the command you ran.\n`);
+    }
+    process.exitCode = appError.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    if (interrupts > 0 && process.exitCode === ExitCode.Ok) process.exitCode = ExitCode.Interrupted;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The library behind the `batch` CLI. Everything the commands do is available here, so batches
+ * can be driven from code: read prompts, open backends or managed servers, run the worker pool
+ * over a checkpoint store, and plan hardware.
+ */
+export * from './errors.js';
+export type { PromptItem, PromptRecord, InvalidPrompt, PromptEndpoint } from './prompts/prompt-item.js';
+export { readPrompts } from './prompts/read-prompts.js';
+export type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backends/backend.js';
+export { openBackend } from './backends/open-backend.js';
+export type { ItemOutcome } from './store/item-outcome.js';
+export { CheckpointStore } from './store/checkpoint-store.js';
+export { writeOutput } from './store/write-output.js';
+export { BatchScheduler, type WorkSource, type ResultSink, type SchedulerListener, type SchedulerSummary } from './scheduler/batch-scheduler.js';
+export { RetryPolicy, type RetryPolicyOptions } from './scheduler/retry-policy.js';
+export { StaticRouter } from './scheduler/static-router.js';
+export type { Router, RouteLease, ModelLoadStats } from './scheduler/router.js';
+export { runJob, type RunJobOptions, type RunJobContext } from './scheduler/run-job.js';
+export type { RunSummary } from './reporting/run-summary.js';
+export { readGgufInfo } from './models/gguf-reader.js';
+export { writeTinyLlamaGguf } from './models/gguf-writer.js';

@@ -1,0 +1,27 @@
+import type { PromptEndpoint } from './prompt-item.js';
+
+/**
+ * What the per-format readers produce: a prompt record before `readPrompts` numbers it and checks
+ * its custom_id against the others.
+ */
+export type PromptDraft =
+  | {
+      readonly ok: true;
+      readonly customId: string;
+      readonly source: string;
+      readonly endpoint: PromptEndpoint;
+      readonly body: Readonly<Record<string, unknown>>;
+    }
+  | {
+      readonly ok: false;
+      /** The id if it could be read, else `source`. */
+      readonly customId: string;
+      readonly source: string;
+      /** Complete message, starting with the location: `file:line: expected …, got …`. */
+      readonly message: string;
+    };
+
+/** An invalid draft whose message is prefixed with `location`. */
+export function invalidDraft(source: string, customId: string | undefined, location: string, detail: string): PromptDraft {
+  return { ok: false, customId: customId ?? source, source, message: `${location}: ${detail}` };
+}

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { AppError, PromptError, UsageError } from '../errors.js';
+import { DuplicateGuard } from './duplicate-guard.js';
+import type { PromptDraft } from './prompt-draft.js';
+import type { PromptRecord } from './prompt-item.js';
+import { readFileChunks } from './read-file-chunks.js';
+import { readJsonl } from './read-jsonl.js';
+import { readPromptFile } from './read-prompt-file.js';
+import { readPromptFolder } from './read-prompt-folder.js';
+import { resolveInput, type ResolvedInput } from './resolve-input.js';
+
+export { requestModel } from './request-model.js';
+
+export interface ReadPromptsOptions {
+  /**
+   * Absolute directory that relative inputs are resolved against. Sources and ids keep the
+   * inputs as the user typed them, relative to it.
+   */
+  readonly cwd: string;
+  /**
+   * Stream read as JSONL for the input `-`.
+   * @default undefined (the input `-` is refused)
+   */
+  readonly stdin?: NodeJS.ReadableStream;
+  /**
+   * Throw DUPLICATE_CUSTOM_ID when two prompts share a custom_id. Turn off only when the caller
+   * checks ids itself.
+   * @default true
+   */
+  readonly checkDuplicates?: boolean;
+}
+
+/**
+ * Reads prompts from folders, .txt/.md files, JSONL files (simple or OpenAI Batch format), globs
+ * and `-` (stdin), in the order given, numbering them 0, 1, 2, … across all inputs. Everything is
+ * streamed: a record is read only when the consumer asks for it.
+ *
+ * Bad content never stops the others: it yields `{ok: false}` with a `file:line: expected …, got …`
+ * message. Problems with the inputs themselves throw a PromptError (exit code 2): a path that
+ * matches nothing or an unknown file type (before anything is yielded), a duplicate custom_id,
+ * an unreadable file.
+ */
+export function readPrompts(inputs: readonly string[], options: ReadPromptsOptions): AsyncIterable<PromptRecord> {
+  validateOptions(inputs, options);
+  return generateRecords(inputs, options);
+}
+
+async function* generateRecords(inputs: readonly string[], options: ReadPromptsOptions): AsyncGenerator<PromptRecord> {
+  // Every input is resolved first so that a typo in the last path fails at once, not after
+  // reading a gigabyte of the first.
+  const resolved: ResolvedInput[] = [];
+  for (const input of inputs) resolved.push(await resolveInput(input, options.cwd));
+
+  const guard = options.checkDuplicates === false ? undefined : new DuplicateGuard();
+  let index = 0;
+  for (const input of resolved) {
+    for await (const draft of readInput(input, options)) {
+      guard?.check(draft.customId, draft.source);
+      yield toRecord(draft, index);
+      index += 1;
+    }
+  }
+}
+
+async function* readInput(input: ResolvedInput, options: ReadPromptsOptions): AsyncGenerator<PromptDraft> {
+  switch (input.kind) {
+    case 'stdin':
+      // Validated to exist when `-` is among the inputs.
+      yield* readJsonl(options.stdin as AsyncIterable<Uint8Array | string>, { location: 'stdin', idPrefix: 'stdin' });
+      return;
+    case 'folder':
+      yield* readPromptFolder(input.folderPath, { display: input.display });
+      return;
+    case 'files':
+      for (const file of input.files) {
+        if (file.kind === 'prompt') yield await readPromptFile(file.filePath, { source: file.display, customId: file.customId });
+        else yield* readJsonl(readFileChunks(file.filePath, file.display), { location: file.display, idPrefix: file.display });
+      }
+  }
+}
+
+function toRecord(draft: PromptDraft, index: number): PromptRecord {
+  if (draft.ok) {
+    const { customId, source, endpoint, body } = draft;
+    return { ok: true, item: { customId, index, source, endpoint, body } };
+  }
+  const { customId, source, message } = draft;
+  return { ok: false, invalid: { customId, index, source, message } };
+}
+
+function validateOptions(inputs: readonly string[], options: ReadPromptsOptions): void {
+  if (!Array.isArray(inputs) || inputs.some((input) => typeof input !== 'string' || input === '')) {
+    throw new AppError('INTERNAL', `expected \`inputs\` to be an array of non-empty strings, got ${JSON.stringify(inputs)}`);
+  }
+  if (inputs.length === 0) {
+    throw new UsageError('expected at least one input: a folder of .txt/.md prompts, a .jsonl file, a glob, or - for stdin');
+  }
+  if (typeof options.cwd !== 'string' || !path.isAbsolute(options.cwd)) {
+    throw new AppError('INTERNAL', `expected \`cwd\` to be an absolute path, got ${JSON.stringify(options.cwd)}`);
+  }
+  if (options.checkDuplicates !== undefined && typeof options.checkDuplicates !== 'boolean') {
+    throw new AppError('INTERNAL', `expected \`checkDuplicates\` to be a boolean, got ${JSON.stringify(options.checkDuplicates)}`);
+  }
+  const stdinUses = inputs.filter((input) => input === '-').length;
+  if (stdinUses > 1) throw new PromptError('PROMPT_FILE_INVALID', '-', 'stdin can be read only once; give `-` a single time');
+  if (stdinUses === 1 && (options.stdin === undefined || typeof (options.stdin as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function')) {
+    throw new AppError('INTERNAL', `expected \`stdin\` to be a readable stream for the input \`-\`, got ${typeof options.stdin}`);
+  }
+}

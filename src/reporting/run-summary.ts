@@ -1,0 +1,73 @@
+import type { ModelLoadStats } from '../scheduler/router.js';
+import { formatDuration } from './format-duration.js';
+
+/** What `batch run` / `batch resume` print at the end (`--json` prints this object). */
+export interface RunSummary {
+  readonly job: string;
+  readonly database: string;
+  readonly output: string;
+  /** Exit code the command ends with (README "Exit codes"). */
+  readonly exitCode: number;
+  /** Item counts of the whole job after this run. */
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly pending: number;
+  /** Prompts answered in earlier runs and not sent again. */
+  readonly alreadyDone: number;
+  /** Prompts whose content changed since the job started (sent again as new work). */
+  readonly changed: number;
+  /** Prompts that could not be read (recorded as failed). */
+  readonly invalid: number;
+  /** Identical deterministic prompts answered once and shared. */
+  readonly deduplicated: number;
+  /** Prompts answered from earlier jobs (`--cache`). */
+  readonly cached: number;
+  /** This run only. */
+  readonly sent: number;
+  readonly succeeded: number;
+  readonly failedThisRun: number;
+  readonly retries: number;
+  readonly wallMs: number;
+  readonly requestsPerSecond: number;
+  readonly completionTokens: number;
+  readonly completionTokensPerSecond: number;
+  readonly latencyMs: { readonly p50?: number; readonly p95?: number; readonly p99?: number };
+  readonly ttftP50Ms?: number;
+  readonly modelLoads: readonly ModelLoadStats[];
+  /** Share of answers that found their model already loaded, where the server reports it. */
+  readonly warmStartRate?: number;
+  readonly interrupted: boolean;
+  /** The command that continues this job, when work is left. */
+  readonly resumeCommand?: string;
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? '-' : formatDuration(value);
+}
+
+/** The human-readable summary block. */
+export function formatRunSummary(s: RunSummary): string {
+  const lines = [
+    `job ${s.job}: ${s.done}/${s.total} done, ${s.failed} failed, ${s.pending} pending`,
+    `  this run: ${s.sent} sent, ${s.succeeded} ok, ${s.failedThisRun} failed, ${s.retries} retries in ${formatDuration(s.wallMs)}`,
+    `  throughput: ${s.requestsPerSecond.toFixed(2)} req/s, ${s.completionTokensPerSecond.toFixed(1)} completion tokens/s (${s.completionTokens} tokens)`,
+    `  latency: p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}, p99 ${ms(s.latencyMs.p99)}${s.ttftP50Ms === undefined ? '' : `, time to first token p50 ${ms(s.ttftP50Ms)}`}`,
+  ];
+  const skipped = [
+    s.alreadyDone ? `${s.alreadyDone} already done` : '',
+    s.changed ? `${s.changed} changed since the job started (sent again)` : '',
+    s.deduplicated ? `${s.deduplicated} deduplicated` : '',
+    s.cached ? `${s.cached} from cache` : '',
+    s.invalid ? `${s.invalid} unreadable (see \`batch export ${s.job} --failed\`)` : '',
+  ].filter(Boolean);
+  if (skipped.length) lines.push(`  prompts: ${skipped.join(', ')}`);
+  if (s.modelLoads.length) {
+    lines.push(`  model loads: ${s.modelLoads.map((l) => `${l.model} ×${l.loads} (${formatDuration(l.loadMs)})`).join(', ')}`);
+  }
+  if (s.warmStartRate !== undefined) lines.push(`  warm starts: ${(s.warmStartRate * 100).toFixed(0)}%`);
+  lines.push(`  output: ${s.output}`, `  database: ${s.database}`);
+  if (s.interrupted) lines.push(`interrupted: nothing is lost; continue with: ${s.resumeCommand ?? `batch resume ${s.job}`}`);
+  else if (s.resumeCommand) lines.push(`to continue: ${s.resumeCommand}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,291 @@
+import PQueue from 'p-queue';
+import { BackendError, toAppError, type AppError } from '../errors.js';
+import type { PromptItem } from '../prompts/prompt-item.js';
+import type { ItemOutcome } from '../store/item-outcome.js';
+import { LatencyHistogram } from '../reporting/latency-histogram.js';
+import { RetryPolicy } from './retry-policy.js';
+import type { Router } from './router.js';
+import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
+
+/** Pending work, grouped by model so that each model's prompts run together. */
+export interface WorkSource {
+  /** Models with pending prompts (null: prompts that name no model), in input order of first use. */
+  models(): ReadonlyArray<{ readonly model: string | null; readonly pending: number }>;
+  /** The pending prompts of one model, in input order, read lazily. */
+  items(model: string | null): AsyncIterable<PromptItem>;
+}
+
+/** Where outcomes go: the checkpoint store's group-committing writer, or a no-op in benchmarks. */
+export interface ResultSink {
+  markRunning(customId: string): void;
+  record(outcome: ItemOutcome): void;
+  /** Set when the sink can no longer write; the scheduler stops dispatching. */
+  readonly error: AppError | undefined;
+}
+
+/** What the scheduler reports while it runs (the progress bar listens). */
+export interface SchedulerListener {
+  onDispatch?(item: PromptItem): void;
+  onOutcome?(outcome: ItemOutcome): void;
+  onRetry?(item: PromptItem, error: AppError, delayMs: number): void;
+}
+
+export interface BatchSchedulerOptions {
+  readonly router: Router;
+  readonly source: WorkSource;
+  readonly sink: ResultSink;
+  /** Requests in flight at once, across all endpoints. */
+  readonly workers: number;
+  /** Per-request deadline. @default 600000 */
+  readonly timeoutMs?: number;
+  readonly retryPolicy?: RetryPolicy;
+  /**
+   * Longest time a model's prompts wait while other models are served; past it the scheduler
+   * switches to that model even though the current one has work left. 0 disables the bound.
+   * @default 1800000
+   */
+  readonly maxWaitMs?: number;
+  /** First Ctrl-C: stop dispatching, let in-flight requests finish for up to `graceMs`. */
+  readonly softStop?: AbortSignal;
+  /** Second Ctrl-C: abort in-flight requests now (they stay pending for resume). */
+  readonly hardStop?: AbortSignal;
+  /** Grace period after a soft stop, before in-flight requests are aborted. @default 30000 */
+  readonly graceMs?: number;
+  readonly listener?: SchedulerListener;
+  /** Clock, injectable for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+export interface SchedulerSummary {
+  readonly dispatched: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly retries: number;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly wallMs: number;
+  readonly latencyMs: { readonly p50?: number; readonly p95?: number; readonly p99?: number };
+  readonly ttftP50Ms?: number;
+  /** Requests whose answer showed the model already loaded (Ollama load_duration ~0). */
+  readonly warmStarts: number;
+  /** Answers that reported a load time at all (the denominator of the warm-start rate). */
+  readonly loadReported: number;
+  /** Why dispatching stopped early, if it did. */
+  readonly stoppedBy?: 'interrupt' | 'store-error';
+}
+
+/**
+ * The worker pool: at most `workers` requests in flight, prompts pulled lazily from the source
+ * (at most `workers` more held in memory), one model's prompts after another so that each model
+ * loads once, retries with backoff, and every outcome handed to the sink.
+ */
+export class BatchScheduler {
+  readonly #options: BatchSchedulerOptions;
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+  readonly #abort = new AbortController();
+  readonly #latency = new LatencyHistogram();
+  readonly #ttft = new LatencyHistogram();
+  #stopped: SchedulerSummary['stoppedBy'];
+  #dispatched = 0;
+  #done = 0;
+  #failed = 0;
+  #retries = 0;
+  #promptTokens = 0;
+  #completionTokens = 0;
+  #warmStarts = 0;
+  #loadReported = 0;
+
+  constructor(options: BatchSchedulerOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new TypeError(`Expected \`workers\` to be a whole number >= 1, got ${String(options.workers)}`);
+    }
+    this.#options = options;
+    this.#retry = options.retryPolicy ?? new RetryPolicy();
+    this.#timeoutMs = options.timeoutMs ?? 600_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async run(): Promise<SchedulerSummary> {
+    const { workers, source, sink, softStop, hardStop } = this.#options;
+    const started = this.#now();
+    const queue = new PQueue({ concurrency: workers });
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onSoftStop = (): void => {
+      this.#stopped ??= 'interrupt';
+      graceTimer = setTimeout(() => this.#abort.abort(), this.#options.graceMs ?? 30_000);
+      graceTimer.unref();
+    };
+    const onHardStop = (): void => {
+      this.#stopped ??= 'interrupt';
+      this.#abort.abort();
+    };
+    if (softStop?.aborted) onSoftStop();
+    else softStop?.addEventListener('abort', onSoftStop, { once: true });
+    if (hardStop?.aborted) onHardStop();
+    else hardStop?.addEventListener('abort', onHardStop, { once: true });
+
+    const groups = new ModelGroupQueue(
+      orderModels(source.models(), this.#options.router.residentModels()),
+      (model) => source.items(model)[Symbol.asyncIterator](),
+      { maxWaitMs: this.#options.maxWaitMs ?? 1_800_000, now: this.#now },
+    );
+    try {
+      for (;;) {
+        if (this.#shouldStop()) break;
+        const next = await groups.next();
+        if (next === undefined) break;
+        // Backpressure: hold at most `workers` prompts beyond those in flight.
+        if (queue.size >= workers) await queue.onSizeLessThan(workers);
+        if (this.#shouldStop()) break;
+        this.#dispatched += 1;
+        sink.markRunning(next.item.customId);
+        this.#options.listener?.onDispatch?.(next.item);
+        void queue.add(() => this.#process(next.item, next.group));
+      }
+    } finally {
+      await groups.close();
+      // Prompts queued but not started stay pending in the store: resume sends them.
+      if (this.#stopped !== undefined) queue.clear();
+      await queue.onIdle();
+      if (graceTimer) clearTimeout(graceTimer);
+      softStop?.removeEventListener('abort', onSoftStop);
+      hardStop?.removeEventListener('abort', onHardStop);
+    }
+
+    return {
+      dispatched: this.#dispatched,
+      done: this.#done,
+      failed: this.#failed,
+      retries: this.#retries,
+      promptTokens: this.#promptTokens,
+      completionTokens: this.#completionTokens,
+      wallMs: this.#now() - started,
+      latencyMs: {
+        p50: this.#latency.percentile(50),
+        p95: this.#latency.percentile(95),
+        p99: this.#latency.percentile(99),
+      },
+      ttftP50Ms: this.#ttft.percentile(50),
+      warmStarts: this.#warmStarts,
+      loadReported: this.#loadReported,
+      stoppedBy: this.#stopped,
+    };
+  }
+
+  #shouldStop(): boolean {
+    if (this.#stopped !== undefined) return true;
+    if (this.#options.sink.error !== undefined) {
+      this.#stopped = 'store-error';
+      return true;
+    }
+    return false;
+  }
+
+  async #process(item: PromptItem, group: ModelGroup): Promise<void> {
+    const { router } = this.#options;
+    const signal = this.#abort.signal;
+    let attempts = 0;
+    for (let failures = 0; ; ) {
+      if (signal.aborted) return;
+      let lease;
+      try {
+        lease = await router.acquire(group.model ?? undefined);
+      } catch (error) {
+        const appError = toAppError(error);
+        const delay = this.#retry.delayMs(failures + 1, appError);
+        if (delay === undefined) return this.#fail(item, attempts, appError, undefined);
+        failures += 1;
+        await this.#backoff(item, appError, delay);
+        continue;
+      }
+      attempts += 1;
+      const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
+      try {
+        const result = await lease.backend.complete({ endpoint: item.endpoint, body, timeoutMs: this.#timeoutMs, signal });
+        this.#done += 1;
+        this.#promptTokens += result.promptTokens;
+        this.#completionTokens += result.completionTokens;
+        this.#latency.record(result.timings.latencyMs);
+        if (result.timings.ttftMs !== undefined) this.#ttft.record(result.timings.ttftMs);
+        if (result.timings.modelLoadMs !== undefined) {
+          this.#loadReported += 1;
+          // Ollama reports a few ms of bookkeeping even when the model was resident.
+          if (result.timings.modelLoadMs < 50) this.#warmStarts += 1;
+        }
+        this.#emit({
+          customId: item.customId,
+          status: 'done',
+          attempts,
+          response: { statusCode: result.statusCode, requestId: result.requestId, body: result.body },
+          endpointUrl: lease.backend.url,
+          model: typeof body.model === 'string' ? body.model : undefined,
+          promptTokens: result.promptTokens,
+          completionTokens: result.completionTokens,
+          latencyMs: result.timings.latencyMs,
+          ttftMs: result.timings.ttftMs,
+          modelLoadMs: result.timings.modelLoadMs,
+          finishedAt: this.#now(),
+        });
+        return;
+      } catch (error) {
+        // An aborted request is not an answer: the item stays pending and resume sends it again.
+        if (signal.aborted) return;
+        const appError = toAppError(error);
+        failures += 1;
+        const delay = this.#retry.delayMs(failures, appError);
+        if (delay === undefined) return this.#fail(item, attempts, appError, lease.backend.url);
+        await this.#backoff(item, appError, delay);
+      } finally {
+        lease.release();
+      }
+    }
+  }
+
+  async #backoff(item: PromptItem, error: AppError, delayMs: number): Promise<void> {
+    this.#retries += 1;
+    this.#options.listener?.onRetry?.(item, error, delayMs);
+    if (delayMs <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delayMs);
+      const signal = this.#abort.signal;
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #fail(item: PromptItem, attempts: number, error: AppError, endpointUrl: string | undefined): void {
+    this.#failed += 1;
+    const statusCode = error instanceof BackendError ? error.statusCode : undefined;
+    this.#emit({
+      customId: item.customId,
+      status: 'failed',
+      attempts,
+      response: statusCode === undefined ? undefined : { statusCode, requestId: '', body: { error: { message: error.message, code: error.code } } },
+      error: { code: error.code, message: error.message },
+      endpointUrl,
+      model: typeof item.body.model === 'string' ? item.body.model : undefined,
+      finishedAt: this.#now(),
+    });
+  }
+
+  #emit(outcome: ItemOutcome): void {
+    this.#options.sink.record(outcome);
+    this.#options.listener?.onOutcome?.(outcome);
+  }
+}
+
+/** Resident models first (no load needed), then the rest in the source's order. */
+export function orderModels(
+  models: ReadonlyArray<{ readonly model: string | null; readonly pending: number }>,
+  resident: readonly string[],
+): Array<string | null> {
+  const names = models.filter((m) => m.pending > 0).map((m) => m.model);
+  const warm = resident.filter((r) => names.includes(r));
+  return [...warm, ...names.filter((n) => n === null || !warm.includes(n))];
+}

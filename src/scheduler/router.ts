@@ -1,0 +1,42 @@
+import type { Backend } from '../backends/backend.js';
+
+/** A backend borrowed for one request. `release()` must be called exactly once. */
+export interface RouteLease {
+  readonly backend: Backend;
+  /**
+   * The model name to put in the request body, or undefined to leave the body's own (or none,
+   * for a server that serves one model).
+   */
+  readonly model: string | undefined;
+  release(): void;
+}
+
+/** Load statistics of one model, for the summary. */
+export interface ModelLoadStats {
+  readonly model: string;
+  /** Times the model was loaded (server started) during this run. */
+  readonly loads: number;
+  /** Total time spent loading, milliseconds. */
+  readonly loadMs: number;
+}
+
+/**
+ * Where requests go. Remote servers use a `StaticRouter`; managed servers route through the
+ * model pool, which starts and evicts servers. The scheduler knows only this interface.
+ */
+export interface Router {
+  /**
+   * A backend for `model` (undefined: the default model). May wait while a model loads or while
+   * the pool waits for a server to become idle; rejects with an AppError when the model cannot be
+   * served at all (unknown, invalid, too large), which fails only that model's prompts.
+   */
+  acquire(model: string | undefined): Promise<RouteLease>;
+  /** Models resident now, most recently used first; the scheduler serves them first. */
+  residentModels(): readonly string[];
+  /** Model loads during this run, where the router starts servers itself. */
+  loadStats(): readonly ModelLoadStats[];
+  /** Total concurrency the endpoints can run at once, if known (sum of slots). */
+  readonly capacity: number | undefined;
+  /** Stops managed servers and closes connection pools. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,108 @@
+/**
+ * Process entry of the embedded llama.cpp server:
+ * `node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] [--parallel 1] [--ctx N] [--threads N] [--gpu auto|off]`.
+ *
+ * Protocol on stdout, one JSON object per line:
+ * `{"event":"listening","url":...,"pid":...}` once listening (the model keeps loading; poll /health),
+ * `{"event":"ready"}` once loaded, `{"event":"error","code":...,"message":...}` before exiting 3.
+ * The model is loaded only in this process, so a llama.cpp abort never takes the parent down.
+ * The process exits when its parent goes away: stdin ends (the parent holds a pipe) or its
+ * parent pid changes.
+ */
+import { parseArgs } from 'node:util';
+import { AppError, ExitCode, UsageError } from '../errors.js';
+import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+
+const USAGE =
+  'usage: node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] [--parallel 1] [--ctx N] [--threads N] [--gpu auto|off]';
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`);
+}
+
+function usage(message: string): never {
+  throw new UsageError(`${message}\n${USAGE}`);
+}
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) usage(`expected --${name} to be a non-negative integer, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      parallel: { type: 'string' },
+      ctx: { type: 'string' },
+      threads: { type: 'string' },
+      gpu: { type: 'string' },
+    },
+  });
+  if (values.model === undefined) usage('--model is required');
+  if (values.gpu !== undefined && values.gpu !== 'auto' && values.gpu !== 'off') usage(`expected --gpu to be auto or off, got ${JSON.stringify(values.gpu)}`);
+  // Loopback unless the user names another interface: the server has no authentication.
+  const host = values.host ?? '127.0.0.1';
+  const server = await startEmbeddedServer({
+    modelPath: values.model,
+    host,
+    port: integer('port', values.port) ?? 0,
+    parallel: integer('parallel', values.parallel),
+    contextSize: integer('ctx', values.ctx),
+    threads: integer('threads', values.threads),
+    gpu: values.gpu === 'off' ? false : 'auto',
+  });
+  watchParent(server);
+  emit({ event: 'listening', url: server.url, pid: process.pid });
+  try {
+    const ready = await server.ready;
+    emit({ event: 'ready', ...ready });
+  } catch (error) {
+    fail(error);
+    await server.close().catch(() => undefined);
+    process.exit(ExitCode.Environment);
+  }
+}
+
+/** Exits (after closing the server) when stdin closes, the parent pid changes, or on SIGTERM/SIGINT. */
+function watchParent(server: EmbeddedServer): void {
+  let exiting = false;
+  const shutdown = (): void => {
+    if (exiting) return;
+    exiting = true;
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(ExitCode.Environment),
+    );
+  };
+  // `on`, not `once`: signal-exit (loaded by a node-llama-cpp dependency) re-raises the signal
+  // when it finds itself the only listener left, which would kill us before the server closes.
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.stdin.on('end', shutdown);
+  process.stdin.on('close', shutdown);
+  process.stdin.on('error', shutdown);
+  process.stdin.resume();
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown();
+  }, 1000).unref();
+}
+
+function fail(error: unknown): void {
+  const appError = error instanceof AppError ? error : undefined;
+  emit({
+    event: 'error',
+    code: appError?.code ?? 'SERVER_CRASHED',
+    message: error instanceof Error ? error.message : String(error),
+  });
+}
+
+main().catch((error: unknown) => {
+  fail(error);
+  process.exit(error instanceof AppError && error.exitCode === ExitCode.Usage ? ExitCode.Usage : ExitCode.Environment);
+});

@@ -1,0 +1,191 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import { ServerError, UsageError } from '../errors.js';
+import { countPhysicalCores } from '../hardware/physical-cores.js';
+import { readGgufInfo, type GgufInfo } from '../models/gguf-reader.js';
+import { validateLlamaModel } from '../models/validate-llama-model.js';
+import { EmbeddedEngine } from './embedded-engine.js';
+import { handleEmbeddedRequest, type EmbeddedRouteState } from './embedded-routes.js';
+
+/** How to run the embedded llama.cpp server. */
+export interface EmbeddedServerOptions {
+  /** Path of the GGUF model. It is validated before loading, so a bad file fails with MODEL_INVALID instead of a native abort. */
+  readonly modelPath: string;
+  /** Interface to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** TCP port; 0 picks a free one (read it from `EmbeddedServer.port`). @default 0 */
+  readonly port?: number;
+  /** Sequences (slots) that generate at once; more requests wait FIFO. @default 1 */
+  readonly parallel?: number;
+  /** Context size of each slot, in tokens; 0 means the trained context (as llama-server's `-c 0`). @default min(trained context, 2048) */
+  readonly contextSize?: number;
+  /**
+   * CPU threads. More threads than physical cores makes llama.cpp far slower, so the value is
+   * capped there. @default countPhysicalCores()
+   */
+  readonly threads?: number;
+  /** 'auto': CUDA/Vulkan when a prebuilt binary for one works, else CPU; false: CPU only. Nothing is ever built or downloaded. @default 'auto' */
+  readonly gpu?: 'auto' | false;
+  /** `max_tokens` of requests that set none. @default 256 */
+  readonly maxTokensDefault?: number;
+}
+
+/** What the server runs with, once the model is loaded. */
+export interface EmbeddedServerReady {
+  readonly modelId: string;
+  readonly slots: number;
+  readonly contextSize: number;
+  readonly threads: number;
+  readonly backend: 'cpu' | 'cuda' | 'vulkan' | 'metal';
+}
+
+export interface EmbeddedServer {
+  /** `http://host:port`, listening already (the model may still be loading). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The model's GGUF header, read before loading. */
+  readonly model: GgufInfo;
+  /** Resolves when the model is loaded and `/health` answers 200; rejects when loading fails. */
+  readonly ready: Promise<EmbeddedServerReady>;
+  /** Stops listening, aborts running requests and frees llama.cpp resources. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_CONTEXT_CAP = 2048;
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Validates the model, starts an OpenAI-compatible HTTP server (llama-server's endpoints and
+ * answer shapes) and loads the model in the background. Resolves once listening; await `ready`
+ * for the model. Rejects with ServerError MODEL_INVALID / MODEL_NOT_FOUND before listening.
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const resolved = resolveOptions(options);
+  const model = await readGgufInfo(resolved.modelPath);
+  validateLlamaModel(model);
+  const trained = model.contextLength ?? DEFAULT_CONTEXT_CAP;
+  const contextSize = resolved.contextSize === 0 ? trained : (resolved.contextSize ?? Math.min(trained, DEFAULT_CONTEXT_CAP));
+  const modelId = basename(resolved.modelPath);
+
+  const inFlight = new AbortController();
+  const state: EmbeddedRouteState = {
+    modelId,
+    modelPath: resolved.modelPath,
+    model,
+    maxTokensDefault: resolved.maxTokensDefault,
+    engine: undefined,
+    loadError: undefined,
+    closing: inFlight.signal,
+  };
+  let active = 0;
+  let onDrained: (() => void) | undefined;
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    active++;
+    response.once('close', () => {
+      active--;
+      if (active === 0) onDrained?.();
+    });
+    handleEmbeddedRequest(state, request, response);
+  });
+  server.keepAliveTimeout = 30_000;
+  await listen(server, resolved.host, resolved.port);
+  const port = (server.address() as AddressInfo).port;
+
+  const loading = EmbeddedEngine.load({
+    modelPath: resolved.modelPath,
+    parallel: resolved.parallel,
+    contextSize,
+    threads: resolved.threads,
+    gpu: resolved.gpu,
+  });
+  const ready = loading.then(
+    (engine): EmbeddedServerReady => {
+      state.engine = engine;
+      return { modelId, slots: engine.slotCount, contextSize: engine.contextSize, threads: resolved.threads, backend: engine.backend };
+    },
+    (error: unknown) => {
+      state.loadError = error instanceof Error ? error.message : String(error);
+      throw error;
+    },
+  );
+  // The caller may only poll /health; a failed load must not become an unhandled rejection.
+  ready.catch(() => undefined);
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      inFlight.abort();
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stopped requests answer 503 and then leave keep-alive sockets behind: drop those once
+      // the last answer is out, instead of waiting for clients to hang up.
+      if (active > 0) await new Promise<void>((resolve) => (onDrained = resolve));
+      server.closeAllConnections();
+      await stopped;
+      const engine = await loading.catch(() => undefined);
+      await engine?.close();
+    })();
+    return closed;
+  };
+
+  const urlHost = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
+  return { url: `http://${urlHost}:${port}`, host: resolved.host, port, model, ready, close };
+}
+
+interface ResolvedOptions {
+  readonly modelPath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly parallel: number;
+  readonly contextSize: number | undefined;
+  readonly threads: number;
+  readonly gpu: 'auto' | false;
+  readonly maxTokensDefault: number;
+}
+
+function resolveOptions(options: EmbeddedServerOptions): ResolvedOptions {
+  if (typeof options.modelPath !== 'string' || options.modelPath === '') {
+    throw new UsageError(`expected \`modelPath\` to be the path of a .gguf file, got ${JSON.stringify(options.modelPath)}`);
+  }
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new UsageError(`expected \`host\` to be a host name or address, got ${JSON.stringify(host)}`);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`expected \`port\` to be an integer from 0 to 65535, got ${port}`);
+  const cores = countPhysicalCores();
+  const threads = Math.min(wholeNumber('threads', options.threads, cores), cores);
+  const gpu = options.gpu ?? 'auto';
+  if (gpu !== 'auto' && gpu !== false) throw new UsageError(`expected \`gpu\` to be 'auto' or false, got ${JSON.stringify(gpu)}`);
+  return {
+    modelPath: options.modelPath,
+    host,
+    port,
+    parallel: wholeNumber('parallel', options.parallel, 1),
+    contextSize: options.contextSize === undefined || options.contextSize === 0 ? options.contextSize : wholeNumber('contextSize', options.contextSize, 0),
+    threads,
+    gpu,
+    maxTokensDefault: wholeNumber('maxTokensDefault', options.maxTokensDefault, 256),
+  };
+}
+
+function wholeNumber(name: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback;
+  if (!Number.isSafeInteger(resolved) || resolved < 1) throw new UsageError(`expected \`${name}\` to be a positive integer, got ${String(value)}`);
+  return resolved;
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(new ServerError('SERVER_NOT_READY', `embedded server cannot listen on ${host}:${port}: ${error.message}; choose another --port or --host`, error));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,344 @@
+import type { Backend } from '../backends/backend.js';
+import { AppError, ExitCode, ServerError, UsageError } from '../errors.js';
+import { ManagedServer, type ServerExit } from './managed-server.js';
+import type { ModelCatalog, ResolvedModel } from './model-catalog.js';
+import { estimateModelMemory, modelTooLargeError, type EstimateModelMemory, type ModelMemoryEstimate } from './model-memory.js';
+import type { ServerLaunch } from './server-launcher.js';
+
+/** Makes the client of one managed server (src/backends/open-backend.ts `createBackend` fits). */
+export type CreateManagedBackend = (type: 'llama-server', options: { readonly url: string; readonly connections: number }) => Backend | Promise<Backend>;
+
+export interface ModelPoolOptions {
+  /** Resolves the model names prompts use to files. */
+  readonly catalog: ModelCatalog;
+  /** How servers are started. */
+  readonly launch: ServerLaunch;
+  /** Makes the backend of a started server. */
+  readonly createBackend: CreateManagedBackend;
+  /** Folder of the server logs. */
+  readonly logDir: string;
+  /** Models (servers) resident at once; the least recently used idle one is evicted beyond it. @default 2 */
+  readonly maxModels?: number;
+  /** Parallel requests per server (`-np`), also the backend's connections. @default 4 */
+  readonly slotsPerServer?: number;
+  /** Context size in tokens (`-c`). @default 2048 */
+  readonly contextSize?: number;
+  /**
+   * Memory the resident models may use together, in bytes. A model that does not fit beside the
+   * resident ones evicts idle ones, least recently used first. @default undefined (count only)
+   */
+  readonly memoryBudgetBytes?: number;
+  /** Estimates a model's memory when `memoryBudgetBytes` is set. @default estimateModelMemory (GGUF size + KV cache) */
+  readonly estimateModelMemory?: EstimateModelMemory;
+  /** Spawn-to-ready limit of one server. @default 600000 */
+  readonly startupTimeoutMs?: number;
+  /** SIGTERM-to-SIGKILL grace when a server is stopped or evicted. @default 5000 */
+  readonly stopGraceMs?: number;
+  /** Restarts of a model's server after crashes; past them its acquires fail with SERVER_CRASHED. @default 3 */
+  readonly maxRestarts?: number;
+  /** Wait before the first restart, doubled for each further one. @default 1000 */
+  readonly restartBackoffMs?: number;
+  /** Compiled reaper entry point. @default process-reaper-main.js beside the servers modules */
+  readonly reaperScript?: string;
+}
+
+/** A model's server borrowed for requests. Call `release()` exactly once. */
+export interface ModelLease {
+  readonly backend: Backend;
+  /** The model's canonical id (alias, else file name without `.gguf`). */
+  readonly model: string;
+  release(): void;
+}
+
+/** What a model cost during this pool's life. */
+export interface ModelPoolStats {
+  readonly model: string;
+  /** Successful server starts. */
+  readonly loads: number;
+  /** Spawn-to-ready time of those starts, summed. */
+  readonly loadMsTotal: number;
+  /** Starts after a crash. */
+  readonly restarts: number;
+  /** Leases handed out. */
+  readonly requestsServed: number;
+}
+
+interface Resident {
+  readonly server: ManagedServer;
+  readonly backend: Backend;
+  readonly memoryBytes: number;
+  inUse: number;
+  leases: number;
+  lastUsed: number;
+  stopping: boolean;
+}
+
+interface Entry {
+  readonly model: ResolvedModel;
+  resident: Resident | undefined;
+  starting: Promise<void> | undefined;
+  /** Counted as resident from reservation until its start ends. */
+  launching: boolean;
+  estimate: ModelMemoryEstimate | undefined;
+  failure: AppError | undefined;
+  crashes: number;
+  lastCrash: ServerExit | undefined;
+  loads: number;
+  loadMsTotal: number;
+  restarts: number;
+  requestsServed: number;
+}
+
+/**
+ * Keeps up to `maxModels` model servers running, starting them on demand and evicting the least
+ * recently used idle one to make room (by count, and by memory when a budget is set).
+ * Concurrent acquires of one model share one start. A server that crashes is restarted by the
+ * next acquire, with backoff, at most `maxRestarts` times.
+ */
+export class ModelPool {
+  readonly #options: ModelPoolOptions;
+  readonly #maxModels: number;
+  readonly #slots: number;
+  readonly #contextSize: number;
+  readonly #maxRestarts: number;
+  readonly #entries = new Map<string, Entry>();
+  #waiters: Array<() => void> = [];
+  #clock = 0;
+  #closed = false;
+
+  constructor(options: ModelPoolOptions) {
+    checkInteger('maxModels', options.maxModels, 1);
+    checkInteger('slotsPerServer', options.slotsPerServer, 1);
+    checkInteger('contextSize', options.contextSize, 1);
+    checkInteger('maxRestarts', options.maxRestarts, 0);
+    checkInteger('restartBackoffMs', options.restartBackoffMs, 0);
+    if (options.memoryBudgetBytes !== undefined && !(Number.isFinite(options.memoryBudgetBytes) && options.memoryBudgetBytes > 0)) {
+      throw new UsageError(`expected \`memoryBudgetBytes\` to be a number of bytes > 0, got ${String(options.memoryBudgetBytes)}`);
+    }
+    if (typeof options.createBackend !== 'function') {
+      throw new UsageError(`expected \`createBackend\` to be a function, got ${typeof options.createBackend}`);
+    }
+    this.#options = options;
+    this.#maxModels = options.maxModels ?? 2;
+    this.#slots = options.slotsPerServer ?? 4;
+    this.#contextSize = options.contextSize ?? 2048;
+    this.#maxRestarts = options.maxRestarts ?? 3;
+  }
+
+  /** Requests one model's server runs at once. */
+  get capacity(): number {
+    return this.#slots;
+  }
+
+  /**
+   * A running server for `model` (undefined: the default model), started if needed. Waits while
+   * it loads, or until a resident server is idle when `maxModels` are in use. Rejects with a
+   * ServerError when the model cannot be served (MODEL_NOT_FOUND, MODEL_INVALID, MODEL_TOO_LARGE,
+   * SERVER_NOT_READY, SERVER_CRASHED past the restart budget); that fails only its prompts.
+   */
+  async acquire(model: string | undefined): Promise<ModelLease> {
+    this.#assertOpen(model);
+    const entry = this.#entryFor(this.#options.catalog.resolve(model));
+    for (;;) {
+      this.#assertOpen(model);
+      if (entry.failure !== undefined) throw entry.failure;
+      const resident = entry.resident;
+      if (resident !== undefined && !resident.stopping && resident.server.state === 'ready') return this.#lease(entry, resident);
+      if (resident?.stopping) {
+        await this.#nextChange();
+        continue;
+      }
+      entry.starting ??= this.#start(entry).finally(() => {
+        entry.starting = undefined;
+      });
+      await entry.starting;
+    }
+  }
+
+  /** Ids of the models whose servers are ready, most recently used first. */
+  residentModels(): readonly string[] {
+    return [...this.#entries.values()]
+      .filter((entry) => entry.resident !== undefined && !entry.resident.stopping && entry.resident.server.state === 'ready')
+      .sort((a, b) => b.resident!.lastUsed - a.resident!.lastUsed)
+      .map((entry) => entry.model.id);
+  }
+
+  /** Per model: loads, load time, restarts, leases. */
+  stats(): readonly ModelPoolStats[] {
+    return [...this.#entries.values()].map((entry) => ({
+      model: entry.model.id,
+      loads: entry.loads,
+      loadMsTotal: entry.loadMsTotal,
+      restarts: entry.restarts,
+      requestsServed: entry.requestsServed,
+    }));
+  }
+
+  /** Loads per model in the shape of the scheduler's `Router.loadStats()`. */
+  loadStats(): ReadonlyArray<{ readonly model: string; readonly loads: number; readonly loadMs: number }> {
+    return this.stats().map((stat) => ({ model: stat.model, loads: stat.loads, loadMs: stat.loadMsTotal }));
+  }
+
+  /** Stops every server (after starts in progress end) and fails waiting acquires. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#notify();
+    await Promise.allSettled([...this.#entries.values()].map((entry) => entry.starting));
+    await Promise.allSettled(
+      [...this.#entries.values()].map(async (entry) => {
+        if (entry.resident !== undefined) await this.#evict(entry, entry.resident);
+      }),
+    );
+  }
+
+  #entryFor(model: ResolvedModel): Entry {
+    let entry = this.#entries.get(model.path);
+    if (entry === undefined) {
+      entry = {
+        model, resident: undefined, starting: undefined, launching: false, estimate: undefined, failure: undefined,
+        crashes: 0, lastCrash: undefined, loads: 0, loadMsTotal: 0, restarts: 0, requestsServed: 0,
+      };
+      this.#entries.set(model.path, entry);
+    }
+    return entry;
+  }
+
+  async #start(entry: Entry): Promise<void> {
+    if (entry.crashes > this.#maxRestarts) {
+      const crash = entry.lastCrash;
+      const how = crash?.signal != null ? `was killed by ${crash.signal}` : `exited with code ${String(crash?.code)}`;
+      entry.failure = new ServerError(
+        'SERVER_CRASHED',
+        `the server of model ${entry.model.id} crashed ${entry.crashes} times (the last ${how}); it was restarted ${this.#maxRestarts} times, the limit; see ${crash?.logPath ?? 'its log'}`,
+      );
+      throw entry.failure;
+    }
+    const shape = { slots: this.#slots, contextSize: this.#contextSize };
+    const budget = this.#options.memoryBudgetBytes;
+    let memoryBytes = 0;
+    if (budget !== undefined) {
+      try {
+        entry.estimate ??= await (this.#options.estimateModelMemory ?? estimateModelMemory)(entry.model.path, shape);
+      } catch (error) {
+        entry.failure = error instanceof AppError ? error : new ServerError('MODEL_INVALID', `cannot estimate the memory of model ${entry.model.path}: ${(error as Error).message}`, error);
+        throw entry.failure;
+      }
+      memoryBytes = entry.estimate.totalBytes;
+      if (memoryBytes > budget) throw (entry.failure = modelTooLargeError(entry.model.path, entry.estimate, shape, budget));
+    }
+    const restart = entry.crashes > 0;
+    if (restart) await delay((this.#options.restartBackoffMs ?? 1000) * 2 ** (entry.crashes - 1));
+    await this.#makeRoom(entry, memoryBytes);
+    entry.launching = true;
+    if (restart) entry.restarts += 1;
+    const server = new ManagedServer({
+      launch: this.#options.launch,
+      modelPath: entry.model.path,
+      slots: this.#slots,
+      contextSize: this.#contextSize,
+      logDir: this.#options.logDir,
+      startupTimeoutMs: this.#options.startupTimeoutMs,
+      stopGraceMs: this.#options.stopGraceMs,
+      reaperScript: this.#options.reaperScript,
+      onExit: (exit) => this.#onServerExit(entry, server, exit),
+    });
+    try {
+      await server.start();
+      const backend = await this.#options.createBackend('llama-server', { url: server.url!, connections: this.#slots });
+      entry.resident = { server, backend, memoryBytes, inUse: 0, leases: 0, lastUsed: ++this.#clock, stopping: false };
+      entry.loads += 1;
+      entry.loadMsTotal += server.loadMs ?? 0;
+    } catch (error) {
+      await server.stop();
+      if (!this.#closed) entry.failure = error instanceof AppError ? error : new ServerError('SERVER_NOT_READY', (error as Error).message, error);
+      throw error;
+    } finally {
+      entry.launching = false;
+      this.#notify();
+    }
+  }
+
+  /** Evicts idle servers, least recently used first, until `entry` fits; waits while none is idle. */
+  async #makeRoom(entry: Entry, memoryBytes: number): Promise<void> {
+    const budget = this.#options.memoryBudgetBytes;
+    for (;;) {
+      this.#assertOpen(entry.model.id);
+      const occupied = [...this.#entries.values()].filter((other) => other !== entry && (other.resident !== undefined || other.launching));
+      const usedBytes = occupied.reduce((sum, other) => sum + (other.resident?.memoryBytes ?? other.estimate?.totalBytes ?? 0), 0);
+      if (occupied.length < this.#maxModels && (budget === undefined || usedBytes + memoryBytes <= budget)) return;
+      const victim = occupied
+        .filter((other) => other.resident !== undefined && !other.resident.stopping && other.resident.inUse === 0 && other.resident.leases > 0)
+        .sort((a, b) => a.resident!.lastUsed - b.resident!.lastUsed)[0];
+      if (victim === undefined) await this.#nextChange();
+      else await this.#evict(victim, victim.resident!);
+    }
+  }
+
+  async #evict(entry: Entry, resident: Resident): Promise<void> {
+    resident.stopping = true;
+    try {
+      await resident.server.stop(this.#options.stopGraceMs);
+      await resident.backend.close().catch(() => undefined);
+    } finally {
+      if (entry.resident === resident) entry.resident = undefined;
+      this.#notify();
+    }
+  }
+
+  #onServerExit(entry: Entry, server: ManagedServer, exit: ServerExit): void {
+    const resident = entry.resident;
+    if (exit.expected || resident === undefined || resident.server !== server) return;
+    // Requests in flight fail at the transport level and the scheduler retries them; the next
+    // acquire restarts the server.
+    entry.resident = undefined;
+    entry.crashes += 1;
+    entry.lastCrash = exit;
+    void resident.backend.close().catch(() => undefined);
+    this.#notify();
+  }
+
+  #lease(entry: Entry, resident: Resident): ModelLease {
+    resident.inUse += 1;
+    resident.leases += 1;
+    resident.lastUsed = ++this.#clock;
+    entry.requestsServed += 1;
+    let released = false;
+    return {
+      backend: resident.backend,
+      model: entry.model.id,
+      release: () => {
+        if (released) return;
+        released = true;
+        resident.inUse -= 1;
+        resident.lastUsed = ++this.#clock;
+        this.#notify();
+      },
+    };
+  }
+
+  #nextChange(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #assertOpen(model: string | undefined): void {
+    if (this.#closed) {
+      throw new AppError('INTERRUPTED', `the model pool was closed while model ${model ?? '(default)'} was wanted; resume the job to finish it`, { exitCode: ExitCode.Interrupted });
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function checkInteger(name: string, value: number | undefined, min: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+    throw new UsageError(`expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`);
+  }
+}

@@ -1,0 +1,133 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { resolveCompiledScript } from './compiled-script.js';
+
+/** Start models with a llama.cpp `llama-server` binary. */
+export interface LlamaServerLaunch {
+  readonly kind: 'llama-server';
+  /** Path of the `llama-server` executable (see `findLlamaServer`). */
+  readonly binary: string;
+  /** `-ngl`: layers to offload to the GPU. Left out, llama-server picks (newer versions: auto). @default undefined */
+  readonly gpuLayers?: number;
+  /** Extra arguments appended after the ones `batch` sets (e.g. `['--flash-attn', 'on']`). @default [] */
+  readonly extraArgs?: readonly string[];
+}
+
+/** Start models with the embedded node-llama-cpp server (dist/servers/embedded-server-main.js). */
+export interface EmbeddedLaunch {
+  readonly kind: 'embedded';
+  /** CPU threads; keep at most the physical cores, more is far slower. */
+  readonly threads: number;
+  /** 'auto' uses CUDA/Vulkan when a prebuilt works; 'off' is CPU only. @default 'auto' */
+  readonly gpu?: 'auto' | 'off';
+  /** The compiled server entry point. @default embedded-server-main.js beside this module */
+  readonly script?: string;
+}
+
+/** How to start a model server. */
+export type ServerLaunch = LlamaServerLaunch | EmbeddedLaunch;
+
+/** What one server start needs beyond the launch kind. */
+export interface ServerCommandOptions {
+  readonly modelPath: string;
+  readonly port: number;
+  /** Requests the server runs at once (`-np`). */
+  readonly slots: number;
+  /** Context size in tokens (`-c`). */
+  readonly contextSize: number;
+}
+
+/** A command line, ready for `spawn`. */
+export interface ServerCommand {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** 'llama-server' or 'embedded server', for messages. */
+  readonly label: string;
+}
+
+/** Checks a launch spec once, with "expected `x` to be …, got …" messages. */
+export function validateServerLaunch(launch: ServerLaunch): void {
+  if (launch.kind === 'llama-server') {
+    if (typeof launch.binary !== 'string' || launch.binary === '') {
+      throw new UsageError(`expected \`binary\` to be the path of llama-server, got ${JSON.stringify(launch.binary)}`);
+    }
+    if (launch.gpuLayers !== undefined && !(Number.isInteger(launch.gpuLayers) && launch.gpuLayers >= 0)) {
+      throw new UsageError(`expected \`gpuLayers\` to be an integer >= 0, got ${String(launch.gpuLayers)}`);
+    }
+    if (launch.extraArgs !== undefined && !launch.extraArgs.every((arg) => typeof arg === 'string')) {
+      throw new UsageError(`expected \`extraArgs\` to be an array of strings, got ${JSON.stringify(launch.extraArgs)}`);
+    }
+    return;
+  }
+  if (launch.kind === 'embedded') {
+    if (!(Number.isInteger(launch.threads) && launch.threads >= 1)) {
+      throw new UsageError(`expected \`threads\` to be an integer >= 1, got ${String(launch.threads)}`);
+    }
+    if (launch.gpu !== undefined && launch.gpu !== 'auto' && launch.gpu !== 'off') {
+      throw new UsageError(`expected \`gpu\` to be 'auto' or 'off', got ${JSON.stringify(launch.gpu)}`);
+    }
+    return;
+  }
+  throw new UsageError(`expected \`kind\` to be 'llama-server' or 'embedded', got ${JSON.stringify((launch as { kind: unknown }).kind)}`);
+}
+
+/** The command line that starts one server for one model, bound to 127.0.0.1 only. */
+export function buildServerCommand(launch: ServerLaunch, options: ServerCommandOptions): ServerCommand {
+  const { modelPath, port, slots, contextSize } = options;
+  if (launch.kind === 'llama-server') {
+    const args = ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-np', String(slots), '-c', String(contextSize)];
+    if (launch.gpuLayers !== undefined) args.push('-ngl', String(launch.gpuLayers));
+    args.push(...(launch.extraArgs ?? []));
+    return { command: launch.binary, args, label: 'llama-server' };
+  }
+  const script = launch.script ?? resolveCompiledScript('embedded-server-main.js');
+  const args = [
+    script,
+    '--model', modelPath,
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--parallel', String(slots),
+    '--ctx', String(contextSize),
+    '--threads', String(launch.threads),
+    '--gpu', launch.gpu ?? 'auto',
+  ];
+  return { command: process.execPath, args, label: 'embedded server' };
+}
+
+/**
+ * The llama-server to use: `explicit` (the `--llama-server BIN` option) when given, else the first
+ * executable `llama-server` on `env.PATH`, else undefined (use the embedded server).
+ */
+export function findLlamaServer(env: Readonly<Record<string, string | undefined>>, explicit?: string): string | undefined {
+  if (explicit !== undefined && explicit !== '') {
+    if (!isExecutableFile(explicit)) {
+      throw new UsageError(`--llama-server ${explicit}: expected an executable file, got ${describeMissing(explicit)}; pass the path of llama-server or leave the option out to use the embedded server`);
+    }
+    return explicit;
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '' || !isAbsolute(dir)) continue;
+    const candidate = join(dir, 'llama-server');
+    if (isExecutableFile(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describeMissing(path: string): string {
+  try {
+    return statSync(path).isFile() ? 'a file that is not executable (chmod +x it)' : 'a directory';
+  } catch {
+    return 'no such file';
+  }
+}

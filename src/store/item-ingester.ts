@@ -1,0 +1,247 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { InvalidPrompt, PromptItem, PromptRecord } from '../prompts/prompt-item.js';
+import { isDeterministic, requestHash } from './request-hash.js';
+
+/** What `ingest` found, compared with what the job already held. */
+export interface IngestSummary {
+  /** Records read. */
+  readonly total: number;
+  /** Items new to the job (valid ones; invalid ones count in `invalid`). */
+  readonly added: number;
+  /** Items whose request is the same as stored (their status is kept). */
+  readonly unchanged: number;
+  /** Items whose request differs from the stored one: reset to pending as new work. */
+  readonly changed: number;
+  /** The first 20 changed custom ids, to show the user. */
+  readonly changedIds: readonly string[];
+  /** Records that could not be read; stored as failed with `PROMPT_INVALID`. */
+  readonly invalid: number;
+  /** Unchanged items already done: they are not sent again. */
+  readonly alreadyDone: number;
+  /** Items whose request equals an earlier deterministic item: they get its answer. */
+  readonly duplicates: number;
+}
+
+/** Rows per transaction: large enough for throughput, small enough to keep memory flat. */
+const chunkSize = 1000;
+const maxChangedIds = 20;
+
+interface ExistingRow {
+  readonly idx: number;
+  readonly source: string;
+  readonly request_hash: string | null;
+  readonly status: string;
+  readonly invalid: number;
+  readonly error_message: string | null;
+  readonly duplicate_of: string | null;
+}
+
+interface Counters {
+  total: number;
+  added: number;
+  unchanged: number;
+  changed: number;
+  changedIds: string[];
+  invalid: number;
+  alreadyDone: number;
+  duplicates: number;
+}
+
+const clearedResult = `
+  cached = 0, attempts = 0, response = NULL, error_code = NULL, error_message = NULL,
+  endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
+  latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL`;
+
+/**
+ * Loads prompt records into a job's items, comparing each with what is stored so that a resumed
+ * job keeps finished work, redoes changed prompts and records unreadable ones as failures.
+ */
+export class ItemIngester {
+  readonly #db: BetterSqlite3.Database;
+  readonly #selectExisting: BetterSqlite3.Statement<[number, string], ExistingRow>;
+  readonly #findPrimary: BetterSqlite3.Statement<[string, number, string], string>;
+  readonly #insertItem: BetterSqlite3.Statement;
+  readonly #insertInvalid: BetterSqlite3.Statement;
+  readonly #resetChanged: BetterSqlite3.Statement;
+  readonly #markInvalid: BetterSqlite3.Statement;
+  readonly #moveItem: BetterSqlite3.Statement;
+  readonly #duplicatesOf: BetterSqlite3.Statement<[number, string], string>;
+  readonly #setDuplicateOf: BetterSqlite3.Statement;
+  readonly #copyFinishedPrimaries: BetterSqlite3.Statement;
+  readonly #touchJob: BetterSqlite3.Statement;
+  readonly #ingestChunk: BetterSqlite3.Transaction<(jobId: number, chunk: readonly PromptRecord[], counters: Counters) => void>;
+
+  constructor(db: BetterSqlite3.Database) {
+    this.#db = db;
+    this.#selectExisting = db.prepare(
+      `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of
+       FROM items WHERE job_id = ? AND custom_id = ?`,
+    );
+    this.#findPrimary = db
+      .prepare<[string, number, string], string>(
+        `SELECT custom_id FROM items
+         WHERE request_hash = ? AND job_id = ? AND custom_id != ?
+           AND deterministic = 1 AND duplicate_of IS NULL AND invalid = 0
+         ORDER BY idx LIMIT 1`,
+      )
+      .pluck();
+    this.#insertItem = db.prepare(
+      `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status)
+       VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending')`,
+    );
+    this.#insertInvalid = db.prepare(
+      `INSERT INTO items (job_id, custom_id, idx, source, status, invalid, error_code, error_message, finished_at)
+       VALUES (@jobId, @customId, @idx, @source, 'failed', 1, 'PROMPT_INVALID', @message, @now)`,
+    );
+    this.#resetChanged = db.prepare(
+      `UPDATE items SET idx = @idx, source = @source, endpoint = @endpoint, body = @body, model = @model,
+         request_hash = @hash, deterministic = @deterministic, duplicate_of = @duplicateOf,
+         status = 'pending', invalid = 0, finished_at = NULL, ${clearedResult}
+       WHERE job_id = @jobId AND custom_id = @customId`,
+    );
+    this.#markInvalid = db.prepare(
+      `UPDATE items SET idx = @idx, source = @source, endpoint = NULL, body = NULL, model = NULL,
+         request_hash = NULL, deterministic = 0, duplicate_of = NULL, status = 'failed', invalid = 1,
+         ${clearedResult}, error_code = 'PROMPT_INVALID', error_message = @message, finished_at = @now
+       WHERE job_id = @jobId AND custom_id = @customId`,
+    );
+    this.#moveItem = db.prepare('UPDATE items SET idx = ?, source = ? WHERE job_id = ? AND custom_id = ?');
+    this.#duplicatesOf = db
+      .prepare<[number, string], string>(
+        'SELECT custom_id FROM items WHERE job_id = ? AND duplicate_of = ? ORDER BY idx',
+      )
+      .pluck();
+    this.#setDuplicateOf = db.prepare('UPDATE items SET duplicate_of = ? WHERE job_id = ? AND custom_id = ?');
+    // A duplicate added after its primary finished would otherwise wait for an answer that
+    // never comes again: give it the primary's result now.
+    this.#copyFinishedPrimaries = db.prepare(
+      `UPDATE items AS d SET
+         (status, response, error_code, error_message, endpoint_url, served_model, prompt_tokens,
+          completion_tokens, finished_at) =
+         (SELECT p.status, p.response, p.error_code, p.error_message, p.endpoint_url, p.served_model,
+                 p.prompt_tokens, p.completion_tokens, p.finished_at
+          FROM items AS p WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of)
+       WHERE d.job_id = ? AND d.duplicate_of IS NOT NULL AND d.status = 'pending'
+         AND EXISTS (SELECT 1 FROM items AS p
+                     WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
+    );
+    this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
+    this.#ingestChunk = db.transaction((jobId: number, chunk: readonly PromptRecord[], counters: Counters) => {
+      for (const record of chunk) {
+        counters.total++;
+        if (record.ok) this.#ingestItem(jobId, record.item, counters);
+        else this.#ingestInvalid(jobId, record.invalid, counters);
+      }
+    });
+  }
+
+  /**
+   * Reads `records` to the end, writing them in transactions of about 1000 rows; at most one such
+   * chunk is held in memory.
+   */
+  async ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
+    const counters: Counters = {
+      total: 0,
+      added: 0,
+      unchanged: 0,
+      changed: 0,
+      changedIds: [],
+      invalid: 0,
+      alreadyDone: 0,
+      duplicates: 0,
+    };
+    let chunk: PromptRecord[] = [];
+    for await (const record of records) {
+      chunk.push(record);
+      if (chunk.length >= chunkSize) {
+        this.#ingestChunk.immediate(jobId, chunk, counters);
+        chunk = [];
+      }
+    }
+    this.#db
+      .transaction(() => {
+        if (chunk.length > 0) this.#ingestChunk(jobId, chunk, counters);
+        this.#copyFinishedPrimaries.run(jobId);
+        this.#touchJob.run(Date.now(), jobId);
+      })
+      .immediate();
+    return { ...counters, changedIds: [...counters.changedIds] };
+  }
+
+  #ingestItem(jobId: number, item: PromptItem, counters: Counters): void {
+    const hash = requestHash(item.endpoint, item.body);
+    const existing = this.#selectExisting.get(jobId, item.customId);
+    if (existing !== undefined && existing.request_hash === hash && existing.invalid === 0) {
+      counters.unchanged++;
+      if (existing.status === 'done') counters.alreadyDone++;
+      if (existing.duplicate_of !== null) counters.duplicates++;
+      if (existing.idx !== item.index || existing.source !== item.source) {
+        this.#moveItem.run(item.index, item.source, jobId, item.customId);
+      }
+      return;
+    }
+    if (existing !== undefined) this.#handOverDuplicates(jobId, item.customId, existing);
+    const deterministic = isDeterministic(item.body);
+    const duplicateOf = deterministic ? (this.#findPrimary.get(hash, jobId, item.customId) ?? null) : null;
+    if (duplicateOf !== null) counters.duplicates++;
+    const row = {
+      jobId,
+      customId: item.customId,
+      idx: item.index,
+      source: item.source,
+      endpoint: item.endpoint,
+      body: JSON.stringify(item.body),
+      model: typeof item.body.model === 'string' ? item.body.model : null,
+      hash,
+      deterministic: deterministic ? 1 : 0,
+      duplicateOf,
+    };
+    if (existing === undefined) {
+      this.#insertItem.run(row);
+      counters.added++;
+    } else {
+      this.#resetChanged.run(row);
+      counters.changed++;
+      if (counters.changedIds.length < maxChangedIds) counters.changedIds.push(item.customId);
+    }
+  }
+
+  #ingestInvalid(jobId: number, invalid: InvalidPrompt, counters: Counters): void {
+    counters.invalid++;
+    const existing = this.#selectExisting.get(jobId, invalid.customId);
+    const row = {
+      jobId,
+      customId: invalid.customId,
+      idx: invalid.index,
+      source: invalid.source,
+      message: invalid.message,
+      now: Date.now(),
+    };
+    if (existing === undefined) {
+      this.#insertInvalid.run(row);
+      return;
+    }
+    if (existing.invalid === 1 && existing.error_message === invalid.message) {
+      if (existing.idx !== invalid.index || existing.source !== invalid.source) {
+        this.#moveItem.run(invalid.index, invalid.source, jobId, invalid.customId);
+      }
+      return;
+    }
+    this.#handOverDuplicates(jobId, invalid.customId, existing);
+    this.#markInvalid.run(row);
+  }
+
+  /**
+   * An item whose request changes stops being the primary of its duplicates: the first of them
+   * (in input order) takes over, and the rest point at it. Their results, if any, stay valid:
+   * they still describe their own, unchanged request.
+   */
+  #handOverDuplicates(jobId: number, customId: string, existing: ExistingRow): void {
+    if (existing.duplicate_of !== null) return;
+    const duplicates = this.#duplicatesOf.all(jobId, customId);
+    const [heir, ...rest] = duplicates;
+    if (heir === undefined) return;
+    this.#setDuplicateOf.run(null, jobId, heir);
+    for (const other of rest) this.#setDuplicateOf.run(heir, jobId, other);
+  }
+}

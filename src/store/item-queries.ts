@@ -1,0 +1,194 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { AppError } from '../errors.js';
+import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
+import type {
+  FinishedItem,
+  FinishedItemsOptions,
+  PendingItemsOptions,
+  PendingModel,
+  StatusCounts,
+} from './store-records.js';
+
+interface PendingRow {
+  readonly custom_id: string;
+  readonly idx: number;
+  readonly source: string;
+  readonly endpoint: PromptEndpoint;
+  readonly body: string;
+}
+
+interface FinishedRow {
+  readonly custom_id: string;
+  readonly idx: number;
+  readonly status: 'done' | 'failed';
+  readonly endpoint: PromptEndpoint | null;
+  readonly model: string | null;
+  readonly served_model: string | null;
+  readonly response: string | null;
+  readonly error_code: string | null;
+  readonly error_message: string | null;
+  readonly prompt_tokens: number | null;
+  readonly completion_tokens: number | null;
+  readonly latency_ms: number | null;
+  readonly invalid: number;
+  readonly duplicate_of: string | null;
+  readonly cached: number;
+}
+
+const defaultPageSize = 500;
+
+function validatePageSize(pageSize: number | undefined): number {
+  const value = pageSize ?? defaultPageSize;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new AppError('INTERNAL', `expected \`pageSize\` to be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function toFinishedItem(row: FinishedRow): FinishedItem {
+  const response =
+    row.response === null
+      ? null
+      : (JSON.parse(row.response) as { status_code: number; request_id: string; body: Record<string, unknown> });
+  return {
+    customId: row.custom_id,
+    index: row.idx,
+    status: row.status,
+    endpoint: row.endpoint,
+    model: row.model,
+    servedModel: row.served_model,
+    response:
+      response === null ? null : { statusCode: response.status_code, requestId: response.request_id, body: response.body },
+    error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    latencyMs: row.latency_ms,
+    invalid: row.invalid === 1,
+    duplicateOf: row.duplicate_of,
+    cached: row.cached === 1,
+  };
+}
+
+/**
+ * The queries over a job's items that decide what to send next and what to write out. Large
+ * result sets are read in pages keyed on the input position (`idx`), so memory stays bounded and
+ * rows written meanwhile neither repeat nor get skipped.
+ */
+export class ItemQueries {
+  readonly #countByStatus: BetterSqlite3.Statement<[number], { status: string; n: number }>;
+  readonly #resetInterrupted: BetterSqlite3.Statement;
+  readonly #resetFailed: BetterSqlite3.Statement;
+  readonly #applyCache: BetterSqlite3.Statement;
+  readonly #pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
+  readonly #pendingPage: BetterSqlite3.Statement<[number, string | null, number, number], PendingRow>;
+  readonly #finishedPage: BetterSqlite3.Statement<[number, number, number, number], FinishedRow>;
+
+  constructor(db: BetterSqlite3.Database) {
+    this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM items WHERE job_id = ? GROUP BY status');
+    this.#resetInterrupted = db.prepare(
+      `UPDATE items SET status = 'pending', started_at = NULL WHERE job_id = ? AND status = 'running'`,
+    );
+    this.#resetFailed = db.prepare(
+      `UPDATE items SET status = 'pending', response = NULL, error_code = NULL, error_message = NULL,
+         endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
+         latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = NULL
+       WHERE job_id = ? AND status = 'failed' AND invalid = 0`,
+    );
+    // The newest done answer to the same request in another job. Latency is left out: nothing
+    // was sent, and copying it would skew this job's statistics.
+    this.#applyCache = db.prepare(
+      `UPDATE items AS i SET
+         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens) =
+         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens
+          FROM items AS s
+          WHERE s.request_hash = i.request_hash AND s.job_id != i.job_id AND s.status = 'done'
+          ORDER BY s.finished_at DESC LIMIT 1),
+         cached = 1, error_code = NULL, error_message = NULL, latency_ms = NULL, ttft_ms = NULL,
+         model_load_ms = NULL, started_at = NULL, finished_at = ?2
+       WHERE i.job_id = ?1 AND i.status = 'pending' AND i.deterministic = 1
+         AND EXISTS (SELECT 1 FROM items AS s
+                     WHERE s.request_hash = i.request_hash AND s.job_id != i.job_id AND s.status = 'done')`,
+    );
+    this.#pendingModels = db.prepare(
+      `SELECT model, count(*) AS pending FROM items
+       WHERE job_id = ? AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
+       GROUP BY model ORDER BY min(idx)`,
+    );
+    this.#pendingPage = db.prepare(
+      `SELECT custom_id, idx, source, endpoint, body FROM items
+       WHERE job_id = ? AND status = 'pending' AND model IS ? AND idx > ?
+         AND duplicate_of IS NULL AND invalid = 0
+       ORDER BY idx LIMIT ?`,
+    );
+    this.#finishedPage = db.prepare(
+      `SELECT custom_id, idx, status, endpoint, model, served_model, response, error_code, error_message,
+              prompt_tokens, completion_tokens, latency_ms, invalid, duplicate_of, cached
+       FROM items
+       WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
+       ORDER BY idx LIMIT ?`,
+    );
+  }
+
+  countByStatus(jobId: number): StatusCounts {
+    const counts = { pending: 0, running: 0, done: 0, failed: 0, total: 0 };
+    for (const { status, n } of this.#countByStatus.all(jobId)) {
+      if (status === 'pending' || status === 'running' || status === 'done' || status === 'failed') counts[status] = n;
+      counts.total += n;
+    }
+    return counts;
+  }
+
+  resetInterrupted(jobId: number): number {
+    return this.#resetInterrupted.run(jobId).changes;
+  }
+
+  resetFailed(jobId: number): number {
+    return this.#resetFailed.run(jobId).changes;
+  }
+
+  applyCache(jobId: number): number {
+    return this.#applyCache.run(jobId, Date.now()).changes;
+  }
+
+  pendingModels(jobId: number): PendingModel[] {
+    return this.#pendingModels.all(jobId);
+  }
+
+  async *pendingItems(jobId: number, options: PendingItemsOptions): AsyncGenerator<PromptItem> {
+    const pageSize = validatePageSize(options.pageSize);
+    const model = options.model;
+    if (model !== null && typeof model !== 'string') {
+      throw new AppError('INTERNAL', `expected \`model\` to be a string or null, got ${typeof model}`);
+    }
+    let after = -1;
+    for (;;) {
+      const rows = this.#pendingPage.all(jobId, model, after, pageSize);
+      for (const row of rows) {
+        after = row.idx;
+        if (options.excludeIds?.has(row.custom_id) === true) continue;
+        yield {
+          customId: row.custom_id,
+          index: row.idx,
+          source: row.source,
+          endpoint: row.endpoint,
+          body: JSON.parse(row.body) as Record<string, unknown>,
+        };
+      }
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async *finishedItems(jobId: number, options: FinishedItemsOptions = {}): AsyncGenerator<FinishedItem> {
+    const pageSize = validatePageSize(options.pageSize);
+    const failedOnly = options.failedOnly === true ? 1 : 0;
+    let after = -1;
+    for (;;) {
+      const rows = this.#finishedPage.all(jobId, after, failedOnly, pageSize);
+      for (const row of rows) {
+        after = row.idx;
+        yield toFinishedItem(row);
+      }
+      if (rows.length < pageSize) return;
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** One schema change. Names are never reused or edited once released: a database records them. */
+export interface Migration {
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The schema, as an ordered list of named steps. A database records each applied name in
+ * `migrations`, so opening an old checkpoint applies only what it lacks. Append new steps; never
+ * edit a released one (old databases already ran it).
+ */
+export const migrations: readonly Migration[] = [
+  {
+    name: '001_jobs',
+    sql: `
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        input_fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'interrupted', 'done', 'failed')),
+        lock_pid INTEGER,
+        lock_host TEXT,
+        lock_at INTEGER
+      );`,
+  },
+  {
+    name: '002_items',
+    sql: `
+      CREATE TABLE items (
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        custom_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        endpoint TEXT,
+        body TEXT,
+        model TEXT,
+        request_hash TEXT,
+        deterministic INTEGER NOT NULL DEFAULT 0,
+        duplicate_of TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+        invalid INTEGER NOT NULL DEFAULT 0,
+        cached INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        response TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        endpoint_url TEXT,
+        served_model TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        latency_ms REAL,
+        ttft_ms REAL,
+        model_load_ms REAL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        PRIMARY KEY (job_id, custom_id)
+      );
+      CREATE INDEX items_dispatch ON items (job_id, status, model, idx);
+      CREATE INDEX items_order ON items (job_id, idx);
+      CREATE INDEX items_request_hash ON items (request_hash);
+      CREATE INDEX items_duplicate_of ON items (job_id, duplicate_of) WHERE duplicate_of IS NOT NULL;`,
+  },
+  {
+    name: '003_runs',
+    sql: `
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        exit_code INTEGER,
+        argv TEXT NOT NULL
+      );
+      CREATE INDEX runs_job ON runs (job_id, started_at);`,
+  },
+];
+
+/** What `applyMigrations` did. */
+export interface MigrationResult {
+  /** Names applied by this call, in order. */
+  readonly applied: readonly string[];
+}
+
+const createMigrationsTable = `
+  CREATE TABLE IF NOT EXISTS migrations (
+    name TEXT PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+  )`;
+
+/** Names of the migrations a database has recorded, in the order they were applied. */
+export function appliedMigrations(db: BetterSqlite3.Database): string[] {
+  const table = db
+    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'`)
+    .get();
+  if (table === undefined) return [];
+  return db.prepare<[], string>('SELECT name FROM migrations ORDER BY rowid').pluck().all();
+}
+
+/**
+ * Applies every migration the database lacks, all in one IMMEDIATE transaction so that two
+ * processes opening a fresh file at once cannot both apply the same step.
+ */
+export function applyMigrations(
+  db: BetterSqlite3.Database,
+  list: readonly Migration[] = migrations,
+): MigrationResult {
+  const run = db.transaction((): string[] => {
+    db.exec(createMigrationsTable);
+    const done = new Set(appliedMigrations(db));
+    const record = db.prepare('INSERT INTO migrations (name, applied_at) VALUES (?, ?)');
+    const applied: string[] = [];
+    for (const migration of list) {
+      if (done.has(migration.name)) continue;
+      db.exec(migration.sql);
+      record.run(migration.name, Date.now());
+      applied.push(migration.name);
+    }
+    return applied;
+  });
+  return { applied: run.immediate() };
+}
+
+/**
+ * The migrations a database lacks (for a read-only open, which cannot apply them) and the ones it
+ * has that this version does not know (written by a newer `batch`).
+ */
+export function schemaDifference(
+  db: BetterSqlite3.Database,
+  list: readonly Migration[] = migrations,
+): { readonly missing: readonly string[]; readonly unknown: readonly string[] } {
+  const have = appliedMigrations(db);
+  const known = new Set(list.map((m) => m.name));
+  const haveSet = new Set(have);
+  return {
+    missing: list.map((m) => m.name).filter((name) => !haveSet.has(name)),
+    unknown: have.filter((name) => !known.has(name)),
+  };
+}

@@ -1,0 +1,121 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { AppError, StoreError } from '../errors.js';
+import { applyMigrations, schemaDifference } from './migrations.js';
+
+/** How to open a job database. */
+export interface OpenDatabaseOptions {
+  /** File path, or `:memory:` (tests). */
+  readonly path: string;
+  /**
+   * Open for reading only (`batch status`, `jobs`, `export`): the file must exist, nothing is
+   * created or migrated, and a run in progress is not disturbed.
+   * @default false
+   */
+  readonly readonly?: boolean;
+  /**
+   * How long a statement waits for another process's write lock before failing, in milliseconds.
+   * @default 5000
+   */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Checkpoints hold prompts and answers: only the owner may read them. */
+const fileMode = 0o600;
+const folderMode = 0o700;
+
+function unavailable(dbPath: string, reason: string, cause?: unknown): StoreError {
+  return new StoreError(
+    'STORE_UNAVAILABLE',
+    `cannot open job database ${dbPath}: ${reason}; check the path and its permissions, or pass --db`,
+    cause,
+  );
+}
+
+function reasonOf(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** Sets 0600 on the database and its WAL files whatever the umask was when SQLite created them. */
+function restrictModes(dbPath: string): void {
+  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
+    try {
+      chmodSync(file, fileMode);
+    } catch (error) {
+      // A WAL file may not exist yet, and a file owned by another user cannot be changed: neither
+      // stops the job.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw error;
+    }
+  }
+}
+
+/**
+ * Opens a job database: creates its folder and file (0600) unless read-only, sets the pragmas
+ * (WAL, synchronous=NORMAL, busy timeout, foreign keys) and brings the schema up to date.
+ * Any failure becomes `STORE_UNAVAILABLE` naming the path and the reason.
+ */
+export function openDatabase(options: OpenDatabaseOptions): Database.Database {
+  const dbPath = options.path;
+  if (typeof dbPath !== 'string' || dbPath === '') {
+    throw unavailable(String(dbPath), `expected \`path\` to be a file path or ":memory:", got ${JSON.stringify(dbPath)}`);
+  }
+  const readonly = options.readonly ?? false;
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new AppError('INTERNAL', `expected \`busyTimeoutMs\` to be a non-negative integer, got ${String(busyTimeoutMs)}`);
+  }
+  const memory = dbPath === ':memory:';
+  const resolved = memory ? dbPath : path.resolve(dbPath);
+
+  if (!memory) {
+    if (readonly) {
+      if (!existsSync(resolved)) throw unavailable(resolved, 'the file does not exist');
+    } else {
+      try {
+        mkdirSync(path.dirname(resolved), { recursive: true, mode: folderMode });
+        closeSync(openSync(resolved, 'a', fileMode));
+      } catch (error) {
+        throw unavailable(resolved, reasonOf(error), error);
+      }
+    }
+  }
+
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(resolved, { readonly, fileMustExist: !memory });
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    // Reading the schema is the first access to the file: it fails here for a file that is not
+    // a database, rather than in the middle of a run.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    if (!readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (readonly) {
+      const { missing, unknown } = schemaDifference(db);
+      if (missing.length > 0) {
+        throw unavailable(resolved, `its schema lacks ${missing.join(', ')} and a read-only open cannot add them; open it once with \`batch resume\``);
+      }
+      if (unknown.length > 0) {
+        throw unavailable(resolved, `it was written by a newer version of batch (migrations ${unknown.join(', ')}); upgrade batch`);
+      }
+    } else {
+      const { unknown } = schemaDifference(db);
+      if (unknown.length > 0) {
+        throw unavailable(resolved, `it was written by a newer version of batch (migrations ${unknown.join(', ')}); upgrade batch`);
+      }
+      applyMigrations(db);
+      if (!memory) restrictModes(resolved);
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof StoreError) throw error;
+    throw unavailable(resolved, reasonOf(error), error);
+  }
+}

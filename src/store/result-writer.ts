@@ -1,0 +1,239 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { AppError, StoreError } from '../errors.js';
+import type { ItemOutcome } from './item-outcome.js';
+
+/** How a `ResultWriter` batches its commits. */
+export interface ResultWriterOptions {
+  /**
+   * Longest time, in milliseconds, a result waits in memory before it is committed. Every result
+   * recorded within one interval goes into one transaction.
+   * @default 100
+   */
+  readonly flushIntervalMs?: number;
+  /**
+   * Buffered entries (running marks plus outcomes) that trigger an immediate commit, so that a
+   * fast batch does not grow the buffer without bound between timer ticks.
+   * @default 500
+   */
+  readonly maxBatch?: number;
+  /**
+   * Called once, with `STORE_WRITE_FAILED`, when a commit fails (disk full, read-only file, I/O
+   * error). The scheduler should stop dispatching: results would pile up in memory.
+   */
+  readonly onError?: (error: StoreError) => void;
+}
+
+type Entry =
+  | { readonly kind: 'running'; readonly customId: string; readonly at: number }
+  | { readonly kind: 'outcome'; readonly outcome: ItemOutcome };
+
+/** What a `ResultWriter` needs from the store. */
+export interface ResultWriterTarget {
+  readonly db: BetterSqlite3.Database;
+  /** For messages. */
+  readonly path: string;
+  readonly jobId: number;
+  /** For the fix in messages (`batch resume <job>`). */
+  readonly jobName: string;
+}
+
+function validate(options: ResultWriterOptions): Required<Omit<ResultWriterOptions, 'onError'>> {
+  const flushIntervalMs = options.flushIntervalMs ?? 100;
+  const maxBatch = options.maxBatch ?? 500;
+  if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 0) {
+    throw new AppError('INTERNAL', `expected \`flushIntervalMs\` to be a non-negative number, got ${String(flushIntervalMs)}`);
+  }
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new AppError('INTERNAL', `expected \`maxBatch\` to be a positive integer, got ${String(maxBatch)}`);
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new AppError('INTERNAL', `expected \`onError\` to be a function, got ${typeof options.onError}`);
+  }
+  return { flushIntervalMs, maxBatch };
+}
+
+/**
+ * Commits results off the hot path. `markRunning` and `record` only push to a buffer; a timer
+ * group-commits it every `flushIntervalMs` (or at once when it reaches `maxBatch`), one
+ * transaction per commit. A failed commit keeps the buffer, so nothing recorded is lost from
+ * memory, and sets `error`.
+ */
+export class ResultWriter {
+  readonly #target: ResultWriterTarget;
+  readonly #flushIntervalMs: number;
+  readonly #maxBatch: number;
+  readonly #onError: ((error: StoreError) => void) | undefined;
+  readonly #markRunning: BetterSqlite3.Statement;
+  readonly #applyOutcome: BetterSqlite3.Statement;
+  readonly #propagate: BetterSqlite3.Statement;
+  readonly #touchJob: BetterSqlite3.Statement;
+  readonly #commit: BetterSqlite3.Transaction<(entries: readonly Entry[]) => void>;
+  #buffer: Entry[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #error: StoreError | undefined;
+
+  constructor(target: ResultWriterTarget, options: ResultWriterOptions = {}) {
+    const { flushIntervalMs, maxBatch } = validate(options);
+    this.#target = target;
+    this.#flushIntervalMs = flushIntervalMs;
+    this.#maxBatch = maxBatch;
+    this.#onError = options.onError;
+    const { db } = target;
+    this.#markRunning = db.prepare(
+      `UPDATE items SET status = 'running', started_at = ? WHERE job_id = ? AND custom_id = ?`,
+    );
+    this.#applyOutcome = db.prepare(
+      `UPDATE items SET status = @status, attempts = attempts + @attempts, response = @response,
+         error_code = @errorCode, error_message = @errorMessage, endpoint_url = @endpointUrl,
+         served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
+         latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
+         finished_at = @finishedAt, cached = 0
+       WHERE job_id = @jobId AND custom_id = @customId`,
+    );
+    // Duplicates sent no request: they get the answer, not the primary's timings, so latency
+    // statistics count each request once.
+    this.#propagate = db.prepare(
+      `UPDATE items SET status = @status, response = @response, error_code = @errorCode,
+         error_message = @errorMessage, endpoint_url = @endpointUrl, served_model = @servedModel,
+         prompt_tokens = @promptTokens, completion_tokens = @completionTokens, latency_ms = NULL,
+         ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = @finishedAt, cached = 0
+       WHERE job_id = @jobId AND duplicate_of = @customId`,
+    );
+    this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
+    this.#commit = db.transaction((entries: readonly Entry[]) => {
+      const jobId = this.#target.jobId;
+      for (const entry of entries) {
+        if (entry.kind === 'running') {
+          this.#markRunning.run(entry.at, jobId, entry.customId);
+          continue;
+        }
+        const { outcome } = entry;
+        const row = {
+          jobId,
+          customId: outcome.customId,
+          status: outcome.status,
+          attempts: outcome.attempts,
+          response:
+            outcome.response === undefined
+              ? null
+              : JSON.stringify({
+                  status_code: outcome.response.statusCode,
+                  request_id: outcome.response.requestId,
+                  body: outcome.response.body,
+                }),
+          errorCode: outcome.error?.code ?? null,
+          errorMessage: outcome.error?.message ?? null,
+          endpointUrl: outcome.endpointUrl ?? null,
+          servedModel: outcome.model ?? null,
+          promptTokens: outcome.promptTokens ?? null,
+          completionTokens: outcome.completionTokens ?? null,
+          latencyMs: outcome.latencyMs ?? null,
+          ttftMs: outcome.ttftMs ?? null,
+          modelLoadMs: outcome.modelLoadMs ?? null,
+          finishedAt: outcome.finishedAt,
+        };
+        this.#applyOutcome.run(row);
+        const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, ...shared } = row;
+        this.#propagate.run(shared);
+      }
+      this.#touchJob.run(Date.now(), jobId);
+    });
+  }
+
+  /**
+   * The latest write failure; stays set once a commit failed. From then on, commits happen only
+   * when `flush()` or `close()` asks.
+   */
+  get error(): StoreError | undefined {
+    return this.#error;
+  }
+
+  /** Entries waiting in memory to be committed. */
+  get pending(): number {
+    return this.#buffer.length;
+  }
+
+  /** Records that a request for `customId` is in flight (reset to pending by `resetInterrupted`). */
+  markRunning(customId: string): void {
+    this.#push({ kind: 'running', customId, at: Date.now() });
+  }
+
+  /** Records how an item ended. Committed with the next group; its duplicates get the same result. */
+  record(outcome: ItemOutcome): void {
+    this.#push({ kind: 'outcome', outcome });
+  }
+
+  /** Commits everything buffered now. Rejects with `STORE_WRITE_FAILED` when the commit fails. */
+  async flush(): Promise<void> {
+    this.#clearTimer();
+    if (!this.#commitBuffer()) throw this.#error;
+  }
+
+  /**
+   * Commits what is buffered and stops the timer. Rejects with `STORE_WRITE_FAILED` when the
+   * final commit fails; the results stay in `pending` memory until the process ends.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  #push(entry: Entry): void {
+    if (this.#closed) {
+      throw new AppError('INTERNAL', `cannot record ${entryId(entry)} for job database ${this.#target.path}: the result writer is closed`);
+    }
+    this.#buffer.push(entry);
+    // After a failure the disk is not retried behind the caller's back: the scheduler stops,
+    // and its flush()/close() makes the one deliberate retry.
+    if (this.#error !== undefined) return;
+    if (this.#buffer.length >= this.#maxBatch) {
+      this.#clearTimer();
+      this.#commitBuffer();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#commitBuffer();
+      }, this.#flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** One transaction for the whole buffer. Returns whether it committed. */
+  #commitBuffer(): boolean {
+    if (this.#buffer.length === 0) return true;
+    const entries = this.#buffer;
+    this.#buffer = [];
+    try {
+      this.#commit.immediate(entries);
+      return true;
+    } catch (error) {
+      this.#buffer = entries.concat(this.#buffer);
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  #fail(cause: unknown): void {
+    const code = (cause as { code?: unknown }).code;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const reason = typeof code === 'string' ? `${message} (${code})` : message;
+    const error = new StoreError(
+      'STORE_WRITE_FAILED',
+      `cannot write to job database ${this.#target.path}: ${reason} (disk full?); already committed results are safe; free space and run \`batch resume ${this.#target.jobName}\``,
+      cause,
+    );
+    const first = this.#error === undefined;
+    this.#error = error;
+    if (first) this.#onError?.(error);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function entryId(entry: Entry): string {
+  return entry.kind === 'running' ? `"${entry.customId}" as running` : `the outcome of "${entry.outcome.customId}"`;
+}

@@ -1,0 +1,127 @@
+import type { PromptEndpoint } from '../prompts/prompt-item.js';
+
+/**
+ * Where a job stands. `running` while a process holds it, `interrupted` after Ctrl-C or a crash
+ * (resumable), `done` when every item succeeded, `failed` when it finished with failed items.
+ */
+export type JobState = 'running' | 'interrupted' | 'done' | 'failed';
+
+/** Where an item stands. `running` only while a request for it is in flight. */
+export type ItemStatus = 'pending' | 'running' | 'done' | 'failed';
+
+/** A job as stored. */
+export interface JobRecord {
+  readonly id: number;
+  readonly name: string;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  /** The run configuration the job was created with, secrets removed. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Fingerprint of the inputs the job was created from (the caller's choice of hash). */
+  readonly inputFingerprint: string;
+  readonly state: JobState;
+  /** Whether `openJob` created it just now. */
+  readonly isNew: boolean;
+}
+
+/** What `openJob` needs to create a job. */
+export interface OpenJobOptions {
+  readonly name: string;
+  /** Run configuration (models, endpoints, limits). Pass it without secrets; keys named like credentials are scrubbed again anyway. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly inputFingerprint: string;
+}
+
+/** One line of `batch jobs`. */
+export interface JobSummary {
+  readonly name: string;
+  /** The stored state, except that `running` with a dead owner on this host reads `interrupted`. */
+  readonly state: JobState;
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly pending: number;
+  /** First run's start, else the job's creation (epoch ms). */
+  readonly startedAt: number;
+  /** Latest of: job update, item finished, run end (epoch ms). */
+  readonly lastActivityAt: number;
+}
+
+/** Items per status. `pending` includes duplicates waiting for their primary. */
+export interface StatusCounts {
+  readonly pending: number;
+  readonly running: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly total: number;
+}
+
+/** The owner of a job lock. */
+export interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/** What `acquireLock` did. */
+export interface AcquireLockResult {
+  /** Set when the lock belonged to a process that no longer exists on this host. */
+  readonly tookOverFrom?: LockOwner;
+}
+
+/** What `startRun` records about the process. */
+export interface StartRunOptions extends LockOwner {
+  /** The command line; values of credential flags are scrubbed before storing. */
+  readonly argv: readonly string[];
+}
+
+/** Which pending items `pendingItems` yields. */
+export interface PendingItemsOptions {
+  /** The `body.model` to match; `null` for items without one. */
+  readonly model: string | null;
+  /**
+   * Rows read per query. Pages are read lazily, so memory stays bounded by this.
+   * @default 500
+   */
+  readonly pageSize?: number;
+  /** Custom ids to skip (for example those already in flight). */
+  readonly excludeIds?: ReadonlySet<string>;
+}
+
+/** Pending work for one model. */
+export interface PendingModel {
+  readonly model: string | null;
+  readonly pending: number;
+}
+
+/** A finished item, as the output writers need it. */
+export interface FinishedItem {
+  readonly customId: string;
+  readonly index: number;
+  readonly status: 'done' | 'failed';
+  readonly endpoint: PromptEndpoint | null;
+  /** `body.model` of the request. */
+  readonly model: string | null;
+  /** The model that answered, when the scheduler reported it. */
+  readonly servedModel: string | null;
+  readonly response: {
+    readonly statusCode: number;
+    readonly requestId: string;
+    readonly body: Readonly<Record<string, unknown>>;
+  } | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly promptTokens: number | null;
+  readonly completionTokens: number | null;
+  readonly latencyMs: number | null;
+  readonly invalid: boolean;
+  /** The primary item this one copied its result from. */
+  readonly duplicateOf: string | null;
+  readonly cached: boolean;
+}
+
+/** Which finished items `finishedItems` yields. */
+export interface FinishedItemsOptions {
+  /** Only failed items. @default false */
+  readonly failedOnly?: boolean;
+  /** Rows read per query. @default 500 */
+  readonly pageSize?: number;
+}

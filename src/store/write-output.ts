@@ -1,0 +1,122 @@
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { AppError, StoreError } from '../errors.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { csvColumns, toBatchOutputLine, toCsvRecord } from './output-line.js';
+
+/** The output formats `batch export` writes. */
+export type OutputFormat = 'jsonl' | 'csv';
+
+/** What to write. */
+export interface OutputOptions {
+  /**
+   * `jsonl`: OpenAI Batch output lines. `csv`: one row per item with the answer's text, for
+   * spreadsheets.
+   */
+  readonly format: OutputFormat;
+  /** Only failed items (to inspect or re-run them). @default false */
+  readonly failedOnly?: boolean;
+}
+
+/** Where and what `writeOutput` writes. */
+export interface WriteOutputOptions extends OutputOptions {
+  /** The output file. Written to `<path>.tmp` (0600) first, then renamed over it. */
+  readonly path: string;
+}
+
+/** What was written. */
+export interface WriteOutputResult {
+  /** Items written (the CSV header is not counted). */
+  readonly lines: number;
+}
+
+const csvLineBreak = '\r\n';
+
+function validateFormat(format: unknown): OutputFormat {
+  if (format !== 'jsonl' && format !== 'csv') {
+    throw new AppError('INTERNAL', `expected \`format\` to be "jsonl" or "csv", got ${JSON.stringify(format)}`);
+  }
+  return format;
+}
+
+async function write(stream: Writable, chunk: string): Promise<void> {
+  if (!stream.write(chunk)) await once(stream, 'drain');
+}
+
+/**
+ * Streams a job's finished items (done and failed, in input order) to `stream`; pending items are
+ * left out. Waits for the stream to drain, so a slow consumer never makes the output pile up in
+ * memory. The stream is not ended.
+ */
+export async function writeOutputTo(
+  store: CheckpointStore,
+  jobId: number,
+  stream: Writable,
+  options: OutputOptions,
+): Promise<WriteOutputResult> {
+  const format = validateFormat(options.format);
+  const job = store.getJobById(jobId);
+  if (job === undefined) {
+    throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${store.path}; \`batch jobs\` lists them`);
+  }
+  let lines = 0;
+  if (format === 'csv') await write(stream, csvColumns.join(',') + csvLineBreak);
+  for await (const item of store.finishedItems(jobId, { failedOnly: options.failedOnly ?? false })) {
+    const line = format === 'jsonl' ? `${JSON.stringify(toBatchOutputLine(job.name, item))}\n` : toCsvRecord(item) + csvLineBreak;
+    await write(stream, line);
+    lines++;
+  }
+  return { lines };
+}
+
+/**
+ * Writes the output file atomically: readers see the old file or the complete new one, never a
+ * half-written one, even if the process is killed meanwhile.
+ */
+export async function writeOutput(
+  store: CheckpointStore,
+  jobId: number,
+  options: WriteOutputOptions,
+): Promise<WriteOutputResult> {
+  validateFormat(options.format);
+  const target = path.resolve(options.path);
+  const temporary = `${target}.tmp`;
+  let stream;
+  try {
+    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    // A stale .tmp from a killed export may have other permissions; mode applies only on create.
+    rmSync(temporary, { force: true });
+    stream = createWriteStream(temporary, { mode: 0o600, flags: 'wx' });
+    await once(stream, 'open');
+  } catch (error) {
+    stream?.destroy();
+    throw outputFailed(target, error);
+  }
+  const failure = new Promise<never>((_, reject) => {
+    stream.once('error', (error) => reject(outputFailed(target, error)));
+  });
+  // Keeps an early stream error from being reported as unhandled before the race sees it.
+  failure.catch(() => undefined);
+  try {
+    const result = await Promise.race([writeOutputTo(store, jobId, stream, options), failure]);
+    stream.end();
+    await Promise.race([once(stream, 'finish'), failure]);
+    renameSync(temporary, target);
+    return result;
+  } catch (error) {
+    stream.destroy();
+    rmSync(temporary, { force: true });
+    if (error instanceof AppError) throw error;
+    throw outputFailed(target, error);
+  }
+}
+
+function outputFailed(target: string, cause: unknown): AppError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new AppError('INTERNAL', `cannot write output file ${target}: ${message}; check the folder exists and is writable, or pass another --out`, {
+    exitCode: 3,
+    cause,
+  });
+}

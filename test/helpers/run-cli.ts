@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from './sim-process.js';
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliRun {
+  readonly child: ChildProcess;
+  readonly done: Promise<CliResult>;
+  /** Resolves once stdout+stderr contain `text`. */
+  waitFor(text: string | RegExp): Promise<void>;
+  output(): string;
+}
+
+/** Spawns the built bin exactly as a user runs it: `node bin/batch.js ...args`. */
+export function startCli(args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly input?: string; readonly timeoutMs?: number } = {}): CliRun {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/batch.js'), ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, CI: 'true', BATCH_OFFLINE: '1', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ text: string | RegExp; resolve: () => void }> = [];
+  const check = (): void => {
+    const all = stdout + stderr;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const w = waiters[i]!;
+      if (typeof w.text === 'string' ? all.includes(w.text) : w.text.test(all)) {
+        waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    check();
+  });
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    check();
+  });
+  if (options.input !== undefined) child.stdin!.end(options.input);
+  else child.stdin!.end();
+  const timeout = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timeout);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return {
+    child,
+    done,
+    output: () => stdout + stderr,
+    waitFor: (text) =>
+      new Promise<void>((resolve, reject) => {
+        waiters.push({ text, resolve });
+        check();
+        void done.then(() => reject(new Error(`CLI exited before printing ${String(text)}:\n${stdout}\n${stderr}`)));
+      }),
+  };
+}
+
+/** Runs the bin to completion. */
+export function runCli(args: readonly string[], options?: Parameters<typeof startCli>[1]): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** Reads an output JSONL file into objects. */
+export function parseJsonl(text: string): Array<Record<string, any>> {
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+/** Whether a process is alive (signal 0 probes without killing). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

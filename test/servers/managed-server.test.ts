@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ServerError } from '../../src/errors.js';
+import { findFreePort } from '../../src/servers/free-port.js';
+import { requestLocal } from '../../src/servers/local-http.js';
+import { ManagedServer } from '../../src/servers/managed-server.js';
+import { countLiveServers, stopAllServers } from '../../src/servers/server-registry.js';
+import { DIST_SERVERS, FIXTURES, isAlive, makeTempDir, readStartLog, waitUntilGone, writeFakeLlamaServer, writeFakeModel } from './server-fixtures.js';
+
+let temp: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  temp = makeTempDir();
+});
+afterEach(async () => {
+  await stopAllServers(500);
+  temp.cleanup();
+});
+
+function server(binary: string, model: string, extra: Partial<ConstructorParameters<typeof ManagedServer>[0]> = {}): ManagedServer {
+  return new ManagedServer({ launch: { kind: 'llama-server', binary }, modelPath: model, logDir: join(temp.dir, 'logs'), slots: 2, contextSize: 512, ...extra });
+}
+
+describe('ManagedServer', () => {
+  it('waits through 503 while loading, is ready after the warm-up, and stops', async () => {
+    const startLog = join(temp.dir, 'starts.jsonl');
+    const binary = writeFakeLlamaServer(temp.dir, { SIM_LOAD_MS: '400', SIM_START_LOG: startLog });
+    const model = writeFakeModel(temp.dir, 'alpha.gguf');
+    const managed = server(binary, model);
+    const started = managed.start();
+    expect(managed.state).toBe('starting');
+    await started;
+    expect(managed.state).toBe('ready');
+    expect(managed.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(managed.loadMs).toBeGreaterThan(0);
+    expect(managed.logPath).toBe(join(temp.dir, 'logs', 'alpha-1.log'));
+    const [record] = readStartLog(startLog);
+    expect(record?.pid).toBe(managed.pid);
+    expect(`http://127.0.0.1:${record?.port}`).toBe(managed.url);
+    expect(readFileSync(managed.logPath!, 'utf8')).toContain('slots 2, ctx 512');
+    expect((await requestLocal(`${managed.url}/health`, { timeoutMs: 2000 })).statusCode).toBe(200);
+    expect(countLiveServers()).toBe(1);
+
+    await managed.stop(2000);
+    expect(managed.state).toBe('exited');
+    expect(isAlive(managed.pid!)).toBe(false);
+    expect((await managed.exited).expected).toBe(true);
+    expect(countLiveServers()).toBe(0);
+  });
+
+  it('fails with SERVER_NOT_READY naming the log and its last lines when the server exits early', async () => {
+    const binary = writeFakeLlamaServer(temp.dir, { SIM_FAIL: '1' });
+    const managed = server(binary, writeFakeModel(temp.dir, 'broken.gguf'));
+    const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServerError);
+    expect((error as ServerError).code).toBe('SERVER_NOT_READY');
+    const logPath = join(temp.dir, 'logs', 'broken-1.log');
+    expect((error as Error).message).toContain(`llama-server for model broken.gguf exited with code 1 before it was ready; see ${logPath}`);
+    expect((error as Error).message).toContain('simulated failure');
+    expect(managed.state).toBe('exited');
+    expect(countLiveServers()).toBe(0);
+  });
+
+  it('times out with SERVER_NOT_READY naming the timeout, the model and the log, and kills the server', async () => {
+    const startLog = join(temp.dir, 'starts.jsonl');
+    const binary = writeFakeLlamaServer(temp.dir, { SIM_LOAD_MS: '600000', SIM_START_LOG: startLog });
+    const managed = server(binary, writeFakeModel(temp.dir, 'slow.gguf'), { startupTimeoutMs: 700 });
+    const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
+    expect((error as ServerError).code).toBe('SERVER_NOT_READY');
+    expect((error as Error).message).toContain('llama-server for model slow.gguf was not ready after the startup timeout of 700 ms');
+    expect((error as Error).message).toContain(join(temp.dir, 'logs', 'slow-1.log'));
+    const [record] = readStartLog(startLog);
+    expect(await waitUntilGone(record!.pid)).toBe(true);
+  });
+
+  it('retries with a fresh port when the first one is taken (EADDRINUSE)', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busyPort = (blocker.address() as { port: number }).port;
+    const startLog = join(temp.dir, 'starts.jsonl');
+    const binary = writeFakeLlamaServer(temp.dir, { SIM_START_LOG: startLog });
+    const ports = [busyPort];
+    const managed = server(binary, writeFakeModel(temp.dir, 'gamma.gguf'), { choosePort: () => Promise.resolve(ports.shift() ?? findFreePort()) });
+    try {
+      await managed.start();
+      expect(readStartLog(startLog).map((record) => record.port)[0]).toBe(busyPort);
+      expect(readStartLog(startLog)).toHaveLength(2);
+      expect(managed.url).not.toBe(`http://127.0.0.1:${busyPort}`);
+      expect(managed.state).toBe('ready');
+    } finally {
+      await managed.stop(1000);
+      blocker.close();
+    }
+  });
+
+  it('gives up after three tries when every port is taken', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busyPort = (blocker.address() as { port: number }).port;
+    const managed = server(writeFakeLlamaServer(temp.dir), writeFakeModel(temp.dir, 'delta.gguf'), { choosePort: () => Promise.resolve(busyPort) });
+    try {
+      const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
+      expect((error as ServerError).code).toBe('SERVER_NOT_READY');
+      expect((error as Error).message).toContain(`after 3 tries with fresh ports; the last was ${busyPort}`);
+      expect((error as Error).message).toContain("couldn't bind HTTP server socket");
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('SIGKILLs a server that ignores SIGTERM after the grace period', async () => {
+    const binary = writeFakeLlamaServer(temp.dir, { SIM_IGNORE_SIGTERM: '1' });
+    const managed = server(binary, writeFakeModel(temp.dir, 'stubborn.gguf'), { stopGraceMs: 300 });
+    await managed.start();
+    const pid = managed.pid!;
+    await managed.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect((await managed.exited).signal).toBe('SIGKILL');
+    expect(readFileSync(managed.logPath!, 'utf8')).toContain('ignoring SIGTERM');
+  });
+
+  it('reports a crash after ready through onExit', async () => {
+    const exits: unknown[] = [];
+    const managed = server(writeFakeLlamaServer(temp.dir), writeFakeModel(temp.dir, 'crashy.gguf'), { onExit: (exit) => exits.push(exit) });
+    await managed.start();
+    process.kill(managed.pid!, 'SIGKILL');
+    const exit = await managed.exited;
+    expect(exit.expected).toBe(false);
+    expect(exits).toEqual([exit]);
+    expect(countLiveServers()).toBe(0);
+  });
+
+  it('leaves no server behind when batch is killed with SIGKILL', async () => {
+    const binary = writeFakeLlamaServer(temp.dir);
+    const model = writeFakeModel(temp.dir, 'orphan.gguf');
+    const script = spawn(process.execPath, [join(FIXTURES, 'start-server.mjs'), join(DIST_SERVERS, 'managed-server.js'), binary, model, join(temp.dir, 'logs')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => script.once('exit', resolve));
+    const line = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      script.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('\n')) resolve(text.split('\n')[0]!);
+      });
+      script.once('exit', (code) => reject(new Error(`start-server.mjs exited with ${String(code)} before printing the pid`)));
+    });
+    const { pid, reaperPid } = JSON.parse(line) as { pid: number; reaperPid: number };
+    expect(isAlive(pid)).toBe(true);
+    script.kill('SIGKILL');
+    await exited;
+    expect(await waitUntilGone(pid)).toBe(true);
+    expect(await waitUntilGone(reaperPid)).toBe(true);
+  });
+});
