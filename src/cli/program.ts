@@ -113,6 +113,21 @@ State lives in ./checkpoints (or $BATCH_HOME).`,
       exitCode = await exportCommand({ ...options, job, failedOnly: options.failed === true }, io);
     });
 
+  program
+    .command('serve')
+    .description('run the embedded llama.cpp server (OpenAI-compatible, llama-server endpoints) in the foreground')
+    .option('--model <path>', 'GGUF model to serve (default: the default model)')
+    .option('--host <host>', 'interface to listen on; anything but loopback exposes an unauthenticated server', '127.0.0.1')
+    .option('--port <n>', 'TCP port; 0 picks a free one', parseWholeNumber('--port', 0), 8080)
+    .option('--parallel <n>', 'requests generated at once (slots)', parseWholeNumber('--parallel', 1))
+    .option('--ctx <n>', 'context size per slot (default: min(trained, 2048))', parseWholeNumber('--ctx', 0))
+    .option('--threads <n>', 'CPU threads (default and maximum: physical cores)', parseWholeNumber('--threads', 1))
+    .addOption(new Option('--gpu <mode>', 'use CUDA/Vulkan when available, or force the CPU').choices(['auto', 'off']).default('auto'))
+    .action(async (options: Record<string, unknown>) => {
+      const { serveCommand } = await import('./commands/serve.js');
+      exitCode = await serveCommand(options, io);
+    });
+
   try {
     await program.parseAsync(argv as string[], { from: 'node' });
   } catch (error) {

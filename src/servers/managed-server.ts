@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { ServerError, UsageError } from '../errors.js';
-import { resolveCompiledScript } from './compiled-script.js';
 import { findFreePort } from './free-port.js';
-import { requestLocal } from './local-http.js';
+import { requestLocal } from './request-local.js';
 import { buildServerCommand, validateServerLaunch, type ServerLaunch } from './server-launcher.js';
-import { findErrorEvent, lastLines, openServerLog, readLogSince, saysAddressInUse, type ServerLog } from './server-log.js';
+import { openServerLog, readLogSince, saysAddressInUse, type ServerLog } from './server-log.js';
 import { registerServer, unregisterServer, type RegisteredServer } from './server-registry.js';
+import { earlyExitError, startupTimeoutError, type StartErrorContext } from './server-start-errors.js';
+import { sendSignal, spawnReaped, type ExitOutcome, type ReapedProcess } from './spawn-reaped.js';
 
 /** How a managed server ended. */
 export interface ServerExit {
@@ -47,19 +45,17 @@ export interface ManagedServerOptions {
   readonly choosePort?: () => Promise<number>;
 }
 
-interface Attempt {
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+/** One spawn: a server on one port, under its reaper. */
+interface Attempt extends ReapedProcess {
+  /** Size of the log before this spawn wrote to it. */
   readonly logOffset: number;
   readonly port: number;
 }
 
-type ExitOutcome = { readonly code: number | null; readonly signal: NodeJS.Signals | null };
-
 const HEALTH_POLL_TIMEOUT_MS = 2000;
 const FIRST_BACKOFF_MS = 50;
 const MAX_BACKOFF_MS = 500;
-const LOG_LINES_IN_ERRORS = 5;
+const REAPER_EXTRA_GRACE_MS = 2000;
 
 /**
  * One model server process, started through the process reaper (so it cannot outlive `batch`),
@@ -73,7 +69,6 @@ export class ManagedServer implements RegisteredServer {
   readonly exited: Promise<ServerExit>;
   #state: ManagedServerState = 'new';
   #url: string | undefined;
-  #pid: number | undefined;
   #loadMs: number | undefined;
   #log: ServerLog | undefined;
   #attempt: Attempt | undefined;
@@ -113,12 +108,12 @@ export class ManagedServer implements RegisteredServer {
 
   /** The server's pid (not the reaper's), once spawned. */
   get pid(): number | undefined {
-    return this.#pid;
+    return this.#attempt?.serverPid;
   }
 
   /** The reaper's pid, once spawned. */
   get reaperPid(): number | undefined {
-    return this.#attempt?.child.pid;
+    return this.#attempt?.reaper.pid;
   }
 
   /** Milliseconds from the first spawn to ready. */
@@ -137,7 +132,13 @@ export class ManagedServer implements RegisteredServer {
     const startedAt = performance.now();
     const timeoutMs = this.#options.startupTimeoutMs ?? 600_000;
     const deadline = startedAt + timeoutMs;
-    const log = openServerLog(this.#options.logDir, this.model);
+    let log: ServerLog;
+    try {
+      log = openServerLog(this.#options.logDir, this.model);
+    } catch (error) {
+      this.#finish({ code: null, signal: null, expected: true, logPath: '' }, false);
+      throw new ServerError('SERVER_NOT_READY', `cannot create the log of the ${this.#label} for model ${basename(this.model)} in ${this.#options.logDir}: ${(error as Error).message}; pass a writable log folder`, error);
+    }
     this.#log = log;
     registerServer(this);
     try {
@@ -148,7 +149,7 @@ export class ManagedServer implements RegisteredServer {
         if (outcome === 'ready') break;
         const output = readLogSince(log.path, attempt.logOffset);
         if (saysAddressInUse(output) && n < attempts) continue;
-        throw this.#earlyExitError(outcome, output, attempt.port, n);
+        throw earlyExitError(this.#errorContext(output), outcome, { count: n, lastPort: attempt.port });
       }
       await this.#warmUp(this.#attempt!, deadline, timeoutMs);
       this.#loadMs = performance.now() - startedAt;
@@ -163,64 +164,63 @@ export class ManagedServer implements RegisteredServer {
 
   /**
    * Stops the server: SIGTERM to the reaper (which sends it to the server's process group), then
-   * SIGKILL to both after `graceMs`. Resolves when it has exited.
+   * SIGKILL to the group after `graceMs` (and to the reaper 2 s later if it is still there).
+   * Resolves when it has exited.
    */
   async stop(graceMs: number = this.#options.stopGraceMs ?? 5000): Promise<void> {
     const attempt = this.#attempt;
     if (attempt === undefined || this.#state === 'exited') return;
     if (this.#state !== 'starting') this.#state = 'stopping';
     this.#expectExit = true;
-    signal(attempt.child.pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      signal(this.#pid === undefined ? undefined : -this.#pid, 'SIGKILL');
-      signal(attempt.child.pid, 'SIGKILL');
-    }, graceMs);
+    sendSignal(attempt.reaper.pid, 'SIGTERM');
+    // The server group first, so the reaper lives to reap it (a server whose parent died first
+    // stays a zombie where pid 1 reaps nothing); the reaper itself only if it hangs on.
+    const timers = [
+      setTimeout(() => sendSignal(groupOf(attempt.serverPid), 'SIGKILL'), graceMs),
+      setTimeout(() => sendSignal(attempt.reaper.pid, 'SIGKILL'), graceMs + REAPER_EXTRA_GRACE_MS),
+    ];
     try {
       await attempt.exited;
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 
+  /**
+   * SIGKILL to the server's process group, synchronously (for 'exit' handlers). The reaper is
+   * left to reap the server and exit by itself: killed too, it would leave the server a zombie
+   * wherever pid 1 reaps nothing. Before the server's pid is known, the reaper is killed instead.
+   */
   killSync(): void {
     this.#expectExit = true;
-    signal(this.#pid === undefined ? undefined : -this.#pid, 'SIGKILL');
-    signal(this.#attempt?.child.pid, 'SIGKILL');
+    const attempt = this.#attempt;
+    if (attempt?.serverPid !== undefined) sendSignal(groupOf(attempt.serverPid), 'SIGKILL');
+    else sendSignal(attempt?.reaper.pid, 'SIGKILL');
   }
 
   async #spawn(log: ServerLog): Promise<Attempt> {
     const port = await (this.#options.choosePort ?? findFreePort)();
     this.#url = `http://127.0.0.1:${port}`;
-    this.#pid = undefined;
     const command = buildServerCommand(this.#options.launch, { modelPath: this.model, port, slots: this.slots, contextSize: this.contextSize });
-    const reaper = this.#options.reaperScript ?? resolveCompiledScript('process-reaper-main.js');
-    const grace = String(this.#options.stopGraceMs ?? 5000);
     const logOffset = fstatSync(log.fd).size;
-    // The reaper gets a group of its own, so a Ctrl-C in the terminal does not stop servers
-    // behind batch's back; its stdin is the pipe whose end (batch died) makes it stop the server.
-    const child = spawn(process.execPath, [reaper, '--grace-ms', grace, '--report-fd', '3', '--', command.command, ...command.args], {
-      detached: true,
-      stdio: ['pipe', log.fd, log.fd, 'pipe'],
+    const reaped = spawnReaped({
+      command: command.command,
+      args: command.args,
+      graceMs: this.#options.stopGraceMs ?? 5000,
+      outputFd: log.fd,
+      reaperScript: this.#options.reaperScript,
     });
-    child.stdin?.on('error', () => undefined);
-    const exited = new Promise<ExitOutcome>((resolve) => {
-      child.once('exit', (code, sig) => resolve({ code, signal: sig }));
-      child.once('error', () => resolve({ code: null, signal: null }));
-    });
-    const report = child.stdio[3] as Readable | null;
-    if (report) {
-      createInterface({ input: report }).on('line', (line) => {
-        try {
-          const event = JSON.parse(line) as { event?: unknown; pid?: unknown };
-          if (event.event === 'spawned' && typeof event.pid === 'number') this.#pid = event.pid;
-        } catch {
-          // Only the reaper writes here.
-        }
-      });
-    }
-    const attempt: Attempt = { child, exited, logOffset, port };
+    const attempt: Attempt = {
+      reaper: reaped.reaper,
+      exited: reaped.exited,
+      get serverPid() {
+        return reaped.serverPid;
+      },
+      logOffset,
+      port,
+    };
     this.#attempt = attempt;
-    void exited.then((outcome) => this.#onAttemptExit(attempt, outcome));
+    void attempt.exited.then((outcome) => this.#onAttemptExit(attempt, outcome));
     return attempt;
   }
 
@@ -245,7 +245,7 @@ export class ManagedServer implements RegisteredServer {
     let backoffMs = FIRST_BACKOFF_MS;
     for (;;) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw this.#timeoutError(timeoutMs, 'its /health never answered 200');
+      if (remaining <= 0) throw this.#timeoutError(attempt, timeoutMs, 'its /health never answered 200');
       const probe = requestLocal(`${this.#url}/health`, { timeoutMs: Math.min(HEALTH_POLL_TIMEOUT_MS, remaining) }).then(
         (res) => ({ status: res.statusCode }),
         () => ({ status: 0 }),
@@ -262,7 +262,7 @@ export class ManagedServer implements RegisteredServer {
 
   async #warmUp(attempt: Attempt, deadline: number, timeoutMs: number): Promise<void> {
     const remaining = deadline - performance.now();
-    if (remaining <= 0) throw this.#timeoutError(timeoutMs, 'it had no time left for the warm-up request');
+    if (remaining <= 0) throw this.#timeoutError(attempt, timeoutMs, 'it had no time left for the warm-up request');
     const answer = requestLocal(`${this.#url}/v1/chat/completions`, {
       method: 'POST',
       json: { messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1, temperature: 0 },
@@ -272,9 +272,9 @@ export class ManagedServer implements RegisteredServer {
       (error: Error) => ({ error }),
     );
     const first = await Promise.race([attempt.exited.then((exit) => ({ exit })), answer]);
-    if ('exit' in first) throw this.#earlyExitError(first.exit, readLogSince(this.#log!.path, attempt.logOffset), attempt.port, 1);
+    if ('exit' in first) throw earlyExitError(this.#errorContext(readLogSince(this.#log!.path, attempt.logOffset)), first.exit, { count: 1, lastPort: attempt.port });
     if ('error' in first) {
-      if (performance.now() >= deadline) throw this.#timeoutError(timeoutMs, 'its warm-up request did not finish');
+      if (performance.now() >= deadline) throw this.#timeoutError(attempt, timeoutMs, 'its warm-up request did not finish');
       throw new ServerError('SERVER_NOT_READY', `${this.#label} for model ${basename(this.model)} on ${this.#url} failed its warm-up request (${first.error.message}); see ${this.#log!.path}`, first.error);
     }
     if (first.res.statusCode !== 200) {
@@ -285,30 +285,19 @@ export class ManagedServer implements RegisteredServer {
     }
   }
 
-  #earlyExitError(outcome: ExitOutcome, output: string, port: number, attempts: number): ServerError {
-    const event = findErrorEvent(output);
-    if (event?.code === 'MODEL_INVALID') return new ServerError('MODEL_INVALID', event.message);
-    const how = outcome.signal !== null ? `was killed by ${outcome.signal}` : `exited with code ${String(outcome.code)}`;
-    const retried = attempts > 1 ? ` (after ${attempts} tries with fresh ports; the last was ${port})` : '';
-    const tail = lastLines(output, LOG_LINES_IN_ERRORS);
-    const last = tail.length === 0 ? ' It printed nothing.' : `\nLast lines:\n  ${tail.join('\n  ')}`;
-    return new ServerError('SERVER_NOT_READY', `${this.#label} for model ${basename(this.model)} ${how} before it was ready${retried}; see ${this.#log!.path}.${last}`);
+  #errorContext(output: string): StartErrorContext {
+    return { label: this.#label, modelPath: this.model, logPath: this.#log!.path, output };
   }
 
-  #timeoutError(timeoutMs: number, what: string): ServerError {
-    const tail = lastLines(readLogSince(this.#log!.path, this.#attempt?.logOffset ?? 0), LOG_LINES_IN_ERRORS);
-    const last = tail.length === 0 ? '' : `\nLast lines:\n  ${tail.join('\n  ')}`;
-    return new ServerError(
-      'SERVER_NOT_READY',
-      `${this.#label} for model ${basename(this.model)} was not ready after the startup timeout of ${timeoutMs} ms (${what}); raise the startup timeout if the model is large, and see ${this.#log!.path}.${last}`,
-    );
+  #timeoutError(attempt: Attempt, timeoutMs: number, what: string): ServerError {
+    return startupTimeoutError(this.#errorContext(readLogSince(this.#log!.path, attempt.logOffset)), timeoutMs, what);
   }
 
   /** After a failed start: stop what runs and settle `exited`. */
   async #abandon(): Promise<void> {
     const attempt = this.#attempt;
     this.#expectExit = true;
-    if (attempt !== undefined && attempt.child.exitCode === null && attempt.child.signalCode === null) {
+    if (attempt !== undefined && attempt.reaper.exitCode === null && attempt.reaper.signalCode === null) {
       await this.stop(Math.min(this.#options.stopGraceMs ?? 5000, 2000));
     }
     const outcome = attempt === undefined ? { code: null, signal: null } : await attempt.exited;
@@ -316,13 +305,9 @@ export class ManagedServer implements RegisteredServer {
   }
 }
 
-function signal(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // ESRCH: already gone.
-  }
+/** The process group a server leads (it was spawned detached), as a kill() target. */
+function groupOf(pid: number | undefined): number | undefined {
+  return pid === undefined ? undefined : -pid;
 }
 
 function delay(ms: number): Promise<undefined> {

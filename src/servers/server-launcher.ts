@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { resolveCompiledScript } from './compiled-script.js';
+import { resolveCompiledScript } from './resolve-compiled-script.js';
 
 /** Start models with a llama.cpp `llama-server` binary. */
 export interface LlamaServerLaunch {

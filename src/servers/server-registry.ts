@@ -2,7 +2,7 @@
 export interface RegisteredServer {
   /** SIGTERM, grace, SIGKILL; resolves when exited. */
   stop(graceMs?: number): Promise<void>;
-  /** SIGKILL to the server's process group and its reaper, synchronously. */
+  /** SIGKILL to the server's process group, synchronously. */
   killSync(): void;
 }
 
@@ -30,8 +30,8 @@ export async function stopAllServers(graceMs?: number): Promise<void> {
 }
 
 /**
- * SIGKILLs every live server's process group and reaper, synchronously: for process 'exit'
- * handlers, where nothing asynchronous runs any more.
+ * SIGKILLs every live server's process group, synchronously: for process 'exit' handlers, where
+ * nothing asynchronous runs any more. The reapers then exit by themselves.
  */
 export function stopAllServersSync(): void {
   for (const server of live) server.killSync();

@@ -128,7 +128,7 @@ describe('checkpoints and resume', () => {
           }
         }
       }
-      const missing = await runCli(['run', file, '--server', server.url, '--api-key-env', 'NOT_SET_ANYWHERE'], { env: { BATCH_HOME: env.BATCH_HOME } });
+      const missing = await runCli(['run', file, '--server', server.url, '--api-key-env', 'NOT_SET_ANYWHERE'], { env: { BATCH_HOME: path.join(dir, 'home-no-key') } });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('NOT_SET_ANYWHERE');
     } finally {
@@ -139,9 +139,13 @@ describe('checkpoints and resume', () => {
   it('exits 3 with a clear message when the job database cannot be created', async () => {
     const file = path.join(dir, 'nodb.jsonl');
     writePrompts(file, 1, 'n');
-    const result = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--db', '/proc/no-such-dir/job.sqlite']);
+    // A file where the database's folder should be: the folder cannot be created.
+    const blocker = path.join(dir, 'not-a-folder');
+    writeFileSync(blocker, '');
+    const db = path.join(blocker, 'job.sqlite');
+    const result = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--db', db]);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/STORE_UNAVAILABLE/);
-    expect(result.stderr).toContain('/proc/no-such-dir/job.sqlite');
+    expect(result.stderr).toContain(db);
   });
 });

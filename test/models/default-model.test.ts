@@ -1,8 +1,10 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DEFAULT_MODEL_FILE, DEMO_MODEL_FILE, DEMO_MODEL_NOTICE, defaultCacheDir, resolveDefaultModel } from '../../src/models/default-model.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_URI, DEMO_MODEL_FILE, DEMO_MODEL_NOTICE, defaultCacheDir, resolveDefaultModel } from '../../src/models/default-model.js';
 import { readGgufInfo } from '../../src/models/gguf-reader.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 
@@ -47,4 +49,58 @@ it('replaces a corrupt demo model', async () => {
 it('keeps the cache outside the project unless BATCH_MODELS_DIR says otherwise', () => {
   expect(defaultCacheDir({})).toBe(join(os.homedir(), '.cache', 'batch', 'models'));
   expect(defaultCacheDir({ BATCH_MODELS_DIR: '/data/models' })).toBe('/data/models');
+});
+
+describe('download from a Hugging Face mirror on 127.0.0.1', () => {
+  let mirror: Server;
+  let mirrorUrl: string;
+  let mode: 'serve' | 'fail' | 'hang' = 'serve';
+  let modelBytes: Buffer;
+  const requested: string[] = [];
+
+  beforeAll(async () => {
+    const source = join(os.tmpdir(), `batch-mirror-${process.pid}.gguf`);
+    await writeTinyLlamaGguf(source, { name: 'served by the mirror' });
+    modelBytes = await readFile(source);
+    await rm(source);
+    mirror = createServer((request, response) => {
+      requested.push(request.url ?? '');
+      if (mode === 'hang') return;
+      if (mode === 'fail') {
+        response.writeHead(500).end('{"error":"down"}');
+        return;
+      }
+      response.writeHead(200, { 'content-length': modelBytes.length, 'content-type': 'application/octet-stream' }).end(modelBytes);
+    });
+    await new Promise<void>((done) => mirror.listen(0, '127.0.0.1', done));
+    mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    mirror.closeAllConnections();
+    await new Promise((done) => mirror.close(done));
+  });
+
+  it('downloads the default model once and then uses the cached copy', async () => {
+    mode = 'serve';
+    requested.length = 0;
+    const lines: string[] = [];
+    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, log: (line) => lines.push(line) });
+    expect(chosen).toMatchObject({ path: join(dir, DEFAULT_MODEL_FILE), isDemo: false });
+    expect(chosen.notice).toContain(`using ${DEFAULT_MODEL_FILE}`);
+    expect(requested[0]).toContain(DEFAULT_MODEL_URI.replace(/^hf:/, '').replace(/\/([^/]+)$/, '/resolve/main/$1'));
+    expect(lines.at(-1)).toContain('100%');
+    expect((await readGgufInfo(chosen.path)).name).toBe('served by the mirror');
+    const count = requested.length;
+    expect(await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl })).toEqual({ path: chosen.path, isDemo: false });
+    expect(requested.length).toBe(count);
+  });
+
+  it.each(['fail', 'hang'] as const)('falls back to the demo model when the mirror %s', async (behaviour) => {
+    mode = behaviour;
+    const lines: string[] = [];
+    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, stallTimeoutMs: 300, log: (line) => lines.push(line) });
+    expect(chosen).toEqual({ path: join(dir, DEMO_MODEL_FILE), isDemo: true, notice: DEMO_MODEL_NOTICE });
+    expect(lines.join('\n')).toContain(`could not download ${DEFAULT_MODEL_URI}`);
+    if (behaviour === 'hang') expect(lines.join('\n')).toContain('no progress for 300 ms');
+  });
 });

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServerError } from '../../src/errors.js';
 import { findFreePort } from '../../src/servers/free-port.js';
-import { requestLocal } from '../../src/servers/local-http.js';
+import { requestLocal } from '../../src/servers/request-local.js';
 import { ManagedServer } from '../../src/servers/managed-server.js';
 import { countLiveServers, stopAllServers } from '../../src/servers/server-registry.js';
-import { DIST_SERVERS, FIXTURES, isAlive, makeTempDir, readStartLog, waitUntilGone, writeFakeLlamaServer, writeFakeModel } from './server-fixtures.js';
+import { DIST_SERVERS, FIXTURES, isAlive, makeTempDir, readStartLog, waitUntilGone, writeFakeLlamaServer, writeFakeModel, writeSimLlamaServer } from './server-fixtures.js';
 
 let temp: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -26,7 +26,7 @@ function server(binary: string, model: string, extra: Partial<ConstructorParamet
 describe('ManagedServer', () => {
   it('waits through 503 while loading, is ready after the warm-up, and stops', async () => {
     const startLog = join(temp.dir, 'starts.jsonl');
-    const binary = writeFakeLlamaServer(temp.dir, { SIM_LOAD_MS: '400', SIM_START_LOG: startLog });
+    const binary = writeSimLlamaServer(temp.dir, { SIM_LOAD_MS: '400', SIM_START_LOG: startLog });
     const model = writeFakeModel(temp.dir, 'alpha.gguf');
     const managed = server(binary, model);
     const started = managed.start();
@@ -39,7 +39,7 @@ describe('ManagedServer', () => {
     const [record] = readStartLog(startLog);
     expect(record?.pid).toBe(managed.pid);
     expect(`http://127.0.0.1:${record?.port}`).toBe(managed.url);
-    expect(readFileSync(managed.logPath!, 'utf8')).toContain('slots 2, ctx 512');
+    expect(readFileSync(managed.logPath!, 'utf8')).toContain('n_slots = 2');
     expect((await requestLocal(`${managed.url}/health`, { timeoutMs: 2000 })).statusCode).toBe(200);
     expect(countLiveServers()).toBe(1);
 
@@ -51,21 +51,20 @@ describe('ManagedServer', () => {
   });
 
   it('fails with SERVER_NOT_READY naming the log and its last lines when the server exits early', async () => {
-    const binary = writeFakeLlamaServer(temp.dir, { SIM_FAIL: '1' });
-    const managed = server(binary, writeFakeModel(temp.dir, 'broken.gguf'));
+    const managed = server(writeSimLlamaServer(temp.dir), join(temp.dir, 'broken.gguf'));
     const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(ServerError);
     expect((error as ServerError).code).toBe('SERVER_NOT_READY');
     const logPath = join(temp.dir, 'logs', 'broken-1.log');
     expect((error as Error).message).toContain(`llama-server for model broken.gguf exited with code 1 before it was ready; see ${logPath}`);
-    expect((error as Error).message).toContain('simulated failure');
+    expect((error as Error).message).toContain('main: exiting due to model loading error');
     expect(managed.state).toBe('exited');
     expect(countLiveServers()).toBe(0);
   });
 
   it('times out with SERVER_NOT_READY naming the timeout, the model and the log, and kills the server', async () => {
     const startLog = join(temp.dir, 'starts.jsonl');
-    const binary = writeFakeLlamaServer(temp.dir, { SIM_LOAD_MS: '600000', SIM_START_LOG: startLog });
+    const binary = writeSimLlamaServer(temp.dir, { SIM_LOAD_MS: '600000', SIM_START_LOG: startLog });
     const managed = server(binary, writeFakeModel(temp.dir, 'slow.gguf'), { startupTimeoutMs: 700 });
     const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
     expect((error as ServerError).code).toBe('SERVER_NOT_READY');
@@ -80,14 +79,16 @@ describe('ManagedServer', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const busyPort = (blocker.address() as { port: number }).port;
     const startLog = join(temp.dir, 'starts.jsonl');
-    const binary = writeFakeLlamaServer(temp.dir, { SIM_START_LOG: startLog });
+    const binary = writeSimLlamaServer(temp.dir, { SIM_START_LOG: startLog });
     const ports = [busyPort];
     const managed = server(binary, writeFakeModel(temp.dir, 'gamma.gguf'), { choosePort: () => Promise.resolve(ports.shift() ?? findFreePort()) });
     try {
       await managed.start();
-      expect(readStartLog(startLog).map((record) => record.port)[0]).toBe(busyPort);
-      expect(readStartLog(startLog)).toHaveLength(2);
+      // The simulator records a start once it has bound its port: only the second try did.
+      expect(readStartLog(startLog)).toHaveLength(1);
+      expect(`http://127.0.0.1:${readStartLog(startLog)[0]!.port}`).toBe(managed.url);
       expect(managed.url).not.toBe(`http://127.0.0.1:${busyPort}`);
+      expect(readFileSync(managed.logPath!, 'utf8')).toContain(`couldn't bind HTTP server socket, hostname: 127.0.0.1, port: ${busyPort}`);
       expect(managed.state).toBe('ready');
     } finally {
       await managed.stop(1000);
@@ -99,7 +100,7 @@ describe('ManagedServer', () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const busyPort = (blocker.address() as { port: number }).port;
-    const managed = server(writeFakeLlamaServer(temp.dir), writeFakeModel(temp.dir, 'delta.gguf'), { choosePort: () => Promise.resolve(busyPort) });
+    const managed = server(writeSimLlamaServer(temp.dir), writeFakeModel(temp.dir, 'delta.gguf'), { choosePort: () => Promise.resolve(busyPort) });
     try {
       const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
       expect((error as ServerError).code).toBe('SERVER_NOT_READY');
@@ -108,6 +109,15 @@ describe('ManagedServer', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('fails with SERVER_NOT_READY when the log folder cannot be created', async () => {
+    const notAFolder = writeFakeModel(temp.dir, 'file-not-folder');
+    const managed = new ManagedServer({ launch: { kind: 'llama-server', binary: '/bin/true' }, modelPath: join(temp.dir, 'm.gguf'), logDir: join(notAFolder, 'logs') });
+    const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
+    expect((error as ServerError).code).toBe('SERVER_NOT_READY');
+    expect((error as Error).message).toContain(`cannot create the log of the llama-server for model m.gguf in ${join(notAFolder, 'logs')}`);
+    expect(managed.state).toBe('exited');
   });
 
   it('SIGKILLs a server that ignores SIGTERM after the grace period', async () => {
@@ -123,7 +133,7 @@ describe('ManagedServer', () => {
 
   it('reports a crash after ready through onExit', async () => {
     const exits: unknown[] = [];
-    const managed = server(writeFakeLlamaServer(temp.dir), writeFakeModel(temp.dir, 'crashy.gguf'), { onExit: (exit) => exits.push(exit) });
+    const managed = server(writeSimLlamaServer(temp.dir), writeFakeModel(temp.dir, 'crashy.gguf'), { onExit: (exit) => exits.push(exit) });
     await managed.start();
     process.kill(managed.pid!, 'SIGKILL');
     const exit = await managed.exited;
@@ -133,7 +143,7 @@ describe('ManagedServer', () => {
   });
 
   it('leaves no server behind when batch is killed with SIGKILL', async () => {
-    const binary = writeFakeLlamaServer(temp.dir);
+    const binary = writeSimLlamaServer(temp.dir);
     const model = writeFakeModel(temp.dir, 'orphan.gguf');
     const script = spawn(process.execPath, [join(FIXTURES, 'start-server.mjs'), join(DIST_SERVERS, 'managed-server.js'), binary, model, join(temp.dir, 'logs')], {
       stdio: ['ignore', 'pipe', 'inherit'],

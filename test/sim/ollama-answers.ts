@@ -4,7 +4,8 @@ import { splitPieces, type AnswerParts } from './answer-parts.js';
 /** Which native Ollama body to build: `/api/chat` (`message`) or `/api/generate` (`response`). */
 export type OllamaKind = 'chat' | 'generate';
 
-const toNs = (ms: number): number => Math.round(ms * 1e6);
+// At least 1 µs: clients divide by these durations to get tokens per second.
+const toNs = (ms: number): number => Math.max(1000, Math.round(ms * 1e6));
 
 function piece(kind: OllamaKind, model: string, createdAt: string, text: string): Record<string, unknown> {
   return kind === 'chat'

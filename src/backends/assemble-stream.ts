@@ -1,0 +1,90 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import { BackendError } from '../errors.js';
+import type { PromptEndpoint } from '../prompts/prompt-item.js';
+
+type Json = Record<string, unknown>;
+
+export interface AssembledStream {
+  /** The body a non-streamed answer would have had (`chat.completion` or `text_completion`). */
+  readonly body: Json;
+  /** Milliseconds from `started` to the first non-empty delta; undefined when no text came. */
+  readonly ttftMs: number | undefined;
+}
+
+/**
+ * Reads an OpenAI server-sent-event stream and rebuilds the body a non-streamed answer would have
+ * had, noting when the first token arrived, so callers see one shape whether streamed or not.
+ */
+export async function assembleStream(body: Readable, endpoint: PromptEndpoint, started: number, url: string): Promise<AssembledStream> {
+  const chat = endpoint === '/v1/chat/completions';
+  // Decodes across chunk boundaries: a multi-byte character may be split between two reads.
+  const decoder = new StringDecoder('utf8');
+  const pieces: string[] = [];
+  let ttftMs: number | undefined;
+  let finishReason: unknown = null;
+  let first: Json | undefined;
+  let usage: unknown;
+  let timings: unknown;
+  let pending = '';
+  const onEvent = (data: string): void => {
+    if (data === '[DONE]' || data === '') return;
+    let chunk: Json;
+    try {
+      chunk = JSON.parse(data) as Json;
+    } catch (error) {
+      const received = data.length > 80 ? `${data.slice(0, 80)}…` : data;
+      throw new BackendError('SERVER_HTTP_ERROR', url, `${url} streamed an event that is not JSON: received ${JSON.stringify(received)}`, {
+        retryable: true,
+        statusCode: 200,
+        cause: error,
+      });
+    }
+    // An error in mid-stream (llama-server sends one when a slot fails) is a failed request.
+    if (chunk.error !== undefined) {
+      throw new BackendError('SERVER_HTTP_ERROR', url, `${url} reported an error mid-stream: ${JSON.stringify(chunk.error).slice(0, 300)}`, {
+        retryable: true,
+        statusCode: 200,
+      });
+    }
+    first ??= chunk;
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.timings) timings = chunk.timings;
+    const choice = (chunk.choices as Json[] | undefined)?.[0];
+    if (!choice) return;
+    const piece = chat ? (choice.delta as Json | undefined)?.content : choice.text;
+    if (typeof piece === 'string' && piece !== '') {
+      ttftMs ??= performance.now() - started;
+      pieces.push(piece);
+    }
+    if (choice.finish_reason) finishReason = choice.finish_reason;
+  };
+  const onText = (text: string): void => {
+    pending += text;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      if (line.startsWith('data:')) onEvent(line.slice(5).trim());
+    }
+  };
+  for await (const chunk of body) onText(decoder.write(chunk as Buffer));
+  onText(`${decoder.end()}\n`);
+  const text = pieces.join('');
+  const choice = chat
+    ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason }
+    : { index: 0, text, finish_reason: finishReason };
+  return {
+    body: {
+      id: first?.id,
+      object: chat ? 'chat.completion' : 'text_completion',
+      created: first?.created,
+      model: first?.model,
+      ...(first?.system_fingerprint === undefined ? {} : { system_fingerprint: first.system_fingerprint }),
+      choices: [choice],
+      ...(usage === undefined ? {} : { usage }),
+      ...(timings === undefined ? {} : { timings }),
+    },
+    ttftMs,
+  };
+}

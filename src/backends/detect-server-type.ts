@@ -1,0 +1,63 @@
+import { BackendError, UsageError } from '../errors.js';
+import type { ServerType } from './backend.js';
+import { HttpEndpoint, type HttpAnswer } from './http-endpoint.js';
+
+export interface DetectServerTypeOptions {
+  /** Sent as `Authorization: Bearer …` (an OpenAI-compatible server may refuse /v1/models without it). */
+  readonly apiKey?: string;
+  /** Deadline of each probe request, in milliseconds. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Time to open the TCP connection. @default 5000 */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Which flavour a server is, by asking it: Ollama answers /api/version (or "Ollama is running" at
+ * /), llama-server /props with `total_slots`, any OpenAI-compatible server /v1/models. An
+ * unreachable server fails here, before any prompt is sent, naming the URL.
+ * `url` is a base URL as `normaliseServerUrl` returns it.
+ */
+export async function detectServerType(url: string, options: DetectServerTypeOptions = {}): Promise<ServerType> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new UsageError(`expected \`timeoutMs\` to be a positive number, got ${String(timeoutMs)}`);
+  const http = new HttpEndpoint({ url, apiKey: options.apiKey, connections: 1, connectTimeoutMs: options.connectTimeoutMs ?? timeoutMs });
+  const seen: string[] = [];
+  const probe = async (path: string): Promise<HttpAnswer> => {
+    const answer = await http.send('GET', path, undefined, { timeoutMs });
+    seen.push(`GET ${path} → ${answer.statusCode}`);
+    return answer;
+  };
+  try {
+    let version: HttpAnswer;
+    try {
+      version = await probe('/api/version');
+    } catch (error) {
+      // At start-up nothing has been sent yet: retrying will not help, fixing --server will.
+      const mapped = error as BackendError;
+      const message =
+        mapped.code === 'REQUEST_TIMEOUT'
+          ? `${url} accepted the connection but did not answer GET /api/version within ${timeoutMs} ms: check that --server points at a model server`
+          : mapped.message;
+      throw new BackendError(mapped.code, url, message, { retryable: false, cause: error });
+    }
+    if (version.statusCode === 200 && /"version"/.test(version.text)) return 'ollama';
+    const props = await probe('/props');
+    if (props.statusCode === 200 && /"total_slots"/.test(props.text)) return 'llama-server';
+    // llama-server answers /props 503 "Loading model" until its model is loaded (its /v1/models may already answer 200).
+    if (props.statusCode === 503 && /loading model/i.test(props.text)) return 'llama-server';
+    const models = await probe('/v1/models');
+    if (models.statusCode === 200) return 'openai';
+    const root = await probe('/');
+    if (root.statusCode === 200 && root.text.includes('Ollama is running')) return 'ollama';
+    if (models.statusCode === 401 || models.statusCode === 403) {
+      throw new BackendError('SERVER_HTTP_ERROR', url, `${url} refused the API key (GET /v1/models → ${models.statusCode}): check the variable named by --api-key-env, or pass --server-type to skip detection`, {
+        statusCode: models.statusCode,
+      });
+    }
+    throw new BackendError('SERVER_HTTP_ERROR', url, `${url} does not look like llama-server, Ollama or an OpenAI-compatible server (saw ${seen.join(', ')}): check --server, or pass --server-type openai|llama-server|ollama`, {
+      statusCode: models.statusCode,
+    });
+  } finally {
+    await http.close();
+  }
+}

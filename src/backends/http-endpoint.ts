@@ -1,0 +1,143 @@
+import { Pool } from 'undici';
+import { setImmediate as nextLoopTurn } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { UsageError } from '../errors.js';
+import { mapTransportError } from './map-backend-error.js';
+
+export interface HttpEndpointOptions {
+  /** Base URL (`http(s)://host:port`), without a trailing slash or credentials. */
+  readonly url: string;
+  /** Keep-alive connections at most, opened lazily: the concurrency cap of this endpoint. @default 16 */
+  readonly connections?: number;
+  /** Sent as `Authorization: Bearer …`; never logged, returned or put in messages. */
+  readonly apiKey?: string;
+  /** Time to open a TCP connection before giving up. @default 10000 */
+  readonly connectTimeoutMs?: number;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+export interface HttpAnswer {
+  readonly statusCode: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+export interface HttpStream {
+  readonly statusCode: number;
+  readonly headers: Headers;
+  readonly body: Readable;
+  /** Whether the request's deadline has fired (to tell a timeout from another failure). */
+  timedOut(): boolean;
+  /** Clears the request's deadline; call once the body has been consumed or abandoned. */
+  done(): void;
+}
+
+export interface SendOptions {
+  /** Deadline of the whole exchange, from sending to the last byte. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+function checkPositiveInteger(name: string, value: number | undefined): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+    throw new UsageError(`expected \`${name}\` to be a positive integer, got ${String(value)}`);
+  }
+}
+
+/**
+ * One keep-alive connection pool to one server (undici `Pool`, pipelining 1): no new TCP
+ * connection per prompt. Every request has a deadline covering the whole exchange, so a server
+ * that accepts and never answers cannot hold a worker forever.
+ */
+export class HttpEndpoint {
+  readonly url: string;
+  readonly #pool: Pool;
+  readonly #headers: Record<string, string>;
+
+  constructor(options: HttpEndpointOptions) {
+    checkPositiveInteger('connections', options.connections);
+    checkPositiveInteger('connectTimeoutMs', options.connectTimeoutMs);
+    if (options.apiKey !== undefined && (options.apiKey === '' || /[\r\n]/.test(options.apiKey))) {
+      // The key itself is never quoted, even when it is wrong.
+      throw new UsageError('expected `apiKey` to be a non-empty single-line string: check the variable named by --api-key-env');
+    }
+    this.url = options.url;
+    this.#pool = new Pool(options.url, {
+      connections: options.connections ?? 16,
+      pipelining: 1,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      // The per-request deadline below bounds each exchange; undici's own would cut long generations short.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 60_000,
+    });
+    this.#headers = { 'content-type': 'application/json', accept: 'application/json' };
+    if (options.apiKey !== undefined) this.#headers.authorization = `Bearer ${options.apiKey}`;
+  }
+
+  /** Sends and reads the whole answer. Rejects only on transport failure: every HTTP status resolves. */
+  async send(method: 'GET' | 'POST', path: string, body: unknown, options: SendOptions): Promise<HttpAnswer> {
+    const stream = await this.open(method, path, body, options);
+    try {
+      const text = await readText(stream.body);
+      await socketReleased();
+      return { statusCode: stream.statusCode, headers: stream.headers, text };
+    } catch (error) {
+      throw mapTransportError(error, this.url, { timeoutMs: options.timeoutMs, timedOut: stream.timedOut(), aborted: options.signal?.aborted ?? false });
+    } finally {
+      stream.done();
+    }
+  }
+
+  /** Sends and hands back the body as a stream (server-sent events); the caller must call `done()`. */
+  async open(method: 'GET' | 'POST', path: string, body: unknown, options: SendOptions): Promise<HttpStream> {
+    const deadline = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort();
+    }, options.timeoutMs);
+    const onAbort = (): void => deadline.abort();
+    const signal = options.signal;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    try {
+      if (signal?.aborted) deadline.abort();
+      const response = await this.#pool.request({
+        method,
+        path,
+        headers: this.#headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: deadline.signal,
+      });
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body, done, timedOut: () => timedOut };
+    } catch (error) {
+      done();
+      throw mapTransportError(error, this.url, { timeoutMs: options.timeoutMs, timedOut, aborted: signal?.aborted ?? false });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Resolves once undici can hand this request's socket to the next request. With pipelining 1
+ * it frees a socket a full event-loop turn after the answer ends (guarding against servers that
+ * close despite keep-alive); a caller that sends its next request before then makes the pool open
+ * a second connection. Waiting that one turn keeps a sequential worker on one socket.
+ */
+export function socketReleased(): Promise<void> {
+  return nextLoopTurn();
+}

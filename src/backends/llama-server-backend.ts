@@ -1,0 +1,29 @@
+import type { EndpointInfo, ServerType } from './backend.js';
+import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
+import { OpenAiBackend } from './openai-backend.js';
+
+/**
+ * llama.cpp's llama-server: the OpenAI API plus /health (503 while loading), /props (slots and
+ * context per slot) and `timings` in answers (read by the OpenAI adapter into promptMs/predictedMs).
+ */
+export class LlamaServerBackend extends OpenAiBackend {
+  override readonly type: ServerType = 'llama-server';
+
+  override async describe(): Promise<EndpointInfo> {
+    const [answer, models] = await Promise.all([
+      this.http.send('GET', '/props', undefined, { timeoutMs: this.probeTimeoutMs }),
+      // Older builds have no /v1/models; they serve their one model whatever the request names.
+      this.listModels().catch((): string[] => []),
+    ]);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined);
+    const props = parseJsonAnswer(answer.text, this.url);
+    const settings = (props.default_generation_settings ?? {}) as Record<string, unknown>;
+    const slots = typeof props.total_slots === 'number' && props.total_slots > 0 ? props.total_slots : undefined;
+    const contextSize = typeof settings.n_ctx === 'number' && settings.n_ctx > 0 ? settings.n_ctx : undefined;
+    return { type: this.type, slots, contextSize, models };
+  }
+
+  override health(): Promise<'ok' | 'loading' | 'down'> {
+    return this.probeHealth('/health');
+  }
+}

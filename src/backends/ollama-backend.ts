@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { UsageError } from '../errors.js';
+import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
+import { HttpEndpoint, type HttpEndpointOptions } from './http-endpoint.js';
+import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
+
+export interface OllamaBackendOptions extends HttpEndpointOptions {
+  /**
+   * `keep_alive` sent with every request, so the model stays loaded between prompts (Ollama's own
+   * default of 5m can unload it during a slow stretch).
+   * @default '30m'
+   */
+  readonly keepAlive?: string;
+  /** Timeout of describe/health probes. @default 10000 */
+  readonly probeTimeoutMs?: number;
+}
+
+type Json = Record<string, unknown>;
+
+/** OpenAI sampling fields and their Ollama `options` names. */
+const optionNames: ReadonlyMap<string, string> = new Map([
+  ['temperature', 'temperature'],
+  ['top_p', 'top_p'],
+  ['top_k', 'top_k'],
+  ['seed', 'seed'],
+  ['max_tokens', 'num_predict'],
+  ['max_completion_tokens', 'num_predict'],
+  ['stop', 'stop'],
+  ['presence_penalty', 'presence_penalty'],
+  ['frequency_penalty', 'frequency_penalty'],
+  ['repeat_penalty', 'repeat_penalty'],
+  ['min_p', 'min_p'],
+  ['num_ctx', 'num_ctx'],
+]);
+
+const nsToMs = (ns: unknown): number | undefined => (typeof ns === 'number' ? ns / 1e6 : undefined);
+
+/**
+ * Ollama's native API (/api/chat, /api/generate): unlike its /v1 endpoints it takes `keep_alive`
+ * and reports load times. Answers are converted to OpenAI bodies so the output is one format.
+ */
+export class OllamaBackend implements Backend {
+  readonly type: ServerType = 'ollama';
+  readonly url: string;
+  readonly #http: HttpEndpoint;
+  readonly #keepAlive: string;
+  readonly #probeTimeoutMs: number;
+
+  constructor(options: OllamaBackendOptions) {
+    if (options.keepAlive !== undefined && (typeof options.keepAlive !== 'string' || options.keepAlive.trim() === '')) {
+      throw new UsageError(`expected \`keepAlive\` to be a duration such as '30m', '-1' or '0', got ${JSON.stringify(options.keepAlive)}`);
+    }
+    if (options.probeTimeoutMs !== undefined && !(Number.isFinite(options.probeTimeoutMs) && options.probeTimeoutMs > 0)) {
+      throw new UsageError(`expected \`probeTimeoutMs\` to be a positive number, got ${String(options.probeTimeoutMs)}`);
+    }
+    this.url = options.url;
+    this.#http = new HttpEndpoint(options);
+    this.#keepAlive = options.keepAlive ?? '30m';
+    this.#probeTimeoutMs = options.probeTimeoutMs ?? 10_000;
+  }
+
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    const started = performance.now();
+    const chat = request.endpoint === '/v1/chat/completions';
+    const source = request.body;
+    const model = source.model;
+    const options: Json = {};
+    for (const key in source) {
+      const name = optionNames.get(key);
+      if (name !== undefined && source[key] !== undefined) options[name] = source[key];
+    }
+    const native: Json = { model, stream: false, keep_alive: this.#keepAlive, options };
+    if (chat) native.messages = source.messages;
+    else native.prompt = source.prompt;
+    const answer = await this.#http.send('POST', chat ? '/api/chat' : '/api/generate', native, request);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, typeof model === 'string' ? model : undefined);
+    const body = parseJsonAnswer(answer.text, this.url);
+    const promptTokens = Number(body.prompt_eval_count ?? 0);
+    const completionTokens = Number(body.eval_count ?? 0);
+    const finishReason = body.done_reason === 'length' ? 'length' : 'stop';
+    const content = chat ? String((body.message as Json | undefined)?.content ?? '') : String(body.response ?? '');
+    const id = `ollama-${randomUUID()}`;
+    return {
+      statusCode: 200,
+      requestId: id,
+      body: {
+        id,
+        object: chat ? 'chat.completion' : 'text_completion',
+        created: Math.floor(Date.parse(String(body.created_at ?? '')) / 1000) || Math.floor(Date.now() / 1000),
+        model: body.model ?? model,
+        choices: [chat ? { index: 0, message: { role: 'assistant', content }, finish_reason: finishReason } : { index: 0, text: content, finish_reason: finishReason }],
+        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      },
+      promptTokens,
+      completionTokens,
+      timings: {
+        latencyMs: performance.now() - started,
+        modelLoadMs: nsToMs(body.load_duration),
+        promptMs: nsToMs(body.prompt_eval_duration),
+        predictedMs: nsToMs(body.eval_duration),
+      },
+    };
+  }
+
+  async describe(): Promise<EndpointInfo> {
+    const [tags, resident] = await Promise.all([this.#getJson('/api/tags'), this.residentModels()]);
+    const names = (list: unknown): string[] =>
+      Array.isArray(list) ? list.map((m: Json) => m?.name ?? m?.model).filter((n): n is string => typeof n === 'string') : [];
+    const models = [...new Set([...names(tags.models), ...names(resident)])];
+    // Ollama reloads a model when a request asks for another num_ctx, so the resident context is
+    // the one requests get; it is reported only when all resident models agree.
+    const contexts = new Set(resident.map((m) => m.context_length).filter((n): n is number => typeof n === 'number' && n > 0));
+    const contextSize = contexts.size === 1 ? [...contexts][0] : undefined;
+    return { type: this.type, models, contextSize };
+  }
+
+  /** Models resident now, from /api/ps (name, size, size_vram, expires_at, context_length). */
+  async residentModels(): Promise<Json[]> {
+    const models = (await this.#getJson('/api/ps')).models;
+    return Array.isArray(models) ? (models as Json[]) : [];
+  }
+
+  async #getJson(path: string): Promise<Json> {
+    const answer = await this.#http.send('GET', path, undefined, { timeoutMs: this.#probeTimeoutMs });
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined);
+    return parseJsonAnswer(answer.text, this.url);
+  }
+
+  async health(): Promise<'ok' | 'loading' | 'down'> {
+    try {
+      const answer = await this.#http.send('GET', '/api/version', undefined, { timeoutMs: this.#probeTimeoutMs });
+      return answer.statusCode === 200 ? 'ok' : 'down';
+    } catch {
+      return 'down';
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+}

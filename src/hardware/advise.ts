@@ -1,0 +1,200 @@
+import { UsageError } from '../errors.js';
+import type { HardwareSummary } from './hardware-summary.js';
+import { cpuSlotCap, explainPool, GIB, modelPools, ramPool } from './memory-pools.js';
+import type { ModelProfile } from './model-profile.js';
+import type { MemoryPool, ModelPlacement, OptimizationPlan } from './optimization-plan.js';
+import { placeModels, type Placement } from './place-models.js';
+import { planCommands } from './plan-commands.js';
+
+export interface AdviseOptions {
+  /** Context per slot wanted, in tokens; each model's trained context caps it. @default 4096 */
+  readonly contextSize?: number;
+  /** Prompt inputs shown in the `batch run` command. @default ['PROMPTS'] */
+  readonly inputs?: readonly string[];
+}
+
+/**
+ * The model planned for when none is given: a Llama-3-8B-shaped model at 4-bit (Q4_K_M), the
+ * most common local batch model. 32 layers, 8 KV heads of 128 → 2 × 32 × 8 × 128 × 2 = 131072
+ * KV bytes per token.
+ */
+export const ASSUMED_MODEL: ModelProfile = {
+  id: 'assumed-8b-q4',
+  path: 'MODEL.gguf',
+  fileBytes: 4_920_000_000,
+  weightBytes: 4_920_000_000,
+  parameterCount: 8_030_000_000,
+  layers: 32,
+  heads: 32,
+  kvHeads: 8,
+  headDim: 128,
+  trainedContext: 8192,
+  kvBytesPerToken: 131_072,
+};
+
+/** Copies of the assumed model worth keeping resident when the real models are unknown. */
+const MAX_ASSUMED_MODELS = 4;
+
+const gib = (bytes: number): string => (bytes / GIB).toFixed(2);
+
+/**
+ * Plans servers and `batch run` settings for `models` on `hardware`. Pure and deterministic: the
+ * same summaries always give the same plan, and nothing on this machine is read.
+ */
+export function advise(hardware: HardwareSummary, models: readonly ModelProfile[] = [], options: AdviseOptions = {}): OptimizationPlan {
+  const requested = options.contextSize ?? 4096;
+  if (!Number.isInteger(requested) || requested < 16) {
+    throw new UsageError(`expected \`contextSize\` to be a whole number of tokens >= 16, got ${String(options.contextSize)}`);
+  }
+  const inputs = options.inputs ?? ['PROMPTS'];
+  if (!Array.isArray(inputs) || !inputs.every((input) => typeof input === 'string' && input !== '')) {
+    throw new UsageError(`expected \`inputs\` to be an array of non-empty strings, got ${JSON.stringify(options.inputs)}`);
+  }
+  const modelsGiven = models.length > 0;
+  const planned = modelsGiven ? models : [ASSUMED_MODEL];
+  const reasons: string[] = [];
+  const warnings: string[] = [];
+
+  const pools = modelPools(hardware);
+  const ram = pools[0]?.kind === 'ram' ? pools[0] : ramPool(hardware);
+  for (const pool of pools) reasons.push(explainPool(pool, hardware));
+  if (pools[0]?.kind === 'ram') reasons.push(`no GPU: models run on the CPU from RAM`);
+  else if (pools[0]?.kind === 'gpu') reasons.push(explainPool(ram, hardware) + ' (for layers that do not fit on a GPU)');
+
+  const contextSize = Math.min(requested, ...planned.map((model) => (model.trainedContext > 0 ? model.trainedContext : requested)));
+  reasons.push(
+    contextSize < requested
+      ? `--ctx ${contextSize}: the requested ${requested} tokens per slot, capped by the smallest trained context among the models`
+      : `--ctx ${contextSize}: tokens per slot (raise it with `batch optimize --ctx N` when prompts plus answers are longer)`,
+  );
+
+  const placements = placeModels(planned, pools, contextSize);
+  const shaped = new Map<ModelProfile, ModelPlacement>();
+  for (const placement of placements) {
+    shaped.set(placement.profile, shapeModel(placement, placements, pools, ram, hardware, contextSize, reasons, warnings));
+  }
+  const placed = planned.map((model) => shaped.get(model)!);
+
+  const slots = Math.min(...placed.map((model) => model.slots));
+  reasons.push(
+    placed.length > 1
+      ? `--slots ${slots}: the smallest of the models' slots (${placed.map((m) => `${m.model} ${m.slots}`).join(', ')}), since the flag applies to every managed server`
+      : `--slots ${slots}: parallel sequences of the server (llama-server -np)`,
+  );
+  const workers = slots;
+  reasons.push(`--workers ${workers}: one request in flight per slot; more would only queue inside the server`);
+
+  let maxModels: number;
+  if (modelsGiven) {
+    maxModels = Math.max(1, placements.filter((placement) => placement.coResident).length);
+    reasons.push(`--max-models ${maxModels}: ${maxModels} of the ${placed.length} model(s) fit in memory at once`);
+  } else {
+    const footprint = ASSUMED_MODEL.fileBytes + ASSUMED_MODEL.kvBytesPerToken * contextSize * slots;
+    const copies = pools.reduce((sum, pool) => sum + Math.floor(pool.usableBytes / footprint), 0);
+    maxModels = Math.min(MAX_ASSUMED_MODELS, Math.max(1, copies));
+    reasons.push(`--max-models ${maxModels}: models of the assumed size (${gib(footprint)} GiB each with their KV cache) that fit at once, at most ${MAX_ASSUMED_MODELS}`);
+  }
+  const threads = hardware.cpu.physicalCores;
+  reasons.push(`--threads ${threads}: the physical cores; more threads than cores slows llama.cpp down`);
+
+  const partial = placed.filter((model) => model.pool === 'gpu' && !model.fullOffload);
+  const gpuLayers = partial.length === 0 ? undefined : Math.min(...partial.map((model) => model.gpuLayers));
+  if (gpuLayers !== undefined) reasons.push(`--gpu-layers ${gpuLayers}: the layers that fit on the GPU (the flag applies to every managed server)`);
+  reasons.push('llama-server -c is slots × ctx: llama-server splits -c across its -np slots, so each slot gets ctx tokens');
+
+  const commands = planCommands(placed, hardware, { inputs, workers, maxModels, slots, contextSize, threads, gpuLayers, modelsGiven });
+  return {
+    ...(modelsGiven
+      ? {}
+      : {
+          assumption: `no --model given: planned for a 4-bit (Q4_K_M) 8B Llama-3-shaped model, ${gib(ASSUMED_MODEL.fileBytes)} GiB of weights, 32 layers, ${ASSUMED_MODEL.kvBytesPerToken} KV bytes per token; pass --model to plan for yours`,
+        }),
+    pools,
+    models: placed,
+    workers,
+    maxModels,
+    slots,
+    contextSize,
+    threads,
+    ...(gpuLayers === undefined ? {} : { gpuLayers }),
+    warnings,
+    reasons,
+    commands,
+  };
+}
+
+function shapeModel(
+  placement: Placement,
+  all: readonly Placement[],
+  pools: readonly MemoryPool[],
+  ram: MemoryPool,
+  hardware: HardwareSummary,
+  contextSize: number,
+  reasons: string[],
+  warnings: string[],
+): ModelPlacement {
+  const { profile } = placement;
+  const pool = pools[placement.poolIndex]!;
+  const slotBytes = profile.kvBytesPerToken * contextSize;
+  const minimumBytes = profile.fileBytes + slotBytes;
+  const base = {
+    model: profile.id,
+    ...(profile === ASSUMED_MODEL ? {} : { path: profile.path }),
+    pool: pool.kind,
+    ...(pool.gpuIndex === undefined ? {} : { gpuIndex: pool.gpuIndex }),
+    poolName: pool.name,
+    layers: profile.layers,
+    coResident: placement.coResident,
+    contextPerSlot: contextSize,
+    weightsBytes: profile.fileBytes,
+  };
+
+  if (!placement.fits && pool.kind === 'gpu') {
+    const slots = Math.min(pool.slotCap, cpuSlotCap(hardware.cpu.physicalCores));
+    const totalBytes = profile.fileBytes + slotBytes * slots;
+    const layerBytes = profile.layers > 0 ? totalBytes / profile.layers : totalBytes;
+    const gpuLayers = profile.layers > 0 ? Math.min(profile.layers - 1, Math.floor(pool.usableBytes / layerBytes)) : 0;
+    const spillBytes = totalBytes - gpuLayers * layerBytes;
+    warnings.push(
+      `${profile.id} needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
+        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable: partial offload of ${gpuLayers} of ${profile.layers} layers (-ngl ${gpuLayers}); ` +
+        `the other ${profile.layers - gpuLayers} layers (${gib(spillBytes)} GiB) run on the CPU, expect generation several times slower; a smaller quantisation would fit entirely`,
+    );
+    if (spillBytes > ram.usableBytes) {
+      warnings.push(`${profile.id}: the ${gib(spillBytes)} GiB left off the GPU exceed the ${gib(ram.usableBytes)} GiB of usable RAM: it will swap; use a smaller quantisation or a smaller --ctx`);
+    }
+    reasons.push(
+      `${profile.id} on ${pool.name}, partly: ${slots} slots (CPU-bound: physical cores / 2); ${gib(totalBytes)} GiB over ${profile.layers} layers = ${gib(layerBytes)} GiB per layer, ` +
+        `floor(${gib(pool.usableBytes)} / ${gib(layerBytes)}) = ${gpuLayers} layers on the GPU`,
+    );
+    return { ...base, gpuLayers, fullOffload: false, slots, kvCacheBytes: slotBytes * slots };
+  }
+
+  if (!placement.fits) {
+    warnings.push(
+      `${profile.id} needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
+        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable: it will swap or fail to load; use a smaller quantisation or a smaller --ctx`,
+    );
+    reasons.push(`${profile.id} in ${pool.name}: 1 slot, as even one does not fit`);
+    return { ...base, gpuLayers: pool.kind === 'ram' ? 0 : profile.layers, fullOffload: pool.kind !== 'ram', slots: 1, kvCacheBytes: slotBytes };
+  }
+
+  const neighbours = placement.coResident ? all.filter((other) => other.coResident && other.poolIndex === placement.poolIndex) : [placement];
+  const weightsHere = neighbours.reduce((sum, other) => sum + other.profile.fileBytes, 0);
+  const shareBytes = Math.floor((pool.usableBytes - weightsHere) / neighbours.length);
+  const bySize = slotBytes > 0 ? Math.max(1, Math.floor(shareBytes / slotBytes)) : pool.slotCap;
+  const slots = Math.min(pool.slotCap, bySize);
+  const shareText = neighbours.length > 1 ? `(${gib(pool.usableBytes)} − ${gib(weightsHere)} GiB of weights) / ${neighbours.length} models = ${gib(shareBytes)} GiB` : `${gib(shareBytes)} GiB left after the weights`;
+  reasons.push(
+    `${profile.id} on ${pool.name}: weights ${gib(profile.fileBytes)} GiB + KV cache ${profile.kvBytesPerToken} B/token × ${contextSize} × ${slots} slots = ${gib(profile.fileBytes + slotBytes * slots)} GiB; ` +
+      `slots = min(${pool.slotCap}, floor(${shareText} / ${gib(slotBytes)} GiB per slot) = ${bySize}) = ${slots}`,
+  );
+  if (!placement.coResident) {
+    const others = all.filter((other) => other.poolIndex === placement.poolIndex && other !== placement).map((other) => other.profile.id);
+    warnings.push(
+      `${profile.id} fits ${pool.name} only alone: it is loaded in turn with ${others.join(', ') || 'the other models'}; batch orders prompts by model, so each swap happens once per model group`,
+    );
+  }
+  const onGpu = pool.kind !== 'ram';
+  return { ...base, gpuLayers: onGpu ? profile.layers : 0, fullOffload: onGpu, slots, kvCacheBytes: slotBytes * slots };
+}

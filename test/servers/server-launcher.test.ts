@@ -1,0 +1,70 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { findFreePort } from '../../src/servers/free-port.js';
+import { buildServerCommand, findLlamaServer } from '../../src/servers/server-launcher.js';
+import { makeTempDir } from './server-fixtures.js';
+
+let temp: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  temp = makeTempDir();
+});
+afterEach(() => temp.cleanup());
+
+const shape = { modelPath: '/m/a.gguf', port: 4321, slots: 4, contextSize: 2048 };
+
+describe('buildServerCommand', () => {
+  it('builds llama-server flags bound to 127.0.0.1, then the extra arguments', () => {
+    expect(buildServerCommand({ kind: 'llama-server', binary: '/bin/llama-server', gpuLayers: 99, extraArgs: ['--flash-attn', 'on'] }, shape)).toEqual({
+      command: '/bin/llama-server',
+      args: ['-m', '/m/a.gguf', '--host', '127.0.0.1', '--port', '4321', '-np', '4', '-c', '2048', '-ngl', '99', '--flash-attn', 'on'],
+      label: 'llama-server',
+    });
+  });
+
+  it('runs the embedded server with this node and its compiled entry point', () => {
+    const command = buildServerCommand({ kind: 'embedded', threads: 2, gpu: 'off' }, shape);
+    expect(command.command).toBe(process.execPath);
+    expect(command.args[0]).toMatch(/dist[\\/]servers[\\/]embedded-server-main\.js$/);
+    expect(command.args.slice(1)).toEqual(['--model', '/m/a.gguf', '--host', '127.0.0.1', '--port', '4321', '--parallel', '4', '--ctx', '2048', '--threads', '2', '--gpu', 'off']);
+  });
+});
+
+describe('findLlamaServer', () => {
+  it('prefers the explicit binary, then llama-server on PATH, else undefined', () => {
+    const bin = join(temp.dir, 'bin');
+    mkdirSync(bin);
+    const onPath = join(bin, 'llama-server');
+    writeFileSync(onPath, '#!/bin/sh\n');
+    chmodSync(onPath, 0o755);
+    const explicit = join(temp.dir, 'my-llama');
+    writeFileSync(explicit, '#!/bin/sh\n');
+    chmodSync(explicit, 0o755);
+    expect(findLlamaServer({ PATH: `/nonexistent:${bin}` }, explicit)).toBe(explicit);
+    expect(findLlamaServer({ PATH: `/nonexistent:${bin}` })).toBe(onPath);
+    expect(findLlamaServer({ PATH: '/nonexistent' })).toBeUndefined();
+    expect(findLlamaServer({})).toBeUndefined();
+  });
+
+  it('skips a llama-server on PATH that is not executable, and rejects such an explicit one', () => {
+    const bin = join(temp.dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'llama-server'), '');
+    chmodSync(join(bin, 'llama-server'), 0o644);
+    expect(findLlamaServer({ PATH: bin })).toBeUndefined();
+    expect(() => findLlamaServer({}, join(bin, 'llama-server'))).toThrow(UsageError);
+    expect(() => findLlamaServer({}, join(bin, 'llama-server'))).toThrow('not executable');
+  });
+});
+
+describe('findFreePort', () => {
+  it('returns a port that can be bound on 127.0.0.1', async () => {
+    const port = await findFreePort();
+    expect(port).toBeGreaterThan(0);
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
