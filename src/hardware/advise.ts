@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { HardwareSummary } from './hardware-summary.js';
-import { cpuSlotCap, explainPool, GIB, modelPools, ramPool } from './memory-pools.js';
+import { cpuSlotCap, explainPool, formatGiB, modelPools, ramPool } from './memory-pools.js';
 import type { ModelProfile } from './model-profile.js';
 import type { MemoryPool, ModelPlacement, OptimizationPlan } from './optimization-plan.js';
 import { placeModels, type Placement } from './place-models.js';
@@ -35,7 +35,7 @@ export const ASSUMED_MODEL: ModelProfile = {
 /** Copies of the assumed model worth keeping resident when the real models are unknown. */
 const MAX_ASSUMED_MODELS = 4;
 
-const gib = (bytes: number): string => (bytes / GIB).toFixed(2);
+const gib = formatGiB;
 
 /**
  * Plans servers and `batch run` settings for `models` on `hardware`. Pure and deterministic: the
@@ -65,7 +65,7 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
   reasons.push(
     contextSize < requested
       ? `--ctx ${contextSize}: the requested ${requested} tokens per slot, capped by the smallest trained context among the models`
-      : `--ctx ${contextSize}: tokens per slot (raise it with `batch optimize --ctx N` when prompts plus answers are longer)`,
+      : `--ctx ${contextSize}: tokens per slot (raise it with batch optimize --ctx N when prompts plus answers are longer)`,
   );
 
   const placements = placeModels(planned, pools, contextSize);

@@ -10,6 +10,12 @@ const RAM_HEADROOM_SHARE = 0.1;
 /** Metal lets the GPU wire about three quarters of unified memory by default. */
 const UNIFIED_GPU_SHARE = 0.75;
 
+/** Bytes as GiB for messages: two decimals, or two significant digits below 0.01 so nothing reads as 0. */
+export function formatGiB(bytes: number): string {
+  const gib = bytes / GIB;
+  return gib === 0 || gib >= 0.01 ? gib.toFixed(2) : gib.toPrecision(2);
+}
+
 /** Parallel sequences worth running on a GPU pool: big GPUs keep gaining up to 32, small ones flatten at 4-8. */
 export function gpuSlotCap(poolBytes: number): number {
   if (poolBytes >= 40e9) return 32;
@@ -65,7 +71,7 @@ export function modelPools(hardware: HardwareSummary): MemoryPool[] {
 
 /** Why each pool's usable figure is what it is. */
 export function explainPool(pool: MemoryPool, hardware: HardwareSummary): string {
-  const gib = (bytes: number): string => (bytes / GIB).toFixed(2);
+  const gib = formatGiB;
   if (pool.kind === 'gpu') {
     const gpu = hardware.gpus[pool.gpuIndex!]!;
     const start = gpu.vramFreeBytes === undefined ? `${gib(gpu.vramTotalBytes)} GiB total` : `${gib(Math.min(gpu.vramFreeBytes, gpu.vramTotalBytes))} GiB free`;

@@ -78,7 +78,7 @@ export class CheckpointStore {
   readonly #clearLock: BetterSqlite3.Statement;
   readonly #insertRun: BetterSqlite3.Statement;
   readonly #updateRun: BetterSqlite3.Statement;
-  readonly #jobActivity: BetterSqlite3.Statement<[number, number], { started_at: number | null; last_at: number | null }>;
+  readonly #jobActivity: BetterSqlite3.Statement<[{ jobId: number; updatedAt: number }], { started_at: number | null; last_at: number | null }>;
   readonly #items: ItemQueries;
 
   private constructor(path: string, db: BetterSqlite3.Database, readonly: boolean) {
@@ -101,10 +101,10 @@ export class CheckpointStore {
     this.#updateRun = db.prepare('UPDATE runs SET ended_at = ?, exit_code = ? WHERE id = ?');
     this.#jobActivity = db.prepare(
       `SELECT
-         (SELECT min(started_at) FROM runs WHERE job_id = ?1) AS started_at,
-         max(coalesce((SELECT max(finished_at) FROM items WHERE job_id = ?1), 0),
-             coalesce((SELECT max(ended_at) FROM runs WHERE job_id = ?1), 0),
-             ?2) AS last_at`,
+         (SELECT min(started_at) FROM runs WHERE job_id = @jobId) AS started_at,
+         max(coalesce((SELECT max(finished_at) FROM items WHERE job_id = @jobId), 0),
+             coalesce((SELECT max(ended_at) FROM runs WHERE job_id = @jobId), 0),
+             @updatedAt) AS last_at`,
     );
     this.#items = new ItemQueries(db);
   }
@@ -166,7 +166,7 @@ export class CheckpointStore {
   listJobs(host?: string): JobSummary[] {
     return this.#selectJobs.all().map((row) => {
       const counts = this.countByStatus(row.id);
-      const activity = this.#jobActivity.get(row.id, row.updated_at);
+      const activity = this.#jobActivity.get({ jobId: row.id, updatedAt: row.updated_at });
       const ownerGone =
         row.state === 'running' &&
         row.lock_pid !== null &&

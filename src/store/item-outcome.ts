@@ -5,7 +5,7 @@
 export interface ItemOutcome {
   readonly customId: string;
   readonly status: 'done' | 'failed';
-  /** Requests sent for this item in this and earlier runs. */
+  /** Requests sent for this item in this run; the store adds them to earlier runs' count. */
   readonly attempts: number;
   /** The HTTP answer, when the server gave one (also for a failed 404). */
   readonly response?: {

@@ -104,8 +104,8 @@ export class ItemQueries {
           WHERE s.request_hash = i.request_hash AND s.job_id != i.job_id AND s.status = 'done'
           ORDER BY s.finished_at DESC LIMIT 1),
          cached = 1, error_code = NULL, error_message = NULL, latency_ms = NULL, ttft_ms = NULL,
-         model_load_ms = NULL, started_at = NULL, finished_at = ?2
-       WHERE i.job_id = ?1 AND i.status = 'pending' AND i.deterministic = 1
+         model_load_ms = NULL, started_at = NULL, finished_at = @now
+       WHERE i.job_id = @jobId AND i.status = 'pending' AND i.deterministic = 1
          AND EXISTS (SELECT 1 FROM items AS s
                      WHERE s.request_hash = i.request_hash AND s.job_id != i.job_id AND s.status = 'done')`,
     );
@@ -147,7 +147,7 @@ export class ItemQueries {
   }
 
   applyCache(jobId: number): number {
-    return this.#applyCache.run(jobId, Date.now()).changes;
+    return this.#applyCache.run({ jobId, now: Date.now() }).changes;
   }
 
   pendingModels(jobId: number): PendingModel[] {

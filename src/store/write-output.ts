@@ -113,10 +113,11 @@ export async function writeOutput(
   }
 }
 
-function outputFailed(target: string, cause: unknown): AppError {
+function outputFailed(target: string, cause: unknown): StoreError {
   const message = cause instanceof Error ? cause.message : String(cause);
-  return new AppError('INTERNAL', `cannot write output file ${target}: ${message}; check the folder exists and is writable, or pass another --out`, {
-    exitCode: 3,
+  return new StoreError(
+    'STORE_WRITE_FAILED',
+    `cannot write output file ${target}: ${message}; check that its folder is writable and has space, or pass another --out`,
     cause,
-  });
+  );
 }

@@ -1,134 +1,84 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Backend, ServerType } from '../../src/backends/backend.js';
 import { detectServerType } from '../../src/backends/detect-server-type.js';
-import { normaliseServerUrl, openBackend } from '../../src/backends/open-backend.js';
-import { AppError, ExitCode } from '../../src/errors.js';
-import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
-import { backendFailure } from './backend-failure.js';
+import { BackendError, ExitCode } from '../../src/errors.js';
+import { closedPortUrl, json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
 
-let sim: SimServer | undefined;
-let backend: Backend | undefined;
-
+let server: RecordingServer | undefined;
 afterEach(async () => {
-  await backend?.close();
-  await sim?.close();
-  backend = undefined;
-  sim = undefined;
+  await server?.close();
+  server = undefined;
 });
 
-/** A URL on which nothing listens: a port this test bound and closed. */
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+async function detect(handler: Handler, options: { apiKey?: string; timeoutMs?: number } = {}): Promise<unknown> {
+  server = await startRecordingServer(handler);
+  return detectServerType(server.url, options).catch((error: unknown) => error);
 }
 
-/** The AppError `action` throws or rejects with; fails when it succeeds. */
-async function appFailure(action: () => unknown): Promise<AppError> {
-  try {
-    await action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected an AppError, but the call succeeded');
+function notFound(_: unknown, res: Parameters<Handler>[1]): void {
+  json(res, 404, { error: { message: 'not found' } });
 }
 
 describe('detectServerType', () => {
-  it.each(['llama-server', 'ollama', 'openai'] as const)('detects %s', async (flavour: ServerType) => {
-    sim = await startSimServer({ flavour });
-    expect(await detectServerType(sim.url)).toBe(flavour);
-    // Detection sends no completion request.
-    expect(sim.stats().requests).toBe(0);
+  it("detects Ollama by /api/version", async () => {
+    expect(await detect((req, res) => (req.path === '/api/version' ? json(res, 200, { version: '0.12.3' }) : notFound(req, res)))).toBe('ollama');
+    expect(server!.requests.map((r) => r.path)).toEqual(['/api/version']);
   });
 
-  it('detects llama-server while its model is still loading', async () => {
-    sim = await startSimServer({ flavour: 'llama-server', loadMs: 60_000 });
-    expect(await detectServerType(sim.url)).toBe('llama-server');
-  });
-
-  it('fails on an unreachable port with SERVER_UNREACHABLE, exit code 3, naming the URL and the fix', async () => {
-    const url = await closedPortUrl();
-    const error = await backendFailure(detectServerType(url));
-    expect(error).toMatchObject({ code: 'SERVER_UNREACHABLE', exitCode: ExitCode.Environment, url });
-    expect(error.exitCode).toBe(3);
-    expect(error.message).toContain(url);
-    expect(error.message).toContain('check that the server is running');
-  });
-
-  it('names what it saw when the server is no model server', async () => {
-    const server = createServer((_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('nothing here');
+  it('detects Ollama by "Ollama is running" at /', async () => {
+    const type = await detect((req, res) => {
+      if (req.path === '/') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('Ollama is running');
+      } else notFound(req, res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      const error = await backendFailure(detectServerType(url));
-      expect(error.code).toBe('SERVER_HTTP_ERROR');
-      expect(error.message).toContain('GET /v1/models → 404');
-      expect(error.message).toContain('--server-type');
-    } finally {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    }
-  });
-});
-
-describe('openBackend', () => {
-  it('detects the flavour and strips a trailing /v1 from the URL', async () => {
-    sim = await startSimServer({ flavour: 'ollama' });
-    backend = await openBackend({ url: `${sim.url}/v1` });
-    expect(backend.type).toBe('ollama');
-    expect(backend.url).toBe(sim.url);
-    const result = await backend.complete({ endpoint: '/v1/chat/completions', body: { model: 'sim-model', messages: [{ role: 'user', content: 'via /v1' }] }, timeoutMs: 10_000 });
-    expect((result.body as Record<string, any>).choices[0].message.content).toBe(simAnswer('via /v1'));
+    expect(type).toBe('ollama');
   });
 
-  it('takes a given type without probing', async () => {
-    sim = await startSimServer({ flavour: 'openai' });
-    backend = await openBackend({ url: `${sim.url}/v1/`, type: 'llama-server' });
-    expect(backend.type).toBe('llama-server');
-    expect(backend.url).toBe(sim.url);
+  it('detects llama-server by /props with total_slots', async () => {
+    expect(await detect((req, res) => (req.path === '/props' ? json(res, 200, { total_slots: 2, default_generation_settings: { n_ctx: 512 } }) : notFound(req, res)))).toBe('llama-server');
   });
 
-  it('normalises base URLs', () => {
-    expect(normaliseServerUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
-    expect(normaliseServerUrl('http://127.0.0.1:8080/')).toBe('http://127.0.0.1:8080');
-    expect(normaliseServerUrl('http://127.0.0.1:8080/v1')).toBe('http://127.0.0.1:8080');
-    expect(normaliseServerUrl('https://models.example:443/v1/')).toBe('https://models.example');
+  it('detects an OpenAI-compatible server by /v1/models, sending the API key', async () => {
+    const type = await detect(
+      (req, res) => (req.path === '/v1/models' && req.headers.authorization === 'Bearer k-123' ? json(res, 200, { data: [{ id: 'x' }] }) : notFound(req, res)),
+      { apiKey: 'k-123' },
+    );
+    expect(type).toBe('openai');
   });
 
-  it('refuses credentials in the URL, pointing at --api-key-env and never quoting them', async () => {
-    const error = await appFailure(() => openBackend({ url: 'http://user:sk-CREDENTIAL-42@127.0.0.1:8080/v1' }));
-    expect(error).toMatchObject({ code: 'USAGE', exitCode: ExitCode.Usage });
+  it('says what it saw and suggests --server-type when nothing matches', async () => {
+    const error = (await detect(notFound)) as BackendError;
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error.code).toBe('SERVER_HTTP_ERROR');
+    expect(error.retryable).toBe(false);
+    expect(error.exitCode).toBe(ExitCode.Environment);
+    expect(error.message).toContain('GET /api/version → 404, GET /props → 404, GET /v1/models → 404, GET / → 404');
+    expect(error.message).toContain('pass --server-type');
+  });
+
+  it('says the API key was refused on a 401, without showing it', async () => {
+    const error = (await detect((req, res) => json(res, 401, { error: { message: 'invalid key' } }), { apiKey: 'sk-hidden-999' })) as BackendError;
+    expect(error.statusCode).toBe(401);
     expect(error.message).toContain('--api-key-env');
-    expect(error.message).not.toContain('sk-CREDENTIAL-42');
-    expect(error.message).not.toContain('user');
+    expect(error.message).not.toContain('sk-hidden-999');
   });
 
-  it.each([
-    ['ftp://127.0.0.1:21', 'ftp:'],
-    ['not a url', 'not a url'],
-    ['127.0.0.1:8080', '127.0.0.1:8080'],
-    ['http://127.0.0.1:8080/api/chat', '/api/chat'],
-  ])('refuses %s as a usage error quoting it', async (url, quoted) => {
-    const error = await appFailure(() => openBackend({ url }));
-    expect(error).toMatchObject({ code: 'USAGE', exitCode: ExitCode.Usage });
-    expect(error.message).toContain('--server');
-    expect(error.message).toContain(quoted);
-  });
-
-  it('fails on an unreachable server before returning a backend', async () => {
+  it('fails with SERVER_UNREACHABLE, exit code 3 and the fix when nothing listens', async () => {
     const url = await closedPortUrl();
-    const error = await backendFailure(openBackend({ url }));
-    expect(error).toMatchObject({ code: 'SERVER_UNREACHABLE', exitCode: ExitCode.Environment });
-    expect(error.message).toContain(url);
+    const error = (await detectServerType(url).catch((e: unknown) => e)) as BackendError;
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error.code).toBe('SERVER_UNREACHABLE');
+    expect(error.retryable).toBe(false);
+    expect(error.exitCode).toBe(ExitCode.Environment);
+    expect(error.url).toBe(url);
+    expect(error.message).toBe(`cannot reach ${url} (ECONNREFUSED): check that the server is running and that --server is right`);
+  });
+
+  it('gives up on a server that accepts and never answers, within the probe timeout', async () => {
+    const error = (await detect(() => undefined, { timeoutMs: 150 })) as BackendError;
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error.code).toBe('REQUEST_TIMEOUT');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('within 150 ms');
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * Why persistent servers: 50 prompts on a ~85 MB generated model, answered (a) by spawning one
+ * embedded llama.cpp server process per prompt (load, answer, exit: what a shell loop around a
+ * one-shot CLI does) and (b) by `batch run` with one persistent managed server. Both include
+ * every start-up; both run one prompt at a time on the same threads. Prints the ratio.
+ * Usage: npm run bench:servers [-- --prompts 50 --threads 2]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeTinyLlamaGguf } from '../src/models/gguf-writer.js';
+import { repoRoot } from '../test/helpers/sim-process.js';
+
+const { values } = parseArgs({ options: { prompts: { type: 'string', default: '50' }, threads: { type: 'string', default: '2' }, 'max-tokens': { type: 'string', default: '8' } } });
+const count = Number(values.prompts);
+const threads = values.threads!;
+const maxTokens = Number(values['max-tokens']);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bench-servers-'));
+const model = path.join(dir, 'bench-85mb.gguf');
+const { bytes } = await writeTinyLlamaGguf(model, { embeddingLength: 512, blockCount: 8, feedForwardLength: 1024, headCount: 8 });
+const prompts = Array.from({ length: count }, (_, i) => `Summarise item ${i} of the inventory in one line.`);
+
+/** (a) One server process per prompt: spawn, wait for ready, one request, stop. */
+async function oneProcessPerPrompt(): Promise<number> {
+  const started = performance.now();
+  for (const prompt of prompts) {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/servers/embedded-server-main.js'), '--model', model, '--threads', threads, '--parallel', '1', '--port', '0'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let buffered = '';
+      let listening: string | undefined;
+      child.stdout!.on('data', (c: Buffer) => {
+        buffered += c.toString();
+        for (const line of buffered.split('\n').slice(0, -1)) {
+          const event = JSON.parse(line) as { event: string; url?: string };
+          if (event.event === 'listening') listening = event.url;
+          if (event.event === 'ready' && listening) resolve(listening);
+        }
+        buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+      });
+      child.once('exit', (code) => reject(new Error(`embedded server exited ${code}`)));
+    });
+    const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: prompt }], max_tokens: maxTokens, temperature: 0 }) });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    await res.json();
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  }
+  return performance.now() - started;
+}
+
+/** (b) `batch run` with one persistent managed server. */
+async function persistentServer(): Promise<number> {
+  const input = path.join(dir, 'prompts.jsonl');
+  writeFileSync(input, prompts.map((p, i) => JSON.stringify({ id: `p${i}`, prompt: p, max_tokens: maxTokens, temperature: 0 })).join('\n') + '\n');
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/batch.js'), 'run', input, '--model', model, '--slots', '1', '--workers', '1', '--threads', threads, '--quiet'], {
+      env: { ...process.env, BATCH_HOME: path.join(dir, 'home'), BATCH_OFFLINE: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`batch run exited ${code}`))));
+  });
+  return performance.now() - started;
+}
+
+const persistentMs = await persistentServer();
+const perPromptMs = await oneProcessPerPrompt();
+rmSync(dir, { recursive: true, force: true });
+console.log(`bench/servers: ${count} prompts, max_tokens ${maxTokens}, generated model ${(bytes / 1e6).toFixed(0)} MB (E=512, 8 blocks), ${threads} threads, CPU; node ${process.version}, ${os.cpus().length} CPUs`);
+console.log('| strategy                         | wall s | s/prompt |');
+console.log('|----------------------------------|--------|----------|');
+console.log(`| one server process per prompt    | ${(perPromptMs / 1000).toFixed(1).padStart(6)} | ${(perPromptMs / 1000 / count).toFixed(2).padStart(8)} |`);
+console.log(`| batch run, one persistent server | ${(persistentMs / 1000).toFixed(1).padStart(6)} | ${(persistentMs / 1000 / count).toFixed(2).padStart(8)} |`);
+console.log(`| ratio                            | ${`${(perPromptMs / persistentMs).toFixed(1)}x`.padStart(6)} |          |`);

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import type { CliIo } from '../io.js';
+import { ExitCode, StoreError, UsageError } from '../../errors.js';
+
+/** Options of `batch export`. */
+export interface ExportCommandOptions {
+  /** The job name. */
+  readonly job: string;
+  /** Output file; `-` or omitted writes to stdout. */
+  readonly out?: string;
+  /** `jsonl` (OpenAI Batch output) or `csv`. @default `csv` when `out` ends in `.csv`, else `jsonl` */
+  readonly format?: string;
+  /** Only failed items. @default false */
+  readonly failedOnly?: boolean;
+  /** The job database file. @default `<batch home>/<job>.sqlite` */
+  readonly db?: string;
+}
+
+/** `batch export <job>`: writes the finished items as OpenAI Batch JSONL or CSV. */
+export async function exportCommand(options: ExportCommandOptions, io: CliIo): Promise<number> {
+  const toStdout = options.out === undefined || options.out === '-';
+  const format = options.format ?? (!toStdout && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
+  if (format !== 'jsonl' && format !== 'csv') {
+    throw new UsageError(`expected --format to be "jsonl" or "csv", got ${JSON.stringify(format)}`);
+  }
+  const { batchHome, jobDbPath } = await import('../../store/job-paths.js');
+  const { CheckpointStore } = await import('../../store/checkpoint-store.js');
+  const { writeOutput, writeOutputTo } = await import('../../store/write-output.js');
+  const { existsSync } = await import('node:fs');
+  const home = batchHome(io.env, io.cwd);
+  const dbPath = options.db === undefined ? jobDbPath(home, options.job) : path.resolve(io.cwd, options.db);
+  const where = options.db === undefined ? home : dbPath;
+  const notFound = (): StoreError =>
+    new StoreError('JOB_NOT_FOUND', `no job "${options.job}" in ${where}; \`batch jobs\` lists them`);
+  if (!existsSync(dbPath)) throw notFound();
+  const store = CheckpointStore.open({ path: dbPath, readonly: true });
+  try {
+    const job = store.getJob(options.job);
+    if (job === undefined) throw notFound();
+    const outputOptions = { format, failedOnly: options.failedOnly ?? false } as const;
+    if (toStdout) {
+      const { lines } = await writeOutputTo(store, job.id, io.stdout, outputOptions);
+      io.stderr.write(`wrote ${lines} ${format} lines to stdout\n`);
+    } else {
+      const target = path.resolve(io.cwd, options.out!);
+      const { lines } = await writeOutput(store, job.id, { ...outputOptions, path: target });
+      io.stderr.write(`wrote ${lines} ${format} lines to ${target}\n`);
+    }
+    return ExitCode.Ok;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,214 @@
+import { statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { ServerType } from '../../backends/backend.js';
+import { UsageError } from '../../errors.js';
+import type { ConcurrencyCurve } from '../../hardware/concurrency-curve.js';
+import type { HardwareSummary } from '../../hardware/hardware-summary.js';
+import type { ModelProfile } from '../../hardware/model-profile.js';
+import type { OptimizationPlan } from '../../hardware/optimization-plan.js';
+import type { PromptModelUse } from '../../hardware/prompt-models.js';
+import type { CliIo } from '../io.js';
+
+/** `batch optimize` flags as commander hands them over. */
+export interface OptimizeCommandOptions {
+  /** `--model` values: `path.gguf` or `alias=path.gguf`, profiled from their GGUF headers. @default [] */
+  readonly models?: readonly string[];
+  /** Prompt inputs whose model names are reported (and profiled when they are .gguf paths). @default [] */
+  readonly inputs?: readonly string[];
+  /** `--server URL`: the server `--measure` measures. */
+  readonly server?: string;
+  /** Skip flavour detection of `--server`. @default detected */
+  readonly serverType?: ServerType;
+  /** Environment variable holding the server's API key. @default OPENAI_API_KEY for non-local URLs */
+  readonly apiKeyEnv?: string;
+  /** `--hardware profile.json`: plan for that machine instead of probing this one. */
+  readonly hardware?: string;
+  /** Context per slot wanted, capped by the models' trained context. @default 4096 */
+  readonly ctx?: number;
+  /** Print `{hardware, models, promptModels, plan, curve?}` as JSON instead of tables. @default false */
+  readonly json?: boolean;
+  /** Measure the concurrency curve of `--server`, or of a managed server for the first `--model`. @default false */
+  readonly measure?: boolean;
+  /** Write the measured curve as an SVG chart to this file. */
+  readonly chart?: string;
+  /** Highest concurrency `--measure` tries. @default 64 (managed: 2 × the planned slots) */
+  readonly maxConcurrency?: number;
+  /** Save the advice to `<batch home>/advice.json` for `batch run`. `--no-save` turns it off. @default true */
+  readonly save?: boolean;
+}
+
+function validate(options: OptimizeCommandOptions): void {
+  for (const key of ['models', 'inputs'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''))) {
+      throw new UsageError(`expected \`${key}\` to be an array of non-empty strings, got ${JSON.stringify(value)}`);
+    }
+  }
+  for (const key of ['ctx', 'maxConcurrency'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+      throw new UsageError(`expected \`${key}\` to be a whole number >= 1, got ${String(value)}`);
+    }
+  }
+  if (options.chart !== undefined && !options.measure) {
+    throw new UsageError(`--chart ${options.chart}: a chart needs a measurement; add --measure (with --server URL or --model path.gguf)`);
+  }
+}
+
+/** `alias=path` or `path`, as the managed pool reads `--model`. */
+function splitModelOption(value: string): { alias?: string; path: string } {
+  const eq = value.indexOf('=');
+  if (eq > 0 && !/[\\/]/.test(value.slice(0, eq))) return { alias: value.slice(0, eq), path: value.slice(eq + 1) };
+  return { path: value };
+}
+
+async function readHardware(file: string, cwd: string): Promise<HardwareSummary> {
+  const { parseHardwareProfile } = await import('../../hardware/parse-hardware-profile.js');
+  let text: string;
+  try {
+    text = await readFile(resolve(cwd, file), 'utf8');
+  } catch (error) {
+    throw new UsageError(`--hardware ${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a JSON profile, e.g. one written by \`batch optimize --json\``, error);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file}: expected a JSON hardware profile, got invalid JSON (${(error as Error).message}); write one with \`batch optimize --json\``, error);
+  }
+  // The output of `batch optimize --json` nests the profile under "hardware".
+  const nested = typeof value === 'object' && value !== null && 'hardware' in value && !('cpu' in value);
+  return parseHardwareProfile(nested ? (value as { hardware: unknown }).hardware : value, file);
+}
+
+async function profileFile(path: string, id: string | undefined): Promise<ModelProfile> {
+  const [{ readGgufInfo }, { profileModel }] = await Promise.all([import('../../models/gguf-reader.js'), import('../../hardware/model-profile.js')]);
+  const profile = profileModel(await readGgufInfo(path));
+  return id === undefined ? profile : { ...profile, id };
+}
+
+function isGgufFile(path: string): boolean {
+  try {
+    return /\.gguf$/i.test(path) && statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** What the prompts ask for, one line per model name. */
+function formatPromptModels(uses: readonly PromptModelUse[], known: ReadonlySet<string>): string {
+  const lines = ['Models the prompts use:'];
+  for (const use of uses) {
+    const name = use.name ?? '(none: the default model)';
+    const size = use.name === null || known.has(use.name) ? 'profiled' : 'unknown size (not a --model and not a .gguf file; pass --model to plan for it)';
+    lines.push(`  ${name}: ${use.prompts} prompt(s), ${size}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * `batch optimize`: probes the machine (or reads `--hardware`), profiles the models, prints a
+ * plan with the reason for every number and the commands that apply it, saves it as defaults
+ * for `batch run`, and with `--measure` finds the concurrency a real server serves best.
+ */
+export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo): Promise<number> {
+  validate(options);
+  const notice = (line: string): void => void io.stderr.write(`batch: ${line}\n`);
+  const hardware = options.hardware !== undefined ? await readHardware(options.hardware, io.cwd) : await (await import('../../hardware/probe.js')).probeHardware();
+
+  const profiles: ModelProfile[] = [];
+  for (const value of options.models ?? []) {
+    const { alias, path } = splitModelOption(value);
+    profiles.push(await profileFile(resolve(io.cwd, path), alias));
+  }
+
+  let promptModels: PromptModelUse[] | undefined;
+  const inputs = options.inputs ?? [];
+  if (inputs.length > 0) {
+    const { collectPromptModels } = await import('../../hardware/prompt-models.js');
+    promptModels = await collectPromptModels(inputs, { cwd: io.cwd, stdin: io.stdin });
+    for (const use of promptModels) {
+      if (use.name === null || profiles.some((profile) => profile.id === use.name || basename(profile.path) === use.name)) continue;
+      const path = resolve(io.cwd, use.name);
+      if (isGgufFile(path)) profiles.push(await profileFile(path, use.name));
+    }
+  }
+  const known = new Set(profiles.flatMap((profile) => [profile.id, basename(profile.path)]));
+
+  const { advise } = await import('../../hardware/advise.js');
+  const plan = advise(hardware, profiles, { contextSize: options.ctx, ...(inputs.length > 0 ? { inputs } : {}) });
+
+  let curve: ConcurrencyCurve | undefined;
+  if (options.measure) curve = await measure(options, plan, io, notice);
+
+  if (options.chart !== undefined && curve !== undefined) {
+    const { renderCurveSvg } = await import('../../hardware/render-curve-svg.js');
+    const chartPath = resolve(io.cwd, options.chart);
+    try {
+      await writeFile(chartPath, renderCurveSvg(curve));
+    } catch (error) {
+      throw new UsageError(`--chart ${options.chart}: cannot write the chart (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a path in a writable folder`, error);
+    }
+    notice(`chart written to ${chartPath}`);
+  }
+
+  // A measured concurrency beats the estimate from memory sizes.
+  const saved: OptimizationPlan = curve === undefined ? plan : { ...plan, workers: curve.recommended };
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify({ hardware, models: profiles, ...(promptModels ? { promptModels } : {}), plan, ...(curve ? { curve } : {}) }, null, 2)}\n`);
+  } else {
+    const [{ formatHardware, formatPlan }, { formatCurve }] = await Promise.all([import('../../hardware/format-plan.js'), import('../../hardware/format-curve.js')]);
+    const sections = [formatHardware(hardware)];
+    if (promptModels !== undefined) sections.push(formatPromptModels(promptModels, known));
+    sections.push(formatPlan(plan).trimEnd());
+    if (curve !== undefined) sections.push(formatCurve(curve).trimEnd());
+    io.stdout.write(`${sections.join('\n\n')}\n`);
+  }
+
+  if (options.save !== false) {
+    const [{ saveAdvice }, { batchHome }] = await Promise.all([import('../../hardware/saved-advice.js'), import('../../store/job-paths.js')]);
+    const path = saveAdvice(batchHome(io.env, io.cwd), saved);
+    notice(`advice saved to ${path}: \`batch run\` uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} --threads ${saved.threads} for flags you leave out (--no-save skips this)`);
+  }
+  return 0;
+}
+
+async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, io: CliIo, notice: (line: string) => void): Promise<ConcurrencyCurve> {
+  const onLevel = (level: { concurrency: number; completionTokensPerSecond: number; p95LatencyMs: number }): void =>
+    notice(`concurrency ${level.concurrency}: ${level.completionTokensPerSecond.toFixed(1)} tokens/s, p95 ${Math.round(level.p95LatencyMs)} ms`);
+  if (options.server !== undefined) {
+    const [{ openBackend }, { apiKeyFor }, { measureConcurrency }] = await Promise.all([
+      import('../../backends/open-backend.js'),
+      import('../../scheduler/open-router.js'),
+      import('../../hardware/measure-concurrency.js'),
+    ]);
+    const maxConcurrency = options.maxConcurrency ?? 64;
+    const apiKey = apiKeyFor(options.server, { apiKeyEnv: options.apiKeyEnv }, io.env);
+    const backend = await openBackend({ url: options.server, type: options.serverType, apiKey, connections: maxConcurrency });
+    try {
+      const info = await backend.describe();
+      return await measureConcurrency({ backend, model: info.models[0], maxConcurrency, signal: io.hardStop, onLevel });
+    } finally {
+      await backend.close();
+    }
+  }
+  const first = options.models?.[0];
+  if (first === undefined) {
+    throw new UsageError('--measure needs a server to measure: pass --server URL (a running server) or --model path.gguf (batch starts one)');
+  }
+  const [{ measureManagedServer }, { batchHome }] = await Promise.all([import('../../hardware/measure-managed-server.js'), import('../../store/job-paths.js')]);
+  const logDir = join(batchHome(io.env, io.cwd), 'optimize.logs');
+  return measureManagedServer({
+    model: first,
+    cwd: io.cwd,
+    env: io.env,
+    logDir,
+    slots: plan.slots,
+    contextSize: plan.contextSize,
+    threads: plan.threads,
+    notice,
+    // Past the server's slots requests only queue, so twice the slots shows the plateau.
+    measure: { maxConcurrency: options.maxConcurrency ?? 2 * plan.slots, signal: io.hardStop, onLevel },
+  });
+}

@@ -1,0 +1,182 @@
+import { performance } from 'node:perf_hooks';
+import type { Backend } from '../backends/backend.js';
+import { AppError, UsageError } from '../errors.js';
+import type { PromptEndpoint } from '../prompts/prompt-item.js';
+import type { ConcurrencyCurve, ConcurrencyLevel } from './concurrency-curve.js';
+
+export type { ConcurrencyCurve, ConcurrencyLevel } from './concurrency-curve.js';
+
+export interface MeasureConcurrencyOptions {
+  /** The server to measure. Its connection pool must allow `maxConcurrency` connections. */
+  readonly backend: Backend;
+  /** Request bodies (OpenAI chat format), sent round-robin; `max_tokens` is overridden. @default one short chat prompt */
+  readonly bodies?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  /** @default '/v1/chat/completions' */
+  readonly endpoint?: PromptEndpoint;
+  /** Set as `model` in bodies that name none (Ollama and OpenAI servers need one). @default undefined */
+  readonly model?: string;
+  /** Highest concurrency tried; levels are 1, 2, 4, … up to it. @default 64 */
+  readonly maxConcurrency?: number;
+  /** Requests sent at each level. @default max(4, 2 × concurrency) */
+  readonly requestsPerLevel?: number | ((concurrency: number) => number);
+  /** `max_tokens` of every request: equal lengths make levels comparable. @default 32 */
+  readonly maxTokens?: number;
+  /** Per-request deadline. @default 120000 */
+  readonly timeoutMs?: number;
+  /** Clock in milliseconds. @default performance.now */
+  readonly now?: () => number;
+  readonly signal?: AbortSignal;
+  /** Called after each level, for progress lines. */
+  readonly onLevel?: (level: ConcurrencyLevel) => void;
+}
+
+/** A level must beat the previous one by this much to be worth going further. */
+const MIN_GAIN = 0.05;
+/** The recommendation is the smallest level within this share of the best throughput. */
+const NEAR_BEST = 0.05;
+/**
+ * Queueing: past the server's slots, doubling concurrency makes requests wait for a slot, so the
+ * median latency jumps (≥ 1.4×) while throughput gains only the client round trip that a waiting
+ * request hides (well under the +100% of a real doubling; < 50% here, as a busy client inflates it).
+ * Batched decoding on a GPU that still has room slows each request far less per doubling.
+ */
+const QUEUE_LATENCY_GROWTH = 1.4;
+const QUEUE_MAX_GAIN = 0.5;
+
+function isQueueing(level: ConcurrencyLevel, previous: ConcurrencyLevel): boolean {
+  return level.p50LatencyMs >= previous.p50LatencyMs * QUEUE_LATENCY_GROWTH && level.completionTokensPerSecond < previous.completionTokensPerSecond * (1 + QUEUE_MAX_GAIN);
+}
+const DEFAULT_BODY = { messages: [{ role: 'user', content: 'Write a short poem about the sea.' }] };
+
+function positiveInteger(name: string, value: number | undefined, min: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+    throw new UsageError(`expected \`${name}\` to be a whole number >= ${min}, got ${String(value)}`);
+  }
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: readonly number[], share: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? 0;
+}
+
+/**
+ * Finds the concurrency a server serves best: runs levels 1, 2, 4, 8, … with exactly `level`
+ * requests in flight, stops when throughput grows less than 5% over the previous level (or at
+ * `maxConcurrency`), and recommends the smallest level within 5% of the best throughput.
+ */
+export async function measureConcurrency(options: MeasureConcurrencyOptions): Promise<ConcurrencyCurve> {
+  const maxConcurrency = options.maxConcurrency ?? 64;
+  positiveInteger('maxConcurrency', maxConcurrency, 1);
+  positiveInteger('maxTokens', options.maxTokens, 1);
+  positiveInteger('timeoutMs', options.timeoutMs, 1);
+  if (typeof options.requestsPerLevel === 'number') positiveInteger('requestsPerLevel', options.requestsPerLevel, 1);
+  if (options.bodies !== undefined && (!Array.isArray(options.bodies) || options.bodies.length === 0)) {
+    throw new UsageError(`expected \`bodies\` to be a non-empty array of request bodies, got ${JSON.stringify(options.bodies)}`);
+  }
+  const now = options.now ?? (() => performance.now());
+  const bodies = options.bodies ?? [DEFAULT_BODY];
+  const maxTokens = options.maxTokens ?? 32;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const requestsFor = (concurrency: number): number => {
+    const requests = typeof options.requestsPerLevel === 'function' ? options.requestsPerLevel(concurrency) : (options.requestsPerLevel ?? Math.max(4, 2 * concurrency));
+    positiveInteger('requestsPerLevel', requests, 1);
+    return requests;
+  };
+
+  const levels: ConcurrencyLevel[] = [];
+  let sent = 0;
+  for (const concurrency of levelsUpTo(maxConcurrency)) {
+    const requests = requestsFor(concurrency);
+    const latencies: number[] = [];
+    let tokens = 0;
+    let next = 0;
+    let failed = false;
+    const started = now();
+    const worker = async (): Promise<void> => {
+      while (next < requests && !failed) {
+        next += 1;
+        const base = bodies[sent % bodies.length]!;
+        sent += 1;
+        const body = { ...base, ...(base.model === undefined && options.model !== undefined ? { model: options.model } : {}), max_tokens: maxTokens };
+        const sentAt = now();
+        try {
+          const result = await options.backend.complete({ endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal: options.signal });
+          tokens += result.completionTokens;
+        } catch (error) {
+          failed = true;
+          const code = error instanceof AppError ? error.code : 'INTERNAL';
+          const message = error instanceof Error ? error.message : String(error);
+          throw new AppError(code, `measuring concurrency ${concurrency} on ${options.backend.url}: a request failed: ${message}; check the server, or lower --max-concurrency`, {
+            exitCode: error instanceof AppError ? error.exitCode : undefined,
+            cause: error,
+          });
+        }
+        latencies.push(now() - sentAt);
+      }
+    };
+    // allSettled: a failure stops new sends, and the requests already in flight are awaited
+    // before the error is reported, so none outlives the measurement.
+    const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, requests) }, worker));
+    const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+    const seconds = Math.max(now() - started, 1e-3) / 1000;
+    latencies.sort((a, b) => a - b);
+    const level: ConcurrencyLevel = {
+      concurrency,
+      requests,
+      completionTokensPerSecond: tokens / seconds,
+      requestsPerSecond: requests / seconds,
+      p50LatencyMs: percentile(latencies, 0.5),
+      p95LatencyMs: percentile(latencies, 0.95),
+    };
+    levels.push(level);
+    options.onLevel?.(level);
+    const previous = levels[levels.length - 2];
+    if (previous !== undefined && (level.completionTokensPerSecond < previous.completionTokensPerSecond * (1 + MIN_GAIN) || isQueueing(level, previous))) break;
+  }
+  return { url: options.backend.url, levels, ...recommend(levels) };
+}
+
+function signedPercent(share: number): string {
+  const percent = Math.round(share * 100);
+  return `${percent >= 0 ? '+' : ''}${percent}%`;
+}
+
+/** 1, 2, 4, … below `max`, then `max` itself. */
+function levelsUpTo(max: number): number[] {
+  const levels: number[] = [];
+  for (let level = 1; level < max; level *= 2) levels.push(level);
+  levels.push(max);
+  return levels;
+}
+
+/**
+ * The smallest level within 5% of the best throughput, and why. Levels from the first that only
+ * queues (see `isQueueing`) on are left out: their extra throughput is the client's round trip
+ * hidden by a waiting request, paid for with a slot's worth of latency.
+ */
+export function recommend(levels: readonly ConcurrencyLevel[]): { recommended: number; reason: string } {
+  const queueAt = levels.findIndex((level, index) => index > 0 && isQueueing(level, levels[index - 1]!));
+  const candidates = queueAt > 0 ? levels.slice(0, queueAt) : levels;
+  const best = candidates.reduce((top, level) => (level.completionTokensPerSecond > top.completionTokensPerSecond ? level : top), candidates[0]!);
+  const chosen = candidates.find((level) => level.completionTokensPerSecond >= best.completionTokensPerSecond * (1 - NEAR_BEST))!;
+  const rate = (level: ConcurrencyLevel): string => `${level.completionTokensPerSecond.toFixed(1)} tokens/s`;
+  const latency = (level: ConcurrencyLevel): string => `p50 ${Math.round(level.p50LatencyMs)} ms`;
+  const parts = [
+    chosen === best
+      ? `${chosen.concurrency} gives the best throughput (${rate(chosen)}, ${latency(chosen)})`
+      : `${chosen.concurrency} reaches ${rate(chosen)}, within 5% of the best (${rate(best)} at ${best.concurrency}), at lower latency (${latency(chosen)} vs ${Math.round(best.p50LatencyMs)} ms)`,
+  ];
+  const queued = levels[queueAt];
+  if (queueAt > 0 && queued !== undefined) {
+    const before = levels[queueAt - 1]!;
+    parts.push(
+      `at ${queued.concurrency} requests only queue for the server's slots (${rate(queued)}, ${signedPercent(queued.completionTokensPerSecond / before.completionTokensPerSecond - 1)}, ` +
+        `while p50 latency went ${Math.round(before.p50LatencyMs)} → ${Math.round(queued.p50LatencyMs)} ms)`,
+    );
+  } else if (levels[levels.length - 1] !== best) {
+    const last = levels[levels.length - 1]!;
+    parts.push(`${last.concurrency} added less than 5% (${rate(last)}, ${latency(last)})`);
+  }
+  return { recommended: chosen.concurrency, reason: parts.join('; ') };
+}

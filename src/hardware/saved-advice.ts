@@ -1,0 +1,68 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OptimizationPlan } from './optimization-plan.js';
+
+/** What `batch run` takes from the last `batch optimize` as defaults for flags not given. */
+export interface SavedAdvice {
+  readonly workers: number;
+  readonly maxModels: number;
+  readonly slots: number;
+  readonly contextSize: number;
+  readonly threads: number;
+  /** ISO 8601 time of the `batch optimize` that wrote it. */
+  readonly savedAt: string;
+}
+
+/** `<home>/advice.json` */
+export function advicePath(home: string): string {
+  return join(home, 'advice.json');
+}
+
+/**
+ * Writes the plan's run settings to `<home>/advice.json` (through a temporary file and a rename,
+ * so a run reading it never sees half a file). Returns the path written.
+ */
+export function saveAdvice(home: string, plan: OptimizationPlan, now: Date = new Date()): string {
+  const advice: SavedAdvice = {
+    workers: plan.workers,
+    maxModels: plan.maxModels,
+    slots: plan.slots,
+    contextSize: plan.contextSize,
+    threads: plan.threads,
+    savedAt: now.toISOString(),
+  };
+  mkdirSync(home, { recursive: true });
+  const path = advicePath(home);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(advice, null, 2)}\n`);
+  renameSync(temporary, path);
+  return path;
+}
+
+/**
+ * The saved advice, or undefined when there is none or the file is unreadable or malformed:
+ * advice only supplies defaults, so a bad file must never stop a run.
+ */
+export function loadAdvice(home: string): SavedAdvice | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(advicePath(home), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const whole = (key: string): number | undefined => {
+    const field = record[key];
+    return typeof field === 'number' && Number.isInteger(field) && field >= 1 ? field : undefined;
+  };
+  const workers = whole('workers');
+  const maxModels = whole('maxModels');
+  const slots = whole('slots');
+  const contextSize = whole('contextSize');
+  const threads = whole('threads');
+  const savedAt = record.savedAt;
+  if (workers === undefined || maxModels === undefined || slots === undefined || contextSize === undefined || threads === undefined) return undefined;
+  if (typeof savedAt !== 'string' || Number.isNaN(Date.parse(savedAt))) return undefined;
+  return { workers, maxModels, slots, contextSize, threads, savedAt };
+}

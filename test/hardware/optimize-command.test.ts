@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/io.js';
+import { optimizeCommand } from '../../src/cli/commands/optimize.js';
+import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
+import { startSimServer } from '../sim/sim-server.js';
+import { fixturePath } from './fixtures.js';
+
+const root = mkdtempSync(join(tmpdir(), 'batch-optimize-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function makeIo(home: string): { io: CliIo; stdout: () => string; stderr: () => string } {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  err.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const io: CliIo = {
+    stdout: out,
+    stderr: err,
+    stdin: new PassThrough(),
+    env: { BATCH_HOME: home },
+    cwd: root,
+    isTTY: false,
+    softStop: new AbortController().signal,
+    hardStop: new AbortController().signal,
+  };
+  return { io, stdout: () => stdout, stderr: () => stderr };
+}
+
+describe('optimizeCommand', () => {
+  it('prints the plan for a --hardware profile as JSON and saves the advice', async () => {
+    const home = join(root, 'home-json');
+    const { io, stdout, stderr } = makeIo(home);
+    expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), json: true }, io)).toBe(0);
+    const output = JSON.parse(stdout()) as { hardware: { cpu: { physicalCores: number } }; models: unknown[]; plan: { workers: number; maxModels: number; slots: number; commands: { batchRun: string } } };
+    expect(output.hardware.cpu.physicalCores).toBe(8);
+    expect(output.models).toEqual([]);
+    // Same numbers as advise() on this fixture (see advise.test.ts for the arithmetic).
+    expect(output.plan).toMatchObject({ workers: 4, maxModels: 3, slots: 4 });
+    expect(output.plan.commands.batchRun).toBe('batch run PROMPTS --workers 4 --max-models 3 --slots 4 --ctx 4096 --threads 8');
+    const saved = JSON.parse(readFileSync(join(home, 'advice.json'), 'utf8')) as Record<string, unknown>;
+    expect(saved).toMatchObject({ workers: 4, maxModels: 3, slots: 4, contextSize: 4096, threads: 8 });
+    expect(stderr()).toContain(`advice saved to ${join(home, 'advice.json')}`);
+  });
+
+  it('profiles --model files, reports prompt models and prints the table', async () => {
+    const home = join(root, 'home-model');
+    const model = join(root, 'tiny.gguf');
+    await writeTinyLlamaGguf(model, { blockCount: 3, headCount: 8, embeddingLength: 128, contextLength: 2048 });
+    const prompts = join(root, 'prompts.jsonl');
+    writeFileSync(prompts, ['{"prompt": "a", "model": "tiny"}', '{"prompt": "b", "model": "mystery-7b"}', '{"prompt": "c", "model": "tiny"}'].join('\n'));
+    const { io, stdout } = makeIo(home);
+    expect(await optimizeCommand({ hardware: fixturePath('rtx3090.json'), models: [model], inputs: ['prompts.jsonl'], save: false }, io)).toBe(0);
+    const text = stdout();
+    expect(text).toContain('tiny: 2 prompt(s), profiled');
+    expect(text).toContain('mystery-7b: 1 prompt(s), unknown size');
+    expect(text).toMatch(/^tiny\s+GPU 0 \(NVIDIA GeForce RTX 3090\)\s+3\/3\s+16\s+2048\s/m);
+    expect(text).toContain(`batch run prompts.jsonl --model ${model} --workers 16`);
+    expect(text).toContain('-np 16 -c 32768 -ngl 999 -t 16');
+
+    const json = makeIo(home);
+    await optimizeCommand({ hardware: fixturePath('rtx3090.json'), models: [model], json: true, save: false }, json.io);
+    const models = (JSON.parse(json.stdout()) as { models: Array<Record<string, number>> }).models;
+    expect(models[0]).toMatchObject({ layers: 3, heads: 8, kvHeads: 8, headDim: 16, trainedContext: 2048 });
+    expect(() => readFileSync(join(home, 'advice.json'))).toThrow(/ENOENT/);
+  });
+
+  it('measures a --server and writes the chart', async () => {
+    const sim = await startSimServer({ flavour: 'llama-server', slots: 2, serviceMs: 30, completionTokens: 8 });
+    try {
+      const home = join(root, 'home-measure');
+      const chart = join(root, 'curve.svg');
+      const { io, stdout } = makeIo(home);
+      expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), measure: true, server: sim.url, maxConcurrency: 4, chart }, io)).toBe(0);
+      expect(stdout()).toMatch(/Recommended concurrency: 2 \(--workers 2\)/);
+      expect(readFileSync(chart, 'utf8')).toMatch(/^<svg/);
+      // The measured concurrency replaces the estimate in the saved advice.
+      expect(JSON.parse(readFileSync(join(home, 'advice.json'), 'utf8'))).toMatchObject({ workers: 2 });
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('refuses --measure with nothing to measure, and a bad --hardware file', async () => {
+    const { io } = makeIo(join(root, 'home-bad'));
+    await expect(optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), measure: true }, io)).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('pass --server URL (a running server) or --model path.gguf'),
+    });
+    const bad = join(root, 'bad-profile.json');
+    writeFileSync(bad, JSON.stringify({ cpu: { physicalCores: 4 }, memory: { totalBytes: 1 }, gpus: [{ vramTotalBytes: '24GB' }] }));
+    await expect(optimizeCommand({ hardware: bad }, io)).rejects.toThrow(`${bad}: expected \`gpus[0].vramTotalBytes\` to be a number, got "24GB"`);
+  });
+});
