@@ -19,3 +19,16 @@ export { runJob, type RunJobOptions, type RunJobContext } from './scheduler/run-
 export type { RunSummary } from './reporting/run-summary.js';
 export { readGgufInfo } from './models/gguf-reader.js';
 export { writeTinyLlamaGguf } from './models/gguf-writer.js';
+export { probeHardware } from './hardware/probe.js';
+export { parseHardwareProfile } from './hardware/parse-hardware-profile.js';
+export { profileModel } from './hardware/model-profile.js';
+export { advise } from './hardware/advise.js';
+export { measureConcurrency } from './hardware/measure-concurrency.js';
+export { renderCurveSvg } from './hardware/render-curve-svg.js';
+export { loadAdvice, saveAdvice, type SavedAdvice } from './hardware/saved-advice.js';
+export type { HardwareSummary } from './hardware/hardware-summary.js';
+export type { OptimizationPlan } from './hardware/optimization-plan.js';
+export { ModelPool } from './servers/model-pool.js';
+export { ModelCatalog } from './servers/model-catalog.js';
+export { ManagedServer } from './servers/managed-server.js';
+export { startEmbeddedServer } from './servers/embedded-server.js';

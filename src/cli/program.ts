@@ -114,6 +114,26 @@ State lives in ./checkpoints (or $BATCH_HOME).`,
     });
 
   program
+    .command('optimize')
+    .description('probe this machine and the models, and advise workers, slots, context and models to keep loaded')
+    .argument('[inputs...]', 'a prompt set: the models its prompts name are included')
+    .option('--model <path>', 'a GGUF model to plan for, path or alias=path (repeatable)', collect, [])
+    .option('--server <url>', 'the server `--measure` measures')
+    .addOption(new Option('--server-type <type>', 'skip detection of the server flavour').choices(['openai', 'llama-server', 'ollama']))
+    .option('--api-key-env <name>', 'environment variable holding the API key of --server')
+    .option('--hardware <profile.json>', 'plan for another machine: a profile shaped like `batch optimize --json`\'s "hardware"')
+    .option('--ctx <n>', 'context per slot wanted, capped by the models\' trained context (default 4096)', parseWholeNumber('--ctx', 1))
+    .option('--measure', 'measure throughput at concurrency 1, 2, 4, … and recommend the knee')
+    .option('--chart <file.svg>', 'with --measure: write the curve as an SVG chart')
+    .option('--max-concurrency <n>', 'highest concurrency --measure tries (default 64)', parseWholeNumber('--max-concurrency', 1))
+    .option('--no-save', 'do not save the advice for `batch run`')
+    .option('--json', 'print {hardware, models, plan, curve} as JSON')
+    .action(async (inputs: string[], options: Record<string, unknown>) => {
+      const { optimizeCommand } = await import('./commands/optimize.js');
+      exitCode = await optimizeCommand({ ...options, models: options.model as string[], inputs }, io);
+    });
+
+  program
     .command('serve')
     .description('run the embedded llama.cpp server (OpenAI-compatible, llama-server endpoints) in the foreground')
     .option('--model <path>', 'GGUF model to serve (default: the default model)')

@@ -17,7 +17,7 @@ export interface MeasureConcurrencyOptions {
   readonly model?: string;
   /** Highest concurrency tried; levels are 1, 2, 4, … up to it. @default 64 */
   readonly maxConcurrency?: number;
-  /** Requests sent at each level. @default max(4, 2 × concurrency) */
+  /** Requests sent at each level; at least `concurrency` keeps that many in flight throughout. @default max(4, 2 × concurrency) */
   readonly requestsPerLevel?: number | ((concurrency: number) => number);
   /** `max_tokens` of every request: equal lengths make levels comparable. @default 32 */
   readonly maxTokens?: number;
@@ -61,8 +61,10 @@ function percentile(sorted: readonly number[], share: number): number {
 
 /**
  * Finds the concurrency a server serves best: runs levels 1, 2, 4, 8, … with exactly `level`
- * requests in flight, stops when throughput grows less than 5% over the previous level (or at
- * `maxConcurrency`), and recommends the smallest level within 5% of the best throughput.
+ * requests in flight, stops when throughput grows less than 5% over the previous level, when a
+ * level only queues for the server's slots (see `isQueueing`), or at `maxConcurrency`, and
+ * recommends the smallest level within 5% of the best throughput of the levels before queueing.
+ * A failed request ends the measurement with an AppError naming the level and the server.
  */
 export async function measureConcurrency(options: MeasureConcurrencyOptions): Promise<ConcurrencyCurve> {
   const maxConcurrency = options.maxConcurrency ?? 64;

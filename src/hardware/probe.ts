@@ -57,7 +57,8 @@ export async function probeHardware(options: ProbeHardwareOptions = {}): Promise
   const platform = process.platform;
   const arch = process.arch;
   const unifiedMemory = platform === 'darwin' && arch === 'arm64';
-  const gpus = graphics === undefined ? [] : summarizeGraphics(graphics.controllers, notes);
+  const totalMemory = mem?.total && mem.total > 0 ? mem.total : os.totalmem();
+  const gpus = graphics === undefined ? [] : summarizeGraphics(graphics.controllers, notes, unifiedMemory ? totalMemory : undefined);
   if (graphics !== undefined && gpus.length === 0 && !unifiedMemory) {
     notes.push('no GPU found (no nvidia-smi or display adapter with VRAM): planning for the CPU');
   }
@@ -69,7 +70,7 @@ export async function probeHardware(options: ProbeHardwareOptions = {}): Promise
       logicalCores: Math.max(physicalCores, os.availableParallelism()),
     },
     memory: {
-      totalBytes: mem?.total && mem.total > 0 ? mem.total : os.totalmem(),
+      totalBytes: totalMemory,
       availableBytes: mem?.available && mem.available > 0 ? mem.available : os.freemem(),
     },
     gpus,
@@ -87,12 +88,13 @@ export async function probeHardware(options: ProbeHardwareOptions = {}): Promise
 /**
  * Turns systeminformation's controllers into GPU summaries, dropping adapters too small to hold a
  * model (and noting them). nvidia-smi figures (memoryTotal/Used/Free) win over the PCI `vram`.
+ * With unified memory (Apple silicon reports no VRAM of its own), the GPU's memory is all of it.
  */
-export function summarizeGraphics(controllers: readonly GraphicsControllerFields[], notes: string[]): GpuSummary[] {
+export function summarizeGraphics(controllers: readonly GraphicsControllerFields[], notes: string[], unifiedMemoryBytes?: number): GpuSummary[] {
   const gpus: GpuSummary[] = [];
   for (const controller of controllers) {
     const model = controller.model || controller.name || 'unknown GPU';
-    const totalMiB = positive(controller.memoryTotal) ?? positive(controller.vram ?? undefined);
+    const totalMiB = positive(controller.memoryTotal) ?? positive(controller.vram ?? undefined) ?? (unifiedMemoryBytes === undefined ? undefined : unifiedMemoryBytes / MIB);
     if (totalMiB === undefined || totalMiB * MIB < MIN_GPU_VRAM_BYTES) {
       notes.push(`ignored display adapter "${model}" (${totalMiB === undefined ? 'no VRAM reported' : `${totalMiB} MiB VRAM`})`);
       continue;

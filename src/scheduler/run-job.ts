@@ -12,6 +12,7 @@ import type { RunSummary } from '../reporting/run-summary.js';
 import { BatchScheduler, type SchedulerListener, type WorkSource } from './batch-scheduler.js';
 import { RetryPolicy } from './retry-policy.js';
 import { openRouter, type RouterSettings } from './open-router.js';
+import { advicePath, loadAdvice, type SavedAdvice } from '../hardware/saved-advice.js';
 
 /**
  * Everything `batch run` and `batch resume` accept. Persisted in the job (minus secrets) so that
@@ -115,7 +116,13 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     let router: Awaited<ReturnType<typeof openRouter>> | undefined;
     try {
       if (before.pending > 0) {
+        const advice = loadAdvice(home);
+        const advised = advice ? adviceUsed(settings, advice) : [];
+        if (advice && advised.length > 0) {
+          context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${advice.savedAt}) for ${advised.join(', ')}; flags override it`);
+        }
         router = await openRouter(settings, {
+          advice,
           env: context.env,
           logDir: jobLogDir(home, located.job),
           workersHint: options.workers,
@@ -215,6 +222,20 @@ async function* reportInvalid(records: AsyncIterable<PromptRecord>, job: string,
     yield record;
   }
   if (invalid > 20) notice?.(`skipped ${invalid - 20} more unreadable prompt(s); \`batch export ${job} --failed\` lists them all`);
+}
+
+/** The settings that saved advice supplies because no flag gave them, as `--flag N` for the notice. */
+function adviceUsed(settings: Settings, advice: SavedAdvice): string[] {
+  const managed = (settings.servers ?? []).length === 0;
+  const used: string[] = [];
+  if (settings.workers === undefined && !managed) used.push(`--workers ${advice.workers} (unless the servers report slots)`);
+  if (managed) {
+    if (settings.slots === undefined) used.push(`--slots ${advice.slots}`);
+    if (settings.maxModels === undefined) used.push(`--max-models ${advice.maxModels}`);
+    if (settings.contextSize === undefined) used.push(`--ctx ${advice.contextSize}`);
+    if (settings.threads === undefined) used.push(`--threads ${advice.threads}`);
+  }
+  return used;
 }
 
 interface LocatedJob {

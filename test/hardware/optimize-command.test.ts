@@ -64,8 +64,13 @@ describe('optimizeCommand', () => {
     expect(text).toContain('-np 16 -c 32768 -ngl 999 -t 16');
 
     const json = makeIo(home);
-    await optimizeCommand({ hardware: fixturePath('rtx3090.json'), models: [model], json: true, save: false }, json.io);
-    const models = (JSON.parse(json.stdout()) as { models: Array<Record<string, number>> }).models;
+    await optimizeCommand({ hardware: fixturePath('rtx3090.json'), models: [model], inputs: ['prompts.jsonl'], json: true, save: false }, json.io);
+    const parsed = JSON.parse(json.stdout()) as { models: Array<Record<string, number>>; promptModels: unknown[] };
+    expect(parsed.promptModels).toEqual([
+      { name: 'tiny', prompts: 2, profiled: true },
+      { name: 'mystery-7b', prompts: 1, profiled: false },
+    ]);
+    const models = parsed.models;
     expect(models[0]).toMatchObject({ layers: 3, heads: 8, kvHeads: 8, headDim: 16, trainedContext: 2048 });
     expect(() => readFileSync(join(home, 'advice.json'))).toThrow(/ENOENT/);
   });
@@ -85,6 +90,27 @@ describe('optimizeCommand', () => {
       await sim.close();
     }
   });
+
+  it('measures a managed server for --model when no --server is given, then stops it', async () => {
+    const home = join(root, 'home-managed');
+    const model = join(root, 'managed-tiny.gguf');
+    await writeTinyLlamaGguf(model, { contextLength: 256 });
+    const { io, stdout, stderr } = makeIo(home);
+    // Runs the embedded server from dist/ (as the other managed-server tests do: build first).
+    expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), models: [model], measure: true, maxConcurrency: 2, json: true, save: false }, io)).toBe(0);
+    const { curve, plan } = JSON.parse(stdout()) as { curve: { url: string; levels: Array<{ concurrency: number; requests: number }>; recommended: number }; plan: { slots: number; contextSize: number } };
+    // ctx = min(4096, trained 256); the server starts with the plan's 4 slots.
+    expect(plan).toMatchObject({ slots: 4, contextSize: 256 });
+    expect(curve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(curve.levels.map((level) => [level.concurrency, level.requests])).toEqual([
+      [1, 4],
+      [2, 4],
+    ]);
+    expect([1, 2]).toContain(curve.recommended);
+    expect(stderr()).toContain('starting the embedded llama.cpp server');
+    // The server was stopped: its port no longer answers.
+    await expect(fetch(`${curve.url}/health`)).rejects.toThrow();
+  }, 120_000);
 
   it('refuses --measure with nothing to measure, and a bad --hardware file', async () => {
     const { io } = makeIo(join(root, 'home-bad'));

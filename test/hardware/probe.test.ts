@@ -54,3 +54,12 @@ describe('summarizeGraphics', () => {
     expect(notes).toEqual(['ignored display adapter "GD 5446" (4 MiB VRAM)']);
   });
 });
+
+describe('summarizeGraphics on unified memory', () => {
+  it('gives an Apple GPU without VRAM of its own the whole memory', () => {
+    const notes: string[] = [];
+    const gpus = summarizeGraphics([{ vendor: 'Apple', model: 'Apple M2 Max', vram: null }], notes, 64 * 2 ** 30);
+    expect(gpus).toEqual([{ vendor: 'Apple', model: 'Apple M2 Max', vramTotalBytes: 64 * 2 ** 30 }]);
+    expect(notes).toEqual([]);
+  });
+});

@@ -67,7 +67,8 @@ export class SimExchange implements SlotWaiter {
     }
     const loadStart = performance.now();
     void residency.load(this.#request.model).then(() => {
-      this.#loadMs = performance.now() - loadStart + residentLoadMs;
+      // Timers may fire a fraction of a millisecond early by performance.now(); the load took at least loadMs.
+      this.#loadMs = Math.max(performance.now() - loadStart, options.loadMs ?? 0) + residentLoadMs;
       if (this.#phase === 'waiting') this.#enqueue();
     });
   }

@@ -156,7 +156,8 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   // A measured concurrency beats the estimate from memory sizes.
   const saved: OptimizationPlan = curve === undefined ? plan : { ...plan, workers: curve.recommended };
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ hardware, models: profiles, ...(promptModels ? { promptModels } : {}), plan, ...(curve ? { curve } : {}) }, null, 2)}\n`);
+    const promptModelsJson = promptModels?.map((use) => ({ ...use, profiled: use.name === null || known.has(use.name) }));
+    io.stdout.write(`${JSON.stringify({ hardware, models: profiles, ...(promptModelsJson ? { promptModels: promptModelsJson } : {}), plan, ...(curve ? { curve } : {}) }, null, 2)}\n`);
   } else {
     const [{ formatHardware, formatPlan }, { formatCurve }] = await Promise.all([import('../../hardware/format-plan.js'), import('../../hardware/format-curve.js')]);
     const sections = [formatHardware(hardware)];
