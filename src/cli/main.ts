@@ -49,5 +49,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     if (interrupts > 0 && process.exitCode === ExitCode.Ok) process.exitCode = ExitCode.Interrupted;
+    // Every server is stopped and every result committed by now. A library that leaves a handle
+    // open (node-llama-cpp's downloader after a failed download does) must not keep a finished
+    // batch alive; the timer is unref'd, so a clean exit is never delayed by it.
+    setTimeout(() => process.exit(), 2000).unref();
   }
 }

@@ -18,7 +18,7 @@ function addRunOptions(command: Command): Command {
     .option('--max-models <k>', 'models kept loaded at once, least recently used out (default: saved advice, else 2)', parseWholeNumber('--max-models', 1))
     .option('--slots <n>', 'parallel sequences per managed server (default: saved advice, else 4)', parseWholeNumber('--slots', 1))
     .option('--ctx <n>', 'context size per slot of managed servers (default: saved advice, else 2048)', parseWholeNumber('--ctx', 16))
-    .option('--threads <n>', 'CPU threads per managed server (default and maximum: physical cores)', parseWholeNumber('--threads', 1))
+    .option('--threads <n>', 'CPU threads per managed server (default: physical cores - 1 for the embedded server; at most the physical cores)', parseWholeNumber('--threads', 1))
     .option('--gpu-layers <n>', 'layers offloaded to the GPU by managed llama-server (-ngl)', parseWholeNumber('--gpu-layers', 0))
     .option('--memory-budget <gib>', 'memory managed models may use, in GiB; larger models evict others first')
     .option('--startup-timeout <s>', 'how long a managed server may take to load its model, seconds (default 600)', parseSeconds('--startup-timeout'))
@@ -141,7 +141,7 @@ State lives in ./checkpoints (or $BATCH_HOME).`,
     .option('--port <n>', 'TCP port; 0 picks a free one', parseWholeNumber('--port', 0), 8080)
     .option('--parallel <n>', 'requests generated at once (slots)', parseWholeNumber('--parallel', 1))
     .option('--ctx <n>', 'context size per slot (default: min(trained, 2048))', parseWholeNumber('--ctx', 0))
-    .option('--threads <n>', 'CPU threads (default and maximum: physical cores)', parseWholeNumber('--threads', 1))
+    .option('--threads <n>', 'CPU threads (default: physical cores - 1, at least 1; at most the physical cores)', parseWholeNumber('--threads', 1))
     .addOption(new Option('--gpu <mode>', 'use CUDA/Vulkan when available, or force the CPU').choices(['auto', 'off']).default('auto'))
     .action(async (options: Record<string, unknown>) => {
       const { serveCommand } = await import('./commands/serve.js');

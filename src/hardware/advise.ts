@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { hardwareFingerprint } from './hardware-fingerprint.js';
 import type { HardwareSummary } from './hardware-summary.js';
 import { cpuSlotCap, explainPool, formatGiB, modelPools, ramPool } from './memory-pools.js';
 import type { ModelProfile } from './model-profile.js';
@@ -36,6 +37,9 @@ export const ASSUMED_MODEL: ModelProfile = {
 const MAX_ASSUMED_MODELS = 4;
 
 const gib = formatGiB;
+
+/** Up to this many physical cores, one is left out of llama.cpp's threads. */
+const SMALL_MACHINE_CORES = 4;
 
 /**
  * Plans servers and `batch run` settings for `models` on `hardware`. Pure and deterministic: the
@@ -94,8 +98,16 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
     maxModels = Math.min(MAX_ASSUMED_MODELS, Math.max(1, copies));
     reasons.push(`--max-models ${maxModels}: models of the assumed size (${gib(footprint)} GiB each with their KV cache) that fit at once, at most ${MAX_ASSUMED_MODELS}`);
   }
-  const threads = hardware.cpu.physicalCores;
-  reasons.push(`--threads ${threads}: the physical cores; more threads than cores slows llama.cpp down`);
+  const cores = hardware.cpu.physicalCores;
+  // llama.cpp's threads spin-wait on each other: on a small machine, one of them sharing a core
+  // with batch and the server's HTTP loop costs more than it adds (measured on 2 cores: 1 thread
+  // generated 2.7x the tokens/s of 2). On larger machines that core is noise.
+  const threads = cores <= SMALL_MACHINE_CORES ? Math.max(1, cores - 1) : cores;
+  reasons.push(
+    threads === cores
+      ? `--threads ${threads}: the physical cores; more threads than cores slows llama.cpp down`
+      : `--threads ${threads}: the physical cores less one, left to batch and the server's HTTP loop (on ${cores} cores a spinning llama.cpp thread that loses its core slows every token)`,
+  );
 
   const partial = placed.filter((model) => model.pool === 'gpu' && !model.fullOffload);
   const gpuLayers = partial.length === 0 ? undefined : Math.min(...partial.map((model) => model.gpuLayers));
@@ -109,6 +121,7 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
       : {
           assumption: `no --model given: planned for a 4-bit (Q4_K_M) 8B Llama-3-shaped model, ${gib(ASSUMED_MODEL.fileBytes)} GiB of weights, 32 layers, ${ASSUMED_MODEL.kvBytesPerToken} KV bytes per token; pass --model to plan for yours`,
         }),
+    hardwareFingerprint: hardwareFingerprint(hardware),
     pools,
     models: placed,
     workers,
@@ -155,10 +168,14 @@ function shapeModel(
     const layerBytes = profile.layers > 0 ? totalBytes / profile.layers : totalBytes;
     const gpuLayers = profile.layers > 0 ? Math.min(profile.layers - 1, Math.floor(pool.usableBytes / layerBytes)) : 0;
     const spillBytes = totalBytes - gpuLayers * layerBytes;
+    // A model known only from a server's listing has no layer count to offload by.
+    const offload =
+      profile.layers > 0
+        ? `partial offload of ${gpuLayers} of ${profile.layers} layers (-ngl ${gpuLayers}); the other ${profile.layers - gpuLayers} layers (${gib(spillBytes)} GiB) run on the CPU`
+        : `about ${Math.floor((100 * pool.usableBytes) / totalBytes)}% of it fits on the GPU, its layer count is unknown (pass its .gguf with --model for an exact -ngl); the rest runs on the CPU`;
     warnings.push(
       `${profile.id} needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
-        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable: partial offload of ${gpuLayers} of ${profile.layers} layers (-ngl ${gpuLayers}); ` +
-        `the other ${profile.layers - gpuLayers} layers (${gib(spillBytes)} GiB) run on the CPU, expect generation several times slower; a smaller quantisation would fit entirely`,
+        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable: ${offload}, expect generation several times slower; a smaller quantisation would fit entirely`,
     );
     if (spillBytes > ram.usableBytes) {
       warnings.push(`${profile.id}: the ${gib(spillBytes)} GiB left off the GPU exceed the ${gib(ram.usableBytes)} GiB of usable RAM: it will swap; use a smaller quantisation or a smaller --ctx`);

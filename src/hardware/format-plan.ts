@@ -1,5 +1,6 @@
 import type { HardwareSummary } from './hardware-summary.js';
 import type { OptimizationPlan } from './optimization-plan.js';
+import type { ModelProfile } from './model-profile.js';
 import { formatTable } from './format-table.js';
 import { formatGiB } from './memory-pools.js';
 
@@ -24,6 +25,22 @@ export function formatHardware(hardware: HardwareSummary): string {
   return lines.join('\n');
 }
 
+/** What the GGUF headers say about each model: the numbers the plan is computed from. */
+export function formatModels(models: readonly ModelProfile[]): string {
+  const rows = models.map((m) => [
+    m.id,
+    m.parameterCount >= 1e9 ? `${(m.parameterCount / 1e9).toFixed(1)}B` : m.parameterCount >= 1e6 ? `${(m.parameterCount / 1e6).toFixed(1)}M` : String(m.parameterCount),
+    gib(m.fileBytes),
+    String(m.layers),
+    String(m.heads),
+    String(m.kvHeads),
+    String(m.headDim),
+    String(m.trainedContext),
+    `${m.kvBytesPerToken} B`,
+  ]);
+  return formatTable(['model', 'params', 'file', 'layers', 'heads', 'kv heads', 'head dim', 'trained ctx', 'KV/token'], rows);
+}
+
 /** The plan as a reader sees it: models, settings, warnings, reasons and the commands to copy. */
 export function formatPlan(plan: OptimizationPlan): string {
   const sections: string[] = [];
@@ -34,7 +51,7 @@ export function formatPlan(plan: OptimizationPlan): string {
       plan.models.map((model) => [
         model.model,
         model.poolName,
-        model.pool === 'ram' ? '0 (CPU)' : `${model.gpuLayers}/${model.layers}${model.fullOffload ? '' : ' partial'}`,
+        model.pool === 'ram' ? '0 (CPU)' : model.layers === 0 ? (model.fullOffload ? 'all' : 'partial') : `${model.gpuLayers}/${model.layers}${model.fullOffload ? '' : ' partial'}`,
         String(model.slots),
         String(model.contextPerSlot),
         gib(model.weightsBytes),

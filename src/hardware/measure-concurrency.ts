@@ -17,7 +17,7 @@ export interface MeasureConcurrencyOptions {
   readonly model?: string;
   /** Highest concurrency tried; levels are 1, 2, 4, … up to it. @default 64 */
   readonly maxConcurrency?: number;
-  /** Requests sent at each level; at least `concurrency` keeps that many in flight throughout. @default max(4, 2 × concurrency) */
+  /** Requests sent at each level; at least `concurrency` keeps that many in flight throughout. @default max(4 × concurrency, 16) */
   readonly requestsPerLevel?: number | ((concurrency: number) => number);
   /** `max_tokens` of every request: equal lengths make levels comparable. @default 32 */
   readonly maxTokens?: number;
@@ -80,7 +80,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
   const maxTokens = options.maxTokens ?? 32;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const requestsFor = (concurrency: number): number => {
-    const requests = typeof options.requestsPerLevel === 'function' ? options.requestsPerLevel(concurrency) : (options.requestsPerLevel ?? Math.max(4, 2 * concurrency));
+    const requests = typeof options.requestsPerLevel === 'function' ? options.requestsPerLevel(concurrency) : (options.requestsPerLevel ?? Math.max(4 * concurrency, 16));
     positiveInteger('requestsPerLevel', requests, 1);
     return requests;
   };

@@ -49,6 +49,8 @@ export interface PlanCommands {
 export interface OptimizationPlan {
   /** Set when no model was given and the plan assumes one. */
   readonly assumption?: string;
+  /** The machine planned for (`hardwareFingerprint`), saved with the advice. */
+  readonly hardwareFingerprint: string;
   readonly pools: readonly MemoryPool[];
   readonly models: readonly ModelPlacement[];
   /** Requests in flight (`--workers`): one per slot of a server; more only queue inside it. */

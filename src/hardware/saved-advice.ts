@@ -11,6 +11,8 @@ export interface SavedAdvice {
   readonly threads: number;
   /** ISO 8601 time of the `batch optimize` that wrote it. */
   readonly savedAt: string;
+  /** The machine it was planned for (see `hardwareFingerprint`): advice for another is stale. */
+  readonly hardwareFingerprint: string;
 }
 
 /** `<home>/advice.json` */
@@ -30,6 +32,7 @@ export function saveAdvice(home: string, plan: OptimizationPlan, now: Date = new
     contextSize: plan.contextSize,
     threads: plan.threads,
     savedAt: now.toISOString(),
+    hardwareFingerprint: plan.hardwareFingerprint,
   };
   mkdirSync(home, { recursive: true });
   const path = advicePath(home);
@@ -64,5 +67,7 @@ export function loadAdvice(home: string): SavedAdvice | undefined {
   const savedAt = record.savedAt;
   if (workers === undefined || maxModels === undefined || slots === undefined || contextSize === undefined || threads === undefined) return undefined;
   if (typeof savedAt !== 'string' || Number.isNaN(Date.parse(savedAt))) return undefined;
-  return { workers, maxModels, slots, contextSize, threads, savedAt };
+  const fingerprint = record.hardwareFingerprint;
+  if (typeof fingerprint !== 'string' || fingerprint === '') return undefined;
+  return { workers, maxModels, slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint };
 }

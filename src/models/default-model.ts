@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -63,14 +63,37 @@ export async function resolveDefaultModel(options: ResolveDefaultModelOptions): 
   const realPath = join(cacheDir, DEFAULT_MODEL_FILE);
   if (await isReadableGguf(realPath)) return { path: realPath, isDemo: false };
 
-  if (!offline) {
+  // A machine that could not download a moment ago most likely still cannot: remember the
+  // failure for a day instead of making every run wait for the download to stall.
+  const failedMarker = join(cacheDir, DOWNLOAD_FAILED_MARKER);
+  const failedAt = await readFailedAt(failedMarker);
+  const recentlyFailed = failedAt !== undefined && Date.now() - failedAt < RETRY_DOWNLOAD_AFTER_MS;
+  if (recentlyFailed && !offline) {
+    options.log?.(`not retrying the download of ${DEFAULT_MODEL_FILE}: it failed at ${new Date(failedAt).toISOString()}; delete ${failedMarker} to try again now`);
+  }
+  if (!offline && !recentlyFailed) {
     const endpoint = options.huggingFaceEndpoint ?? options.env['HF_ENDPOINT'];
     const downloaded = await tryDownload(cacheDir, stallTimeoutMs, endpoint, options.log);
     if (downloaded !== undefined && (await isReadableGguf(downloaded))) {
+      await rm(failedMarker, { force: true });
       return { path: downloaded, isDemo: false, notice: `no model given: using ${DEFAULT_MODEL_FILE} (downloaded to ${cacheDir})` };
     }
+    await writeFile(failedMarker, `${new Date().toISOString()}\n`);
   }
   return { path: await ensureDemoModel(cacheDir), isDemo: true, notice: DEMO_MODEL_NOTICE };
+}
+
+/** Written in the cache directory when the default model's download failed. */
+export const DOWNLOAD_FAILED_MARKER = 'download-failed';
+const RETRY_DOWNLOAD_AFTER_MS = 24 * 60 * 60 * 1000;
+
+async function readFailedAt(marker: string): Promise<number | undefined> {
+  try {
+    const at = Date.parse((await readFile(marker, 'utf8')).trim());
+    return Number.isNaN(at) ? undefined : at;
+  } catch {
+    return undefined;
+  }
 }
 
 /** env.BATCH_MODELS_DIR, else ~/.cache/batch/models (outside any project, shared by all jobs). */

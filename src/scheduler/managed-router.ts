@@ -60,7 +60,9 @@ export async function openManagedRouter(settings: RouterSettings, context: OpenR
   }
   const catalog = new ModelCatalog({ models, modelsDir: settings.modelsDir });
   const binary = findLlamaServer(context.env, settings.llamaServer);
-  const threads = Math.min(settings.threads ?? context.advice?.threads ?? countPhysicalCores(), countPhysicalCores());
+  // The embedded server shares the machine with its own Node event loop: see EmbeddedServerOptions.threads.
+  const cores = countPhysicalCores();
+  const threads = Math.min(settings.threads ?? context.advice?.threads ?? Math.max(1, cores - 1), cores);
   const launch: ServerLaunch = binary
     ? { kind: 'llama-server', binary, gpuLayers: settings.gpuLayers, extraArgs: settings.llamaServerArgs?.split(/\s+/).filter(Boolean) }
     : { kind: 'embedded', threads };

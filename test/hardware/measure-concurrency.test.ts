@@ -9,7 +9,7 @@ let sim: SimServer;
 let backend: Backend;
 
 beforeAll(async () => {
-  sim = await startSimServer({ flavour: 'llama-server', slots: 8, serviceMs: 40, completionTokens: 16 });
+  sim = await startSimServer({ flavour: 'llama-server', slots: 8, serviceMs: 50, completionTokens: 16 });
   backend = await openBackend({ url: sim.url, type: 'llama-server', connections: 64 });
 });
 

@@ -76,13 +76,22 @@ describe('optimizeCommand', () => {
   });
 
   it('measures a --server and writes the chart', async () => {
-    const sim = await startSimServer({ flavour: 'llama-server', slots: 2, serviceMs: 30, completionTokens: 8 });
+    const sim = await startSimServer({ flavour: 'llama-server', slots: 2, serviceMs: 30, completionTokens: 8, models: ['m1', 'm2'] });
     try {
       const home = join(root, 'home-measure');
       const chart = join(root, 'curve.svg');
+      const prompts = join(root, 'measure-prompts.jsonl');
+      writeFileSync(prompts, ['{"prompt": "alpha", "model": "m1"}', '{"prompt": "gamma", "model": "m2"}', '{"prompt": "beta", "model": "m1"}'].join('\n'));
       const { io, stdout } = makeIo(home);
-      expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), measure: true, server: sim.url, maxConcurrency: 4, chart }, io)).toBe(0);
+      expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), measure: true, server: sim.url, inputs: [prompts], maxConcurrency: 4, chart }, io)).toBe(0);
       expect(stdout()).toMatch(/Recommended concurrency: 2 \(--workers 2\)/);
+      // The prompts of the most used model (m1) are sent round-robin, max(4 × level, 16) per level:
+      // levels 1, 2, 4 (or fewer when it stops early) → 16 each, 8 of alpha and 8 of beta.
+      const stats = sim.stats();
+      expect(Object.keys(stats.models)).toEqual(['m1']);
+      expect(Object.keys(stats.byPrompt).sort()).toEqual(['alpha', 'beta']);
+      expect(stats.byPrompt['alpha']).toBe(stats.byPrompt['beta']);
+      expect(stats.requests % 16).toBe(0);
       expect(readFileSync(chart, 'utf8')).toMatch(/^<svg/);
       // The measured concurrency replaces the estimate in the saved advice.
       expect(JSON.parse(readFileSync(join(home, 'advice.json'), 'utf8'))).toMatchObject({ workers: 2 });
@@ -97,7 +106,7 @@ describe('optimizeCommand', () => {
     await writeTinyLlamaGguf(model, { contextLength: 256 });
     const { io, stdout, stderr } = makeIo(home);
     // Runs the embedded server from dist/ (as the other managed-server tests do: build first).
-    expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), models: [model], measure: true, maxConcurrency: 2, json: true, save: false }, io)).toBe(0);
+    expect(await optimizeCommand({ hardware: fixturePath('cpu-8c-32g.json'), models: [model], measure: true, maxConcurrency: 2, requestsPerLevel: 4, json: true, save: false }, io)).toBe(0);
     const { curve, plan } = JSON.parse(stdout()) as { curve: { url: string; levels: Array<{ concurrency: number; requests: number }>; recommended: number }; plan: { slots: number; contextSize: number } };
     // ctx = min(4096, trained 256); the server starts with the plan's 4 slots.
     expect(plan).toMatchObject({ slots: 4, contextSize: 256 });

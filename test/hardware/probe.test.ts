@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { advise } from '../../src/hardware/advise.js';
 import { probeHardware, summarizeGraphics } from '../../src/hardware/probe.js';
 import { countPhysicalCores } from '../../src/hardware/physical-cores.js';
 
@@ -23,6 +24,19 @@ describe('probeHardware', () => {
     for (const gpu of hardware.gpus) expect(gpu.vramTotalBytes).toBeGreaterThanOrEqual(2 ** 30);
     expect(hardware.unifiedMemory).toBe(false);
     expect(JSON.parse(JSON.stringify(hardware))).toEqual(hardware);
+
+    // Planned as it is: with no GPU, the assumed model goes to RAM with the CPU's slots and threads.
+    if (hardware.gpus.length === 0) {
+      const plan = advise(hardware);
+      const cores = hardware.cpu.physicalCores;
+      expect(plan.assumption).toContain('no --model given');
+      expect(plan.models[0]).toMatchObject({ pool: 'ram', gpuLayers: 0, fullOffload: false });
+      // Up to 4 cores, one is left to batch itself.
+      const threads = cores <= 4 ? Math.max(1, cores - 1) : cores;
+      expect(plan.threads).toBe(threads);
+      expect(plan.slots).toBeLessThanOrEqual(Math.max(1, Math.floor(cores / 2)));
+      expect(plan.commands.batchRun).toContain(`--threads ${threads}`);
+    }
   });
 
   it('rejects a bad timeout', async () => {

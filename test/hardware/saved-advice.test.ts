@@ -14,7 +14,18 @@ describe('saved advice', () => {
     const home = join(root, 'home-a');
     const plan = advise(hardwareFixture('cpu-8c-32g.json'));
     expect(saveAdvice(home, plan, new Date('2026-01-02T03:04:05.000Z'))).toBe(join(home, 'advice.json'));
-    expect(loadAdvice(home)).toEqual({ workers: 4, maxModels: 3, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z' });
+    // cpu-8c-32g.json: linux x64, AMD Ryzen 7 5800X, 8 physical / 16 logical cores, 32 GiB RAM, no GPU.
+    expect(loadAdvice(home)).toEqual({
+      workers: 4,
+      maxModels: 3,
+      slots: 4,
+      contextSize: 4096,
+      threads: 8,
+      savedAt: '2026-01-02T03:04:05.000Z',
+      hardwareFingerprint: plan.hardwareFingerprint,
+    });
+    expect(plan.hardwareFingerprint).toBe('linux-x64; AMD Ryzen 7 5800X 8c/16t; 32 GiB RAM');
+    expect(advise(hardwareFixture('rtx3090.json')).hardwareFingerprint).toMatch(/; NVIDIA GeForce RTX 3090 24 GiB$/);
   });
 
   it('ignores a missing or malformed file instead of failing the run', () => {
@@ -23,7 +34,10 @@ describe('saved advice', () => {
     saveAdvice(home, advise(hardwareFixture('cpu-8c-32g.json')));
     writeFileSync(advicePath(home), '{"workers": 4, "maxModels": 0');
     expect(loadAdvice(home)).toBeUndefined();
-    writeFileSync(advicePath(home), JSON.stringify({ workers: 4, maxModels: 0, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z' }));
+    writeFileSync(advicePath(home), JSON.stringify({ workers: 4, maxModels: 0, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z', hardwareFingerprint: 'x' }));
+    expect(loadAdvice(home)).toBeUndefined();
+    // Written before fingerprints existed: the machine is unknown, so it supplies no defaults.
+    writeFileSync(advicePath(home), JSON.stringify({ workers: 4, maxModels: 1, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z' }));
     expect(loadAdvice(home)).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_URI, DEMO_MODEL_FILE, DEMO_MODEL_NOTICE, defaultCacheDir, resolveDefaultModel } from '../../src/models/default-model.js';
+import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_URI, DOWNLOAD_FAILED_MARKER, DEMO_MODEL_FILE, DEMO_MODEL_NOTICE, defaultCacheDir, resolveDefaultModel } from '../../src/models/default-model.js';
 import { readGgufInfo } from '../../src/models/gguf-reader.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 
@@ -102,5 +102,21 @@ describe('download from a Hugging Face mirror on 127.0.0.1', () => {
     expect(chosen).toEqual({ path: join(dir, DEMO_MODEL_FILE), isDemo: true, notice: DEMO_MODEL_NOTICE });
     expect(lines.join('\n')).toContain(`could not download ${DEFAULT_MODEL_URI}`);
     if (behaviour === 'hang') expect(lines.join('\n')).toContain('no progress for 300 ms');
+  });
+
+  it('does not retry a failed download for a day, unless the marker is deleted', async () => {
+    mode = 'fail';
+    await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, stallTimeoutMs: 300 });
+    requested.length = 0;
+    const lines: string[] = [];
+    const again = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, stallTimeoutMs: 300, log: (line) => lines.push(line) });
+    expect(again.isDemo).toBe(true);
+    expect(requested).toEqual([]);
+    expect(lines.join('\n')).toContain(`delete ${join(dir, DOWNLOAD_FAILED_MARKER)} to try again`);
+    await rm(join(dir, DOWNLOAD_FAILED_MARKER));
+    mode = 'serve';
+    const fetched = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl });
+    expect(fetched).toMatchObject({ path: join(dir, DEFAULT_MODEL_FILE), isDemo: false });
+    expect(requested.length).toBeGreaterThan(0);
   });
 });

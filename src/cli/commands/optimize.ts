@@ -4,10 +4,11 @@ import { basename, join, resolve } from 'node:path';
 import type { ServerType } from '../../backends/backend.js';
 import { UsageError } from '../../errors.js';
 import type { ConcurrencyCurve } from '../../hardware/concurrency-curve.js';
+import type { MeasureConcurrencyOptions } from '../../hardware/measure-concurrency.js';
 import type { HardwareSummary } from '../../hardware/hardware-summary.js';
 import type { ModelProfile } from '../../hardware/model-profile.js';
 import type { OptimizationPlan } from '../../hardware/optimization-plan.js';
-import type { PromptModelUse } from '../../hardware/prompt-models.js';
+import type { PromptModelUse, PromptSurvey } from '../../hardware/survey-prompts.js';
 import type { CliIo } from '../io.js';
 
 /** `batch optimize` flags as commander hands them over. */
@@ -28,12 +29,18 @@ export interface OptimizeCommandOptions {
   readonly ctx?: number;
   /** Print `{hardware, models, promptModels, plan, curve?}` as JSON instead of tables. @default false */
   readonly json?: boolean;
-  /** Measure the concurrency curve of `--server`, or of a managed server for the first `--model`. @default false */
+  /**
+   * Measure the concurrency curve of `--server`, or of a managed server for the first `--model`,
+   * sending up to 16 of the most used model's prompts from `inputs` (else a built-in short prompt).
+   * @default false
+   */
   readonly measure?: boolean;
   /** Write the measured curve as an SVG chart to this file. */
   readonly chart?: string;
   /** Highest concurrency `--measure` tries. @default 64 (managed: 2 × the planned slots) */
   readonly maxConcurrency?: number;
+  /** Requests `--measure` sends at each concurrency level. @default max(4 × level, 16) */
+  readonly requestsPerLevel?: number;
   /** Save the advice to `<batch home>/advice.json` for `batch run`. `--no-save` turns it off. @default true */
   readonly save?: boolean;
 }
@@ -45,7 +52,7 @@ function validate(options: OptimizeCommandOptions): void {
       throw new UsageError(`expected \`${key}\` to be an array of non-empty strings, got ${JSON.stringify(value)}`);
     }
   }
-  for (const key of ['ctx', 'maxConcurrency'] as const) {
+  for (const key of ['ctx', 'maxConcurrency', 'requestsPerLevel'] as const) {
     const value = options[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
       throw new UsageError(`expected \`${key}\` to be a whole number >= 1, got ${String(value)}`);
@@ -123,11 +130,13 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
     profiles.push(await profileFile(resolve(io.cwd, path), alias));
   }
 
+  let survey: PromptSurvey | undefined;
   let promptModels: PromptModelUse[] | undefined;
   const inputs = options.inputs ?? [];
   if (inputs.length > 0) {
-    const { collectPromptModels } = await import('../../hardware/prompt-models.js');
-    promptModels = await collectPromptModels(inputs, { cwd: io.cwd, stdin: io.stdin });
+    const { surveyPrompts } = await import('../../hardware/survey-prompts.js');
+    survey = await surveyPrompts(inputs, { cwd: io.cwd, stdin: io.stdin });
+    promptModels = survey.models;
     for (const use of promptModels) {
       if (use.name === null || profiles.some((profile) => profile.id === use.name || basename(profile.path) === use.name)) continue;
       const path = resolve(io.cwd, use.name);
@@ -140,7 +149,7 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   const plan = advise(hardware, profiles, { contextSize: options.ctx, ...(inputs.length > 0 ? { inputs } : {}) });
 
   let curve: ConcurrencyCurve | undefined;
-  if (options.measure) curve = await measure(options, plan, io, notice);
+  if (options.measure) curve = await measure(options, plan, survey, io, notice);
 
   if (options.chart !== undefined && curve !== undefined) {
     const { renderCurveSvg } = await import('../../hardware/render-curve-svg.js');
@@ -159,8 +168,9 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
     const promptModelsJson = promptModels?.map((use) => ({ ...use, profiled: use.name === null || known.has(use.name) }));
     io.stdout.write(`${JSON.stringify({ hardware, models: profiles, ...(promptModelsJson ? { promptModels: promptModelsJson } : {}), plan, ...(curve ? { curve } : {}) }, null, 2)}\n`);
   } else {
-    const [{ formatHardware, formatPlan }, { formatCurve }] = await Promise.all([import('../../hardware/format-plan.js'), import('../../hardware/format-curve.js')]);
+    const [{ formatHardware, formatModels, formatPlan }, { formatCurve }] = await Promise.all([import('../../hardware/format-plan.js'), import('../../hardware/format-curve.js')]);
     const sections = [formatHardware(hardware)];
+    if (profiles.length > 0) sections.push(formatModels(profiles));
     if (promptModels !== undefined) sections.push(formatPromptModels(promptModels, known));
     sections.push(formatPlan(plan).trimEnd());
     if (curve !== undefined) sections.push(formatCurve(curve).trimEnd());
@@ -175,7 +185,15 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   return 0;
 }
 
-async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, io: CliIo, notice: (line: string) => void): Promise<ConcurrencyCurve> {
+/** The prompts' own requests when there are some, so the curve reflects their lengths. */
+function sampleRequests(survey: PromptSurvey | undefined, managed: boolean): Pick<MeasureConcurrencyOptions, 'bodies' | 'endpoint'> {
+  if (survey === undefined || survey.bodies.length === 0 || survey.endpoint === undefined) return {};
+  // A managed server serves the one --model whatever the prompts call it.
+  const bodies = managed ? survey.bodies.map(({ model: _model, ...body }) => body) : survey.bodies;
+  return { bodies, endpoint: survey.endpoint };
+}
+
+async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, survey: PromptSurvey | undefined, io: CliIo, notice: (line: string) => void): Promise<ConcurrencyCurve> {
   const onLevel = (level: { concurrency: number; completionTokensPerSecond: number; p95LatencyMs: number }): void =>
     notice(`concurrency ${level.concurrency}: ${level.completionTokensPerSecond.toFixed(1)} tokens/s, p95 ${Math.round(level.p95LatencyMs)} ms`);
   if (options.server !== undefined) {
@@ -189,7 +207,7 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
     const backend = await openBackend({ url: options.server, type: options.serverType, apiKey, connections: maxConcurrency });
     try {
       const info = await backend.describe();
-      return await measureConcurrency({ backend, model: info.models[0], maxConcurrency, signal: io.hardStop, onLevel });
+      return await measureConcurrency({ backend, model: info.models[0], maxConcurrency, signal: io.hardStop, onLevel, requestsPerLevel: options.requestsPerLevel, ...sampleRequests(survey, false) });
     } finally {
       await backend.close();
     }
@@ -210,6 +228,6 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
     threads: plan.threads,
     notice,
     // Past the server's slots requests only queue, so twice the slots shows the plateau.
-    measure: { maxConcurrency: options.maxConcurrency ?? 2 * plan.slots, signal: io.hardStop, onLevel },
+    measure: { maxConcurrency: options.maxConcurrency ?? 2 * plan.slots, signal: io.hardStop, onLevel, requestsPerLevel: options.requestsPerLevel, ...sampleRequests(survey, true) },
   });
 }

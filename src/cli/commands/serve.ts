@@ -14,7 +14,7 @@ export interface ServeOptions {
   readonly parallel?: number;
   /** Context size per slot. @default min(trained context, 2048) */
   readonly ctx?: number;
-  /** CPU threads, capped at the physical cores. @default physical cores */
+  /** CPU threads, capped at the physical cores. @default physical cores - 1 (at least 1) */
   readonly threads?: number;
   /** 'auto' uses CUDA/Vulkan when available; 'off' forces the CPU. @default 'auto' */
   readonly gpu?: 'auto' | 'off';
