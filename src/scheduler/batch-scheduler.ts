@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { BackendError, toAppError, type AppError } from '../errors.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
@@ -105,6 +106,9 @@ export class BatchScheduler {
     this.#retry = options.retryPolicy ?? new RetryPolicy();
     this.#timeoutMs = options.timeoutMs ?? 600_000;
     this.#now = options.now ?? Date.now;
+    // Every request in flight listens on this one signal: `workers` listeners is the design,
+    // not a leak.
+    setMaxListeners(options.workers + 16, this.#abort.signal);
   }
 
   async run(): Promise<SchedulerSummary> {

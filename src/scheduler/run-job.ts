@@ -8,6 +8,7 @@ import type { PromptRecord } from '../prompts/prompt-item.js';
 import { CheckpointStore } from '../store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobLogDir, jobNameFor, jobOutputPath, listJobDatabases, validateJobName } from '../store/job-paths.js';
 import { writeOutput } from '../store/write-output.js';
+import { ThreadedResultWriter } from '../store/threaded-result-writer.js';
 import type { RunSummary } from '../reporting/run-summary.js';
 import { BatchScheduler, type SchedulerListener, type WorkSource } from './batch-scheduler.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -110,7 +111,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
 
     const out = settings.out ?? jobOutputPath(home, located.job);
-    const writer = store.createResultWriter(job.id, {});
+    // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
+    const writerScript = ThreadedResultWriter.workerScript();
+    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id }, writerScript) : store.createResultWriter(job.id, {});
     const started = Date.now();
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Awaited<ReturnType<typeof openRouter>> | undefined;
@@ -150,7 +153,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         }).run();
       }
     } finally {
-      await writer.close();
+      try {
+        await writer.close();
+      } catch {
+        // writer.error holds it: reported after the output of what was committed is written.
+      }
       await router?.router.close();
     }
     const storeError: AppError | undefined = writer.error;

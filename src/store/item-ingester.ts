@@ -69,6 +69,9 @@ export class ItemIngester {
   readonly #setDuplicateOf: BetterSqlite3.Statement;
   readonly #copyFinishedPrimaries: BetterSqlite3.Statement;
   readonly #touchJob: BetterSqlite3.Statement;
+  readonly #hasItems: BetterSqlite3.Statement<[number], number>;
+  /** The job had no items when this ingest began: nothing to compare with, so no lookups. */
+  #fresh = false;
   readonly #ingestChunk: BetterSqlite3.Transaction<(jobId: number, chunk: readonly PromptRecord[], counters: Counters) => void>;
 
   constructor(db: BetterSqlite3.Database) {
@@ -126,6 +129,7 @@ export class ItemIngester {
                      WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
+    this.#hasItems = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?)').pluck();
     this.#ingestChunk = db.transaction((jobId: number, chunk: readonly PromptRecord[], counters: Counters) => {
       for (const record of chunk) {
         counters.total++;
@@ -150,6 +154,8 @@ export class ItemIngester {
       alreadyDone: 0,
       duplicates: 0,
     };
+    // The readers refuse duplicate custom_ids, so a job that starts empty meets each id once.
+    this.#fresh = this.#hasItems.get(jobId) === 0;
     let chunk: PromptRecord[] = [];
     for await (const record of records) {
       chunk.push(record);
@@ -170,7 +176,7 @@ export class ItemIngester {
 
   #ingestItem(jobId: number, item: PromptItem, counters: Counters): void {
     const hash = requestHash(item.endpoint, item.body);
-    const existing = this.#selectExisting.get(jobId, item.customId);
+    const existing = this.#fresh ? undefined : this.#selectExisting.get(jobId, item.customId);
     if (existing !== undefined && existing.request_hash === hash && existing.invalid === 0) {
       counters.unchanged++;
       if (existing.status === 'done') counters.alreadyDone++;
