@@ -105,7 +105,7 @@ State lives in ./checkpoints (or $BATCH_HOME).`,
     .description("write a job's results as OpenAI batch output JSONL or CSV")
     .argument('<job>', 'job name')
     .option('--out <path>', 'file to write (default: stdout)')
-    .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+    .addOption(new Option('--format <format>', 'output format (default: csv for an --out ending in .csv, else jsonl)').choices(['jsonl', 'csv']))
     .option('--failed', 'only the failed prompts')
     .option('--db <path>', 'the job database, when not in checkpoints/')
     .action(async (job: string, options: Record<string, unknown>) => {
@@ -126,6 +126,7 @@ State lives in ./checkpoints (or $BATCH_HOME).`,
     .option('--measure', 'measure throughput at concurrency 1, 2, 4, … and recommend the knee')
     .option('--chart <file.svg>', 'with --measure: write the curve as an SVG chart')
     .option('--max-concurrency <n>', 'highest concurrency --measure tries (default 64)', parseWholeNumber('--max-concurrency', 1))
+    .option('--requests-per-level <n>', 'requests --measure sends at each concurrency level (default max(4 × level, 16))', parseWholeNumber('--requests-per-level', 1))
     .option('--no-save', 'do not save the advice for `batch run`')
     .option('--json', 'print {hardware, models, plan, curve} as JSON')
     .action(async (inputs: string[], options: Record<string, unknown>) => {

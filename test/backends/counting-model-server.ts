@@ -1,5 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { json, startRecordingServer } from './recording-server.js';
 
 /** One request as the counting server received it. */
 export interface ReceivedRequest {
@@ -54,46 +54,11 @@ export function modelAnswer(request: ReceivedRequest, reply = 'recorded answer')
   }
 }
 
-/** A node:http server on 127.0.0.1 port 0 that keeps every request it receives and counts TCP connections. */
+/** A model server on 127.0.0.1 port 0 (the recording server) answering with `answer`; it keeps every request and counts TCP connections. */
 export async function startCountingModelServer(answer: (request: ReceivedRequest) => ModelAnswer = (request) => modelAnswer(request)): Promise<CountingModelServer> {
-  const received: ReceivedRequest[] = [];
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const request: ReceivedRequest = {
-        method: req.method ?? 'GET',
-        path: (req.url ?? '/').split('?')[0]!,
-        headers: req.headers,
-        body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
-      };
-      received.push(request);
-      const { status, body } = answer(request);
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    });
+  const server = await startRecordingServer((request, res) => {
+    const { status, body } = answer({ ...request, path: request.path.split('?')[0]! });
+    json(res, status, body);
   });
-  server.on('connection', (socket: Socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: server.url, received: server.requests, connections: () => server.connections(), close: () => server.close() };
 }

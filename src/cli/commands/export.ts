@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CliIo } from '../io.js';
-import { ExitCode, StoreError, UsageError } from '../../errors.js';
+import { openExistingJob } from '../open-existing-job.js';
+import { ExitCode, UsageError } from '../../errors.js';
 
 /** Options of `batch export`. */
 export interface ExportCommandOptions {
@@ -23,20 +24,9 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
   if (format !== 'jsonl' && format !== 'csv') {
     throw new UsageError(`expected --format to be "jsonl" or "csv", got ${JSON.stringify(format)}`);
   }
-  const { batchHome, jobDbPath } = await import('../../store/job-paths.js');
-  const { CheckpointStore } = await import('../../store/checkpoint-store.js');
   const { writeOutput, writeOutputTo } = await import('../../store/write-output.js');
-  const { existsSync } = await import('node:fs');
-  const home = batchHome(io.env, io.cwd);
-  const dbPath = options.db === undefined ? jobDbPath(home, options.job) : path.resolve(io.cwd, options.db);
-  const where = options.db === undefined ? home : dbPath;
-  const notFound = (): StoreError =>
-    new StoreError('JOB_NOT_FOUND', `no job "${options.job}" in ${where}; \`batch jobs\` lists them`);
-  if (!existsSync(dbPath)) throw notFound();
-  const store = CheckpointStore.open({ path: dbPath, readonly: true });
+  const { store, job } = await openExistingJob(options, io);
   try {
-    const job = store.getJob(options.job);
-    if (job === undefined) throw notFound();
     const outputOptions = { format, failedOnly: options.failedOnly ?? false } as const;
     if (toStdout) {
       const { lines } = await writeOutputTo(store, job.id, io.stdout, outputOptions);

@@ -1,6 +1,6 @@
-import path from 'node:path';
 import type { CliIo } from '../io.js';
-import { ExitCode, StoreError } from '../../errors.js';
+import { openExistingJob } from '../open-existing-job.js';
+import { ExitCode } from '../../errors.js';
 
 /** Options of `batch status`. */
 export interface StatusCommandOptions {
@@ -25,19 +25,8 @@ const ms = (value: number): string => `${Math.round(value)} ms`;
 
 /** `batch status <job>`: counts, throughput, latency percentiles and the most frequent errors. */
 export async function statusCommand(options: StatusCommandOptions, io: CliIo): Promise<number> {
-  const { batchHome, jobDbPath } = await import('../../store/job-paths.js');
-  const { CheckpointStore } = await import('../../store/checkpoint-store.js');
-  const { existsSync } = await import('node:fs');
-  const home = batchHome(io.env, io.cwd);
-  const dbPath = options.db === undefined ? jobDbPath(home, options.job) : path.resolve(io.cwd, options.db);
-  const where = options.db === undefined ? home : dbPath;
-  const notFound = (): StoreError =>
-    new StoreError('JOB_NOT_FOUND', `no job "${options.job}" in ${where}; \`batch jobs\` lists them`);
-  if (!existsSync(dbPath)) throw notFound();
-  const store = CheckpointStore.open({ path: dbPath, readonly: true });
+  const { store, job } = await openExistingJob(options, io);
   try {
-    const job = store.getJob(options.job);
-    if (job === undefined) throw notFound();
     const stats = store.jobStats(job.id);
     if (options.json === true) {
       io.stdout.write(`${JSON.stringify({ job: job.name, state: job.state, ...stats }, null, 2)}\n`);

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// The built modules: the writer thread runs compiled JavaScript (`npm test` builds it first).
+import { CheckpointStore } from '../../dist/store/checkpoint-store.js';
+import { ThreadedResultWriter } from '../../dist/store/threaded-result-writer.js';
+
+async function* records(count: number) {
+  for (let i = 0; i < count; i++) {
+    yield { ok: true as const, item: { customId: `c${i}`, index: i, source: `in.jsonl:${i + 1}`, endpoint: '/v1/chat/completions' as const, body: { messages: [{ role: 'user', content: `q${i}` }] } } };
+  }
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'batch-threaded-writer-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ThreadedResultWriter', () => {
+  it('commits on its own thread what the main thread records, and stops the thread on close', async () => {
+    const store = CheckpointStore.open({ path: path.join(dir, 'job.sqlite') });
+    const job = store.openJob({ name: 'job', config: {}, inputFingerprint: 'f' });
+    await store.ingest(job.id, records(1200));
+    const writer = new ThreadedResultWriter({ path: store.path, jobId: job.id, maxBatch: 500 }, ThreadedResultWriter.workerScript()!);
+    for (let i = 0; i < 1200; i++) {
+      writer.markRunning(`c${i}`);
+      if (i % 2 === 0) {
+        writer.record({ customId: `c${i}`, status: 'done', attempts: 1, response: { statusCode: 200, requestId: `r${i}`, body: { choices: [{ message: { content: `a${i}` } }] } }, finishedAt: Date.now(), latencyMs: 5 });
+      }
+    }
+    await writer.flush();
+    expect(store.countByStatus(job.id)).toMatchObject({ done: 600, running: 600, pending: 0, total: 1200 });
+    writer.record({ customId: 'c1', status: 'failed', attempts: 2, error: { code: 'SERVER_HTTP_ERROR', message: 'boom' }, finishedAt: Date.now() });
+    await writer.close();
+    expect(writer.error).toBeUndefined();
+    expect(store.countByStatus(job.id)).toMatchObject({ done: 600, failed: 1, running: 599 });
+    expect(() => writer.record({ customId: 'c3', status: 'done', attempts: 1, finishedAt: 0 })).toThrow(/closed/);
+    store.close();
+  });
+
+  it('reports a writer thread that cannot start (no such job there) as STORE_WRITE_FAILED, once, through onError', async () => {
+    const errors: unknown[] = [];
+    const writer = new ThreadedResultWriter({ path: path.join(dir, 'empty.sqlite'), jobId: 1, onError: (e) => errors.push(e) }, ThreadedResultWriter.workerScript()!);
+    writer.record({ customId: 'x', status: 'done', attempts: 1, finishedAt: 0 });
+    await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
+    expect(errors).toHaveLength(1);
+    expect(String((errors[0] as Error).message)).toMatch(/cannot write to job database/);
+  });
+});
