@@ -3,7 +3,7 @@
  * embedded llama.cpp server process per prompt (load, answer, exit: what a shell loop around a
  * one-shot CLI does) and (b) by `batch run` with one persistent managed server. Both include
  * every start-up; both run one prompt at a time on the same threads. Prints the ratio.
- * Usage: npm run bench:servers [-- --prompts 50 --threads 2]
+ * Usage: npm run bench:servers [-- --prompts 50 --threads N (default: physical cores - 1, as batch uses)]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,9 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeTinyLlamaGguf } from '../src/models/gguf-writer.js';
+import { countPhysicalCores } from '../src/hardware/physical-cores.js';
 import { repoRoot } from '../test/helpers/sim-process.js';
 
-const { values } = parseArgs({ options: { prompts: { type: 'string', default: '50' }, threads: { type: 'string', default: '2' }, 'max-tokens': { type: 'string', default: '8' } } });
+const { values } = parseArgs({ options: { prompts: { type: 'string', default: '50' }, threads: { type: 'string', default: String(Math.max(1, countPhysicalCores() - 1)) }, 'max-tokens': { type: 'string', default: '8' } } });
 const count = Number(values.prompts);
 const threads = values.threads!;
 const maxTokens = Number(values['max-tokens']);

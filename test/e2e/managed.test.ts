@@ -51,6 +51,27 @@ describe('managed servers', () => {
     expect(await waitForNoProcesses(model)).toEqual([]);
   }, 120_000);
 
+  it('Ctrl-C stops the managed servers too: exit 130, no server left, and resume finishes', async () => {
+    const model = path.join(dir, 'ctrlc.gguf');
+    await writeTinyLlamaGguf(model);
+    const file = path.join(dir, 'ctrlc.jsonl');
+    writePrompts(file, 40, () => undefined);
+    const env = { BATCH_HOME: path.join(dir, 'home-ctrlc'), SIM_SERVICE_MS: '200' };
+    const llamaServer = path.join(repoRoot, 'test/sim/bin/llama-server');
+    const run = startCli(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--grace', '1', '--job', 'managed-ctrlc'], { env });
+    await run.waitFor('prompt(s) to send');
+    for (let i = 0; i < 600 && pidsMatching(model).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(result.stdout).toContain('batch resume managed-ctrlc');
+    expect(await waitForNoProcesses(model)).toEqual([]);
+    const resumed = await runCli(['resume', 'managed-ctrlc', '--json'], { env: { ...env, SIM_SERVICE_MS: '0' } });
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout).done).toBe(40);
+    expect(await waitForNoProcesses(model)).toEqual([]);
+  }, 120_000);
+
   it('loads each of 3 models once with --max-models 1 and interleaved prompts A B C A B C…', async () => {
     const startLog = path.join(dir, 'starts.log');
     const models = ['a', 'b', 'c'].map((name) => path.join(dir, `${name}.gguf`));
