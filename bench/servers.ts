@@ -1,8 +1,9 @@
 /**
  * Why persistent servers: 50 prompts on a ~85 MB generated model, answered (a) by spawning one
  * embedded llama.cpp server process per prompt (load, answer, exit: what a shell loop around a
- * one-shot CLI does) and (b) by `batch run` with one persistent managed server. Both include
- * every start-up; both run one prompt at a time on the same threads. Prints the ratio.
+ * one-shot CLI does) and (b) by `batch run` with one persistent managed server, once with one
+ * slot (one prompt at a time, like the loop) and once with its default 4 slots. Every start-up is
+ * included; the threads are the same. Prints the speedups over (a).
  * Usage: npm run bench:servers [-- --prompts 50 --threads N (default: physical cores - 1, as batch uses)]
  */
 import { spawn } from 'node:child_process';
@@ -53,14 +54,14 @@ async function oneProcessPerPrompt(): Promise<number> {
   return performance.now() - started;
 }
 
-/** (b) `batch run` with one persistent managed server. */
-async function persistentServer(): Promise<number> {
-  const input = path.join(dir, 'prompts.jsonl');
+/** (b) `batch run` with one persistent managed server, `slots` sequences at once. */
+async function persistentServer(slots: number): Promise<number> {
+  const input = path.join(dir, `prompts-${slots}.jsonl`);
   writeFileSync(input, prompts.map((p, i) => JSON.stringify({ id: `p${i}`, prompt: p, max_tokens: maxTokens, temperature: 0 })).join('\n') + '\n');
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/batch.js'), 'run', input, '--model', model, '--slots', '1', '--workers', '1', '--threads', threads, '--quiet'], {
-      env: { ...process.env, BATCH_HOME: path.join(dir, 'home'), BATCH_OFFLINE: '1' },
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/batch.js'), 'run', input, '--model', model, '--slots', String(slots), '--threads', threads, '--quiet'], {
+      env: { ...process.env, BATCH_HOME: path.join(dir, `home-${slots}`), BATCH_OFFLINE: '1' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`batch run exited ${code}`))));
@@ -68,12 +69,15 @@ async function persistentServer(): Promise<number> {
   return performance.now() - started;
 }
 
-const persistentMs = await persistentServer();
+const sequentialMs = await persistentServer(1);
+const parallelMs = await persistentServer(4);
 const perPromptMs = await oneProcessPerPrompt();
 rmSync(dir, { recursive: true, force: true });
-console.log(`bench/servers: ${count} prompts, max_tokens ${maxTokens}, generated model ${(bytes / 1e6).toFixed(0)} MB (E=512, 8 blocks), ${threads} threads, CPU; node ${process.version}, ${os.cpus().length} CPUs`);
-console.log('| strategy                         | wall s | s/prompt |');
-console.log('|----------------------------------|--------|----------|');
-console.log(`| one server process per prompt    | ${(perPromptMs / 1000).toFixed(1).padStart(6)} | ${(perPromptMs / 1000 / count).toFixed(2).padStart(8)} |`);
-console.log(`| batch run, one persistent server | ${(persistentMs / 1000).toFixed(1).padStart(6)} | ${(persistentMs / 1000 / count).toFixed(2).padStart(8)} |`);
-console.log(`| ratio                            | ${`${(perPromptMs / persistentMs).toFixed(1)}x`.padStart(6)} |          |`);
+const row = (name: string, ms: number): string =>
+  `| ${name.padEnd(42)} | ${(ms / 1000).toFixed(1).padStart(6)} | ${(ms / 1000 / count).toFixed(2).padStart(8)} | ${`${(perPromptMs / ms).toFixed(1)}x`.padStart(7)} |`;
+console.log(`bench/servers: ${count} prompts, max_tokens ${maxTokens}, generated model ${(bytes / 1e6).toFixed(0)} MB (E=512, 8 blocks), ${threads} thread(s), CPU; node ${process.version}, ${os.cpus().length} CPUs`);
+console.log(`| ${'strategy'.padEnd(42)} | wall s | s/prompt | speedup |`);
+console.log(`|${'-'.repeat(44)}|--------|----------|---------|`);
+console.log(row('one server process per prompt (shell loop)', perPromptMs));
+console.log(row('batch run, persistent server, 1 slot', sequentialMs));
+console.log(row('batch run, persistent server, 4 slots', parallelMs));
