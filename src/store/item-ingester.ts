@@ -82,7 +82,9 @@ export class ItemIngester {
     );
     this.#findPrimary = db
       .prepare<[string, number, string], string>(
-        `SELECT custom_id FROM items
+        // INDEXED BY: without statistics the planner prefers walking the job in idx order, which
+        // is quadratic over a batch of deterministic prompts.
+        `SELECT custom_id FROM items INDEXED BY items_request_hash
          WHERE request_hash = ? AND job_id = ? AND custom_id != ?
            AND deterministic = 1 AND duplicate_of IS NULL AND invalid = 0
          ORDER BY idx LIMIT 1`,

@@ -80,6 +80,14 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX runs_job ON runs (job_id, started_at);`,
   },
+  {
+    // Only deterministic requests are ever looked up by hash (deduplication, --cache): indexing
+    // the others cost every insert an index write for nothing.
+    name: '004_partial_request_hash_index',
+    sql: `
+      DROP INDEX items_request_hash;
+      CREATE INDEX items_request_hash ON items (request_hash) WHERE deterministic = 1;`,
+  },
 ];
 
 /** What `applyMigrations` did. */
