@@ -8,10 +8,10 @@ const version = '0.1.0';
 /** Flags shared by `run` and `resume`: where prompts go and how hard to push. */
 function addRunOptions(command: Command): Command {
   return command
-    .option('--server <url>', 'a running model server (repeatable; requests are balanced across them)', collect, [])
+    .option('--server <url>', 'a running model server (repeatable; requests are balanced across them)', collect)
     .addOption(new Option('--server-type <type>', 'skip detection of the server flavour').choices(['openai', 'llama-server', 'ollama']))
     .option('--api-key-env <name>', 'environment variable holding the API key (default OPENAI_API_KEY for non-local URLs)')
-    .option('--model <path>', 'a GGUF model for managed servers, as path or alias=path (repeatable); the first is the default', collect, [])
+    .option('--model <path>', 'a GGUF model for managed servers, as path or alias=path (repeatable); the first is the default', collect)
     .option('--models-dir <dir>', 'folder where model names used by prompts are looked up')
     .option('--llama-server <bin>', 'llama-server binary for managed servers (default: llama-server on PATH, else the embedded server)')
     .option('--llama-server-args <args>', 'extra arguments passed to every managed llama-server (one string)')
@@ -117,7 +117,7 @@ State lives in ./checkpoints (or $BATCH_HOME).`,
     .command('optimize')
     .description('probe this machine and the models, and advise workers, slots, context and models to keep loaded')
     .argument('[inputs...]', 'a prompt set: the models its prompts name are included')
-    .option('--model <path>', 'a GGUF model to plan for, path or alias=path (repeatable)', collect, [])
+    .option('--model <path>', 'a GGUF model to plan for, path or alias=path (repeatable)', collect)
     .option('--server <url>', 'the server `--measure` measures')
     .addOption(new Option('--server-type <type>', 'skip detection of the server flavour').choices(['openai', 'llama-server', 'ollama']))
     .option('--api-key-env <name>', 'environment variable holding the API key of --server')
