@@ -1,8 +1,8 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ExitCode, StoreError, UsageError, type AppError } from '../errors.js';
-import type { ServerType } from '../backends/backend.js';
 import { readPrompts } from '../prompts/read-prompts.js';
 import type { PromptRecord } from '../prompts/prompt-item.js';
 import { CheckpointStore } from '../store/checkpoint-store.js';
@@ -292,6 +292,16 @@ function mergeSettings(options: RunJobOptions, stored: Readonly<Record<string, u
   }
   const inputs = (merged.inputs as string[] | undefined) ?? [];
   merged.inputs = inputs.map((input) => (input === '-' ? input : path.resolve(cwd, input)));
+  // Paths are remembered absolute, so `batch resume` works from any folder.
+  if (typeof options.out === 'string') merged.out = path.resolve(cwd, options.out);
+  if (typeof options.modelsDir === 'string') merged.modelsDir = path.resolve(cwd, options.modelsDir);
+  if (options.models && options.models.length > 0) {
+    merged.models = options.models.map((model) => {
+      // `alias=path`, unless the whole value names a file (the model catalog reads it the same way).
+      const alias = existsSync(path.resolve(cwd, model)) ? null : /^([^=/\\]+)=(.+)$/.exec(model);
+      return alias ? `${alias[1]}=${path.resolve(cwd, alias[2]!)}` : path.resolve(cwd, model);
+    });
+  }
   return merged as unknown as Settings;
 }
 
@@ -304,5 +314,3 @@ function pick(settings: Settings): Record<string, unknown> {
 function fingerprint(inputs: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify([...inputs].sort())).digest('hex').slice(0, 16);
 }
-
-export type { ServerType };

@@ -72,6 +72,20 @@ describe('managed servers', () => {
     expect(await waitForNoProcesses(model)).toEqual([]);
   }, 120_000);
 
+  it('remembers relative --model, --out and input paths absolute, so resume works from another folder', async () => {
+    await writeTinyLlamaGguf(path.join(dir, 'relative.gguf'));
+    writePrompts(path.join(dir, 'relative.jsonl'), 6, () => undefined);
+    const env = { BATCH_HOME: path.join(dir, 'home-relative'), SIM_SERVICE_MS: '300' };
+    const llamaServer = path.join(repoRoot, 'test/sim/bin/llama-server');
+    const run = startCli(['run', 'relative.jsonl', '--model', 'relative.gguf', '--out', 'relative.out.jsonl', '--llama-server', llamaServer, '--slots', '1', '--grace', '0', '--job', 'relative'], { cwd: dir, env });
+    await run.waitFor('prompt(s) to send');
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(130);
+    const resumed = await runCli(['resume', 'relative', '--json'], { cwd: os.tmpdir(), env: { ...env, SIM_SERVICE_MS: '0' } });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseJsonl(readFileSync(path.join(dir, 'relative.out.jsonl'), 'utf8'))).toHaveLength(6);
+  }, 120_000);
+
   it('loads each of 3 models once with --max-models 1 and interleaved prompts A B C A B C…', async () => {
     const startLog = path.join(dir, 'starts.log');
     const models = ['a', 'b', 'c'].map((name) => path.join(dir, `${name}.gguf`));
