@@ -1,15 +1,9 @@
 import type { HardwareSummary } from './hardware-summary.js';
-import type { ModelPlacement, PlanCommands } from './optimization-plan.js';
+import type { ModelPlacement, OptimizationPlan, PlanCommands } from './optimization-plan.js';
 
 /** The plan's numbers, as the commands need them. */
-export interface PlanCommandSettings {
+export interface PlanCommandSettings extends Pick<OptimizationPlan, 'workers' | 'maxModels' | 'slots' | 'contextSize' | 'threads' | 'gpuLayers'> {
   readonly inputs: readonly string[];
-  readonly workers: number;
-  readonly maxModels: number;
-  readonly slots: number;
-  readonly contextSize: number;
-  readonly threads: number;
-  readonly gpuLayers?: number;
   /** Whether the models are real files (`--model` flags) or the assumed one. */
   readonly modelsGiven: boolean;
 }

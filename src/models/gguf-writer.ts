@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlTypeId, GgufValueType, alignOffset } from './gguf-format.js';
+import { createSeededRandom } from './seeded-random.js';
 
 /** Shape and content of a generated tiny Llama model. */
 export interface TinyLlamaOptions {
@@ -77,7 +78,7 @@ export async function writeTinyLlamaGguf(path: string, options: TinyLlamaOptions
     await file.write(header);
     await file.write(Buffer.alloc(dataStart - header.length));
     bytes = dataStart;
-    const random = mulberry32(shape.seed);
+    const random = createSeededRandom(shape.seed);
     const chunk = Buffer.alloc(CHUNK_FLOATS * 4);
     for (const tensor of tensors) {
       const count = tensorElements(tensor);
@@ -286,16 +287,4 @@ class ByteSink {
   toBuffer(): Buffer {
     return Buffer.concat(this.#parts);
   }
-}
-
-/** Small, fast, deterministic PRNG (mulberry32): the same seed always writes the same model. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

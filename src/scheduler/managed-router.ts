@@ -67,6 +67,7 @@ export async function openManagedRouter(settings: RouterSettings, context: OpenR
     ? { kind: 'llama-server', binary, gpuLayers: settings.gpuLayers, extraArgs: settings.llamaServerArgs?.split(/\s+/).filter(Boolean) }
     : { kind: 'embedded', threads };
   const slots = settings.slots ?? context.advice?.slots ?? 4;
+  const maxModels = settings.maxModels ?? context.advice?.maxModels ?? 2;
   const { createBackend } = await import('../backends/open-backend.js');
   installServerCleanup(process);
   const pool = new ModelPool({
@@ -74,14 +75,14 @@ export async function openManagedRouter(settings: RouterSettings, context: OpenR
     launch,
     createBackend: (type, options) => createBackend(type, options),
     logDir: context.logDir,
-    maxModels: settings.maxModels ?? context.advice?.maxModels ?? 2,
+    maxModels,
     slotsPerServer: slots,
     contextSize: settings.contextSize ?? context.advice?.contextSize ?? 2048,
     memoryBudgetBytes: settings.memoryBudgetBytes,
     startupTimeoutMs: settings.startupTimeoutMs,
   });
   context.notice?.(
-    `managed ${launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : 'embedded llama.cpp server'}: ${slots} slot(s) per model, at most ${settings.maxModels ?? context.advice?.maxModels ?? 2} model(s) loaded${launch.kind === 'embedded' ? `, ${threads} thread(s)` : ''}; logs in ${context.logDir}`,
+    `managed ${launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : 'embedded llama.cpp server'}: ${slots} slot(s) per model, at most ${maxModels} model(s) loaded${launch.kind === 'embedded' ? `, ${threads} thread(s)` : ''}; logs in ${context.logDir}`,
   );
   return { router: new PoolRouter(pool, slots), defaultWorkers: slots };
 }

@@ -7,6 +7,7 @@ import { normaliseServerUrl, openBackend } from '../../src/backends/open-backend
 import { AppError, ExitCode } from '../../src/errors.js';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
 import { backendFailure } from './backend-failure.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 let sim: SimServer | undefined;
 let backend: Backend | undefined;
@@ -17,15 +18,6 @@ afterEach(async () => {
   backend = undefined;
   sim = undefined;
 });
-
-/** A URL on which nothing listens: a port this test bound and closed. */
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
 
 /** The AppError `action` throws or rejects with; fails when it succeeds. */
 async function appFailure(action: () => unknown): Promise<AppError> {

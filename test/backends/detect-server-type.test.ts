@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectServerType } from '../../src/backends/detect-server-type.js';
 import { BackendError, ExitCode } from '../../src/errors.js';
-import { closedPortUrl, json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
+import { json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 let server: RecordingServer | undefined;
 afterEach(async () => {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LlamaServerBackend } from '../../src/backends/llama-server-backend.js';
 import { BackendError } from '../../src/errors.js';
-import { closedPortUrl, json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
+import { json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 let server: RecordingServer | undefined;
 let backend: LlamaServerBackend | undefined;

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend, CompletionRequest, ServerType } from '../../src/backends/backend.js';
@@ -9,6 +7,7 @@ import { BackendError } from '../../src/errors.js';
 import { estimateTokens } from '../sim/sim-answer.js';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
 import { backendFailure } from './backend-failure.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 type Json = Record<string, any>;
 
@@ -42,14 +41,6 @@ function open(type: ServerType, options: { url: string; apiKey?: string; stream?
 /** Everything an error could leak through: message, stack, url, and its causes as inspected. */
 function everything(error: unknown): string {
   return `${inspect(error, { depth: 8, showHidden: true })} ${(error as Error).stack ?? ''} ${(error as BackendError).url ?? ''}`;
-}
-
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
 
 describe('OpenAiBackend API key (sim)', () => {

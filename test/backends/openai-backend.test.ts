@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import { OpenAiBackend } from '../../src/backends/openai-backend.js';
 import { BackendError, ExitCode } from '../../src/errors.js';
-import { closedPortUrl, json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
+import { json, startRecordingServer, type Handler, type RecordingServer } from './recording-server.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 const apiKey = 'sk-test-SECRET-1234567890';
 const chatBody = { model: 'm1', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 };

@@ -69,11 +69,3 @@ export async function startRecordingServer(handler: Handler): Promise<RecordingS
   };
 }
 
-/** A URL on which nothing listens: a port that was free a moment ago. */
-export async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}

@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
 import { parseJsonl, runCli } from '../helpers/run-cli.js';
 import { repoRoot } from '../helpers/sim-process.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 let dir: string;
 beforeAll(() => {
@@ -132,17 +132,12 @@ describe('batch run against the simulated server', () => {
   });
 
   it('exits 3 naming the URL when the server is unreachable', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const url = await closedPortUrl();
     const file = path.join(dir, 'unreachable.jsonl');
     writeFileSync(file, JSON.stringify({ prompt: 'hello' }) + '\n');
-    const result = await runCli(['run', file, '--server', `http://127.0.0.1:${port}`], { env: home('unreachable') });
+    const result = await runCli(['run', file, '--server', url], { env: home('unreachable') });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(`http://127.0.0.1:${port}`);
+    expect(result.stderr).toContain(url);
     expect(result.stderr).toMatch(/SERVER_UNREACHABLE/);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLlamaServerArgs } from '../sim/llama-server-args.js';
 import { defaultKeepAliveMs, parseKeepAliveMs } from '../sim/model-residency.js';
-import { createSeededRandom } from '../sim/seeded-random.js';
+import { createSeededRandom } from '../../src/models/seeded-random.js';
 import { hashText, simAnswer } from '../sim/sim-answer.js';
 import { SlotQueue, type SlotWaiter } from '../sim/slot-queue.js';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ollamaError } from './ollama-answers.js';
 import { openAiError } from './openai-answers.js';
-import { createSeededRandom } from './seeded-random.js';
+import { createSeededRandom } from '../../src/models/seeded-random.js';
 import { isLoading, loadingBody, sendJson, type SimContext } from './sim-context.js';
 import { SimExchange, type CompletionRoute } from './sim-exchange.js';
 import type { SimFault, SimFlavour, SimRequest } from './sim-options.js';

@@ -1,6 +1,7 @@
 /**
- * mulberry32: a tiny seeded PRNG returning numbers in [0, 1). Fault draws must be reproducible
- * from the seed alone, which `Math.random` cannot give.
+ * mulberry32: a tiny seeded PRNG returning numbers in [0, 1). Used where a run must be
+ * reproducible from a seed alone, which `Math.random` cannot give: the weights of generated
+ * models, and the simulated server's fault draws in the tests.
  */
 export function createSeededRandom(seed: number): () => number {
   let state = seed >>> 0;
