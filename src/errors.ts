@@ -18,34 +18,52 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** What one stable error code means to a user: the exit code it ends the CLI with, and why. */
+export interface ErrorCodeInfo {
+  /** Exit code the CLI uses when an error with this code ends the command. */
+  readonly exitCode: ExitCode;
+  /** One line for README's table of error codes (a test keeps the two equal). */
+  readonly description: string;
+}
+
 /**
- * Stable error codes. Users and tests match on these, never on messages.
+ * Every stable error code, the one place its exit code is decided. Users and tests match on
+ * codes, never on messages, so a code is never renamed or reused for another meaning.
  */
-export type ErrorCode =
-  | 'USAGE'
-  | 'INTERNAL'
-  | 'PROMPT_FILE_INVALID'
-  | 'PROMPT_INVALID'
-  | 'DUPLICATE_CUSTOM_ID'
-  | 'NO_PROMPTS'
-  | 'SERVER_UNREACHABLE'
-  | 'SERVER_NOT_READY'
-  | 'SERVER_HTTP_ERROR'
-  | 'SERVER_CRASHED'
-  | 'REQUEST_TIMEOUT'
-  | 'REQUEST_ABORTED'
-  | 'MODEL_NOT_FOUND'
-  | 'MODEL_INVALID'
-  | 'MODEL_TOO_LARGE'
-  | 'STORE_UNAVAILABLE'
-  | 'STORE_WRITE_FAILED'
-  | 'JOB_LOCKED'
-  | 'JOB_NOT_FOUND'
-  | 'INTERRUPTED';
+export const errorCodes = {
+  USAGE: { exitCode: ExitCode.Usage, description: 'bad flags, arguments or options' },
+  INTERNAL: { exitCode: ExitCode.Internal, description: 'an unexpected failure: a bug in `batch` (please report it)' },
+  PROMPT_FILE_INVALID: { exitCode: ExitCode.Usage, description: 'an input path that does not exist or cannot be read' },
+  PROMPT_INVALID: { exitCode: ExitCode.Usage, description: 'a prompt line or file that is not a valid prompt' },
+  DUPLICATE_CUSTOM_ID: { exitCode: ExitCode.Usage, description: 'two prompts share one custom_id' },
+  NO_PROMPTS: { exitCode: ExitCode.Usage, description: 'the inputs hold no prompts' },
+  SERVER_UNREACHABLE: { exitCode: ExitCode.Environment, description: 'nothing answers at the server URL (refused, unknown host, connect timeout; retried), or its TLS handshake fails' },
+  SERVER_UNRECOGNISED: { exitCode: ExitCode.Environment, description: 'the server answers, but not as llama-server, Ollama or an OpenAI-compatible server' },
+  SERVER_NOT_READY: { exitCode: ExitCode.Environment, description: 'a managed server did not start or did not become ready in time' },
+  SERVER_CRASHED: { exitCode: ExitCode.Environment, description: 'a managed server exited while it was in use' },
+  CONNECTION_RESET: { exitCode: ExitCode.Environment, description: 'the connection broke mid-request (reset, EPIPE, socket closed by the server); retried' },
+  REQUEST_TIMEOUT: { exitCode: ExitCode.Environment, description: 'no answer within --timeout; retried' },
+  REQUEST_ABORTED: { exitCode: ExitCode.Interrupted, description: 'a request was cancelled because `batch` was interrupted; the prompt stays pending' },
+  RATE_LIMITED: { exitCode: ExitCode.Environment, description: 'the server answered 429 (too many requests); retried, after its Retry-After when it sends one' },
+  AUTH_FAILED: { exitCode: ExitCode.Environment, description: 'the server refused the API key (401 or 403); check the variable named by --api-key-env' },
+  SERVER_ERROR: { exitCode: ExitCode.Environment, description: 'the server answered 5xx or reported an error mid-stream; retried' },
+  ANSWER_NOT_JSON: { exitCode: ExitCode.Environment, description: 'the server answered 200 with a body, or streamed an event, that is not JSON; retried' },
+  REQUEST_REJECTED: { exitCode: ExitCode.Environment, description: 'the server refused the request with another 4xx (bad request, unknown path); not retried' },
+  MODEL_NOT_FOUND: { exitCode: ExitCode.Environment, description: 'the model named is not served: the server says so, or no --model has that name' },
+  MODEL_FILE_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'a --model path that does not exist' },
+  MODEL_INVALID: { exitCode: ExitCode.Environment, description: 'a model file that is not a GGUF model llama.cpp can load' },
+  MODEL_TOO_LARGE: { exitCode: ExitCode.Environment, description: 'a model that does not fit the memory budget' },
+  STORE_UNAVAILABLE: { exitCode: ExitCode.Environment, description: 'the job database cannot be opened, or was opened read-only' },
+  STORE_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'a write to the job database failed; committed results are safe' },
+  JOB_LOCKED: { exitCode: ExitCode.Usage, description: 'another `batch` process is running the job' },
+  JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },
+  INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+/** A stable error code: a key of `errorCodes`. */
+export type ErrorCode = keyof typeof errorCodes;
 
 export interface AppErrorOptions {
-  /** Exit code the CLI uses when this error ends the command. @default ExitCode.Internal */
-  readonly exitCode?: ExitCode;
   /** Whether sending the same request again may succeed (connect errors, 5xx, 429, timeouts). @default false */
   readonly retryable?: boolean;
   /** Server-requested delay before a retry (HTTP `Retry-After`), in milliseconds. */
@@ -56,6 +74,7 @@ export interface AppErrorOptions {
 
 /**
  * The one error base of `batch`. Messages say what failed, on what, the value seen and the fix.
+ * The exit code comes from `errorCodes`, so one code always ends the CLI the same way.
  */
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -67,7 +86,7 @@ export class AppError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.exitCode = options.exitCode ?? ExitCode.Internal;
+    this.exitCode = errorCodes[code].exitCode;
     this.retryable = options.retryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -76,7 +95,7 @@ export class AppError extends Error {
 /** Bad flags or arguments. */
 export class UsageError extends AppError {
   constructor(message: string, cause?: unknown) {
-    super('USAGE', message, { exitCode: ExitCode.Usage, cause });
+    super('USAGE', message, { cause });
     this.name = 'UsageError';
   }
 }
@@ -89,25 +108,41 @@ export class PromptError extends AppError {
     location: string,
     message: string,
   ) {
-    super(code, `${location}: ${message}`, { exitCode: ExitCode.Usage });
+    super(code, `${location}: ${message}`);
     this.name = 'PromptError';
     this.location = location;
   }
 }
 
+/** The codes a request to a model server, or the detection of its flavour, fails with. */
+export type BackendErrorCode =
+  | 'SERVER_UNREACHABLE'
+  | 'SERVER_UNRECOGNISED'
+  | 'CONNECTION_RESET'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_ABORTED'
+  | 'RATE_LIMITED'
+  | 'AUTH_FAILED'
+  | 'SERVER_ERROR'
+  | 'ANSWER_NOT_JSON'
+  | 'REQUEST_REJECTED'
+  | 'MODEL_NOT_FOUND'
+  | 'INTERNAL';
+
 /** A failure talking to a model server. `retryable` decides whether the scheduler tries again. */
 export class BackendError extends AppError {
+  declare readonly code: BackendErrorCode;
   /** HTTP status, when the server answered. */
   readonly statusCode: number | undefined;
   /** The server's URL (never including credentials). */
   readonly url: string;
   constructor(
-    code: ErrorCode,
+    code: BackendErrorCode,
     url: string,
     message: string,
     options: AppErrorOptions & { readonly statusCode?: number } = {},
   ) {
-    super(code, message, { exitCode: ExitCode.Environment, ...options });
+    super(code, message, options);
     this.name = 'BackendError';
     this.url = url;
     this.statusCode = options.statusCode;
@@ -117,15 +152,19 @@ export class BackendError extends AppError {
 /** The job database cannot be opened or written. */
 export class StoreError extends AppError {
   constructor(code: 'STORE_UNAVAILABLE' | 'STORE_WRITE_FAILED' | 'JOB_LOCKED' | 'JOB_NOT_FOUND', message: string, cause?: unknown) {
-    super(code, message, { exitCode: code === 'JOB_NOT_FOUND' || code === 'JOB_LOCKED' ? ExitCode.Usage : ExitCode.Environment, cause });
+    super(code, message, { cause });
     this.name = 'StoreError';
   }
 }
 
 /** A managed model server or model file problem. */
 export class ServerError extends AppError {
-  constructor(code: 'SERVER_NOT_READY' | 'SERVER_CRASHED' | 'MODEL_INVALID' | 'MODEL_TOO_LARGE' | 'MODEL_NOT_FOUND', message: string, cause?: unknown) {
-    super(code, message, { exitCode: ExitCode.Environment, cause });
+  constructor(
+    code: 'SERVER_NOT_READY' | 'SERVER_CRASHED' | 'MODEL_INVALID' | 'MODEL_TOO_LARGE' | 'MODEL_NOT_FOUND' | 'MODEL_FILE_NOT_FOUND',
+    message: string,
+    cause?: unknown,
+  ) {
+    super(code, message, { cause });
     this.name = 'ServerError';
   }
 }

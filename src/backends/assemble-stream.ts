@@ -1,7 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { BackendError } from '../errors.js';
-import type { PromptEndpoint } from '../prompts/prompt-item.js';
+import { mapStreamError } from './map-backend-error.js';
+import type { PromptEndpoint } from './backend.js';
 
 type Json = Record<string, unknown>;
 
@@ -34,19 +35,14 @@ export async function assembleStream(body: Readable, endpoint: PromptEndpoint, s
       chunk = JSON.parse(data) as Json;
     } catch (error) {
       const received = data.length > 80 ? `${data.slice(0, 80)}…` : data;
-      throw new BackendError('SERVER_HTTP_ERROR', url, `${url} streamed an event that is not JSON: received ${JSON.stringify(received)}`, {
+      throw new BackendError('ANSWER_NOT_JSON', url, `${url} streamed an event that is not JSON: received ${JSON.stringify(received)}`, {
         retryable: true,
         statusCode: 200,
         cause: error,
       });
     }
     // An error in mid-stream (llama-server sends one when a slot fails) is a failed request.
-    if (chunk.error !== undefined) {
-      throw new BackendError('SERVER_HTTP_ERROR', url, `${url} reported an error mid-stream: ${JSON.stringify(chunk.error).slice(0, 300)}`, {
-        retryable: true,
-        statusCode: 200,
-      });
-    }
+    if (chunk.error !== undefined) throw mapStreamError(chunk.error, url);
     first ??= chunk;
     if (chunk.usage) usage = chunk.usage;
     if (chunk.timings) timings = chunk.timings;

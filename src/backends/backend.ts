@@ -1,4 +1,5 @@
-import type { PromptEndpoint } from '../prompts/prompt-item.js';
+/** The OpenAI endpoints a request can target. */
+export type PromptEndpoint = '/v1/chat/completions' | '/v1/completions';
 
 /** The server flavours `batch` knows how to talk to. */
 export type ServerType = 'openai' | 'llama-server' | 'ollama';

@@ -1,4 +1,5 @@
-import { BackendError, UsageError } from '../errors.js';
+import { BackendError } from '../errors.js';
+import { checkNumber } from '../util/check-option.js';
 import type { ServerType } from './backend.js';
 import { HttpEndpoint, type HttpAnswer } from './http-endpoint.js';
 
@@ -19,7 +20,7 @@ export interface DetectServerTypeOptions {
  */
 export async function detectServerType(url: string, options: DetectServerTypeOptions = {}): Promise<ServerType> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new UsageError(`expected \`timeoutMs\` to be a positive number, got ${String(timeoutMs)}`);
+  checkNumber('timeoutMs', timeoutMs, 0, true);
   const http = new HttpEndpoint({ url, apiKey: options.apiKey, connections: 1, connectTimeoutMs: options.connectTimeoutMs ?? timeoutMs });
   const seen: string[] = [];
   const probe = async (path: string): Promise<HttpAnswer> => {
@@ -50,11 +51,11 @@ export async function detectServerType(url: string, options: DetectServerTypeOpt
     const root = await probe('/');
     if (root.statusCode === 200 && root.text.includes('Ollama is running')) return 'ollama';
     if (models.statusCode === 401 || models.statusCode === 403) {
-      throw new BackendError('SERVER_HTTP_ERROR', url, `${url} refused the API key (GET /v1/models → ${models.statusCode}): check the variable named by --api-key-env, or pass --server-type to skip detection`, {
+      throw new BackendError('AUTH_FAILED', url, `${url} refused the API key (GET /v1/models → ${models.statusCode}): check the variable named by --api-key-env, or pass --server-type to skip detection`, {
         statusCode: models.statusCode,
       });
     }
-    throw new BackendError('SERVER_HTTP_ERROR', url, `${url} does not look like llama-server, Ollama or an OpenAI-compatible server (saw ${seen.join(', ')}): check --server, or pass --server-type openai|llama-server|ollama`, {
+    throw new BackendError('SERVER_UNRECOGNISED', url, `${url} does not look like llama-server, Ollama or an OpenAI-compatible server (saw ${seen.join(', ')}): check --server, or pass --server-type openai|llama-server|ollama`, {
       statusCode: models.statusCode,
     });
   } finally {

@@ -2,6 +2,7 @@ import { Pool } from 'undici';
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
+import { checkWholeNumber } from '../util/check-option.js';
 import { mapTransportError } from './map-backend-error.js';
 
 export interface HttpEndpointOptions {
@@ -39,12 +40,6 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
 }
 
-function checkPositiveInteger(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw new UsageError(`expected \`${name}\` to be a positive integer, got ${String(value)}`);
-  }
-}
-
 /**
  * One keep-alive connection pool to one server (undici `Pool`, pipelining 1): no new TCP
  * connection per prompt. Every request has a deadline covering the whole exchange, so a server
@@ -56,8 +51,8 @@ export class HttpEndpoint {
   readonly #headers: Record<string, string>;
 
   constructor(options: HttpEndpointOptions) {
-    checkPositiveInteger('connections', options.connections);
-    checkPositiveInteger('connectTimeoutMs', options.connectTimeoutMs);
+    if (options.connections !== undefined) checkWholeNumber('connections', options.connections, 1);
+    if (options.connectTimeoutMs !== undefined) checkWholeNumber('connectTimeoutMs', options.connectTimeoutMs, 1);
     if (options.apiKey !== undefined && (options.apiKey === '' || /[\r\n]/.test(options.apiKey))) {
       // The key itself is never quoted, even when it is wrong.
       throw new UsageError('expected `apiKey` to be a non-empty single-line string: check the variable named by --api-key-env');

@@ -15,7 +15,7 @@ export class LlamaServerBackend extends OpenAiBackend {
       // Older builds have no /v1/models; they serve their one model whatever the request names.
       this.listModels().catch((): string[] => []),
     ]);
-    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined, this.type);
     const props = parseJsonAnswer(answer.text, this.url);
     const settings = (props.default_generation_settings ?? {}) as Record<string, unknown>;
     const slots = typeof props.total_slots === 'number' && props.total_slots > 0 ? props.total_slots : undefined;

@@ -1,4 +1,6 @@
-import { BackendError } from '../errors.js';
+import { BackendError, type BackendErrorCode } from '../errors.js';
+import type { ServerType } from './backend.js';
+import { isModelNotFound } from './is-model-not-found.js';
 
 /** Failures to open a connection at all: nothing listens, or nothing answers the SYN. */
 const unreachableCodes = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -6,7 +8,11 @@ const unreachableCodes = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EH
 /** Failures of a connection that was open: the same request sent again may well succeed. */
 const brokenConnectionCodes = new Set([
   'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
+
+/** A TLS handshake that failed: a certificate or an https URL for a plain-http server. Sending again cannot help. */
+const tlsCode = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/;
 
 /** What the transport was doing when it failed, as seen by the one request that failed. */
 export interface TransportContext {
@@ -59,13 +65,20 @@ export function mapTransportError(error: unknown, url: string, context: Transpor
       cause: error,
     });
   }
+  if (code !== undefined && tlsCode.test(code)) {
+    return new BackendError('SERVER_UNREACHABLE', url, `cannot open a TLS connection to ${url} (${code}: ${message}): check the URL's scheme (http or https) and the server's certificate`, {
+      cause: error,
+    });
+  }
   if ((code !== undefined && brokenConnectionCodes.has(code)) || /other side closed/i.test(message)) {
-    return new BackendError('SERVER_HTTP_ERROR', url, `connection to ${url} failed mid-request (${code ?? 'closed'}: ${message}); the server may have restarted or dropped the request`, {
+    return new BackendError('CONNECTION_RESET', url, `connection to ${url} failed mid-request (${code ?? 'closed'}: ${message}); the server may have restarted or dropped the request`, {
       retryable: true,
       cause: error,
     });
   }
-  return new BackendError('SERVER_HTTP_ERROR', url, `request to ${url} failed: ${code === undefined ? '' : `${code}: `}${message}`, { cause: error });
+  return new BackendError('INTERNAL', url, `request to ${url} failed unexpectedly: ${code === undefined ? '' : `${code}: `}${message}; this is likely a bug in batch, please report it`, {
+    cause: error,
+  });
 }
 
 /** Longest server message quoted in an error: enough to read, short enough for a log line. */
@@ -101,43 +114,109 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** A 404 about the model rather than the path: OpenAI's `model_not_found`, Ollama's "model 'x' not found". */
-function isModelNotFound(bodyText: string): boolean {
-  return /model/i.test(bodyText);
+/** The error code of an HTTP error answer, and whether the same request may succeed later. */
+export interface HttpErrorClass {
+  readonly code: BackendErrorCode;
+  readonly retryable: boolean;
 }
 
 /**
- * The one place HTTP error answers become BackendErrors: 429 and 5xx are retryable (with the
- * server's Retry-After), a 404 about the model is MODEL_NOT_FOUND, other 4xx fail at once.
+ * The one decision from an error answer to a code: 429 and 5xx are retryable; a server's own
+ * "model not found" (404, or 400 from llama-server's router) is MODEL_NOT_FOUND; 401/403 is
+ * AUTH_FAILED; any other status is REQUEST_REJECTED and fails at once.
  */
-export function mapHttpError(statusCode: number, headers: Headers, bodyText: string, url: string, model: string | undefined): BackendError {
+export function classifyHttpError(statusCode: number, bodyText: string): HttpErrorClass {
+  if (statusCode === 429) return { code: 'RATE_LIMITED', retryable: true };
+  if (statusCode >= 500) return { code: 'SERVER_ERROR', retryable: true };
+  if ((statusCode === 404 || statusCode === 400) && isModelNotFound(bodyText)) return { code: 'MODEL_NOT_FOUND', retryable: false };
+  if (statusCode === 401 || statusCode === 403) return { code: 'AUTH_FAILED', retryable: false };
+  return { code: 'REQUEST_REJECTED', retryable: false };
+}
+
+/** Where to look for the models a server serves: Ollama lists them at /api/tags, the others at /v1/models. */
+function modelListHint(url: string, serverType: ServerType, model: string | undefined): string {
+  if (serverType === 'ollama') {
+    const pull = model === undefined ? '' : `pull it (ollama pull ${model}) or `;
+    return `${pull}check the model name (GET ${url}/api/tags lists them)`;
+  }
+  return `check the model name (GET ${url}/v1/models lists them)`;
+}
+
+/** The fix an error code points to, appended to the server's message. */
+function fixFor(code: BackendErrorCode, url: string, serverType: ServerType, model: string | undefined): string {
+  switch (code) {
+    case 'MODEL_NOT_FOUND':
+      return `; ${modelListHint(url, serverType, model)}`;
+    case 'AUTH_FAILED':
+      return '; check the API key (--api-key-env names the variable that holds it)';
+    case 'RATE_LIMITED':
+      return '; lower --workers if the server keeps asking';
+    case 'REQUEST_REJECTED':
+      return "; check --server and the prompt's request body";
+    default:
+      return '';
+  }
+}
+
+/**
+ * The one place HTTP error answers become BackendErrors (see `classifyHttpError`). `serverType`
+ * picks the hint: Ollama lists its models at /api/tags, the others at /v1/models.
+ */
+export function mapHttpError(
+  statusCode: number,
+  headers: Headers,
+  bodyText: string,
+  url: string,
+  model: string | undefined,
+  serverType: ServerType,
+): BackendError {
+  const { code, retryable } = classifyHttpError(statusCode, bodyText);
   const message = serverMessage(bodyText);
-  if (statusCode === 429) {
-    return new BackendError('SERVER_HTTP_ERROR', url, `${url} answered 429 (too many requests): ${message}; retrying after the delay it asks for`, {
-      retryable: true,
-      retryAfterMs: parseRetryAfter(headers['retry-after']),
-      statusCode,
-    });
-  }
-  if (statusCode >= 500) {
-    return new BackendError('SERVER_HTTP_ERROR', url, `${url} answered ${statusCode}: ${message}`, {
-      retryable: true,
-      retryAfterMs: parseRetryAfter(headers['retry-after']),
-      statusCode,
-    });
-  }
-  if (statusCode === 404 && isModelNotFound(bodyText)) {
+  const fix = fixFor(code, url, serverType, model);
+  const retryAfterMs = retryable ? parseRetryAfter(headers['retry-after']) : undefined;
+  if (code === 'MODEL_NOT_FOUND') {
     const named = model === undefined ? '(no model named in the request)' : `"${model}"`;
-    return new BackendError('MODEL_NOT_FOUND', url, `${url} does not serve model ${named}: ${message}; check the model name (GET ${url}/v1/models lists them)`, {
-      statusCode,
-    });
+    return new BackendError(code, url, `${url} does not serve model ${named}: ${message}${fix}`, { statusCode });
   }
-  if (statusCode === 401 || statusCode === 403) {
-    return new BackendError('SERVER_HTTP_ERROR', url, `${url} answered ${statusCode}: ${message}; check the API key (--api-key-env names the variable that holds it)`, {
-      statusCode,
-    });
-  }
-  return new BackendError('SERVER_HTTP_ERROR', url, `${url} answered ${statusCode}: ${message}`, { statusCode });
+  const status = statusCode === 429 ? '429 (too many requests)' : String(statusCode);
+  const asked = retryAfterMs === undefined ? '' : ` (Retry-After: ${retryAfterMs} ms)`;
+  return new BackendError(code, url, `${url} answered ${status}${asked}: ${message}${fix}`, { retryable, retryAfterMs, statusCode });
+}
+
+/** OpenAI-style error `type`s a server may put in a mid-stream error, as the status they stand for. */
+const statusOfType = new Map<string, number>([
+  ['rate_limit_error', 429],
+  ['authentication_error', 401],
+  ['permission_error', 403],
+  ['not_found_error', 404],
+  ['NotFoundError', 404],
+  ['invalid_request_error', 400],
+  ['BadRequestError', 400],
+  ['exceed_context_size_error', 400],
+]);
+
+/** The HTTP status a mid-stream error stands for: its numeric `code`, else its `type`, else 500. */
+function streamErrorStatus(error: unknown): number {
+  if (error === null || typeof error !== 'object') return 500;
+  const { code, type } = error as { code?: unknown; type?: unknown };
+  if (typeof code === 'number' && code >= 400 && code <= 599) return code;
+  if (code === 'rate_limit_exceeded') return 429;
+  if (code === 'model_not_found') return 404;
+  return (typeof type === 'string' ? statusOfType.get(type) : undefined) ?? 500;
+}
+
+/**
+ * A server's `{"error": …}` event in the middle of a stream (llama-server sends one when a slot
+ * fails), classified by its content like an HTTP error answer; SERVER_ERROR when it says nothing
+ * more. Streams come only from OpenAI-compatible servers, so a model hint names /v1/models.
+ */
+export function mapStreamError(error: unknown, url: string): BackendError {
+  const bodyText = JSON.stringify({ error });
+  const { code, retryable } = classifyHttpError(streamErrorStatus(error), bodyText);
+  return new BackendError(code, url, `${url} reported an error mid-stream: ${serverMessage(bodyText)}${fixFor(code, url, 'openai', undefined)}`, {
+    retryable,
+    statusCode: 200,
+  });
 }
 
 /** Parses a 200 answer, or says what came instead of a JSON object (retryable: a proxy hiccup, a cut body). */
@@ -149,11 +228,7 @@ export function parseJsonAnswer(text: string, url: string): Record<string, unkno
     // Reported below with what was received.
   }
   const received = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return throwNotJson(url, received);
-}
-
-function throwNotJson(url: string, received: string): never {
-  throw new BackendError('SERVER_HTTP_ERROR', url, `${url} answered 200 but not with a JSON object: received ${JSON.stringify(received)}; check that --server points at a model server`, {
+  throw new BackendError('ANSWER_NOT_JSON', url, `${url} answered 200 but not with a JSON object: received ${JSON.stringify(received)}; check that --server points at a model server`, {
     retryable: true,
     statusCode: 200,
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { checkNumber } from '../util/check-option.js';
 import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
 import { HttpEndpoint, type HttpEndpointOptions } from './http-endpoint.js';
 import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
@@ -50,9 +51,7 @@ export class OllamaBackend implements Backend {
     if (options.keepAlive !== undefined && (typeof options.keepAlive !== 'string' || options.keepAlive.trim() === '')) {
       throw new UsageError(`expected \`keepAlive\` to be a duration such as '30m', '-1' or '0', got ${JSON.stringify(options.keepAlive)}`);
     }
-    if (options.probeTimeoutMs !== undefined && !(Number.isFinite(options.probeTimeoutMs) && options.probeTimeoutMs > 0)) {
-      throw new UsageError(`expected \`probeTimeoutMs\` to be a positive number, got ${String(options.probeTimeoutMs)}`);
-    }
+    if (options.probeTimeoutMs !== undefined) checkNumber('probeTimeoutMs', options.probeTimeoutMs, 0, true);
     this.url = options.url;
     this.#http = new HttpEndpoint(options);
     this.#keepAlive = options.keepAlive ?? '30m';
@@ -73,7 +72,7 @@ export class OllamaBackend implements Backend {
     if (chat) native.messages = source.messages;
     else native.prompt = source.prompt;
     const answer = await this.#http.send('POST', chat ? '/api/chat' : '/api/generate', native, request);
-    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, typeof model === 'string' ? model : undefined);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, typeof model === 'string' ? model : undefined, this.type);
     const body = parseJsonAnswer(answer.text, this.url);
     const promptTokens = Number(body.prompt_eval_count ?? 0);
     const completionTokens = Number(body.eval_count ?? 0);
@@ -122,7 +121,7 @@ export class OllamaBackend implements Backend {
 
   async #getJson(path: string): Promise<Json> {
     const answer = await this.#http.send('GET', path, undefined, { timeoutMs: this.#probeTimeoutMs });
-    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined, this.type);
     return parseJsonAnswer(answer.text, this.url);
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UsageError } from '../errors.js';
+import { checkNumber } from '../util/check-option.js';
 import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
 import { HttpEndpoint, socketReleased, type HttpEndpointOptions } from './http-endpoint.js';
 import { mapHttpError, mapTransportError, parseJsonAnswer } from './map-backend-error.js';
@@ -33,9 +33,7 @@ export class OpenAiBackend implements Backend {
   readonly #stream: boolean;
 
   constructor(options: OpenAiBackendOptions) {
-    if (options.probeTimeoutMs !== undefined && !(Number.isFinite(options.probeTimeoutMs) && options.probeTimeoutMs > 0)) {
-      throw new UsageError(`expected \`probeTimeoutMs\` to be a positive number, got ${String(options.probeTimeoutMs)}`);
-    }
+    if (options.probeTimeoutMs !== undefined) checkNumber('probeTimeoutMs', options.probeTimeoutMs, 0, true);
     this.url = options.url;
     this.http = new HttpEndpoint(options);
     this.#stream = options.stream ?? false;
@@ -46,7 +44,7 @@ export class OpenAiBackend implements Backend {
     const started = performance.now();
     if (this.#stream) return this.#completeStreamed(request, started);
     const answer = await this.http.send('POST', request.endpoint, request.body, request);
-    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, modelOf(request));
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, modelOf(request), this.type);
     const body = parseJsonAnswer(answer.text, this.url);
     return this.#result(body, headerString(answer.headers['x-request-id']), performance.now() - started, undefined);
   }
@@ -58,7 +56,7 @@ export class OpenAiBackend implements Backend {
       if (stream.statusCode !== 200) {
         const chunks: Buffer[] = [];
         for await (const chunk of stream.body) chunks.push(chunk as Buffer);
-        throw mapHttpError(stream.statusCode, stream.headers, Buffer.concat(chunks).toString('utf8'), this.url, modelOf(request));
+        throw mapHttpError(stream.statusCode, stream.headers, Buffer.concat(chunks).toString('utf8'), this.url, modelOf(request), this.type);
       }
       const assembled = await assembleStream(stream.body, request.endpoint, started, this.url);
       await socketReleased();
@@ -95,7 +93,7 @@ export class OpenAiBackend implements Backend {
   /** Model ids from GET /v1/models. */
   protected async listModels(): Promise<string[]> {
     const answer = await this.http.send('GET', '/v1/models', undefined, { timeoutMs: this.probeTimeoutMs });
-    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, undefined, this.type);
     const data = parseJsonAnswer(answer.text, this.url).data;
     return Array.isArray(data) ? data.map((m: { id?: unknown }) => m?.id).filter((id): id is string => typeof id === 'string') : [];
   }

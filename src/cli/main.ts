@@ -1,6 +1,7 @@
-import { ExitCode, toAppError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import type { CliIo } from './io.js';
 import { runProgram } from './program.js';
+import { reportError } from './report-error.js';
 
 /**
  * The process wiring of the CLI, and the only place that sets `process.exitCode`: signals become
@@ -38,12 +39,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     process.exitCode = await runProgram(argv, io);
   } catch (error) {
-    const appError = toAppError(error);
-    process.stderr.write(`batch: error [${appError.code}]: ${appError.message}\n`);
-    if (appError.code === 'INTERNAL' && error instanceof Error && error.stack) {
-      process.stderr.write(`${error.stack}\nThis is a bug in batch; please report it with the command you ran.\n`);
-    }
-    process.exitCode = appError.exitCode;
+    process.exitCode = reportError(error, process.stderr);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

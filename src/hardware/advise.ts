@@ -1,15 +1,17 @@
-import { UsageError } from '../errors.js';
+import { checkStringArray, checkWholeNumber } from '../util/check-option.js';
+import { estimateModelMemory } from '../models/estimate-model-memory.js';
+import { formatGiB } from '../util/format-gib.js';
 import { hardwareFingerprint } from './hardware-fingerprint.js';
 import type { HardwareSummary } from './hardware-summary.js';
-import { cpuSlotCap, explainPool, formatGiB, modelPools, ramPool } from './memory-pools.js';
+import { cpuSlotCap, explainPool, modelPools, ramPool } from './memory-pools.js';
 import type { ModelProfile } from './model-profile.js';
 import type { MemoryPool, ModelPlacement, OptimizationPlan } from './optimization-plan.js';
 import { placeModels, type Placement } from './place-models.js';
 import { planCommands } from './plan-commands.js';
 
 export interface AdviseOptions {
-  /** Context per slot wanted, in tokens; each model's trained context caps it. @default 4096 */
-  readonly contextSize?: number;
+  /** Context per slot wanted, in tokens; each model's trained context caps it (`--ctx`: the settings table holds its default). */
+  readonly contextSize: number;
   /** Prompt inputs shown in the `batch run` command. @default ['PROMPTS'] */
   readonly inputs?: readonly string[];
 }
@@ -45,15 +47,9 @@ const SMALL_MACHINE_CORES = 4;
  * Plans servers and `batch run` settings for `models` on `hardware`. Pure and deterministic: the
  * same summaries always give the same plan, and nothing on this machine is read.
  */
-export function advise(hardware: HardwareSummary, models: readonly ModelProfile[] = [], options: AdviseOptions = {}): OptimizationPlan {
-  const requested = options.contextSize ?? 4096;
-  if (!Number.isInteger(requested) || requested < 16) {
-    throw new UsageError(`expected \`contextSize\` to be a whole number of tokens >= 16, got ${String(options.contextSize)}`);
-  }
-  const inputs = options.inputs ?? ['PROMPTS'];
-  if (!Array.isArray(inputs) || !inputs.every((input) => typeof input === 'string' && input !== '')) {
-    throw new UsageError(`expected \`inputs\` to be an array of non-empty strings, got ${JSON.stringify(options.inputs)}`);
-  }
+export function advise(hardware: HardwareSummary, models: readonly ModelProfile[], options: AdviseOptions): OptimizationPlan {
+  const requested = checkWholeNumber('contextSize', options.contextSize, 16);
+  const inputs = checkStringArray('inputs', options.inputs ?? ['PROMPTS']);
   const modelsGiven = models.length > 0;
   const planned = modelsGiven ? models : [ASSUMED_MODEL];
   const reasons: string[] = [];
@@ -93,7 +89,7 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
     maxModels = Math.max(1, placements.filter((placement) => placement.coResident).length);
     reasons.push(`--max-models ${maxModels}: ${maxModels} of the ${placed.length} model(s) fit in memory at once`);
   } else {
-    const footprint = ASSUMED_MODEL.fileBytes + ASSUMED_MODEL.kvBytesPerToken * contextSize * slots;
+    const footprint = estimateModelMemory(ASSUMED_MODEL, { slots, contextSize }).totalBytes;
     const copies = pools.reduce((sum, pool) => sum + Math.floor(pool.usableBytes / footprint), 0);
     maxModels = Math.min(MAX_ASSUMED_MODELS, Math.max(1, copies));
     reasons.push(`--max-models ${maxModels}: models of the assumed size (${gib(footprint)} GiB each with their KV cache) that fit at once, at most ${MAX_ASSUMED_MODELS}`);
@@ -148,8 +144,8 @@ function shapeModel(
 ): ModelPlacement {
   const { profile } = placement;
   const pool = pools[placement.poolIndex]!;
-  const slotBytes = profile.kvBytesPerToken * contextSize;
-  const minimumBytes = profile.fileBytes + slotBytes;
+  // One slot: the least this model needs (the same estimate --memory-budget uses).
+  const { kvCacheBytes: slotBytes, totalBytes: minimumBytes } = estimateModelMemory(profile, { slots: 1, contextSize });
   const base = {
     model: profile.id,
     ...(profile === ASSUMED_MODEL ? {} : { path: profile.path }),
@@ -164,7 +160,7 @@ function shapeModel(
 
   if (!placement.fits && pool.kind === 'gpu') {
     const slots = Math.min(pool.slotCap, cpuSlotCap(hardware.cpu.physicalCores));
-    const totalBytes = profile.fileBytes + slotBytes * slots;
+    const { totalBytes } = estimateModelMemory(profile, { slots, contextSize });
     const layerBytes = profile.layers > 0 ? totalBytes / profile.layers : totalBytes;
     const gpuLayers = profile.layers > 0 ? Math.min(profile.layers - 1, Math.floor(pool.usableBytes / layerBytes)) : 0;
     const spillBytes = totalBytes - gpuLayers * layerBytes;
@@ -184,7 +180,7 @@ function shapeModel(
       `${profile.id} on ${pool.name}, partly: ${slots} slots (CPU-bound: physical cores / 2); ${gib(totalBytes)} GiB over ${profile.layers} layers = ${gib(layerBytes)} GiB per layer, ` +
         `floor(${gib(pool.usableBytes)} / ${gib(layerBytes)}) = ${gpuLayers} layers on the GPU`,
     );
-    return { ...base, gpuLayers, fullOffload: false, slots, kvCacheBytes: slotBytes * slots };
+    return { ...base, gpuLayers, fullOffload: false, slots, kvCacheBytes: estimateModelMemory(profile, { slots, contextSize }).kvCacheBytes };
   }
 
   if (!placement.fits) {
@@ -201,9 +197,10 @@ function shapeModel(
   const shareBytes = Math.floor((pool.usableBytes - weightsHere) / neighbours.length);
   const bySize = slotBytes > 0 ? Math.max(1, Math.floor(shareBytes / slotBytes)) : pool.slotCap;
   const slots = Math.min(pool.slotCap, bySize);
+  const estimate = estimateModelMemory(profile, { slots, contextSize });
   const shareText = neighbours.length > 1 ? `(${gib(pool.usableBytes)} − ${gib(weightsHere)} GiB of weights) / ${neighbours.length} models = ${gib(shareBytes)} GiB` : `${gib(shareBytes)} GiB left after the weights`;
   reasons.push(
-    `${profile.id} on ${pool.name}: weights ${gib(profile.fileBytes)} GiB + KV cache ${profile.kvBytesPerToken} B/token × ${contextSize} × ${slots} slots = ${gib(profile.fileBytes + slotBytes * slots)} GiB; ` +
+    `${profile.id} on ${pool.name}: weights ${gib(profile.fileBytes)} GiB + KV cache ${profile.kvBytesPerToken} B/token × ${contextSize} × ${slots} slots = ${gib(estimate.totalBytes)} GiB; ` +
       `slots = min(${pool.slotCap}, floor(${shareText} / ${gib(slotBytes)} GiB per slot) = ${bySize}) = ${slots}`,
   );
   if (!placement.coResident) {
@@ -213,5 +210,5 @@ function shapeModel(
     );
   }
   const onGpu = pool.kind !== 'ram';
-  return { ...base, gpuLayers: onGpu ? profile.layers : 0, fullOffload: onGpu, slots, kvCacheBytes: slotBytes * slots };
+  return { ...base, gpuLayers: onGpu ? profile.layers : 0, fullOffload: onGpu, slots, kvCacheBytes: estimate.kvCacheBytes };
 }

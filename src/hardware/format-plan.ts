@@ -2,7 +2,7 @@ import type { HardwareSummary } from './hardware-summary.js';
 import type { OptimizationPlan } from './optimization-plan.js';
 import type { ModelProfile } from './model-profile.js';
 import { formatTable } from './format-table.js';
-import { formatGiB } from './memory-pools.js';
+import { formatGiB } from '../util/format-gib.js';
 
 const gib = (bytes: number): string => `${formatGiB(bytes)} GiB`;
 

@@ -1,6 +1,5 @@
+import { GIB_BYTES } from '../util/format-gib.js';
 import type { HardwareSummary } from './hardware-summary.js';
-
-const GIB = 2 ** 30;
 
 /**
  * A short, readable identity of a machine for saved advice: what the plan's numbers depend on
@@ -9,7 +8,8 @@ const GIB = 2 ** 30;
  * `batch run` can compare it with the machine it runs on before trusting the advice.
  */
 export function hardwareFingerprint(hardware: HardwareSummary): string {
-  const gib = (bytes: number): string => `${Math.round(bytes / GIB)} GiB`;
+  // Whole GiB, unlike formatGiB: free-memory noise must not change a machine's identity.
+  const gib = (bytes: number): string => `${Math.round(bytes / GIB_BYTES)} GiB`;
   const parts = [
     `${hardware.os.platform}-${hardware.os.arch}`,
     `${hardware.cpu.brand} ${hardware.cpu.physicalCores}c/${hardware.cpu.logicalCores}t`,

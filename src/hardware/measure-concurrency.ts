@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backends/backend.js';
-import { AppError, UsageError } from '../errors.js';
+import { AppError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint } from '../prompts/prompt-item.js';
 import type { ConcurrencyCurve, ConcurrencyLevel } from './concurrency-curve.js';
 
@@ -48,12 +49,6 @@ function isQueueing(level: ConcurrencyLevel, previous: ConcurrencyLevel): boolea
 }
 const DEFAULT_BODY = { messages: [{ role: 'user', content: 'Write a short poem about the sea.' }] };
 
-function positiveInteger(name: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-    throw new UsageError(`expected \`${name}\` to be a whole number >= ${min}, got ${String(value)}`);
-  }
-}
-
 /** Nearest-rank percentile of sorted values. */
 function percentile(sorted: readonly number[], share: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))] ?? 0;
@@ -67,22 +62,18 @@ function percentile(sorted: readonly number[], share: number): number {
  * A failed request ends the measurement with an AppError naming the level and the server.
  */
 export async function measureConcurrency(options: MeasureConcurrencyOptions): Promise<ConcurrencyCurve> {
-  const maxConcurrency = options.maxConcurrency ?? 64;
-  positiveInteger('maxConcurrency', maxConcurrency, 1);
-  positiveInteger('maxTokens', options.maxTokens, 1);
-  positiveInteger('timeoutMs', options.timeoutMs, 1);
-  if (typeof options.requestsPerLevel === 'number') positiveInteger('requestsPerLevel', options.requestsPerLevel, 1);
+  const maxConcurrency = checkWholeNumber('maxConcurrency', options.maxConcurrency ?? 64, 1);
+  const maxTokens = checkWholeNumber('maxTokens', options.maxTokens ?? 32, 1);
+  const timeoutMs = checkWholeNumber('timeoutMs', options.timeoutMs ?? 120_000, 1);
+  if (typeof options.requestsPerLevel === 'number') checkWholeNumber('requestsPerLevel', options.requestsPerLevel, 1);
   if (options.bodies !== undefined && (!Array.isArray(options.bodies) || options.bodies.length === 0)) {
-    throw new UsageError(`expected \`bodies\` to be a non-empty array of request bodies, got ${JSON.stringify(options.bodies)}`);
+    throw optionError('bodies', 'a non-empty array of request bodies', options.bodies);
   }
   const now = options.now ?? (() => performance.now());
   const bodies = options.bodies ?? [DEFAULT_BODY];
-  const maxTokens = options.maxTokens ?? 32;
-  const timeoutMs = options.timeoutMs ?? 120_000;
   const requestsFor = (concurrency: number): number => {
     const requests = typeof options.requestsPerLevel === 'function' ? options.requestsPerLevel(concurrency) : (options.requestsPerLevel ?? Math.max(4 * concurrency, 16));
-    positiveInteger('requestsPerLevel', requests, 1);
-    return requests;
+    return checkWholeNumber('requestsPerLevel', requests, 1);
   };
 
   const levels: ConcurrencyLevel[] = [];
@@ -108,10 +99,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
           failed = true;
           const code = error instanceof AppError ? error.code : 'INTERNAL';
           const message = error instanceof Error ? error.message : String(error);
-          throw new AppError(code, `measuring concurrency ${concurrency} on ${options.backend.url}: a request failed: ${message}; check the server, or lower --max-concurrency`, {
-            exitCode: error instanceof AppError ? error.exitCode : undefined,
-            cause: error,
-          });
+          throw new AppError(code, `measuring concurrency ${concurrency} on ${options.backend.url}: a request failed: ${message}; check the server, or lower --max-concurrency`, { cause: error });
         }
         latencies.push(now() - sentAt);
       }

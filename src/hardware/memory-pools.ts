@@ -1,20 +1,14 @@
+import { formatGiB, GIB_BYTES } from '../util/format-gib.js';
 import type { HardwareSummary } from './hardware-summary.js';
 import type { MemoryPool } from './optimization-plan.js';
 
-export const GIB = 2 ** 30;
 /** llama.cpp's CUDA/Metal compute buffers, fragmentation and the desktop live in this share of VRAM. */
 const VRAM_HEADROOM_SHARE = 0.1;
 /** The OS, page cache and `batch` itself need at least this much RAM. */
-const RAM_HEADROOM_MIN_BYTES = 2 * GIB;
+const RAM_HEADROOM_MIN_BYTES = 2 * GIB_BYTES;
 const RAM_HEADROOM_SHARE = 0.1;
 /** Metal lets the GPU wire about three quarters of unified memory by default. */
 const UNIFIED_GPU_SHARE = 0.75;
-
-/** Bytes as GiB for messages: two decimals, or two significant digits below 0.01 so nothing reads as 0. */
-export function formatGiB(bytes: number): string {
-  const gib = bytes / GIB;
-  return gib === 0 || gib >= 0.01 ? gib.toFixed(2) : gib.toPrecision(2);
-}
 
 /** Parallel sequences worth running on a GPU pool: big GPUs keep gaining up to 32, small ones flatten at 4-8. */
 export function gpuSlotCap(poolBytes: number): number {

@@ -23,28 +23,24 @@ export interface ModelProfile {
 }
 
 /**
- * The planning profile of a GGUF model. When the header lacks the attention shape, the KV cache
- * is computed from what is there (kvHeads defaults to heads, headDim to embedding / heads) so a
- * model with an unusual architecture still gets a plan rather than an error.
+ * The planning profile of a GGUF model. A header without the attention shape gives 0 for what
+ * it lacks (and a KV cache of 0), so a model with an unusual architecture still gets a plan
+ * rather than an error; its memory is then its weights (see estimateModelMemory).
  */
 export function profileModel(info: GgufInfo): ModelProfile {
-  const layers = info.blockCount ?? 0;
   const heads = info.headCount ?? 0;
-  const kvHeads = info.headCountKv ?? heads;
-  const headDim = info.headDim ?? (heads > 0 && info.embeddingLength !== undefined ? Math.floor(info.embeddingLength / heads) : 0);
-  // K and V, 2 bytes each (f16), per layer, per kv head, per head dimension.
-  const kvBytesPerToken = info.kvBytesPerToken ?? 2 * layers * kvHeads * headDim * 2;
   return {
     id: basename(info.path).replace(/\.gguf$/i, ''),
     path: info.path,
     fileBytes: info.fileBytes,
     weightBytes: info.weightBytes,
     parameterCount: info.parameterCount,
-    layers,
+    layers: info.blockCount ?? 0,
     heads,
-    kvHeads,
-    headDim,
+    kvHeads: info.headCountKv ?? heads,
+    headDim: info.headDim ?? 0,
     trainedContext: info.contextLength ?? 0,
-    kvBytesPerToken,
+    // The reader computes it from the header, the one place that formula lives.
+    kvBytesPerToken: info.kvBytesPerToken ?? 0,
   };
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { describeValue } from '../util/describe-value.js';
 import type { CpuSummary, GpuSummary, HardwareSummary, MemorySummary, OsSummary } from './hardware-summary.js';
 
 type Json = Record<string, unknown>;
@@ -65,17 +66,9 @@ function parseGpu(value: unknown, at: string, source: string): GpuSummary {
   };
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return JSON.stringify(value);
-}
-
 function fail(source: string, at: string, expected: string, seen: unknown): never {
   const field = at === '' ? 'the profile' : `\`${at}\``;
-  throw new UsageError(`${source}: expected ${field} to be ${expected}, got ${describe(seen)}`);
+  throw new UsageError(`${source}: expected ${field} to be ${expected}, got ${describeValue(seen)}`);
 }
 
 function object(value: unknown, at: string, source: string): Json {

@@ -1,3 +1,4 @@
+import { estimateModelMemory } from '../models/estimate-model-memory.js';
 import type { ModelProfile } from './model-profile.js';
 import type { MemoryPool } from './optimization-plan.js';
 
@@ -36,7 +37,7 @@ export function placeModels(models: readonly ModelProfile[], pools: readonly Mem
   const remaining = [...usable];
   const placements: Placement[] = [];
   for (const profile of sorted) {
-    const minimumBytes = profile.fileBytes + profile.kvBytesPerToken * contextSize;
+    const minimumBytes = estimateModelMemory(profile, { slots: 1, contextSize }).totalBytes;
     const roomiest = argmax(remaining)!;
     if (minimumBytes <= remaining[roomiest]!) {
       remaining[roomiest] = remaining[roomiest]! - minimumBytes;

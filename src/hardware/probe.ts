@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { UsageError } from '../errors.js';
+import { checkWholeNumber } from '../util/check-option.js';
 import type { GpuSummary, HardwareSummary } from './hardware-summary.js';
 import { countPhysicalCores } from './physical-cores.js';
 
@@ -35,10 +35,7 @@ const MIN_GPU_VRAM_BYTES = 1024 * MIB;
  * systeminformation is imported here only, lazily, so other commands never pay for it.
  */
 export async function probeHardware(options: ProbeHardwareOptions = {}): Promise<HardwareSummary> {
-  const graphicsTimeoutMs = options.graphicsTimeoutMs ?? 1500;
-  if (!Number.isInteger(graphicsTimeoutMs) || graphicsTimeoutMs < 1) {
-    throw new UsageError(`expected \`graphicsTimeoutMs\` to be a whole number of milliseconds >= 1, got ${String(graphicsTimeoutMs)}`);
-  }
+  const graphicsTimeoutMs = checkWholeNumber('graphicsTimeoutMs', options.graphicsTimeoutMs ?? 1500, 1);
   const notes: string[] = [];
   let si: typeof import('systeminformation') | undefined;
   try {

@@ -11,9 +11,17 @@ export interface SavedAdvice {
   readonly threads: number;
   /** ISO 8601 time of the `batch optimize` that wrote it. */
   readonly savedAt: string;
-  /** The machine it was planned for (see `hardwareFingerprint`): advice for another is stale. */
+  /** The machine it was planned for, in full (see `hardwareFingerprint`), for people to read. */
   readonly hardwareFingerprint: string;
+  /** The machine it was planned for (see `machineIdentity`): `batch run` uses it only there. */
+  readonly machine: string;
 }
+
+/** Saved advice as `batch run` finds it. */
+export type FoundAdvice =
+  | { readonly advice: SavedAdvice; readonly staleReason?: undefined }
+  | { readonly advice?: undefined; readonly staleReason: string }
+  | { readonly advice?: undefined; readonly staleReason?: undefined };
 
 /** `<home>/advice.json` */
 export function advicePath(home: string): string {
@@ -24,7 +32,7 @@ export function advicePath(home: string): string {
  * Writes the plan's run settings to `<home>/advice.json` (through a temporary file and a rename,
  * so a run reading it never sees half a file). Returns the path written.
  */
-export function saveAdvice(home: string, plan: OptimizationPlan, now: Date = new Date()): string {
+export function saveAdvice(home: string, plan: OptimizationPlan, machine: string, now: Date = new Date()): string {
   const advice: SavedAdvice = {
     workers: plan.workers,
     maxModels: plan.maxModels,
@@ -33,11 +41,12 @@ export function saveAdvice(home: string, plan: OptimizationPlan, now: Date = new
     threads: plan.threads,
     savedAt: now.toISOString(),
     hardwareFingerprint: plan.hardwareFingerprint,
+    machine,
   };
-  mkdirSync(home, { recursive: true });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const path = advicePath(home);
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(advice, null, 2)}\n`);
+  writeFileSync(temporary, `${JSON.stringify(advice, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, path);
   return path;
 }
@@ -69,5 +78,22 @@ export function loadAdvice(home: string): SavedAdvice | undefined {
   if (typeof savedAt !== 'string' || Number.isNaN(Date.parse(savedAt))) return undefined;
   const fingerprint = record.hardwareFingerprint;
   if (typeof fingerprint !== 'string' || fingerprint === '') return undefined;
-  return { workers, maxModels, slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint };
+  // Advice saved before it named its machine reads as planned for no machine: never applied.
+  const machine = typeof record.machine === 'string' ? record.machine : '';
+  return { workers, maxModels, slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint, machine };
+}
+
+/**
+ * The saved advice when it was planned for `machine` (see `machineIdentity`), else why it is not
+ * used: advice for another machine would set the workers and slots of a machine that has not
+ * got them.
+ */
+export function findAdviceFor(home: string, machine: string): FoundAdvice {
+  const advice = loadAdvice(home);
+  if (advice === undefined) return {};
+  if (advice.machine !== machine) {
+    const planned = advice.machine === '' ? 'an unnamed machine (saved by an older batch)' : `"${advice.machine}"`;
+    return { staleReason: `the advice in ${advicePath(home)} was planned for ${planned}, not this one ("${machine}"); it is not used: run \`batch optimize\` here to plan for this machine` };
+  }
+  return { advice };
 }

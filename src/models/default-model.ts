@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { checkWholeNumber } from '../util/check-option.js';
 import { readGgufInfo } from './gguf-reader.js';
 import { writeTinyLlamaGguf } from './gguf-writer.js';
 
@@ -13,7 +13,7 @@ export const DEFAULT_MODEL_URI = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5
 /** File name of the real default model in the cache directory. */
 export const DEFAULT_MODEL_FILE = 'qwen2.5-0.5b-instruct-q4_k_m.gguf';
 /** File name of the generated demo model in the cache directory. */
-export const DEMO_MODEL_FILE = 'batch-demo-tiny-llama.gguf';
+export const DEMO_MODEL_FILE = 'batch-demo-tiny-llama-v2.gguf';
 
 export const DEMO_MODEL_NOTICE =
   'no model given and none could be downloaded: using a tiny generated demo model whose output is random text; pass --model path/to/model.gguf (or --server URL) for real answers';
@@ -54,10 +54,7 @@ export interface DefaultModel {
 export async function resolveDefaultModel(options: ResolveDefaultModelOptions): Promise<DefaultModel> {
   const cacheDir = options.cacheDir ?? defaultCacheDir(options.env);
   const offline = options.offline ?? isOffline(options.env);
-  const stallTimeoutMs = options.stallTimeoutMs ?? 15_000;
-  if (!Number.isInteger(stallTimeoutMs) || stallTimeoutMs <= 0) {
-    throw new UsageError(`expected \`stallTimeoutMs\` to be a positive integer, got ${stallTimeoutMs}`);
-  }
+  const stallTimeoutMs = checkWholeNumber('stallTimeoutMs', options.stallTimeoutMs ?? 15_000, 1);
   await mkdir(cacheDir, { recursive: true });
 
   const realPath = join(cacheDir, DEFAULT_MODEL_FILE);
@@ -167,7 +164,8 @@ async function ensureDemoModel(cacheDir: string): Promise<string> {
   if (await isReadableGguf(path)) return path;
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    await writeTinyLlamaGguf(temporary, { embeddingLength: 64, blockCount: 2, name: 'batch demo (random weights)' });
+    // A trained context above the default context per slot, so managed servers get the --ctx they ask for.
+    await writeTinyLlamaGguf(temporary, { embeddingLength: 64, blockCount: 2, contextLength: 8192, name: 'batch demo (random weights)' });
     await rename(temporary, path);
   } finally {
     await rm(temporary, { force: true });

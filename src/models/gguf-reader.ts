@@ -51,7 +51,7 @@ const INVALID_FIX = 'expected a GGUF v2/v3 file (re-download or re-convert it)';
 
 /**
  * Reads the header, metadata and tensor infos of a GGUF file. Rejects with ServerError
- * MODEL_NOT_FOUND when the file cannot be opened and MODEL_INVALID when it is not a readable
+ * MODEL_FILE_NOT_FOUND when the file does not exist and MODEL_INVALID when it cannot be opened or is not a readable
  * GGUF v2/v3 file.
  */
 export async function readGgufInfo(path: string): Promise<GgufInfo> {
@@ -59,8 +59,10 @@ export async function readGgufInfo(path: string): Promise<GgufInfo> {
   try {
     file = await open(path, 'r');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ServerError('MODEL_NOT_FOUND', `model ${path} cannot be opened: ${reason}; pass the path of an existing .gguf file`, error);
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const reason = missing ? 'no such file' : (error as Error).message;
+    // A file that is not there is the user's path; one that cannot be opened is the machine's (permissions, I/O).
+    throw new ServerError(missing ? 'MODEL_FILE_NOT_FOUND' : 'MODEL_INVALID', `model ${path} cannot be opened: ${reason}; pass the path of an existing, readable .gguf file`, error);
   }
   try {
     const { size } = await file.stat();

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
+import { checkInteger, checkWholeNumber, optionError } from '../util/check-option.js';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgmlTypeId, GgufValueType, alignOffset } from './gguf-format.js';
 import { createSeededRandom } from './seeded-random.js';
 
@@ -112,35 +112,32 @@ interface Shape {
 
 function resolveShape(options: TinyLlamaOptions): Shape {
   const shape: Shape = {
-    embeddingLength: positiveInteger('embeddingLength', options.embeddingLength, 64),
-    blockCount: positiveInteger('blockCount', options.blockCount, 2),
-    feedForwardLength: positiveInteger('feedForwardLength', options.feedForwardLength, 128),
-    headCount: positiveInteger('headCount', options.headCount, 4),
-    headCountKv: positiveInteger('headCountKv', options.headCountKv, options.headCount ?? 4),
-    contextLength: positiveInteger('contextLength', options.contextLength, 512),
-    seed: integer('seed', options.seed, 1),
+    embeddingLength: checkWholeNumber('embeddingLength', options.embeddingLength ?? 64, 1),
+    blockCount: checkWholeNumber('blockCount', options.blockCount ?? 2, 1),
+    feedForwardLength: checkWholeNumber('feedForwardLength', options.feedForwardLength ?? 128, 1),
+    headCount: checkWholeNumber('headCount', options.headCount ?? 4, 1),
+    headCountKv: checkWholeNumber('headCountKv', options.headCountKv ?? options.headCount ?? 4, 1),
+    contextLength: checkWholeNumber('contextLength', options.contextLength ?? 512, 1),
+    seed: checkInteger('seed', options.seed ?? 1),
   };
   if (shape.embeddingLength % shape.headCount !== 0) {
-    throw new UsageError(`expected \`embeddingLength\` to be a multiple of \`headCount\` (${shape.headCount}), got ${shape.embeddingLength}`);
+    throw optionError('embeddingLength', `a multiple of \`headCount\` (${shape.headCount})`, shape.embeddingLength);
   }
   if (shape.headCount % shape.headCountKv !== 0) {
-    throw new UsageError(`expected \`headCountKv\` to divide \`headCount\` (${shape.headCount}), got ${shape.headCountKv}`);
+    throw optionError('headCountKv', `a divisor of \`headCount\` (${shape.headCount})`, shape.headCountKv);
   }
   return shape;
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved < 1) {
-    throw new UsageError(`expected \`${name}\` to be a positive integer, got ${String(value)}`);
-  }
-  return resolved;
-}
 
-function integer(name: string, value: number | undefined, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved)) throw new UsageError(`expected \`${name}\` to be an integer, got ${String(value)}`);
-  return resolved;
+/**
+ * Whether a byte token may be rendered: printable ASCII, tab and newline. Random weights pick byte
+ * tokens at random, and a lone byte of a multi-byte UTF-8 sequence is invalid text: llama-server
+ * answers such output with HTTP 500 ("does not match the expected … format"). The other bytes are
+ * control tokens (type 3), which the tokenizer still uses for input but never renders.
+ */
+function isRenderedByte(byte: number): boolean {
+  return (byte >= 0x20 && byte < 0x7f) || byte === 0x09 || byte === 0x0a;
 }
 
 function buildVocab(): { tokens: string[]; types: number[] } {
@@ -148,7 +145,7 @@ function buildVocab(): { tokens: string[]; types: number[] } {
   const types = [TOKEN_TYPE_UNKNOWN, TOKEN_TYPE_CONTROL, TOKEN_TYPE_CONTROL];
   for (let byte = 0; byte < 256; byte++) {
     tokens.push(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`);
-    types.push(TOKEN_TYPE_BYTE);
+    types.push(isRenderedByte(byte) ? TOKEN_TYPE_BYTE : TOKEN_TYPE_CONTROL);
   }
   for (const piece of WORD_PIECES) {
     tokens.push(piece);

@@ -4,15 +4,19 @@
  */
 import { parseArgs } from 'node:util';
 import { AppError, UsageError } from '../errors.js';
+import { checkInteger } from '../util/check-option.js';
 import { writeTinyLlamaGguf, type TinyLlamaOptions } from './gguf-writer.js';
 
 const USAGE = 'usage: node dist/models/make-tiny-model-main.js out.gguf [--embedding 64] [--blocks 2] [--ff 128] [--heads 4] [--ctx 512] [--seed 1] [--name tiny-llama]';
 
 function integerFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed)) throw new UsageError(`expected --${name} to be an integer, got ${JSON.stringify(value)}\n${USAGE}`);
-  return parsed;
+  try {
+    // Seeds may be negative; the model's shape flags are checked >= 1 by writeTinyLlamaGguf.
+    return checkInteger(`--${name}`, /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
 }
 
 async function main(): Promise<number> {

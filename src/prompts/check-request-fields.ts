@@ -1,4 +1,4 @@
-import { describeValue, isJsonObject } from './describe-value.js';
+import { describeValue, isJsonObject } from '../util/describe-value.js';
 
 /**
  * Checks a chat `messages` array. Returns the problem as "expected …, got …", or undefined.

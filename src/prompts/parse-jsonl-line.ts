@@ -1,15 +1,9 @@
-import { describeValue, isJsonObject } from './describe-value.js';
+import { describeValue, isJsonObject } from '../util/describe-value.js';
 import { parseOpenAiBatchLine } from './parse-openai-batch-line.js';
 import { parseSimpleLine } from './parse-simple-line.js';
-import { invalidDraft, type PromptDraft } from './prompt-draft.js';
+import { invalidDraft, type JsonlLineContext, type PromptDraft } from './prompt-draft.js';
 
-/** Where a JSONL line came from. */
-export interface JsonlLineContext {
-  /** `file:line` (or `stdin:line`): the record's source and the prefix of its messages. */
-  readonly source: string;
-  /** custom_id when the line names none. */
-  readonly fallbackId: string;
-}
+export type { JsonlLineContext };
 
 const PREVIEW_CHARS = 60;
 

@@ -1,7 +1,6 @@
 import { checkMessages, checkParam } from './check-request-fields.js';
-import { describeValue, isJsonObject } from './describe-value.js';
-import type { JsonlLineContext } from './parse-jsonl-line.js';
-import { invalidDraft, type PromptDraft } from './prompt-draft.js';
+import { describeValue, isJsonObject } from '../util/describe-value.js';
+import { invalidDraft, type JsonlLineContext, type PromptDraft } from './prompt-draft.js';
 import type { PromptEndpoint } from './prompt-item.js';
 
 const ENDPOINTS: readonly PromptEndpoint[] = ['/v1/chat/completions', '/v1/completions'];

@@ -1,7 +1,6 @@
 import { checkMessages, checkParam } from './check-request-fields.js';
-import { describeValue } from './describe-value.js';
-import type { JsonlLineContext } from './parse-jsonl-line.js';
-import { invalidDraft, type PromptDraft } from './prompt-draft.js';
+import { describeValue } from '../util/describe-value.js';
+import { invalidDraft, type JsonlLineContext, type PromptDraft } from './prompt-draft.js';
 
 /**
  * Reads a simple JSONL line: `{"id"?, "prompt" | "messages", "model"?, "system"?, …params}`.

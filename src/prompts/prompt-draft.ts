@@ -25,3 +25,11 @@ export type PromptDraft =
 export function invalidDraft(source: string, customId: string | undefined, location: string, detail: string): PromptDraft {
   return { ok: false, customId: customId ?? source, source, message: `${location}: ${detail}` };
 }
+
+/** Where a JSONL line came from. */
+export interface JsonlLineContext {
+  /** `file:line` (or `stdin:line`): the record's source and the prefix of its messages. */
+  readonly source: string;
+  /** custom_id when the line names none. */
+  readonly fallbackId: string;
+}

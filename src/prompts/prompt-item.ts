@@ -1,5 +1,6 @@
-/** The OpenAI endpoints a prompt can target. */
-export type PromptEndpoint = '/v1/chat/completions' | '/v1/completions';
+import type { PromptEndpoint } from '../backends/backend.js';
+
+export type { PromptEndpoint };
 
 /**
  * One prompt, normalised from any input format into an OpenAI-style request.

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { AppError, PromptError, UsageError } from '../errors.js';
+import { PromptError, UsageError } from '../errors.js';
+import { checkStringArray, optionError } from '../util/check-option.js';
 import { DuplicateGuard } from './duplicate-guard.js';
 import type { PromptDraft } from './prompt-draft.js';
 import type { PromptRecord } from './prompt-item.js';
@@ -89,21 +90,19 @@ function toRecord(draft: PromptDraft, index: number): PromptRecord {
 }
 
 function validateOptions(inputs: readonly string[], options: ReadPromptsOptions): void {
-  if (!Array.isArray(inputs) || inputs.some((input) => typeof input !== 'string' || input === '')) {
-    throw new AppError('INTERNAL', `expected \`inputs\` to be an array of non-empty strings, got ${JSON.stringify(inputs)}`);
-  }
+  checkStringArray('inputs', inputs);
   if (inputs.length === 0) {
     throw new UsageError('expected at least one input: a folder of .txt/.md prompts, a .jsonl file, a glob, or - for stdin');
   }
   if (typeof options.cwd !== 'string' || !path.isAbsolute(options.cwd)) {
-    throw new AppError('INTERNAL', `expected \`cwd\` to be an absolute path, got ${JSON.stringify(options.cwd)}`);
+    throw optionError('cwd', 'an absolute path', options.cwd);
   }
   if (options.checkDuplicates !== undefined && typeof options.checkDuplicates !== 'boolean') {
-    throw new AppError('INTERNAL', `expected \`checkDuplicates\` to be a boolean, got ${JSON.stringify(options.checkDuplicates)}`);
+    throw optionError('checkDuplicates', 'a boolean', options.checkDuplicates);
   }
   const stdinUses = inputs.filter((input) => input === '-').length;
   if (stdinUses > 1) throw new PromptError('PROMPT_FILE_INVALID', '-', 'stdin can be read only once; give `-` a single time');
   if (stdinUses === 1 && (options.stdin === undefined || typeof (options.stdin as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function')) {
-    throw new AppError('INTERNAL', `expected \`stdin\` to be a readable stream for the input \`-\`, got ${typeof options.stdin}`);
+    throw optionError('stdin', 'a readable stream for the input `-`', options.stdin);
   }
 }

@@ -3,9 +3,10 @@ import PQueue from 'p-queue';
 import { BackendError, toAppError, type AppError } from '../errors.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
-import { LatencyHistogram } from '../reporting/latency-histogram.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import { RetryPolicy } from './retry-policy.js';
 import type { Router } from './router.js';
+import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
@@ -99,9 +100,7 @@ export class BatchScheduler {
   #loadReported = 0;
 
   constructor(options: BatchSchedulerOptions) {
-    if (!Number.isInteger(options.workers) || options.workers < 1) {
-      throw new TypeError(`Expected \`workers\` to be a whole number >= 1, got ${String(options.workers)}`);
-    }
+    checkWholeNumber('workers', options.workers, 1);
     this.#options = options;
     this.#retry = options.retryPolicy ?? new RetryPolicy();
     this.#timeoutMs = options.timeoutMs ?? 600_000;
@@ -143,10 +142,15 @@ export class BatchScheduler {
         // Backpressure: hold at most `workers` prompts beyond those in flight.
         if (queue.size >= workers) await queue.onSizeLessThan(workers);
         if (this.#shouldStop()) break;
-        this.#dispatched += 1;
-        sink.markRunning(next.item.customId);
-        this.#options.listener?.onDispatch?.(next.item);
-        void queue.add(() => this.#process(next.item, next.group));
+        void queue.add(async () => {
+          // Counted and marked running when a worker takes it, not when it is queued: a prompt
+          // that waited in the queue when the run stopped was never sent and stays pending.
+          if (this.#shouldStop()) return;
+          this.#dispatched += 1;
+          sink.markRunning(next.item.customId);
+          this.#options.listener?.onDispatch?.(next.item);
+          return this.#process(next.item, next.group);
+        });
       }
     } finally {
       await groups.close();

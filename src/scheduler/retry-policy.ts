@@ -1,4 +1,5 @@
 import type { AppError } from '../errors.js';
+import { checkNumber, checkWholeNumber } from '../util/check-option.js';
 
 /** How failed requests are retried. */
 export interface RetryPolicyOptions {
@@ -33,13 +34,9 @@ export class RetryPolicy {
   readonly #random: () => number;
 
   constructor(options: RetryPolicyOptions = {}) {
-    const retries = options.retries ?? 5;
-    if (!Number.isInteger(retries) || retries < 0) {
-      throw new TypeError(`Expected \`retries\` to be a whole number >= 0, got ${String(retries)}`);
-    }
-    this.retries = retries;
-    this.#baseDelayMs = options.baseDelayMs ?? 250;
-    this.#maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.retries = checkWholeNumber('retries', options.retries ?? 5, 0);
+    this.#baseDelayMs = checkNumber('baseDelayMs', options.baseDelayMs ?? 250, 0);
+    this.#maxDelayMs = checkNumber('maxDelayMs', options.maxDelayMs ?? 30_000, 0);
     this.#random = options.random ?? Math.random;
   }
 

@@ -1,3 +1,4 @@
+import { optionError } from '../util/check-option.js';
 import type { Backend, EndpointInfo } from '../backends/backend.js';
 import type { ModelLoadStats, RouteLease, Router } from './router.js';
 
@@ -16,7 +17,7 @@ export class StaticRouter implements Router {
   readonly capacity: number | undefined;
 
   constructor(endpoints: ReadonlyArray<{ readonly backend: Backend; readonly info: EndpointInfo }>) {
-    if (endpoints.length === 0) throw new TypeError('Expected at least one endpoint, got none');
+    if (!Array.isArray(endpoints) || endpoints.length === 0) throw optionError('endpoints', 'a non-empty array of endpoints', endpoints);
     this.#endpoints = endpoints.map((e) => ({ backend: e.backend, info: e.info, inFlight: 0 }));
     const slots = this.#endpoints.map((e) => e.info.slots);
     this.capacity = slots.every((s) => s !== undefined) ? slots.reduce((a, b) => a + b!, 0) : undefined;

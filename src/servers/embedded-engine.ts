@@ -4,7 +4,7 @@ import { EmbeddedSlotPool } from './embedded-slot-pool.js';
 /** How the engine loads its model. Validated by `startEmbeddedServer`. */
 export interface EmbeddedEngineOptions {
   readonly modelPath: string;
-  readonly parallel: number;
+  readonly slots: number;
   readonly contextSize: number;
   readonly threads: number;
   readonly gpu: 'auto' | false;
@@ -63,7 +63,7 @@ export class GenerationRequestError extends Error {
 }
 
 /**
- * The loaded model: one llama.cpp context with `parallel` sequences, each sequence a slot. Every
+ * The loaded model: one llama.cpp context with `slots` sequences, each sequence a slot. Every
  * request starts from a cleared sequence, so answers never depend on earlier requests.
  */
 export class EmbeddedEngine {
@@ -111,7 +111,7 @@ export class EmbeddedEngine {
     try {
       const model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpu === false ? 0 : 'auto' });
       const context = await model.createContext({
-        sequences: options.parallel,
+        sequences: options.slots,
         contextSize: options.contextSize,
         threads: options.threads,
       });

@@ -1,3 +1,4 @@
+import { describeValue } from '../util/describe-value.js';
 import type { ChatMessage } from './embedded-engine.js';
 
 /** A request the embedded server refuses, answered as an OpenAI-style error body. */
@@ -49,7 +50,7 @@ export function parseJsonBody(raw: string): Record<string, unknown> {
     throw new OpenAiRequestError(400, `the request body is not valid JSON (${(error as Error).message}); send a JSON object`, 'invalid_request_error');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new OpenAiRequestError(400, `expected the request body to be a JSON object, got ${describe(value)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected the request body to be a JSON object, got ${describeValue(value)}`, 'invalid_request_error');
   }
   return value as Record<string, unknown>;
 }
@@ -57,7 +58,7 @@ export function parseJsonBody(raw: string): Record<string, unknown> {
 export function parseChatRequest(body: Record<string, unknown>, maxTokensDefault: number): ParsedChatRequest {
   const messages = body['messages'];
   if (!Array.isArray(messages) || messages.length === 0) {
-    throw new OpenAiRequestError(400, `expected \`messages\` to be a non-empty array, got ${describe(messages)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`messages\` to be a non-empty array, got ${describeValue(messages)}`, 'invalid_request_error');
   }
   return { ...parseSampling(body, maxTokensDefault), messages: messages.map(parseMessage) };
 }
@@ -66,19 +67,19 @@ export function parseCompletionRequest(body: Record<string, unknown>, maxTokensD
   let prompt = body['prompt'];
   if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') prompt = prompt[0];
   if (typeof prompt !== 'string') {
-    throw new OpenAiRequestError(400, `expected \`prompt\` to be a string, got ${describe(prompt)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`prompt\` to be a string, got ${describeValue(prompt)}`, 'invalid_request_error');
   }
   return { ...parseSampling(body, maxTokensDefault), prompt };
 }
 
 function parseMessage(message: unknown, index: number): ChatMessage {
   if (typeof message !== 'object' || message === null) {
-    throw new OpenAiRequestError(400, `expected \`messages[${index}]\` to be an object, got ${describe(message)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`messages[${index}]\` to be an object, got ${describeValue(message)}`, 'invalid_request_error');
   }
   const { role, content } = message as Record<string, unknown>;
   const mapped = role === 'developer' ? 'system' : role;
   if (mapped !== 'system' && mapped !== 'user' && mapped !== 'assistant') {
-    throw new OpenAiRequestError(400, `expected \`messages[${index}].role\` to be "system", "user" or "assistant", got ${describe(role)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`messages[${index}].role\` to be "system", "user" or "assistant", got ${describeValue(role)}`, 'invalid_request_error');
   }
   return { role: mapped, content: contentText(content, index) };
 }
@@ -92,13 +93,13 @@ function contentText(content: unknown, index: number): string {
       .map((part: unknown) => {
         const text = typeof part === 'object' && part !== null ? (part as Record<string, unknown>)['text'] : undefined;
         if (typeof text !== 'string') {
-          throw new OpenAiRequestError(400, `expected \`messages[${index}].content\` parts to be {"type": "text", "text": ...}, got ${describe(part)}`, 'invalid_request_error');
+          throw new OpenAiRequestError(400, `expected \`messages[${index}].content\` parts to be {"type": "text", "text": ...}, got ${describeValue(part)}`, 'invalid_request_error');
         }
         return text;
       })
       .join('');
   }
-  throw new OpenAiRequestError(400, `expected \`messages[${index}].content\` to be a string, got ${describe(content)}`, 'invalid_request_error');
+  throw new OpenAiRequestError(400, `expected \`messages[${index}].content\` to be a string, got ${describeValue(content)}`, 'invalid_request_error');
 }
 
 function parseSampling(body: Record<string, unknown>, maxTokensDefault: number): SamplingParams {
@@ -114,11 +115,11 @@ function parseSampling(body: Record<string, unknown>, maxTokensDefault: number):
   if (seed !== undefined && !Number.isInteger(seed)) throw new OpenAiRequestError(400, `expected \`seed\` to be an integer, got ${seed}`, 'invalid_request_error');
   const stream = body['stream'];
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') {
-    throw new OpenAiRequestError(400, `expected \`stream\` to be a boolean, got ${describe(stream)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`stream\` to be a boolean, got ${describeValue(stream)}`, 'invalid_request_error');
   }
   const model = body['model'];
   if (model !== undefined && model !== null && typeof model !== 'string') {
-    throw new OpenAiRequestError(400, `expected \`model\` to be a string, got ${describe(model)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`model\` to be a string, got ${describeValue(model)}`, 'invalid_request_error');
   }
   return {
     maxTokens: maxTokens ?? maxTokensDefault,
@@ -136,21 +137,15 @@ function parseStop(stop: unknown): string[] {
   if (stop === undefined || stop === null) return [];
   if (typeof stop === 'string') return stop === '' ? [] : [stop];
   if (Array.isArray(stop) && stop.every((item) => typeof item === 'string')) return stop.filter((item) => item !== '');
-  throw new OpenAiRequestError(400, `expected \`stop\` to be a string or an array of strings, got ${describe(stop)}`, 'invalid_request_error');
+  throw new OpenAiRequestError(400, `expected \`stop\` to be a string or an array of strings, got ${describeValue(stop)}`, 'invalid_request_error');
 }
 
 function optionalNumber(body: Record<string, unknown>, key: string): number | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new OpenAiRequestError(400, `expected \`${key}\` to be a number, got ${describe(value)}`, 'invalid_request_error');
+    throw new OpenAiRequestError(400, `expected \`${key}\` to be a number, got ${describeValue(value)}`, 'invalid_request_error');
   }
   return value;
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'an array';
-  const json = JSON.stringify(value);
-  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
-}

@@ -1,6 +1,6 @@
 /**
  * Process entry of the embedded llama.cpp server:
- * `node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] [--parallel 1] [--ctx N] [--threads N] [--gpu auto|off]`.
+ * `node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off]`.
  *
  * Protocol on stdout, one JSON object per line:
  * `{"event":"listening","url":...,"pid":...}` once listening (the model keeps loading; poll /health),
@@ -11,10 +11,11 @@
  */
 import { parseArgs } from 'node:util';
 import { AppError, ExitCode, UsageError } from '../errors.js';
+import { parseEmbeddedServerFlags, type EmbeddedServerFlagOptions } from './embedded-server-flags.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 
 const USAGE =
-  'usage: node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] [--parallel 1] [--ctx N] [--threads N] [--gpu auto|off]';
+  'usage: node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off]';
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -24,15 +25,8 @@ function usage(message: string): never {
   throw new UsageError(`${message}\n${USAGE}`);
 }
 
-function integer(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0) usage(`expected --${name} to be a non-negative integer, got ${JSON.stringify(value)}`);
-  return parsed;
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values: argv } = parseArgs({
     options: {
       model: { type: 'string' },
       host: { type: 'string' },
@@ -43,19 +37,17 @@ async function main(): Promise<void> {
       gpu: { type: 'string' },
     },
   });
-  if (values.model === undefined) usage('--model is required');
-  if (values.gpu !== undefined && values.gpu !== 'auto' && values.gpu !== 'off') usage(`expected --gpu to be auto or off, got ${JSON.stringify(values.gpu)}`);
-  // Loopback unless the user names another interface: the server has no authentication.
-  const host = values.host ?? '127.0.0.1';
-  const server = await startEmbeddedServer({
-    modelPath: values.model,
-    host,
-    port: integer('port', values.port) ?? 0,
-    parallel: integer('parallel', values.parallel),
-    contextSize: integer('ctx', values.ctx),
-    threads: integer('threads', values.threads),
-    gpu: values.gpu === 'off' ? false : 'auto',
-  });
+  let options: EmbeddedServerFlagOptions;
+  try {
+    // llama-server's flag names, as buildServerCommand passes them; the caller always says how many slots.
+    if (argv.parallel === undefined || argv.ctx === undefined) usage('--parallel and --ctx are required');
+    options = parseEmbeddedServerFlags({ ...argv, slots: argv.parallel, contextSize: argv.ctx }, 0);
+  } catch (error) {
+    usage((error as Error).message);
+  }
+  const { modelPath } = options;
+  if (modelPath === undefined) usage('--model is required');
+  const server = await startEmbeddedServer({ ...options, modelPath });
   watchParent(server);
   emit({ event: 'listening', url: server.url, pid: process.pid });
   try {

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { ServerError, UsageError } from '../errors.js';
+import { ServerError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { countPhysicalCores } from '../hardware/physical-cores.js';
 import { readGgufInfo, type GgufInfo } from '../models/gguf-reader.js';
 import { validateLlamaModel } from '../models/validate-llama-model.js';
@@ -16,10 +17,13 @@ export interface EmbeddedServerOptions {
   readonly host?: string;
   /** TCP port; 0 picks a free one (read it from `EmbeddedServer.port`). @default 0 */
   readonly port?: number;
-  /** Sequences (slots) that generate at once; more requests wait FIFO. @default 1 */
-  readonly parallel?: number;
-  /** Context size of each slot, in tokens; 0 means the trained context (as llama-server's `-c 0`). @default min(trained context, 2048) */
-  readonly contextSize?: number;
+  /** Slots: sequences that generate at once; more requests wait FIFO (`--slots`: the settings table holds its default). */
+  readonly slots: number;
+  /**
+   * Context of each slot, in tokens, capped at the model's trained context (the ready event and
+   * `/props` report what each slot really has); 0 means the trained context, as llama-server's `-c 0`.
+   */
+  readonly contextSize: number;
   /**
    * CPU threads. More threads than physical cores makes llama.cpp far slower, so the value is
    * capped there. The default leaves one core to this process's own event loop (HTTP, sampling
@@ -56,14 +60,6 @@ export interface EmbeddedServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_CONTEXT_CAP = 2048;
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/** Whether `host` only accepts connections from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 /**
  * Validates the model, starts an OpenAI-compatible HTTP server (llama-server's endpoints and
  * answer shapes) and loads the model in the background. Resolves once listening; await `ready`
@@ -73,8 +69,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const resolved = resolveOptions(options);
   const model = await readGgufInfo(resolved.modelPath);
   validateLlamaModel(model);
-  const trained = model.contextLength ?? DEFAULT_CONTEXT_CAP;
-  const contextSize = resolved.contextSize === 0 ? trained : (resolved.contextSize ?? Math.min(trained, DEFAULT_CONTEXT_CAP));
+  // validateLlamaModel requires llama.context_length: a slot longer than the model was trained for only degrades it.
+  const trained = model.contextLength!;
+  const contextSize = resolved.contextSize === 0 ? trained : Math.min(resolved.contextSize, trained);
   const modelId = basename(resolved.modelPath);
 
   const inFlight = new AbortController();
@@ -103,7 +100,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
 
   const loading = EmbeddedEngine.load({
     modelPath: resolved.modelPath,
-    parallel: resolved.parallel,
+    slots: resolved.slots,
     contextSize,
     threads: resolved.threads,
     gpu: resolved.gpu,
@@ -145,41 +142,30 @@ interface ResolvedOptions {
   readonly modelPath: string;
   readonly host: string;
   readonly port: number;
-  readonly parallel: number;
-  readonly contextSize: number | undefined;
+  readonly slots: number;
+  readonly contextSize: number;
   readonly threads: number;
   readonly gpu: 'auto' | false;
   readonly maxTokensDefault: number;
 }
 
 function resolveOptions(options: EmbeddedServerOptions): ResolvedOptions {
-  if (typeof options.modelPath !== 'string' || options.modelPath === '') {
-    throw new UsageError(`expected \`modelPath\` to be the path of a .gguf file, got ${JSON.stringify(options.modelPath)}`);
-  }
+  if (typeof options.modelPath !== 'string' || options.modelPath === '') throw optionError('modelPath', 'the path of a .gguf file', options.modelPath);
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new UsageError(`expected \`host\` to be a host name or address, got ${JSON.stringify(host)}`);
-  const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`expected \`port\` to be an integer from 0 to 65535, got ${port}`);
+  if (typeof host !== 'string' || host === '') throw optionError('host', 'a host name or address', host);
   const cores = countPhysicalCores();
-  const threads = Math.min(wholeNumber('threads', options.threads, Math.max(1, cores - 1)), cores);
   const gpu = options.gpu ?? 'auto';
-  if (gpu !== 'auto' && gpu !== false) throw new UsageError(`expected \`gpu\` to be 'auto' or false, got ${JSON.stringify(gpu)}`);
+  if (gpu !== 'auto' && gpu !== false) throw optionError('gpu', '"auto" or false', gpu);
   return {
     modelPath: options.modelPath,
     host,
-    port,
-    parallel: wholeNumber('parallel', options.parallel, 1),
-    contextSize: options.contextSize === undefined || options.contextSize === 0 ? options.contextSize : wholeNumber('contextSize', options.contextSize, 0),
-    threads,
+    port: checkWholeNumber('port', options.port ?? 0, 0, 65535),
+    slots: checkWholeNumber('slots', options.slots, 1),
+    contextSize: checkWholeNumber('contextSize', options.contextSize, 0),
+    threads: Math.min(checkWholeNumber('threads', options.threads ?? Math.max(1, cores - 1), 1), cores),
     gpu,
-    maxTokensDefault: wholeNumber('maxTokensDefault', options.maxTokensDefault, 256),
+    maxTokensDefault: checkWholeNumber('maxTokensDefault', options.maxTokensDefault ?? 256, 1),
   };
-}
-
-function wholeNumber(name: string, value: number | undefined, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved < 1) throw new UsageError(`expected \`${name}\` to be a positive integer, got ${String(value)}`);
-  return resolved;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

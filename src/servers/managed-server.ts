@@ -1,6 +1,7 @@
 import { closeSync, fstatSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ServerError, UsageError } from '../errors.js';
+import { ServerError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { findFreePort } from './free-port.js';
 import { requestLocal } from './request-local.js';
 import { buildServerCommand, validateServerLaunch, type ServerLaunch } from './server-launcher.js';
@@ -25,10 +26,10 @@ export interface ManagedServerOptions {
   readonly launch: ServerLaunch;
   /** Path of the GGUF model to serve. */
   readonly modelPath: string;
-  /** Requests the server runs at once (`-np`). @default 1 */
-  readonly slots?: number;
-  /** Context size in tokens (`-c`). @default 4096 */
-  readonly contextSize?: number;
+  /** Requests the server runs at once (`-np`). The default lives in the settings table. */
+  readonly slots: number;
+  /** Context size in tokens (`-c`). The default lives in the settings table. */
+  readonly contextSize: number;
   /** Folder of the server logs (`<model>-<n>.log`); created when missing. */
   readonly logDir: string;
   /** Time from spawn to ready (health 200 and one warm-up answer). Cold loads of big models take minutes. @default 600000 */
@@ -79,18 +80,18 @@ export class ManagedServer implements RegisteredServer {
 
   constructor(options: ManagedServerOptions) {
     validateServerLaunch(options.launch);
-    checkInteger('slots', options.slots, 1);
-    checkInteger('contextSize', options.contextSize, 1);
-    checkInteger('startupTimeoutMs', options.startupTimeoutMs, 1);
-    checkInteger('stopGraceMs', options.stopGraceMs, 0);
-    checkInteger('portAttempts', options.portAttempts, 1);
+    checkWholeNumber('slots', options.slots, 1);
+    checkWholeNumber('contextSize', options.contextSize, 1);
+    if (options.startupTimeoutMs !== undefined) checkWholeNumber('startupTimeoutMs', options.startupTimeoutMs, 1);
+    if (options.stopGraceMs !== undefined) checkWholeNumber('stopGraceMs', options.stopGraceMs, 0);
+    if (options.portAttempts !== undefined) checkWholeNumber('portAttempts', options.portAttempts, 1);
     if (typeof options.logDir !== 'string' || options.logDir === '') {
-      throw new UsageError(`expected \`logDir\` to be a folder path, got ${JSON.stringify(options.logDir)}`);
+      throw optionError('logDir', 'a folder path', options.logDir);
     }
     this.#options = options;
     this.model = options.modelPath;
-    this.slots = options.slots ?? 1;
-    this.contextSize = options.contextSize ?? 4096;
+    this.slots = options.slots;
+    this.contextSize = options.contextSize;
     this.#label = options.launch.kind === 'llama-server' ? 'llama-server' : 'embedded server';
     this.exited = new Promise((resolve) => {
       this.#resolveExited = resolve;
@@ -312,10 +313,4 @@ function groupOf(pid: number | undefined): number | undefined {
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
-}
-
-function checkInteger(name: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-    throw new UsageError(`expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`);
-  }
 }

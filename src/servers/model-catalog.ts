@@ -1,6 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { ServerError, UsageError } from '../errors.js';
+import { parseModelOption } from '../models/parse-model-option.js';
+import { checkStringArray } from '../util/check-option.js';
 import { modelFileStem } from './server-log.js';
 
 /** Where the model names that prompts use are looked up. */
@@ -44,10 +46,8 @@ export class ModelCatalog {
   constructor(options: ModelCatalogOptions = {}) {
     const cwd = options.cwd ?? process.cwd();
     const models = options.models ?? [];
-    if (!Array.isArray(models) || !models.every((model) => typeof model === 'string' && model !== '')) {
-      throw new UsageError(`expected \`models\` to be an array of non-empty --model values, got ${JSON.stringify(models)}`);
-    }
-    this.#explicit = models.map((value) => parseModelOption(value, cwd));
+    checkStringArray('models', models);
+    this.#explicit = models.map((value) => explicitModel(value, cwd));
     if (options.modelsDir !== undefined) {
       const dir = resolve(cwd, options.modelsDir);
       if (!isDirectory(dir)) throw new UsageError(`--models-dir ${options.modelsDir}: expected a folder, got ${isFile(dir) ? 'a file' : 'no such folder'}; pass the folder that holds your .gguf files`);
@@ -104,16 +104,12 @@ export class ModelCatalog {
   }
 }
 
-function parseModelOption(value: string, cwd: string): ExplicitModel {
-  const eq = value.indexOf('=');
-  // `alias=path`, unless the whole value is an existing file whose name has a '='.
-  const hasAlias = eq > 0 && !/[\\/]/.test(value.slice(0, eq)) && !isFile(resolve(cwd, value));
-  const alias = hasAlias ? value.slice(0, eq) : undefined;
-  const given = hasAlias ? value.slice(eq + 1) : value;
-  const path = resolve(cwd, given);
+function explicitModel(value: string, cwd: string): ExplicitModel {
+  const { alias, path } = parseModelOption(value, cwd);
   if (!isFile(path)) {
-    throw new ServerError('MODEL_NOT_FOUND', `--model ${value}: no such file ${path}; pass the path of an existing .gguf file`);
+    throw new ServerError('MODEL_FILE_NOT_FOUND', `--model ${value}: no such file ${path}; pass the path of an existing .gguf file`);
   }
+  const given = alias === undefined ? value : value.slice(alias.length + 1);
   const stem = modelFileStem(path);
   const names = [stem, basename(path), given, path];
   if (alias !== undefined) names.unshift(alias);

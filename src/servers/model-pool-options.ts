@@ -1,7 +1,28 @@
 import type { Backend } from '../backends/backend.js';
+import type { ManagedServerOptions, ManagedServerState } from './managed-server.js';
 import type { ModelCatalog } from './model-catalog.js';
 import type { EstimateModelMemory } from './model-memory.js';
 import type { ServerLaunch } from './server-launcher.js';
+
+/** What the pool uses of a model server; `ManagedServer` is the real one, tests pass fakes. */
+export interface ManagedServerLike {
+  readonly state: ManagedServerState;
+  /** Where the server answers, once started. */
+  readonly url: string | undefined;
+  /** Milliseconds from spawn to ready, once ready. */
+  readonly loadMs: number | undefined;
+  readonly logPath: string | undefined;
+  /** Resolves once ready; rejects (and leaves nothing running) when the server cannot start. */
+  start(): Promise<void>;
+  /** Resolves once the server is gone; a no-op when it never started or has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Makes one model's server. The pool calls it once per start (restarts and reloads make new ones)
+ * and expects `options.onExit` to be called when a ready server ends.
+ */
+export type CreateManagedServer = (options: ManagedServerOptions) => ManagedServerLike;
 
 /** Makes the client of one managed server (src/backends/open-backend.ts `createBackend` fits). */
 export type CreateManagedBackend = (type: 'llama-server', options: { readonly url: string; readonly connections: number }) => Backend | Promise<Backend>;
@@ -17,10 +38,10 @@ export interface ModelPoolOptions {
   readonly logDir: string;
   /** Models (servers) resident at once; the least recently used idle one is evicted beyond it. @default 2 */
   readonly maxModels?: number;
-  /** Parallel requests per server (`-np`), also the backend's connections. @default 4 */
-  readonly slotsPerServer?: number;
-  /** Context size in tokens (`-c`). @default 2048 */
-  readonly contextSize?: number;
+  /** Parallel requests per server (`-np`), also the backend's connections. The default lives in the settings table. */
+  readonly slots: number;
+  /** Context size in tokens (`-c`). The default lives in the settings table. */
+  readonly contextSize: number;
   /**
    * Memory the resident models may use together, in bytes. A model that does not fit beside the
    * resident ones evicts idle ones, least recently used first. @default undefined (count only)
@@ -38,6 +59,8 @@ export interface ModelPoolOptions {
   readonly restartBackoffMs?: number;
   /** Compiled reaper entry point. @default process-reaper-main.js beside the servers modules */
   readonly reaperScript?: string;
+  /** Makes each server. @default (options) => new ManagedServer(options) */
+  readonly createServer?: CreateManagedServer;
 }
 
 /** A model's server borrowed for requests. Call `release()` exactly once. */

@@ -1,14 +1,17 @@
 import type { Backend } from '../backends/backend.js';
-import { AppError, ExitCode, ServerError, UsageError } from '../errors.js';
+import { AppError, ServerError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { ManagedServer, type ServerExit } from './managed-server.js';
 import type { ResolvedModel } from './model-catalog.js';
 import { estimateModelMemory, modelTooLargeError, type ModelMemoryEstimate } from './model-memory.js';
-import type { ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
+import type { CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
 
-export type { CreateManagedBackend, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
+export type { CreateManagedBackend, CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
+
+const createManagedServer: CreateManagedServer = (options) => new ManagedServer(options);
 
 interface Resident {
-  readonly server: ManagedServer;
+  readonly server: ManagedServerLike;
   readonly backend: Backend;
   readonly memoryBytes: number;
   inUse: number;
@@ -51,21 +54,24 @@ export class ModelPool {
   #closed = false;
 
   constructor(options: ModelPoolOptions) {
-    checkInteger('maxModels', options.maxModels, 1);
-    checkInteger('slotsPerServer', options.slotsPerServer, 1);
-    checkInteger('contextSize', options.contextSize, 1);
-    checkInteger('maxRestarts', options.maxRestarts, 0);
-    checkInteger('restartBackoffMs', options.restartBackoffMs, 0);
+    if (options.maxModels !== undefined) checkWholeNumber('maxModels', options.maxModels, 1);
+    checkWholeNumber('slots', options.slots, 1);
+    checkWholeNumber('contextSize', options.contextSize, 1);
+    if (options.maxRestarts !== undefined) checkWholeNumber('maxRestarts', options.maxRestarts, 0);
+    if (options.restartBackoffMs !== undefined) checkWholeNumber('restartBackoffMs', options.restartBackoffMs, 0);
     if (options.memoryBudgetBytes !== undefined && !(Number.isFinite(options.memoryBudgetBytes) && options.memoryBudgetBytes > 0)) {
-      throw new UsageError(`expected \`memoryBudgetBytes\` to be a number of bytes > 0, got ${String(options.memoryBudgetBytes)}`);
+      throw optionError('memoryBudgetBytes', 'a number of bytes > 0', options.memoryBudgetBytes);
     }
     if (typeof options.createBackend !== 'function') {
-      throw new UsageError(`expected \`createBackend\` to be a function, got ${typeof options.createBackend}`);
+      throw optionError('createBackend', 'a function', options.createBackend);
+    }
+    if (options.createServer !== undefined && typeof options.createServer !== 'function') {
+      throw optionError('createServer', 'a function', options.createServer);
     }
     this.#options = options;
     this.#maxModels = options.maxModels ?? 2;
-    this.#slots = options.slotsPerServer ?? 4;
-    this.#contextSize = options.contextSize ?? 2048;
+    this.#slots = options.slots;
+    this.#contextSize = options.contextSize;
     this.#maxRestarts = options.maxRestarts ?? 3;
   }
 
@@ -175,7 +181,7 @@ export class ModelPool {
     await this.#makeRoom(entry, memoryBytes);
     entry.launching = true;
     if (restart) entry.restarts += 1;
-    const server = new ManagedServer({
+    const server = (this.#options.createServer ?? createManagedServer)({
       launch: this.#options.launch,
       modelPath: entry.model.path,
       slots: this.#slots,
@@ -229,7 +235,7 @@ export class ModelPool {
     }
   }
 
-  #onServerExit(entry: Entry, server: ManagedServer, exit: ServerExit): void {
+  #onServerExit(entry: Entry, server: ManagedServerLike, exit: ServerExit): void {
     const resident = entry.resident;
     if (exit.expected || resident === undefined || resident.server !== server) return;
     // Requests in flight fail at the transport level and the scheduler retries them; the next
@@ -272,17 +278,11 @@ export class ModelPool {
 
   #assertOpen(model: string | undefined): void {
     if (this.#closed) {
-      throw new AppError('INTERRUPTED', `the model pool was closed while model ${model ?? '(default)'} was wanted; resume the job to finish it`, { exitCode: ExitCode.Interrupted });
+      throw new AppError('INTERRUPTED', `the model pool was closed while model ${model ?? '(default)'} was wanted; resume the job to finish it`);
     }
   }
 }
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function checkInteger(name: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
-    throw new UsageError(`expected \`${name}\` to be an integer >= ${min}, got ${String(value)}`);
-  }
 }

@@ -1,3 +1,4 @@
+import { parseWholeNumber } from '../util/check-option.js';
 import { REAPER_STOP_SIGNALS, runReaper } from './process-reaper.js';
 
 /**
@@ -31,9 +32,11 @@ async function main(argv: readonly string[]): Promise<void> {
 
 function parseNonNegative(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) usage(`expected \`${name}\` to be an integer >= 0, got ${JSON.stringify(value)}`);
-  return parsed;
+  try {
+    return parseWholeNumber(name, value, 0);
+  } catch (error) {
+    usage((error as Error).message);
+  }
 }
 
 function usage(message: string): never {

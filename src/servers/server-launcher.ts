@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { resolveCompiledScript } from './resolve-compiled-script.js';
 
 /** Start models with a llama.cpp `llama-server` binary. */
@@ -49,34 +50,27 @@ export interface ServerCommand {
 /** Checks a launch spec once, with "expected `x` to be …, got …" messages. */
 export function validateServerLaunch(launch: ServerLaunch): void {
   if (launch.kind === 'llama-server') {
-    if (typeof launch.binary !== 'string' || launch.binary === '') {
-      throw new UsageError(`expected \`binary\` to be the path of llama-server, got ${JSON.stringify(launch.binary)}`);
-    }
-    if (launch.gpuLayers !== undefined && !(Number.isInteger(launch.gpuLayers) && launch.gpuLayers >= 0)) {
-      throw new UsageError(`expected \`gpuLayers\` to be an integer >= 0, got ${String(launch.gpuLayers)}`);
-    }
-    if (launch.extraArgs !== undefined && !launch.extraArgs.every((arg) => typeof arg === 'string')) {
-      throw new UsageError(`expected \`extraArgs\` to be an array of strings, got ${JSON.stringify(launch.extraArgs)}`);
+    if (typeof launch.binary !== 'string' || launch.binary === '') throw optionError('binary', 'the path of llama-server', launch.binary);
+    if (launch.gpuLayers !== undefined) checkWholeNumber('gpuLayers', launch.gpuLayers, 0);
+    if (launch.extraArgs !== undefined && !(Array.isArray(launch.extraArgs) && launch.extraArgs.every((arg) => typeof arg === 'string'))) {
+      throw optionError('extraArgs', 'an array of strings', launch.extraArgs);
     }
     return;
   }
   if (launch.kind === 'embedded') {
-    if (!(Number.isInteger(launch.threads) && launch.threads >= 1)) {
-      throw new UsageError(`expected \`threads\` to be an integer >= 1, got ${String(launch.threads)}`);
-    }
-    if (launch.gpu !== undefined && launch.gpu !== 'auto' && launch.gpu !== 'off') {
-      throw new UsageError(`expected \`gpu\` to be 'auto' or 'off', got ${JSON.stringify(launch.gpu)}`);
-    }
+    checkWholeNumber('threads', launch.threads, 1);
+    if (launch.gpu !== undefined && launch.gpu !== 'auto' && launch.gpu !== 'off') throw optionError('gpu', '"auto" or "off"', launch.gpu);
     return;
   }
-  throw new UsageError(`expected \`kind\` to be 'llama-server' or 'embedded', got ${JSON.stringify((launch as { kind: unknown }).kind)}`);
+  throw optionError('kind', '"llama-server" or "embedded"', (launch as { kind: unknown }).kind);
 }
 
 /** The command line that starts one server for one model, bound to 127.0.0.1 only. */
 export function buildServerCommand(launch: ServerLaunch, options: ServerCommandOptions): ServerCommand {
   const { modelPath, port, slots, contextSize } = options;
   if (launch.kind === 'llama-server') {
-    const args = ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-np', String(slots), '-c', String(contextSize)];
+    // llama-server's -c is the total context, split across its -np slots: --ctx is per slot.
+    const args = ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-np', String(slots), '-c', String(slots * contextSize)];
     if (launch.gpuLayers !== undefined) args.push('-ngl', String(launch.gpuLayers));
     args.push(...(launch.extraArgs ?? []));
     return { command: launch.binary, args, label: 'llama-server' };

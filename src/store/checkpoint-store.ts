@@ -74,6 +74,8 @@ export class CheckpointStore {
   readonly #selectJobById: BetterSqlite3.Statement<[number], JobRow>;
   readonly #selectJobs: BetterSqlite3.Statement<[], JobRow>;
   readonly #updateJobState: BetterSqlite3.Statement;
+  readonly #updateJobConfig: BetterSqlite3.Statement;
+  readonly #deleteJob: BetterSqlite3.Statement;
   readonly #setLock: BetterSqlite3.Statement;
   readonly #clearLock: BetterSqlite3.Statement;
   readonly #insertRun: BetterSqlite3.Statement;
@@ -93,6 +95,9 @@ export class CheckpointStore {
     this.#selectJobById = db.prepare('SELECT * FROM jobs WHERE id = ?');
     this.#selectJobs = db.prepare('SELECT * FROM jobs ORDER BY created_at, id');
     this.#updateJobState = db.prepare('UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?');
+    this.#updateJobConfig = db.prepare('UPDATE jobs SET config = ?, updated_at = ? WHERE id = ?');
+    // Items and runs go with it (ON DELETE CASCADE).
+    this.#deleteJob = db.prepare('DELETE FROM jobs WHERE id = ?');
     this.#setLock = db.prepare('UPDATE jobs SET lock_pid = ?, lock_host = ?, lock_at = ?, updated_at = ? WHERE id = ?');
     this.#clearLock = db.prepare(
       'UPDATE jobs SET lock_pid = NULL, lock_host = NULL, lock_at = NULL, updated_at = ? WHERE id = ?',
@@ -189,6 +194,20 @@ export class CheckpointStore {
   /** Sets the job's state (the scheduler: `done`/`failed` at the end, `interrupted` on Ctrl-C). */
   setJobState(jobId: number, state: JobState): void {
     this.#updateJobState.run(state, Date.now(), jobId);
+  }
+
+  /** Replaces the job's saved config (secrets scrubbed), so the last run's settings are the ones a resume uses. */
+  setJobConfig(jobId: number, config: Readonly<Record<string, unknown>>): void {
+    this.#updateJobConfig.run(JSON.stringify(scrubSecrets(config)), Date.now(), jobId);
+  }
+
+  /**
+   * Removes a job with its items and runs: a run refused before it sent anything (no prompts,
+   * duplicate custom_ids, an unreachable server) leaves no job behind for `batch resume` to pick.
+   */
+  deleteJob(jobId: number): void {
+    this.#writable('delete a job');
+    this.#deleteJob.run(jobId);
   }
 
   // ---- lock and runs ----

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { AppError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
 import type {
   FinishedItem,
@@ -38,11 +38,7 @@ interface FinishedRow {
 const defaultPageSize = 500;
 
 function validatePageSize(pageSize: number | undefined): number {
-  const value = pageSize ?? defaultPageSize;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new AppError('INTERNAL', `expected \`pageSize\` to be a positive integer, got ${String(value)}`);
-  }
-  return value;
+  return checkWholeNumber('pageSize', pageSize ?? defaultPageSize, 1);
 }
 
 function toFinishedItem(row: FinishedRow): FinishedItem {
@@ -158,7 +154,7 @@ export class ItemQueries {
     const pageSize = validatePageSize(options.pageSize);
     const model = options.model;
     if (model !== null && typeof model !== 'string') {
-      throw new AppError('INTERNAL', `expected \`model\` to be a string or null, got ${typeof model}`);
+      throw optionError('model', 'a string or null', model);
     }
     let after = -1;
     for (;;) {

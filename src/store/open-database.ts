@@ -1,7 +1,8 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, StoreError } from '../errors.js';
+import { StoreError } from '../errors.js';
+import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { applyMigrations, schemaDifference } from './migrations.js';
 
 /** How to open a job database. */
@@ -61,13 +62,10 @@ function restrictModes(dbPath: string): void {
 export function openDatabase(options: OpenDatabaseOptions): Database.Database {
   const dbPath = options.path;
   if (typeof dbPath !== 'string' || dbPath === '') {
-    throw unavailable(String(dbPath), `expected \`path\` to be a file path or ":memory:", got ${JSON.stringify(dbPath)}`);
+    throw optionError('path', 'a file path or ":memory:"', dbPath);
   }
   const readonly = options.readonly ?? false;
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
-    throw new AppError('INTERNAL', `expected \`busyTimeoutMs\` to be a non-negative integer, got ${String(busyTimeoutMs)}`);
-  }
+  const busyTimeoutMs = checkWholeNumber('busyTimeoutMs', options.busyTimeoutMs ?? 5000, 0);
   const memory = dbPath === ':memory:';
   const resolved = memory ? dbPath : path.resolve(dbPath);
 

@@ -3,45 +3,68 @@
  * commits each batch the main thread posts in one transaction, so no request waits on SQLite.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { toAppError } from '../errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
+import type { ResultWriter } from './result-writer.js';
 import type { WriterEntry, WriterReply, WriterRequest } from './threaded-result-writer.js';
 
 const { path, jobId } = workerData as { readonly path: string; readonly jobId: number };
 const port = parentPort!;
-const store = CheckpointStore.open({ path });
-// Commits happen when the main thread says so: one transaction per posted batch.
-const writer = store.createResultWriter(jobId, { flushIntervalMs: 2 ** 31 - 1, maxBatch: Number.MAX_SAFE_INTEGER });
 
 function reply(message: WriterReply): void {
   port.postMessage(message);
 }
 
-function apply(entries: readonly WriterEntry[]): void {
+/** The error as data that survives postMessage: its stable code and message. */
+function failed(seq: number | undefined, error: unknown): WriterReply {
+  const { code, message } = toAppError(error);
+  return { type: 'failed', seq, code, message };
+}
+
+function apply(writer: ResultWriter, entries: readonly WriterEntry[]): void {
   for (const entry of entries) {
     if (entry.kind === 'running') writer.markRunning(entry.customId);
     else writer.record(entry.outcome);
   }
 }
 
-port.on('message', (request: WriterRequest) => {
-  void (async () => {
-    try {
-      if (request.type === 'batch') {
-        apply(request.entries);
-        await writer.flush();
-        reply({ type: 'committed', seq: request.seq });
-      } else {
-        await writer.close();
-        store.close();
-        reply({ type: 'closed' });
-        port.close();
+function start(): void {
+  let store: CheckpointStore | undefined;
+  let writer: ResultWriter;
+  try {
+    store = CheckpointStore.open({ path });
+    // Commits happen when the main thread says so: one transaction per posted batch.
+    writer = store.createResultWriter(jobId, { flushIntervalMs: 2 ** 31 - 1, maxBatch: Number.MAX_SAFE_INTEGER });
+  } catch (error) {
+    // The thread cannot write at all: say why, by code, and end.
+    store?.close();
+    reply(failed(undefined, error));
+    port.close();
+    return;
+  }
+  const opened = store;
+  port.on('message', (request: WriterRequest) => {
+    void (async () => {
+      try {
+        if (request.type === 'batch') {
+          apply(writer, request.entries);
+          await writer.flush();
+          reply({ type: 'committed', seq: request.seq });
+        } else {
+          await writer.close();
+          opened.close();
+          reply({ type: 'closed' });
+          port.close();
+        }
+      } catch (error) {
+        reply(failed(request.type === 'batch' ? request.seq : undefined, error));
+        if (request.type === 'close') {
+          opened.close();
+          port.close();
+        }
       }
-    } catch (error) {
-      reply({ type: 'failed', seq: request.type === 'batch' ? request.seq : undefined, message: (error as Error).message });
-      if (request.type === 'close') {
-        store.close();
-        port.close();
-      }
-    }
-  })();
-});
+    })();
+  });
+}
+
+start();

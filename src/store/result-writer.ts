@@ -1,21 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { AppError, StoreError } from '../errors.js';
+import { optionError } from '../util/check-option.js';
+import { ResultBatcher, type ResultBatcherOptions } from './result-batcher.js';
 import type { ItemOutcome } from './item-outcome.js';
 
 /** How a `ResultWriter` batches its commits. */
-export interface ResultWriterOptions {
-  /**
-   * Longest time, in milliseconds, a result waits in memory before it is committed. Every result
-   * recorded within one interval goes into one transaction.
-   * @default 100
-   */
-  readonly flushIntervalMs?: number;
-  /**
-   * Buffered entries (running marks plus outcomes) that trigger an immediate commit, so that a
-   * fast batch does not grow the buffer without bound between timer ticks.
-   * @default 500
-   */
-  readonly maxBatch?: number;
+export interface ResultWriterOptions extends ResultBatcherOptions {
   /**
    * Called once, with `STORE_WRITE_FAILED`, when a commit fails (disk full, read-only file, I/O
    * error). The scheduler should stop dispatching: results would pile up in memory.
@@ -37,21 +27,6 @@ export interface ResultWriterTarget {
   readonly jobName: string;
 }
 
-function validate(options: ResultWriterOptions): Required<Omit<ResultWriterOptions, 'onError'>> {
-  const flushIntervalMs = options.flushIntervalMs ?? 100;
-  const maxBatch = options.maxBatch ?? 500;
-  if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 0) {
-    throw new AppError('INTERNAL', `expected \`flushIntervalMs\` to be a non-negative number, got ${String(flushIntervalMs)}`);
-  }
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-    throw new AppError('INTERNAL', `expected \`maxBatch\` to be a positive integer, got ${String(maxBatch)}`);
-  }
-  if (options.onError !== undefined && typeof options.onError !== 'function') {
-    throw new AppError('INTERNAL', `expected \`onError\` to be a function, got ${typeof options.onError}`);
-  }
-  return { flushIntervalMs, maxBatch };
-}
-
 /**
  * Commits results off the hot path. `markRunning` and `record` only push to a buffer; a timer
  * group-commits it every `flushIntervalMs` (or at once when it reaches `maxBatch`), one
@@ -60,24 +35,20 @@ function validate(options: ResultWriterOptions): Required<Omit<ResultWriterOptio
  */
 export class ResultWriter {
   readonly #target: ResultWriterTarget;
-  readonly #flushIntervalMs: number;
-  readonly #maxBatch: number;
+  readonly #batcher: ResultBatcher<Entry>;
   readonly #onError: ((error: StoreError) => void) | undefined;
   readonly #markRunning: BetterSqlite3.Statement;
   readonly #applyOutcome: BetterSqlite3.Statement;
   readonly #propagate: BetterSqlite3.Statement;
   readonly #touchJob: BetterSqlite3.Statement;
   readonly #commit: BetterSqlite3.Transaction<(entries: readonly Entry[]) => void>;
-  #buffer: Entry[] = [];
-  #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #error: StoreError | undefined;
 
   constructor(target: ResultWriterTarget, options: ResultWriterOptions = {}) {
-    const { flushIntervalMs, maxBatch } = validate(options);
+    if (options.onError !== undefined && typeof options.onError !== 'function') throw optionError('onError', 'a function', options.onError);
     this.#target = target;
-    this.#flushIntervalMs = flushIntervalMs;
-    this.#maxBatch = maxBatch;
+    this.#batcher = new ResultBatcher((entries) => this.#commitEntries(entries), options);
     this.#onError = options.onError;
     const { db } = target;
     this.#markRunning = db.prepare(
@@ -151,7 +122,7 @@ export class ResultWriter {
 
   /** Entries waiting in memory to be committed. */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#batcher.pending;
   }
 
   /** Records that a request for `customId` is in flight (reset to pending by `resetInterrupted`). */
@@ -166,8 +137,7 @@ export class ResultWriter {
 
   /** Commits everything buffered now. Rejects with `STORE_WRITE_FAILED` when the commit fails. */
   async flush(): Promise<void> {
-    this.#clearTimer();
-    if (!this.#commitBuffer()) throw this.#error;
+    if (!this.#batcher.flush()) throw this.#error;
   }
 
   /**
@@ -183,32 +153,15 @@ export class ResultWriter {
     if (this.#closed) {
       throw new AppError('INTERNAL', `cannot record ${entryId(entry)} for job database ${this.#target.path}: the result writer is closed`);
     }
-    this.#buffer.push(entry);
-    // After a failure the disk is not retried behind the caller's back: the scheduler stops,
-    // and its flush()/close() makes the one deliberate retry.
-    if (this.#error !== undefined) return;
-    if (this.#buffer.length >= this.#maxBatch) {
-      this.#clearTimer();
-      this.#commitBuffer();
-    } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#commitBuffer();
-      }, this.#flushIntervalMs);
-      this.#timer.unref();
-    }
+    this.#batcher.push(entry);
   }
 
-  /** One transaction for the whole buffer. Returns whether it committed. */
-  #commitBuffer(): boolean {
-    if (this.#buffer.length === 0) return true;
-    const entries = this.#buffer;
-    this.#buffer = [];
+  /** One transaction for the whole group. Returns whether it committed. */
+  #commitEntries(entries: readonly Entry[]): boolean {
     try {
       this.#commit.immediate(entries);
       return true;
     } catch (error) {
-      this.#buffer = entries.concat(this.#buffer);
       this.#fail(error);
       return false;
     }
@@ -226,11 +179,6 @@ export class ResultWriter {
     const first = this.#error === undefined;
     this.#error = error;
     if (first) this.#onError?.(error);
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }
 

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AppError, StoreError } from '../errors.js';
+import { AppError, StoreError, type ErrorCode } from '../errors.js';
+import { optionError } from '../util/check-option.js';
 import type { ItemOutcome } from './item-outcome.js';
+import { ResultBatcher } from './result-batcher.js';
 import type { ResultWriterOptions } from './result-writer.js';
 
 /** What the main thread sends the writer thread. */
@@ -10,9 +12,13 @@ export type WriterEntry =
   | { readonly kind: 'running'; readonly customId: string }
   | { readonly kind: 'outcome'; readonly outcome: ItemOutcome };
 export type WriterRequest = { readonly type: 'batch'; readonly seq: number; readonly entries: readonly WriterEntry[] } | { readonly type: 'close' };
+/**
+ * What the writer thread answers. A failure crosses the thread as its stable code and message
+ * (an Error's class and fields do not survive postMessage), so the main thread decides by code.
+ */
 export type WriterReply =
   | { readonly type: 'committed'; readonly seq: number }
-  | { readonly type: 'failed'; readonly seq: number | undefined; readonly message: string }
+  | { readonly type: 'failed'; readonly seq: number | undefined; readonly code: ErrorCode; readonly message: string }
   | { readonly type: 'closed' };
 
 export interface ThreadedResultWriterOptions extends ResultWriterOptions {
@@ -22,24 +28,23 @@ export interface ThreadedResultWriterOptions extends ResultWriterOptions {
 }
 
 /**
- * The result writer with SQLite on another thread. `markRunning` and `record` push to a buffer;
- * every `flushIntervalMs` (or at `maxBatch` entries) the buffer is posted to a worker thread that
- * commits it in one transaction on its own connection. The main thread, where requests are sent
- * and answered, never waits on the disk. Same contract as `ResultWriter`: a failed commit sets
- * `error` (STORE_WRITE_FAILED) and calls `onError` once; committed results stay safe.
+ * The result writer with SQLite on another thread. `markRunning` and `record` push to the same
+ * `ResultBatcher` as `ResultWriter`; each group it commits is posted to a worker thread, where a
+ * `ResultWriter` on its own connection commits it in one transaction. The main thread, where
+ * requests are sent and answered, never waits on the disk. Same contract as `ResultWriter`: a
+ * failed commit sets `error` (STORE_WRITE_FAILED) and calls `onError` once; committed results
+ * stay safe.
  */
 export class ThreadedResultWriter {
   readonly #worker: Worker;
   readonly #options: ThreadedResultWriterOptions;
-  readonly #flushIntervalMs: number;
-  readonly #maxBatch: number;
-  #buffer: WriterEntry[] = [];
-  #timer: NodeJS.Timeout | undefined;
+  readonly #batcher: ResultBatcher<WriterEntry>;
   #seq = 0;
   #acked = 0;
   readonly #waiters: Array<{ readonly seq: number; readonly resolve: () => void; readonly reject: (error: StoreError) => void }> = [];
   #error: StoreError | undefined;
   #closed = false;
+  #gone = false;
   #exited: Promise<void>;
 
   /** The compiled worker beside this module, when it exists (it does not under TS-source tests). */
@@ -49,15 +54,16 @@ export class ThreadedResultWriter {
   }
 
   constructor(options: ThreadedResultWriterOptions, script: string) {
+    if (options.onError !== undefined && typeof options.onError !== 'function') throw optionError('onError', 'a function', options.onError);
     this.#options = options;
-    this.#flushIntervalMs = options.flushIntervalMs ?? 100;
-    this.#maxBatch = options.maxBatch ?? 500;
+    this.#batcher = new ResultBatcher((entries) => this.#post(entries), options);
     this.#worker = new Worker(script, { workerData: { path: options.path, jobId: options.jobId } });
     this.#worker.on('message', (reply: WriterReply) => this.#onReply(reply));
-    this.#worker.on('error', (error) => this.#fail(error.message));
+    this.#worker.on('error', (error) => this.#fail(new AppError('INTERNAL', `the writer thread failed: ${error.message}`, { cause: error })));
     this.#exited = new Promise((resolve) => {
       this.#worker.once('exit', (code) => {
-        if (!this.#closed || code !== 0) this.#fail(`the writer thread exited with code ${code}`);
+        this.#gone = true;
+        if (!this.#closed || code !== 0) this.#fail(new AppError('INTERNAL', `the writer thread exited with code ${code}`));
         resolve();
       });
     });
@@ -77,8 +83,7 @@ export class ThreadedResultWriter {
 
   /** Posts what is buffered and resolves once everything posted so far is committed. */
   async flush(): Promise<void> {
-    this.#send();
-    if (this.#acked >= this.#seq) {
+    if (!this.#batcher.flush() || this.#acked >= this.#seq) {
       if (this.#error) throw this.#error;
       return;
     }
@@ -102,21 +107,15 @@ export class ThreadedResultWriter {
 
   #push(entry: WriterEntry): void {
     if (this.#closed) throw new AppError('INTERNAL', `cannot record a result for job database ${this.#options.path}: the result writer is closed`);
-    this.#buffer.push(entry);
-    if (this.#buffer.length >= this.#maxBatch) this.#send();
-    else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.#send(), this.#flushIntervalMs);
-      this.#timer.unref();
-    }
+    this.#batcher.push(entry);
   }
 
-  #send(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#buffer.length === 0) return;
+  /** The batcher's commit: hands the group to the thread. False once the thread is gone. */
+  #post(entries: readonly WriterEntry[]): boolean {
+    if (this.#gone) return false;
     this.#seq += 1;
-    this.#worker.postMessage({ type: 'batch', seq: this.#seq, entries: this.#buffer } satisfies WriterRequest);
-    this.#buffer = [];
+    this.#worker.postMessage({ type: 'batch', seq: this.#seq, entries } satisfies WriterRequest);
+    return true;
   }
 
   #onReply(reply: WriterReply): void {
@@ -125,7 +124,7 @@ export class ThreadedResultWriter {
       this.#settle();
     } else if (reply.type === 'failed') {
       if (reply.seq !== undefined) this.#acked = Math.max(this.#acked, reply.seq);
-      this.#fail(reply.message);
+      this.#fail(new AppError(reply.code, reply.message));
     }
   }
 
@@ -139,12 +138,18 @@ export class ThreadedResultWriter {
     }
   }
 
-  #fail(message: string): void {
+  #fail(cause: AppError): void {
     if (this.#error === undefined) {
-      // The thread's message already names the file and the fix (ResultWriter's wording).
-      this.#error = message.startsWith('cannot write to job database')
-        ? new StoreError('STORE_WRITE_FAILED', message)
-        : new StoreError('STORE_WRITE_FAILED', `cannot write to job database ${this.#options.path}: ${message}; already committed results are safe; run \`batch resume\` to finish`);
+      // A failed commit on the thread is already a STORE_WRITE_FAILED naming the file and the
+      // fix (ResultWriter's wording); anything else that stops the thread is wrapped as one.
+      this.#error =
+        cause.code === 'STORE_WRITE_FAILED'
+          ? new StoreError('STORE_WRITE_FAILED', cause.message, cause)
+          : new StoreError(
+              'STORE_WRITE_FAILED',
+              `cannot write to job database ${this.#options.path}: ${cause.message} (${cause.code}); already committed results are safe; run \`batch resume\` to finish`,
+              cause,
+            );
       this.#options.onError?.(this.#error);
     }
     // Nothing more will be acknowledged after a failure of the thread itself.

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { AppError, StoreError } from '../errors.js';
+import { optionError } from '../util/check-option.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { csvColumns, toBatchOutputLine, toCsvRecord } from './output-line.js';
 
@@ -36,7 +37,7 @@ const csvLineBreak = '\r\n';
 
 function validateFormat(format: unknown): OutputFormat {
   if (format !== 'jsonl' && format !== 'csv') {
-    throw new AppError('INTERNAL', `expected \`format\` to be "jsonl" or "csv", got ${JSON.stringify(format)}`);
+    throw optionError('format', '"jsonl" or "csv"', format);
   }
   return format;
 }

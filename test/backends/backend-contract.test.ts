@@ -119,22 +119,23 @@ describe.each(flavours)('backend contract: %s', (flavour) => {
     const error = await backendFailure(backend.complete(chat('unknown model', { model: 'no-such-model' })));
     expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', retryable: false, statusCode: 404, url: sim.url, exitCode: ExitCode.Environment });
     expect(error.message).toContain('"no-such-model"');
-    expect(error.message).toContain('no-such-model');
+    expect(error.message).toContain(flavour === 'ollama' ? `GET ${sim.url}/api/tags lists them` : `GET ${sim.url}/v1/models lists them`);
   });
 
   it('turns a 500 into a retryable error with statusCode 500', async () => {
     const error = await backendFailure(backend.complete(chat('fault:500')));
-    expect(error).toMatchObject({ code: 'SERVER_HTTP_ERROR', retryable: true, statusCode: 500, url: sim.url });
+    expect(error).toMatchObject({ code: 'SERVER_ERROR', retryable: true, statusCode: 500, url: sim.url });
     expect(error.message).toContain('Internal server error (simulated)');
   });
 
   it("turns a 429 into a retryable error carrying the server's Retry-After", async () => {
     const error = await backendFailure(backend.complete(chat('fault:429')));
-    expect(error).toMatchObject({ code: 'SERVER_HTTP_ERROR', retryable: true, statusCode: 429, retryAfterMs: 7000 });
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', retryable: true, statusCode: 429, retryAfterMs: 7000 });
   });
 
   it('turns a dropped connection into a retryable error, and the next request still succeeds', async () => {
     const error = await backendFailure(backend.complete(chat('fault:drop')));
+    expect(error.code).toBe('CONNECTION_RESET');
     expect(error.retryable).toBe(true);
     expect(error.statusCode).toBeUndefined();
     expect(error.url).toBe(sim.url);
@@ -231,7 +232,7 @@ describe('health: llama-server loading', () => {
     backend = createBackend('llama-server', { url: sim.url });
     expect(await backend.health()).toBe('loading');
     const error = await backendFailure(backend.complete(chat('too early')));
-    expect(error).toMatchObject({ code: 'SERVER_HTTP_ERROR', statusCode: 503, retryable: true });
+    expect(error).toMatchObject({ code: 'SERVER_ERROR', statusCode: 503, retryable: true });
     expect(error.message).toContain('Loading model');
   });
 });

@@ -61,7 +61,7 @@ describe('detectServerType', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const error = await backendFailure(detectServerType(url));
-      expect(error.code).toBe('SERVER_HTTP_ERROR');
+      expect(error.code).toBe('SERVER_UNRECOGNISED');
       expect(error.message).toContain('GET /v1/models → 404');
       expect(error.message).toContain('--server-type');
     } finally {

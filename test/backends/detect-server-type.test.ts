@@ -50,7 +50,7 @@ describe('detectServerType', () => {
   it('says what it saw and suggests --server-type when nothing matches', async () => {
     const error = (await detect(notFound)) as BackendError;
     expect(error).toBeInstanceOf(BackendError);
-    expect(error.code).toBe('SERVER_HTTP_ERROR');
+    expect(error.code).toBe('SERVER_UNRECOGNISED');
     expect(error.retryable).toBe(false);
     expect(error.exitCode).toBe(ExitCode.Environment);
     expect(error.message).toContain('GET /api/version → 404, GET /props → 404, GET /v1/models → 404, GET / → 404');
@@ -59,6 +59,8 @@ describe('detectServerType', () => {
 
   it('says the API key was refused on a 401, without showing it', async () => {
     const error = (await detect((req, res) => json(res, 401, { error: { message: 'invalid key' } }), { apiKey: 'sk-hidden-999' })) as BackendError;
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.exitCode).toBe(ExitCode.Environment);
     expect(error.statusCode).toBe(401);
     expect(error.message).toContain('--api-key-env');
     expect(error.message).not.toContain('sk-hidden-999');

@@ -54,7 +54,7 @@ describe('OpenAiBackend API key (sim)', () => {
   it('without a key gets a permanent 401 error that names --api-key-env', async () => {
     sim = await startSimServer({ flavour: 'openai', apiKey });
     const error = await backendFailure(open('openai', { url: sim.url }).complete(chat('no key')));
-    expect(error).toMatchObject({ code: 'SERVER_HTTP_ERROR', statusCode: 401, retryable: false, url: sim.url });
+    expect(error).toMatchObject({ code: 'AUTH_FAILED', statusCode: 401, retryable: false, url: sim.url });
     expect(error.message).toContain('--api-key-env');
     expect(everything(error)).not.toContain(apiKey);
     expect(sim.stats().authorizationSeen).toBe(false);
@@ -79,13 +79,13 @@ describe('OpenAiBackend API key (sim)', () => {
       await backendFailure(detectServerType(sim.url, { apiKey: wrongKey })),
     ];
     expect(errors.map((error) => (error as BackendError).code)).toEqual([
-      'SERVER_HTTP_ERROR',
-      'SERVER_HTTP_ERROR',
+      'AUTH_FAILED',
+      'AUTH_FAILED',
       'MODEL_NOT_FOUND',
-      'SERVER_HTTP_ERROR',
+      'SERVER_ERROR',
       'REQUEST_TIMEOUT',
       'SERVER_UNREACHABLE',
-      'SERVER_HTTP_ERROR',
+      'AUTH_FAILED',
     ]);
     for (const error of errors) {
       expect(everything(error)).not.toContain(apiKey);
@@ -139,7 +139,7 @@ describe.each(['openai', 'llama-server'] as const)('streamed answers (sim %s)', 
   it('maps a streamed 500 and a hang like unstreamed ones', async () => {
     sim = await startSimServer({ flavour, script: (_n, request) => (request.promptText === 'fail' ? '500' : request.promptText === 'hang' ? 'hang' : undefined) });
     const backend = open(flavour, { url: sim.url, stream: true });
-    expect(await backendFailure(backend.complete(chat('fail')))).toMatchObject({ code: 'SERVER_HTTP_ERROR', statusCode: 500, retryable: true });
+    expect(await backendFailure(backend.complete(chat('fail')))).toMatchObject({ code: 'SERVER_ERROR', statusCode: 500, retryable: true });
     expect(await backendFailure(backend.complete(chat('hang', 200)))).toMatchObject({ code: 'REQUEST_TIMEOUT', retryable: true });
   });
 });

@@ -150,6 +150,7 @@ describe('OpenAiBackend', () => {
       res.end('<html>captive portal</html>');
     });
     const error = await rejection(b.complete({ endpoint: '/v1/chat/completions', body: chatBody, timeoutMs: 5000 }));
+    expect(error.code).toBe('ANSWER_NOT_JSON');
     expect(error.retryable).toBe(true);
     expect(error.statusCode).toBe(200);
     expect(error.message).toContain('<html>captive portal</html>');
@@ -170,8 +171,8 @@ describe('OpenAiBackend', () => {
   });
 
   it('validates its options once, at construction', () => {
-    expect(() => new OpenAiBackend({ url: 'http://127.0.0.1:1', connections: 0 })).toThrow('expected `connections` to be a positive integer, got 0');
-    expect(() => new OpenAiBackend({ url: 'http://127.0.0.1:1', probeTimeoutMs: -1 })).toThrow('expected `probeTimeoutMs` to be a positive number, got -1');
+    expect(() => new OpenAiBackend({ url: 'http://127.0.0.1:1', connections: 0 })).toThrow('expected `connections` to be a whole number >= 1, got 0');
+    expect(() => new OpenAiBackend({ url: 'http://127.0.0.1:1', probeTimeoutMs: -1 })).toThrow('expected `probeTimeoutMs` to be a number > 0, got -1');
     expect(() => new OpenAiBackend({ url: 'http://127.0.0.1:1', apiKey: 'a\nb' })).toThrow(/single-line/);
   });
 });

@@ -6,7 +6,7 @@ const GIB = 2 ** 30;
 
 describe('advise', () => {
   it('plans an assumed 8B 4-bit model on a CPU-only 8-core / 32 GiB machine', () => {
-    const plan = advise(hardwareFixture('cpu-8c-32g.json'));
+    const plan = advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 });
     // RAM headroom = max(2 GiB, ceil(0.1 × 34359738368)) = 3435973837;
     // usable = 30064771072 available − 3435973837 = 26628797235.
     expect(plan.pools).toEqual([
@@ -28,7 +28,7 @@ describe('advise', () => {
   });
 
   it('puts an 8B Q4 model entirely on a 24 GB RTX 3090 with 16 slots', () => {
-    const plan = advise(hardwareFixture('rtx3090.json'), [modelFixture('llama-8b-q4')]);
+    const plan = advise(hardwareFixture('rtx3090.json'), [modelFixture('llama-8b-q4')], { contextSize: 4096 });
     // headroom = ceil(0.1 × 25769803776) = 2576980378; usable = 25232932864 free − 2576980378 = 22655952486.
     expect(plan.pools[0]).toMatchObject({ kind: 'gpu', gpuIndex: 0, usableBytes: 22655952486, slotCap: 16 });
     // slots = min(16 (≥ 16 GB), floor((22655952486 − 4920734016) / 536870912) = 33) = 16.
@@ -41,7 +41,7 @@ describe('advise', () => {
   });
 
   it('spreads two models over two 80 GB A100s, biggest first', () => {
-    const plan = advise(hardwareFixture('a100x2.json'), [modelFixture('qwen-32b-q4'), modelFixture('llama-70b-q4')], { inputs: ['prompts/'] });
+    const plan = advise(hardwareFixture('a100x2.json'), [modelFixture('qwen-32b-q4'), modelFixture('llama-70b-q4')], { contextSize: 4096, inputs: ['prompts/'] });
     // usable = 85899345920 − 8589934592 = 77309411328 per GPU.
     // 70B first → GPU 0 (tie: lowest index); 32B → GPU 1 (most left).
     const [qwen, llama] = plan.models;
@@ -62,7 +62,7 @@ describe('advise', () => {
   });
 
   it('offloads part of a 14B model that does not fit an 8 GB laptop GPU', () => {
-    const plan = advise(hardwareFixture('laptop-8g.json'), [modelFixture('qwen-14b-q4')]);
+    const plan = advise(hardwareFixture('laptop-8g.json'), [modelFixture('qwen-14b-q4')], { contextSize: 4096 });
     // usable = 8271167488 − ceil(858574028.8) = 7412593459 < 8988110976 + 805306368 → partial.
     // slots = min(8, 8 cores / 2) = 4; (8988110976 + 4 × 805306368) / 48 layers = 254361176 B per layer;
     // floor(7412593459 / 254361176) = 29 layers on the GPU, 19 on the CPU.
@@ -77,7 +77,7 @@ describe('advise', () => {
   });
 
   it('plans unified memory as one pool minus the OS headroom', () => {
-    const plan = advise(hardwareFixture('unified-64g.json'), [modelFixture('llama-8b-q4')]);
+    const plan = advise(hardwareFixture('unified-64g.json'), [modelFixture('llama-8b-q4')], { contextSize: 4096 });
     // headroom = max(2 GiB, ceil(0.1 × 64 GiB)) = 6871947674; 48 GiB − that = 44667659878 (< 75% × 64 GiB).
     expect(plan.pools).toEqual([
       { kind: 'unified', name: 'unified memory', totalBytes: 64 * GIB, headroomBytes: 6871947674, usableBytes: 44667659878, slotCap: 32 },
@@ -89,7 +89,7 @@ describe('advise', () => {
   });
 
   it('shares one GPU between two models that fit together', () => {
-    const plan = advise(hardwareFixture('rtx3090.json'), [modelFixture('llama-8b-q4'), modelFixture('qwen-14b-q4')]);
+    const plan = advise(hardwareFixture('rtx3090.json'), [modelFixture('llama-8b-q4'), modelFixture('qwen-14b-q4')], { contextSize: 4096 });
     // (22655952486 − 8988110976 − 4920734016) / 2 = 4373553747 B each;
     // 14B: floor(/805306368) = 5; 8B: floor(/536870912) = 8; --slots = min = 5.
     expect(plan.models.map((m) => [m.model, m.slots, m.coResident])).toEqual([
@@ -102,7 +102,7 @@ describe('advise', () => {
   it('is deterministic and rejects a bad context size', () => {
     const hardware = hardwareFixture('a100x2.json');
     const models = [modelFixture('llama-70b-q4'), modelFixture('qwen-32b-q4')];
-    expect(advise(hardware, models)).toEqual(advise(hardware, models));
-    expect(() => advise(hardware, models, { contextSize: 8.5 })).toThrow('expected `contextSize` to be a whole number of tokens >= 16, got 8.5');
+    expect(advise(hardware, models, { contextSize: 4096 })).toEqual(advise(hardware, models, { contextSize: 4096 }));
+    expect(() => advise(hardware, models, { contextSize: 8.5 })).toThrow('expected `contextSize` to be a whole number >= 16, got 8.5');
   });
 });

@@ -19,30 +19,30 @@ afterAll(async () => {
 });
 
 describe('measureConcurrency', () => {
-  it('finds the 8 slots of a server: throughput stops growing past them', async () => {
+  it('finds the 8 slots of a server: throughput stops growing past them (virtual time, so load cannot blur it)', async () => {
+    const server = slottedServer(8, 50);
     const seen: number[] = [];
     const curve = await measureConcurrency({
-      backend,
+      backend: server.backend,
       maxConcurrency: 64,
-      // Three waves per level: enough to average out one slow request, few enough to stay fast.
       requestsPerLevel: (concurrency) => 3 * concurrency,
       timeoutMs: 10_000,
+      now: server.now,
       onLevel: (level) => seen.push(level.concurrency),
     });
     // 1 → 8 doubles throughput each time; at 16 requests queue behind the 8 slots (the median
-    // latency nearly doubles), so it stops there.
+    // latency doubles, throughput stays), so it stops there.
     expect(curve.levels.map((level) => level.concurrency)).toEqual([1, 2, 4, 8, 16]);
     expect(seen).toEqual([1, 2, 4, 8, 16]);
     expect(curve.recommended).toBe(8);
     expect(curve.reason).toMatch(/^8 /);
     expect(curve.levels.map((level) => level.requests)).toEqual([3, 6, 12, 24, 48]);
     const at = (c: number) => curve.levels.find((level) => level.concurrency === c)!;
-    // Every answer carries 16 completion tokens.
-    expect(at(8).completionTokensPerSecond).toBeCloseTo(at(8).requestsPerSecond * 16, 6);
-    // Past the slots, requests wait for a slot: the p95 latency grows.
-    expect(at(16).p95LatencyMs).toBeGreaterThan(at(8).p95LatencyMs);
-    expect(sim.stats().maxConcurrent).toBe(16);
-    expect(sim.stats().maxInService).toBe(8);
+    // 16 tokens per answer, 50 ms per answer per slot.
+    expect(curve.levels.map((level) => level.completionTokensPerSecond)).toEqual([320, 640, 1280, 2560, 2560]);
+    expect(at(16).p95LatencyMs).toBe(100);
+    expect(at(8).p95LatencyMs).toBe(50);
+    expect(server.peak()).toBe(16);
 
     const svg = renderCurveSvg(curve);
     expect(svg.startsWith('<svg')).toBe(true);
@@ -50,6 +50,15 @@ describe('measureConcurrency', () => {
     expect(svg.match(/<rect class="latency-point"/g)).toHaveLength(curve.levels.length);
     expect(svg).toContain('recommended: 8');
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  });
+
+  it('measures a real server over HTTP: exactly the level in flight, never above its slots in service', async () => {
+    const curve = await measureConcurrency({ backend, maxConcurrency: 16, requestsPerLevel: (concurrency) => 2 * concurrency, timeoutMs: 10_000 });
+    // Which level wins depends on this machine's load; what reached the server does not.
+    expect(curve.levels[0]!.concurrency).toBe(1);
+    expect(sim.stats().maxConcurrent).toBe(curve.levels.at(-1)!.concurrency);
+    expect(sim.stats().maxInService).toBeLessThanOrEqual(8);
+    expect(curve.levels.every((level) => level.completionTokensPerSecond > 0)).toBe(true);
   });
 
   it('keeps exactly `level` requests in flight, with an injected clock', async () => {
@@ -85,3 +94,52 @@ describe('measureConcurrency', () => {
     await expect(measureConcurrency({ backend, maxConcurrency: 0 })).rejects.toThrow('expected `maxConcurrency` to be a whole number >= 1, got 0');
   });
 });
+
+/**
+ * A server with `slots` slots and a fixed service time, on a virtual clock: each request takes
+ * the earliest free slot (or waits for one), and answers complete in order of their finish time.
+ */
+function slottedServer(slots: number, serviceMs: number): { backend: Backend; now: () => number; peak: () => number } {
+  let clock = 0;
+  let inFlight = 0;
+  let peak = 0;
+  const free = new Array<number>(slots).fill(0);
+  const pending: Array<{ readonly finish: number; readonly resolve: () => void }> = [];
+  let stepping = false;
+  // Lets every request sent in this turn register before the clock moves to the next finish.
+  const step = (): void => {
+    if (stepping) return;
+    stepping = true;
+    setImmediate(() => {
+      stepping = false;
+      pending.sort((a, b) => a.finish - b.finish);
+      const next = pending.shift();
+      if (next === undefined) return;
+      clock = next.finish;
+      next.resolve();
+      if (pending.length > 0) step();
+    });
+  };
+  const backend: Backend = {
+    type: 'llama-server',
+    url: 'http://127.0.0.1:1',
+    async complete() {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      const slot = free.indexOf(Math.min(...free));
+      const sentAt = clock;
+      const finish = Math.max(clock, free[slot]!) + serviceMs;
+      free[slot] = finish;
+      await new Promise<void>((resolve) => {
+        pending.push({ finish, resolve });
+        step();
+      });
+      inFlight -= 1;
+      return { statusCode: 200, requestId: 'r', body: {}, promptTokens: 1, completionTokens: 16, timings: { latencyMs: clock - sentAt } };
+    },
+    describe: async () => ({ type: 'llama-server', models: ['m'], slots }),
+    health: async () => 'ok',
+    close: async () => undefined,
+  };
+  return { backend, now: () => clock, peak: () => peak };
+}

@@ -26,6 +26,6 @@ describe('parseHardwareProfile', () => {
     expect(() => parseHardwareProfile({ ...valid, cpu: { physicalCores: 2.5 } }, 'p.json')).toThrow('p.json: expected `cpu.physicalCores` to be a whole number, got 2.5');
     expect(() => parseHardwareProfile({ ...valid, gpus: {} }, 'p.json')).toThrow('p.json: expected `gpus` to be an array ([] when there is no GPU), got an object');
     expect(() => parseHardwareProfile('{oops', 'p.json')).toThrow(/^p\.json: expected a JSON hardware profile, got invalid JSON/);
-    expect(() => parseHardwareProfile([], 'p.json')).toThrow('p.json: expected the profile to be an object, got an array');
+    expect(() => parseHardwareProfile([], 'p.json')).toThrow('p.json: expected the profile to be an object, got an empty array');
   });
 });

@@ -27,7 +27,7 @@ describe('probeHardware', () => {
 
     // Planned as it is: with no GPU, the assumed model goes to RAM with the CPU's slots and threads.
     if (hardware.gpus.length === 0) {
-      const plan = advise(hardware);
+      const plan = advise(hardware, [], { contextSize: 4096 });
       const cores = hardware.cpu.physicalCores;
       expect(plan.assumption).toContain('no --model given');
       expect(plan.models[0]).toMatchObject({ pool: 'ram', gpuLayers: 0, fullOffload: false });
@@ -40,7 +40,7 @@ describe('probeHardware', () => {
   });
 
   it('rejects a bad timeout', async () => {
-    await expect(probeHardware({ graphicsTimeoutMs: 0 })).rejects.toThrow('expected `graphicsTimeoutMs` to be a whole number of milliseconds >= 1, got 0');
+    await expect(probeHardware({ graphicsTimeoutMs: 0 })).rejects.toThrow('expected `graphicsTimeoutMs` to be a whole number >= 1, got 0');
   });
 });
 

@@ -21,13 +21,13 @@ describe('profileFromServer', () => {
       kvBytesPerToken: 262_144,
     });
     // advise() plans for it like any profile: it fits on the 24 GB RTX 3090 entirely.
-    const plan = advise(hardwareFixture('rtx3090.json'), [profile]);
+    const plan = advise(hardwareFixture('rtx3090.json'), [profile], { contextSize: 4096 });
     expect(plan.models[0]).toMatchObject({ model: 'qwen2.5:14b', pool: 'gpu', fullOffload: true });
   });
 
   it('warns by share, not layer count, when it does not fit a GPU', () => {
     const profile = profileFromServer({ id: 'big', sizeBytes: 9_840_000_000 });
-    const plan = advise(hardwareFixture('laptop-8g.json'), [profile]);
+    const plan = advise(hardwareFixture('laptop-8g.json'), [profile], { contextSize: 4096 });
     // KV: 262144 B/token × 4096 = 1073741824 B per slot; usable 7412593459 B (see advise.test.ts)
     // < 9840000000 + 1073741824 → partial. slots = min(8, 8 cores / 2) = 4;
     // 9840000000 + 4 × 1073741824 = 14134967296 B; floor(100 × 7412593459 / 14134967296) = 52%.

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { advise } from '../../src/hardware/advise.js';
-import { advicePath, loadAdvice, saveAdvice } from '../../src/hardware/saved-advice.js';
+import { advicePath, findAdviceFor, loadAdvice, saveAdvice } from '../../src/hardware/saved-advice.js';
+import { machineIdentity } from '../../src/hardware/machine-identity.js';
 import { hardwareFixture } from './fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'batch-advice-'));
@@ -12,8 +13,8 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('saved advice', () => {
   it('round-trips the run settings of a plan', () => {
     const home = join(root, 'home-a');
-    const plan = advise(hardwareFixture('cpu-8c-32g.json'));
-    expect(saveAdvice(home, plan, new Date('2026-01-02T03:04:05.000Z'))).toBe(join(home, 'advice.json'));
+    const plan = advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 });
+    expect(saveAdvice(home, plan, 'machine-a', new Date('2026-01-02T03:04:05.000Z'))).toBe(join(home, 'advice.json'));
     // cpu-8c-32g.json: linux x64, AMD Ryzen 7 5800X, 8 physical / 16 logical cores, 32 GiB RAM, no GPU.
     expect(loadAdvice(home)).toEqual({
       workers: 4,
@@ -23,15 +24,16 @@ describe('saved advice', () => {
       threads: 8,
       savedAt: '2026-01-02T03:04:05.000Z',
       hardwareFingerprint: plan.hardwareFingerprint,
+      machine: 'machine-a',
     });
     expect(plan.hardwareFingerprint).toBe('linux-x64; AMD Ryzen 7 5800X 8c/16t; 32 GiB RAM');
-    expect(advise(hardwareFixture('rtx3090.json')).hardwareFingerprint).toMatch(/; NVIDIA GeForce RTX 3090 24 GiB$/);
+    expect(advise(hardwareFixture('rtx3090.json'), [], { contextSize: 4096 }).hardwareFingerprint).toMatch(/; NVIDIA GeForce RTX 3090 24 GiB$/);
   });
 
   it('ignores a missing or malformed file instead of failing the run', () => {
     const home = join(root, 'home-b');
     expect(loadAdvice(home)).toBeUndefined();
-    saveAdvice(home, advise(hardwareFixture('cpu-8c-32g.json')));
+    saveAdvice(home, advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 }), 'machine-b');
     writeFileSync(advicePath(home), '{"workers": 4, "maxModels": 0');
     expect(loadAdvice(home)).toBeUndefined();
     writeFileSync(advicePath(home), JSON.stringify({ workers: 4, maxModels: 0, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z', hardwareFingerprint: 'x' }));
@@ -39,5 +41,33 @@ describe('saved advice', () => {
     // Written before fingerprints existed: the machine is unknown, so it supplies no defaults.
     writeFileSync(advicePath(home), JSON.stringify({ workers: 4, maxModels: 1, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z' }));
     expect(loadAdvice(home)).toBeUndefined();
+  });
+
+  it('is found only on the machine it was planned for', () => {
+    const home = join(root, 'home-c');
+    expect(findAdviceFor(home, 'here')).toEqual({});
+    const plan = advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 });
+    saveAdvice(home, plan, 'here');
+    expect(findAdviceFor(home, 'here').advice?.workers).toBe(plan.workers);
+    const elsewhere = findAdviceFor(home, 'there');
+    expect(elsewhere.advice).toBeUndefined();
+    expect(elsewhere.staleReason).toContain('was planned for "here", not this one ("there")');
+    // Saved before advice named its machine: never applied.
+    writeFileSync(advicePath(home), JSON.stringify({ workers: 4, maxModels: 1, slots: 4, contextSize: 4096, threads: 8, savedAt: '2026-01-02T03:04:05.000Z', hardwareFingerprint: 'x' }));
+    expect(findAdviceFor(home, 'here').staleReason).toContain('an unnamed machine (saved by an older batch)');
+  });
+
+  it('is written 0600 in a 0700 folder, like the job databases', () => {
+    const home = join(root, 'home-d');
+    saveAdvice(home, advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 }), 'here');
+    expect(statSync(advicePath(home)).mode & 0o777).toBe(0o600);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('machineIdentity', () => {
+  it('is the same on every call on one machine, and names OS, CPU count and memory', () => {
+    expect(machineIdentity()).toBe(machineIdentity());
+    expect(machineIdentity()).toMatch(new RegExp(`^${process.platform}-${process.arch}; .+ x${cpus().length}; \\d+ GiB RAM$`));
   });
 });

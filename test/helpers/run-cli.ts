@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { OutputWaiters } from './output-waiters.js';
 import { repoRoot } from './sim-process.js';
 
 export interface CliResult {
@@ -26,17 +27,8 @@ export function startCli(args: readonly string[], options: { readonly cwd?: stri
   });
   let stdout = '';
   let stderr = '';
-  const waiters: Array<{ text: string | RegExp; resolve: () => void }> = [];
-  const check = (): void => {
-    const all = stdout + stderr;
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      const w = waiters[i]!;
-      if (typeof w.text === 'string' ? all.includes(w.text) : w.text.test(all)) {
-        waiters.splice(i, 1);
-        w.resolve();
-      }
-    }
-  };
+  const waiters = new OutputWaiters(() => stdout + stderr);
+  const check = (): void => waiters.check();
   child.stdout!.on('data', (c: Buffer) => {
     stdout += c.toString();
     check();
@@ -58,12 +50,7 @@ export function startCli(args: readonly string[], options: { readonly cwd?: stri
     child,
     done,
     output: () => stdout + stderr,
-    waitFor: (text) =>
-      new Promise<void>((resolve, reject) => {
-        waiters.push({ text, resolve });
-        check();
-        void done.then(() => reject(new Error(`CLI exited before printing ${String(text)}:\n${stdout}\n${stderr}`)));
-      }),
+    waitFor: (text) => waiters.waitFor(text, done, () => 'the CLI exited'),
   };
 }
 

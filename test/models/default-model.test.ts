@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_URI, DOWNLOAD_FAILED_MARKER, DEMO_MODEL_FILE, DEMO_MODEL_NOTICE, defaultCacheDir, resolveDefaultModel } from '../../src/models/default-model.js';
 import { readGgufInfo } from '../../src/models/gguf-reader.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
@@ -51,72 +51,103 @@ it('keeps the cache outside the project unless BATCH_MODELS_DIR says otherwise',
   expect(defaultCacheDir({ BATCH_MODELS_DIR: '/data/models' })).toBe('/data/models');
 });
 
-describe('download from a Hugging Face mirror on 127.0.0.1', () => {
-  let mirror: Server;
-  let mirrorUrl: string;
-  let mode: 'serve' | 'fail' | 'hang' = 'serve';
-  let modelBytes: Buffer;
+/** A Hugging Face mirror on 127.0.0.1 that serves `bytes`, answers 500, or never answers. */
+interface Mirror {
+  readonly url: string;
+  /** The paths asked for, in order. */
+  readonly requested: string[];
+  mode: 'serve' | 'fail' | 'hang';
+  close(): Promise<void>;
+}
+
+async function startMirror(bytes: Buffer): Promise<Mirror> {
   const requested: string[] = [];
+  const state = { mode: 'serve' as Mirror['mode'] };
+  const server: Server = createServer((request, response) => {
+    requested.push(request.url ?? '');
+    if (state.mode === 'hang') return;
+    if (state.mode === 'fail') {
+      response.writeHead(500).end('{"error":"down"}');
+      return;
+    }
+    response.writeHead(200, { 'content-length': bytes.length, 'content-type': 'application/octet-stream' }).end(bytes);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    requested,
+    get mode() {
+      return state.mode;
+    },
+    set mode(mode) {
+      state.mode = mode;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    },
+  };
+}
+
+// Each test has a mirror of its own: a downloader that gives up may still send a late request,
+// which must not land in the next test's counts.
+describe('download from a Hugging Face mirror on 127.0.0.1', () => {
+  let modelBytes: Buffer;
+  let mirror: Mirror;
 
   beforeAll(async () => {
     const source = join(os.tmpdir(), `batch-mirror-${process.pid}.gguf`);
     await writeTinyLlamaGguf(source, { name: 'served by the mirror' });
     modelBytes = await readFile(source);
     await rm(source);
-    mirror = createServer((request, response) => {
-      requested.push(request.url ?? '');
-      if (mode === 'hang') return;
-      if (mode === 'fail') {
-        response.writeHead(500).end('{"error":"down"}');
-        return;
-      }
-      response.writeHead(200, { 'content-length': modelBytes.length, 'content-type': 'application/octet-stream' }).end(modelBytes);
-    });
-    await new Promise<void>((done) => mirror.listen(0, '127.0.0.1', done));
-    mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/`;
   });
-  afterAll(async () => {
-    mirror.closeAllConnections();
-    await new Promise((done) => mirror.close(done));
+  beforeEach(async () => {
+    mirror = await startMirror(modelBytes);
+  });
+  afterEach(async () => {
+    await mirror.close();
   });
 
   it('downloads the default model once and then uses the cached copy', async () => {
-    mode = 'serve';
-    requested.length = 0;
     const lines: string[] = [];
-    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, log: (line) => lines.push(line) });
+    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirror.url, log: (line) => lines.push(line) });
     expect(chosen).toMatchObject({ path: join(dir, DEFAULT_MODEL_FILE), isDemo: false });
     expect(chosen.notice).toContain(`using ${DEFAULT_MODEL_FILE}`);
-    expect(requested[0]).toContain(DEFAULT_MODEL_URI.replace(/^hf:/, '').replace(/\/([^/]+)$/, '/resolve/main/$1'));
+    expect(mirror.requested[0]).toContain(DEFAULT_MODEL_URI.replace(/^hf:/, '').replace(/\/([^/]+)$/, '/resolve/main/$1'));
     expect(lines.at(-1)).toContain('100%');
     expect((await readGgufInfo(chosen.path)).name).toBe('served by the mirror');
-    const count = requested.length;
-    expect(await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl })).toEqual({ path: chosen.path, isDemo: false });
-    expect(requested.length).toBe(count);
+    const count = mirror.requested.length;
+    expect(await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirror.url })).toEqual({ path: chosen.path, isDemo: false });
+    expect(mirror.requested.length).toBe(count);
   });
 
   it.each(['fail', 'hang'] as const)('falls back to the demo model when the mirror %s', async (behaviour) => {
-    mode = behaviour;
+    mirror.mode = behaviour;
     const lines: string[] = [];
-    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, stallTimeoutMs: 300, log: (line) => lines.push(line) });
+    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirror.url, stallTimeoutMs: 300, log: (line) => lines.push(line) });
     expect(chosen).toEqual({ path: join(dir, DEMO_MODEL_FILE), isDemo: true, notice: DEMO_MODEL_NOTICE });
     expect(lines.join('\n')).toContain(`could not download ${DEFAULT_MODEL_URI}`);
     if (behaviour === 'hang') expect(lines.join('\n')).toContain('no progress for 300 ms');
   });
 
   it('does not retry a failed download for a day, unless the marker is deleted', async () => {
-    mode = 'fail';
-    await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, stallTimeoutMs: 300 });
-    requested.length = 0;
-    const lines: string[] = [];
-    const again = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl, stallTimeoutMs: 300, log: (line) => lines.push(line) });
-    expect(again.isDemo).toBe(true);
-    expect(requested).toEqual([]);
-    expect(lines.join('\n')).toContain(`delete ${join(dir, DOWNLOAD_FAILED_MARKER)} to try again`);
-    await rm(join(dir, DOWNLOAD_FAILED_MARKER));
-    mode = 'serve';
-    const fetched = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirrorUrl });
-    expect(fetched).toMatchObject({ path: join(dir, DEFAULT_MODEL_FILE), isDemo: false });
-    expect(requested.length).toBeGreaterThan(0);
+    const failing = mirror;
+    failing.mode = 'fail';
+    await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: failing.url, stallTimeoutMs: 300 });
+    // The second call goes to a mirror that has seen nothing yet: any request it gets is a retry.
+    const untouched = await startMirror(modelBytes);
+    try {
+      const lines: string[] = [];
+      const again = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: untouched.url, stallTimeoutMs: 300, log: (line) => lines.push(line) });
+      expect(again.isDemo).toBe(true);
+      expect(untouched.requested).toEqual([]);
+      expect(lines.join('\n')).toContain(`delete ${join(dir, DOWNLOAD_FAILED_MARKER)} to try again`);
+      await rm(join(dir, DOWNLOAD_FAILED_MARKER));
+      const fetched = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: untouched.url });
+      expect(fetched).toMatchObject({ path: join(dir, DEFAULT_MODEL_FILE), isDemo: false });
+      expect(untouched.requested.length).toBeGreaterThan(0);
+    } finally {
+      await untouched.close();
+    }
   });
 });

@@ -164,9 +164,10 @@ describe('readGgufInfo on broken files', () => {
     expect(error.message).toContain('unsupported GGUF version 1');
   });
 
-  it('reports a missing file as MODEL_NOT_FOUND', async () => {
+  it('reports a missing file as MODEL_FILE_NOT_FOUND (exit 2: the path is the user\'s)', async () => {
     const error = await invalidError(readGgufInfo(join(dir, 'absent.gguf')));
-    expect(error.code).toBe('MODEL_NOT_FOUND');
+    expect(error.code).toBe('MODEL_FILE_NOT_FOUND');
+    expect(error.exitCode).toBe(2);
     expect(error.message).toContain('absent.gguf cannot be opened: no such file');
   });
 });

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PromptError } from '../../src/errors.js';
+import { PromptError, UsageError } from '../../src/errors.js';
 import type { PromptItem } from '../../src/prompts/prompt-item.js';
 import { readPrompts, requestModel } from '../../src/prompts/read-prompts.js';
 import { collect, makeTempDir, streamOf, summarize, type TempDir } from './temp-dir.js';
@@ -253,8 +253,11 @@ describe('readPrompts: input errors throw before anything is sent', () => {
 
   it('refuses `-` twice or without a stdin stream, and bad options', async () => {
     expect(() => readPrompts(['-', '-'], { cwd: tmp.dir, stdin: streamOf('') })).toThrow(PromptError);
-    expect(() => readPrompts(['-'], { cwd: tmp.dir })).toThrow('expected `stdin` to be a readable stream for the input `-`, got undefined');
+    expect(() => readPrompts(['-'], { cwd: tmp.dir })).toThrow('expected `stdin` to be a readable stream for the input `-`, got nothing');
     expect(() => readPrompts(['x'], { cwd: 'relative' })).toThrow('expected `cwd` to be an absolute path, got "relative"');
+    // Bad options are usage errors (exit 2), as everywhere, not internal ones.
+    expect(() => readPrompts(['x'], { cwd: 'relative' })).toThrow(UsageError);
+    expect(() => readPrompts(['x', ''], { cwd: tmp.dir })).toThrow(UsageError);
     expect(() => readPrompts([], { cwd: tmp.dir })).toThrow('expected at least one input');
   });
 });
@@ -298,12 +301,11 @@ describe('readPrompts: streaming', () => {
 });
 
 describe('the example prompt set', () => {
-  it('reads prompts-examples as 15-30 valid prompts, none naming a model, covering every format', async () => {
+  it('reads prompts-examples as the 21 valid prompts README promises, none naming a model, covering every format', async () => {
     const records = await collect(readPrompts(['prompts-examples'], { cwd: path.resolve('.') }));
     expect(records.filter((r) => !r.ok)).toEqual([]);
     const all = items(records);
-    expect(all.length).toBeGreaterThanOrEqual(15);
-    expect(all.length).toBeLessThanOrEqual(30);
+    expect(all).toHaveLength(21);
     expect(all.filter((i) => requestModel(i) !== undefined || 'model' in i.body)).toEqual([]);
     expect(all.every((i) => typeof i.body.max_tokens === 'number' && i.body.max_tokens <= 64)).toBe(true);
     const sources = all.map((i) => i.source);

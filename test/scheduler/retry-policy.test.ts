@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
+import { AppError, UsageError } from '../../src/errors.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
 
-const transient = new AppError('SERVER_HTTP_ERROR', '500', { retryable: true });
+const transient = new AppError('SERVER_ERROR', '500', { retryable: true });
 
 describe('RetryPolicy', () => {
   it('uses full jitter within a doubling window', () => {
@@ -16,8 +16,8 @@ describe('RetryPolicy', () => {
 
   it('honours Retry-After, capped at the maximum', () => {
     const policy = new RetryPolicy({ maxDelayMs: 5000 });
-    expect(policy.delayMs(1, new AppError('SERVER_HTTP_ERROR', '429', { retryable: true, retryAfterMs: 2000 }))).toBe(2000);
-    expect(policy.delayMs(1, new AppError('SERVER_HTTP_ERROR', '429', { retryable: true, retryAfterMs: 60_000 }))).toBe(5000);
+    expect(policy.delayMs(1, new AppError('RATE_LIMITED', '429', { retryable: true, retryAfterMs: 2000 }))).toBe(2000);
+    expect(policy.delayMs(1, new AppError('RATE_LIMITED', '429', { retryable: true, retryAfterMs: 60_000 }))).toBe(5000);
   });
 
   it('gives up on permanent errors and after the retry budget', () => {
@@ -27,7 +27,11 @@ describe('RetryPolicy', () => {
     expect(policy.delayMs(3, transient)).toBeUndefined();
   });
 
-  it('rejects a negative retry count', () => {
-    expect(() => new RetryPolicy({ retries: -1 })).toThrow(/Expected `retries`/);
+  it('rejects a negative retry count or delay with UsageError (exit 2)', () => {
+    expect(() => new RetryPolicy({ retries: -1 })).toThrow(new UsageError('expected `retries` to be a whole number >= 0, got -1'));
+    expect(() => new RetryPolicy({ retries: -1 })).toThrow(UsageError);
+    expect(() => new RetryPolicy({ retries: 1.5 })).toThrow(UsageError);
+    expect(() => new RetryPolicy({ baseDelayMs: -1 })).toThrow(new UsageError('expected `baseDelayMs` to be a number >= 0, got -1'));
+    expect(() => new RetryPolicy({ maxDelayMs: Number.NaN })).toThrow(UsageError);
   });
 });

@@ -8,6 +8,7 @@ import { findFreePort } from '../../src/servers/free-port.js';
 import { requestLocal } from '../../src/servers/request-local.js';
 import { ManagedServer } from '../../src/servers/managed-server.js';
 import { countLiveServers, stopAllServers } from '../../src/servers/server-registry.js';
+import { waitForNoProcesses } from '../helpers/processes.js';
 import { DIST_SERVERS, FIXTURES, isAlive, makeTempDir, readStartLog, waitUntilGone, writeFakeLlamaServer, writeFakeModel, writeSimLlamaServer } from './server-fixtures.js';
 
 let temp: { dir: string; cleanup: () => void };
@@ -62,16 +63,21 @@ describe('ManagedServer', () => {
     expect(countLiveServers()).toBe(0);
   });
 
-  it('times out with SERVER_NOT_READY naming the timeout, the model and the log, and kills the server', async () => {
-    const startLog = join(temp.dir, 'starts.jsonl');
-    const binary = writeSimLlamaServer(temp.dir, { SIM_LOAD_MS: '600000', SIM_START_LOG: startLog });
-    const managed = server(binary, writeFakeModel(temp.dir, 'slow.gguf'), { startupTimeoutMs: 700 });
+  it('times out with SERVER_NOT_READY naming the timeout, the model and the log, and leaves no process', async () => {
+    // /health answers 503 ("loading") for ten minutes: only the timeout can end this start, however
+    // fast or slow the machine is, and nothing below depends on how far the server got meanwhile.
+    const binary = writeSimLlamaServer(temp.dir, { SIM_LOAD_MS: '600000' });
+    const model = writeFakeModel(temp.dir, 'slow.gguf');
+    const managed = server(binary, model, { startupTimeoutMs: 700 });
     const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
     expect((error as ServerError).code).toBe('SERVER_NOT_READY');
     expect((error as Error).message).toContain('llama-server for model slow.gguf was not ready after the startup timeout of 700 ms');
-    expect((error as Error).message).toContain(join(temp.dir, 'logs', 'slow-1.log'));
-    const [record] = readStartLog(startLog);
-    expect(await waitUntilGone(record!.pid)).toBe(true);
+    expect((error as Error).message).toContain(`raise the startup timeout if the model is large, and see ${join(temp.dir, 'logs', 'slow-1.log')}`);
+    expect(managed.state).toBe('exited');
+    expect((await managed.exited).expected).toBe(true);
+    expect(countLiveServers()).toBe(0);
+    expect(isAlive(managed.reaperPid!)).toBe(false);
+    expect(await waitForNoProcesses(model)).toEqual([]);
   });
 
   it('retries with a fresh port when the first one is taken (EADDRINUSE)', async () => {
@@ -113,11 +119,19 @@ describe('ManagedServer', () => {
 
   it('fails with SERVER_NOT_READY when the log folder cannot be created', async () => {
     const notAFolder = writeFakeModel(temp.dir, 'file-not-folder');
-    const managed = new ManagedServer({ launch: { kind: 'llama-server', binary: '/bin/true' }, modelPath: join(temp.dir, 'm.gguf'), logDir: join(notAFolder, 'logs') });
+    const managed = new ManagedServer({ launch: { kind: 'llama-server', binary: '/bin/true' }, modelPath: join(temp.dir, 'm.gguf'), slots: 1, contextSize: 512, logDir: join(notAFolder, 'logs') });
     const error = await managed.start().then(() => undefined, (caught: unknown) => caught);
     expect((error as ServerError).code).toBe('SERVER_NOT_READY');
     expect((error as Error).message).toContain(`cannot create the log of the llama-server for model m.gguf in ${join(notAFolder, 'logs')}`);
     expect(managed.state).toBe('exited');
+  });
+
+  it('requires slots and contextSize (their defaults live in the settings table)', () => {
+    const launch = { kind: 'llama-server', binary: '/bin/true' } as const;
+    const base = { launch, modelPath: join(temp.dir, 'm.gguf'), logDir: join(temp.dir, 'logs') };
+    expect(() => new ManagedServer({ ...base, contextSize: 512 } as never)).toThrow('expected `slots` to be a whole number >= 1, got nothing');
+    expect(() => new ManagedServer({ ...base, slots: 1 } as never)).toThrow('expected `contextSize` to be a whole number >= 1, got nothing');
+    expect(() => new ManagedServer({ ...base, slots: 0, contextSize: 512 })).toThrow('expected `slots` to be a whole number >= 1, got 0');
   });
 
   it('SIGKILLs a server that ignores SIGTERM after the grace period', async () => {

@@ -57,7 +57,9 @@ describe('ModelCatalog', () => {
   });
 
   it('rejects a --model file that does not exist, and a prompt without a model when there is no default', () => {
-    expect(caught(() => new ModelCatalog({ models: ['nope.gguf'], cwd: temp.dir })).message).toContain(`--model nope.gguf: no such file ${join(temp.dir, 'nope.gguf')}`);
+    const missing = caught(() => new ModelCatalog({ models: ['nope.gguf'], cwd: temp.dir }));
+    expect(missing.message).toContain(`--model nope.gguf: no such file ${join(temp.dir, 'nope.gguf')}`);
+    expect(missing.code).toBe('MODEL_FILE_NOT_FOUND');
     const error = caught(() => new ModelCatalog({ cwd: temp.dir }).resolve(undefined));
     expect(error.code).toBe('MODEL_NOT_FOUND');
     expect(error.message).toContain('add --model path/to/model.gguf');

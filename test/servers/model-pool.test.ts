@@ -1,41 +1,43 @@
-import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
-import { ServerError } from '../../src/errors.js';
+import { AppError, ServerError } from '../../src/errors.js';
 import { ModelCatalog } from '../../src/servers/model-catalog.js';
 import type { ModelMemoryEstimate } from '../../src/servers/model-memory.js';
 import { ModelPool, type ModelPoolOptions } from '../../src/servers/model-pool.js';
-import { stopAllServers } from '../../src/servers/server-registry.js';
-import { isAlive, makeTempDir, readStartLog, recordingBackend, waitUntilGone, writeFakeModel, writeSimLlamaServer } from './server-fixtures.js';
+import { FakeServerFactory } from './fake-managed-server.js';
+import { makeTempDir, recordingBackend, writeFakeModel } from './server-fixtures.js';
+
+// Captured before the fake timers replace it: one macrotask turn runs every pending promise
+// callback, since the fakes settle only through promises.
+const realSetImmediate = setImmediate;
+const settle = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
 
 const GiB = 2 ** 30;
 let temp: { dir: string; cleanup: () => void };
-let startLog: string;
 let pools: ModelPool[];
 beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
   temp = makeTempDir();
-  startLog = join(temp.dir, 'starts.jsonl');
   pools = [];
 });
 afterEach(async () => {
   await Promise.all(pools.map((pool) => pool.close()));
-  await stopAllServers(500);
+  vi.useRealTimers();
   temp.cleanup();
 });
 
-function makePool(models: readonly string[], options: Partial<ModelPoolOptions> = {}, env: Record<string, string> = {}): ModelPool {
-  const binary = writeSimLlamaServer(temp.dir, { SIM_START_LOG: startLog, ...env });
+function makePool(models: readonly string[], factory: FakeServerFactory, options: Partial<ModelPoolOptions> = {}): ModelPool {
   for (const model of models) writeFakeModel(temp.dir, `${model}.gguf`);
   const pool = new ModelPool({
     catalog: new ModelCatalog({ models: models.map((model) => `${model}.gguf`), cwd: temp.dir }),
-    launch: { kind: 'llama-server', binary },
+    launch: { kind: 'llama-server', binary: '/never/run' },
     createBackend: (_type, { url }) => recordingBackend(url),
+    createServer: factory.create,
     logDir: join(temp.dir, 'logs'),
-    slotsPerServer: 2,
+    slots: 2,
     contextSize: 512,
-    stopGraceMs: 1000,
-    restartBackoffMs: 10,
+    restartBackoffMs: 1000,
     ...options,
   });
   pools.push(pool);
@@ -48,69 +50,140 @@ async function use(pool: ModelPool, model: string): Promise<Backend> {
   return lease.backend;
 }
 
-function startedModels(): string[] {
-  return readStartLog(startLog).map((record) => record.model.replace(/^.*[\\/]/, '').replace('.gguf', ''));
+function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(() => undefined, (caught: unknown) => caught);
 }
 
-/** Bounded wait for the pool to notice a crash (its only sign is that the model leaves the resident list). */
-async function waitUntilNotResident(pool: ModelPool, model: string): Promise<void> {
-  for (let i = 0; i < 400 && pool.residentModels().includes(model); i += 1) await new Promise((resolve) => setTimeout(resolve, 25));
-  expect(pool.residentModels()).not.toContain(model);
+/** Tracks whether a promise has settled, without awaiting it. */
+function track<T>(promise: Promise<T>): { readonly settled: boolean; readonly promise: Promise<T> } {
+  const state = { settled: false, promise };
+  void promise.then(() => (state.settled = true), () => (state.settled = true));
+  return state;
 }
 
 describe('ModelPool', () => {
   it('with maxModels 1, A B C A starts four servers and stops each evicted one', async () => {
-    const pool = makePool(['a', 'b', 'c'], { maxModels: 1 });
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b', 'c'], factory, { maxModels: 1 });
     for (const model of ['a', 'b', 'c', 'a']) await use(pool, model);
-    expect(startedModels()).toEqual(['a', 'b', 'c', 'a']);
-    const pids = readStartLog(startLog).map((record) => record.pid);
-    for (const pid of pids.slice(0, 3)) expect(isAlive(pid)).toBe(false);
-    expect(isAlive(pids[3]!)).toBe(true);
+    expect(factory.models()).toEqual(['a', 'b', 'c', 'a']);
+    expect(factory.servers.map((server) => server.stops)).toEqual([1, 1, 1, 0]);
     expect(pool.residentModels()).toEqual(['a']);
-    expect(pool.stats().find((stat) => stat.model === 'a')).toMatchObject({ loads: 2, restarts: 0, requestsServed: 2 });
-    expect(pool.stats().find((stat) => stat.model === 'a')!.loadMsTotal).toBeGreaterThan(0);
+    expect(pool.stats()).toEqual([
+      { model: 'a', loads: 2, loadMsTotal: 20, restarts: 0, requestsServed: 2 },
+      { model: 'b', loads: 1, loadMsTotal: 10, restarts: 0, requestsServed: 1 },
+      { model: 'c', loads: 1, loadMsTotal: 10, restarts: 0, requestsServed: 1 },
+    ]);
     await pool.close();
-    expect(await waitUntilGone(pids[3]!)).toBe(true);
+    expect(factory.servers[3]!.stops).toBe(1);
   });
 
-  it('with maxModels 2, keeps the two most recently used', async () => {
-    const pool = makePool(['a', 'b', 'c'], { maxModels: 2 });
+  it('hands each server its slots, context size and the pool options, and the backend its URL and slots', async () => {
+    const factory = new FakeServerFactory(true);
+    const connections: number[] = [];
+    const pool = makePool(['a'], factory, {
+      slots: 3,
+      contextSize: 1024,
+      startupTimeoutMs: 1234,
+      stopGraceMs: 50,
+      createBackend: (_type, options) => {
+        connections.push(options.connections);
+        return recordingBackend(options.url);
+      },
+    });
+    const backend = (await use(pool, 'a')) as Backend & { url: string };
+    expect(factory.servers[0]!.options).toMatchObject({
+      launch: { kind: 'llama-server', binary: '/never/run' },
+      modelPath: join(temp.dir, 'a.gguf'),
+      slots: 3,
+      contextSize: 1024,
+      logDir: join(temp.dir, 'logs'),
+      startupTimeoutMs: 1234,
+      stopGraceMs: 50,
+    });
+    expect(backend.url).toBe('http://fake/a-1');
+    expect(connections).toEqual([3]);
+    expect(pool.capacity).toBe(3);
+  });
+
+  it('with maxModels 2, keeps the two most recently used and reuses a resident server', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b', 'c'], factory, { maxModels: 2 });
     const first = await use(pool, 'a');
     await use(pool, 'b');
     await use(pool, 'a');
     await use(pool, 'c');
     expect(pool.residentModels()).toEqual(['c', 'a']);
-    expect(startedModels()).toEqual(['a', 'b', 'c']);
+    expect(factory.models()).toEqual(['a', 'b', 'c']);
+    expect(factory.servers.map((server) => server.stops)).toEqual([0, 1, 0]);
     expect(await use(pool, 'a')).toBe(first);
-    expect(startedModels()).toHaveLength(3);
-    expect(isAlive(readStartLog(startLog)[1]!.pid)).toBe(false);
+    expect(factory.models()).toEqual(['a', 'b', 'c']);
   });
 
-  it('starts a model once for concurrent acquires', async () => {
-    const pool = makePool(['a'], {}, { SIM_LOAD_MS: '300' });
-    const leases = await Promise.all([pool.acquire('a'), pool.acquire(undefined), pool.acquire('a.gguf')]);
-    expect(startedModels()).toEqual(['a']);
-    expect(new Set(leases.map((lease) => lease.backend)).size).toBe(1);
-    expect(leases.map((lease) => lease.model)).toEqual(['a', 'a', 'a']);
-    for (const lease of leases) lease.release();
+  it('evicts the least recently used idle server, skipping a busy one', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b', 'c'], factory, { maxModels: 2 });
+    const leaseA = await pool.acquire('a');
+    await use(pool, 'b');
+    // a is older but busy: b goes.
+    await use(pool, 'c');
+    expect(factory.servers.map((server) => server.stops)).toEqual([0, 1, 0]);
+    expect(pool.residentModels()).toEqual(['c', 'a']);
+    leaseA.release();
+  });
+
+  it('starts a model once for concurrent acquires, and all of them get its server', async () => {
+    const factory = new FakeServerFactory(false);
+    const pool = makePool(['a'], factory);
+    const created = factory.next();
+    const leases = track(Promise.all([pool.acquire('a'), pool.acquire(undefined), pool.acquire('a.gguf')]));
+    const server = await created;
+    await settle();
+    expect(leases.settled).toBe(false);
+    server.ready();
+    const got = await leases.promise;
+    expect(factory.models()).toEqual(['a']);
+    expect(new Set(got.map((lease) => lease.backend)).size).toBe(1);
+    expect(got.map((lease) => lease.model)).toEqual(['a', 'a', 'a']);
+    expect(pool.stats()[0]).toMatchObject({ loads: 1, requestsServed: 3 });
+    for (const lease of got) lease.release();
   });
 
   it('waits for a busy server to become idle before evicting it', async () => {
-    const pool = makePool(['a', 'b'], { maxModels: 1 });
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b'], factory, { maxModels: 1 });
     const leaseA = await pool.acquire('a');
-    let gotB = false;
-    const pendingB = pool.acquire('b').then((lease) => {
-      gotB = true;
-      return lease;
-    });
-    for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
-    expect(gotB).toBe(false);
-    expect(startedModels()).toEqual(['a']);
+    const pendingB = track(pool.acquire('b'));
+    await settle();
+    expect(pendingB.settled).toBe(false);
+    expect(factory.models()).toEqual(['a']);
+    expect(factory.servers[0]!.stops).toBe(0);
     leaseA.release();
-    const leaseB = await pendingB;
-    expect(startedModels()).toEqual(['a', 'b']);
-    expect(isAlive(readStartLog(startLog)[0]!.pid)).toBe(false);
+    leaseA.release(); // a second release must not count twice
+    const leaseB = await pendingB.promise;
+    expect(factory.models()).toEqual(['a', 'b']);
+    expect(factory.servers[0]!.stops).toBe(1);
+    expect(pool.residentModels()).toEqual(['b']);
     leaseB.release();
+  });
+
+  it('counts a server that is still starting against maxModels', async () => {
+    const factory = new FakeServerFactory(false);
+    const pool = makePool(['a', 'b'], factory, { maxModels: 1 });
+    const createdA = factory.next();
+    const pendingA = track(pool.acquire('a'));
+    const serverA = await createdA;
+    const pendingB = track(pool.acquire('b'));
+    await settle();
+    // b must not start beside a loading a, nor evict it before its lease.
+    expect(factory.models()).toEqual(['a']);
+    serverA.ready();
+    const createdB = factory.next();
+    (await pendingA.promise).release();
+    (await createdB).ready();
+    (await pendingB.promise).release();
+    expect(factory.models()).toEqual(['a', 'b']);
+    expect(serverA.stops).toBe(1);
   });
 
   it('evicts idle models to fit the memory budget and rejects a model too large alone', async () => {
@@ -120,60 +193,147 @@ describe('ModelPool', () => {
       c: { weightsBytes: 2 * GiB, kvCacheBytes: 1 * GiB, totalBytes: 3 * GiB },
       d: { weightsBytes: 20 * GiB, kvCacheBytes: 4 * GiB, totalBytes: 24 * GiB },
     };
-    const pool = makePool(['a', 'b', 'c', 'd'], {
+    const shapes: unknown[] = [];
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b', 'c', 'd'], factory, {
       maxModels: 3,
       memoryBudgetBytes: 10 * GiB,
-      estimateModelMemory: (path) => Promise.resolve(sizes[path.replace(/^.*[\\/]/, '').replace('.gguf', '')]!),
+      estimateModelMemory: (path, shape) => {
+        shapes.push(shape);
+        return Promise.resolve(sizes[path.replace(/^.*[\\/]/, '').replace('.gguf', '')]!);
+      },
     });
     await use(pool, 'a');
     await use(pool, 'b');
     expect(pool.residentModels()).toEqual(['b']);
     await use(pool, 'c');
     expect(pool.residentModels()).toEqual(['c', 'b']);
-    const error = await pool.acquire('d').then(() => undefined, (caught: unknown) => caught);
+    const error = await rejection(pool.acquire('d'));
     expect(error).toBeInstanceOf(ServerError);
     expect((error as ServerError).code).toBe('MODEL_TOO_LARGE');
     expect((error as Error).message).toBe(
       'model d.gguf needs ~24.00 GiB (weights 20.00 GiB + KV cache 4.00 GiB for 2 slots × 512 ctx) but the budget is 10.00 GiB; use fewer slots (--slots), a smaller --ctx, or a smaller quantisation',
     );
-    expect(startedModels()).toEqual(['a', 'b', 'c']);
+    expect(await rejection(pool.acquire('d'))).toBe(error);
+    expect(factory.models()).toEqual(['a', 'b', 'c']);
     expect(pool.residentModels()).toEqual(['c', 'b']);
+    expect(shapes).toEqual(Array.from({ length: 4 }, () => ({ slots: 2, contextSize: 512 })));
   });
 
-  it('restarts a crashed server on the next acquire, then fails with SERVER_CRASHED past the budget', async () => {
-    const pool = makePool(['a'], { maxRestarts: 1 });
+  it('restarts a crashed server after the backoff, doubling it, then fails with SERVER_CRASHED past the budget', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a'], factory, { maxRestarts: 2, restartBackoffMs: 1000 });
     const backendBefore = (await use(pool, 'a')) as Backend & { closed: boolean };
-    process.kill(readStartLog(startLog)[0]!.pid, 'SIGKILL');
-    await waitUntilNotResident(pool, 'a');
+    factory.servers[0]!.crash();
+    expect(pool.residentModels()).toEqual([]);
     expect(backendBefore.closed).toBe(true);
-    await use(pool, 'a');
-    expect(startedModels()).toEqual(['a', 'a']);
-    expect(pool.stats()).toEqual([expect.objectContaining({ model: 'a', loads: 2, restarts: 1 })]);
 
-    process.kill(readStartLog(startLog)[1]!.pid, 'SIGKILL');
-    await waitUntilNotResident(pool, 'a');
-    const error = await pool.acquire('a').then(() => undefined, (caught: unknown) => caught);
+    const firstRestart = track(use(pool, 'a'));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(factory.servers).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await firstRestart.promise;
+    expect(factory.models()).toEqual(['a', 'a']);
+
+    factory.servers[1]!.crash();
+    const secondRestart = track(use(pool, 'a'));
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(factory.servers).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    await secondRestart.promise;
+    expect(pool.stats()).toEqual([{ model: 'a', loads: 3, loadMsTotal: 30, restarts: 2, requestsServed: 3 }]);
+
+    factory.servers[2]!.crash('SIGSEGV');
+    const error = await rejection(pool.acquire('a'));
     expect((error as ServerError).code).toBe('SERVER_CRASHED');
-    expect((error as Error).message).toContain('restarted 1 times, the limit');
-    expect((error as Error).message).toContain(join(temp.dir, 'logs', 'a-2.log'));
-    expect(startedModels()).toHaveLength(2);
+    expect((error as Error).message).toBe(
+      'the server of model a crashed 3 times (the last was killed by SIGSEGV); it was restarted 2 times, the limit; see /logs/a-3.log',
+    );
+    expect(await rejection(pool.acquire('a'))).toBe(error);
+    expect(factory.servers).toHaveLength(3);
   });
 
-  it('fails only the unknown or broken model, and does not retry a failed start', async () => {
-    const pool = makePool(['a']);
-    rmSync(join(temp.dir, 'a.gguf'));
-    const unknown = await pool.acquire('x').then(() => undefined, (caught: unknown) => caught);
+  it('ignores the exit of a server it stopped itself', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b'], factory, { maxModels: 1, maxRestarts: 0 });
+    await use(pool, 'a');
+    await use(pool, 'b');
+    // A late exit report from evicted a is no crash: a starts again without backoff.
+    factory.servers[0]!.crash();
+    await use(pool, 'a');
+    expect(factory.models()).toEqual(['a', 'b', 'a']);
+    expect(pool.stats()[0]).toMatchObject({ model: 'a', loads: 2, restarts: 0 });
+  });
+
+  it('fails only the unknown or broken model, stops what the failed start left, and does not retry it', async () => {
+    const factory = new FakeServerFactory(false);
+    const pool = makePool(['a', 'b'], factory);
+    const unknown = await rejection(pool.acquire('x'));
     expect((unknown as ServerError).code).toBe('MODEL_NOT_FOUND');
-    const first = await pool.acquire('a').then(() => undefined, (caught: unknown) => caught);
-    expect((first as ServerError).code).toBe('SERVER_NOT_READY');
-    expect((first as Error).message).toContain(join(temp.dir, 'logs', 'a-1.log'));
-    const second = await pool.acquire('a').then(() => undefined, (caught: unknown) => caught);
-    expect(second).toBe(first);
-    expect(readdirSync(join(temp.dir, 'logs'))).toEqual(['a-1.log']);
+
+    const created = factory.next();
+    const first = rejection(pool.acquire('a'));
+    const startError = new ServerError('SERVER_NOT_READY', 'llama-server for model a.gguf exited with code 1 before it was ready; see /logs/a-1.log');
+    (await created).fail(startError);
+    expect(await first).toBe(startError);
+    expect(await rejection(pool.acquire('a'))).toBe(startError);
+    expect(factory.models()).toEqual(['a']);
+
+    const createdB = factory.next();
+    const b = pool.acquire('b');
+    (await createdB).ready();
+    expect((await b).model).toBe('b');
   });
 
-  it('validates its options once', () => {
-    expect(() => makePool(['a'], { maxModels: 0 })).toThrow('expected `maxModels` to be an integer >= 1, got 0');
-    expect(() => makePool(['a'], { memoryBudgetBytes: -1 })).toThrow('expected `memoryBudgetBytes` to be a number of bytes > 0, got -1');
+  it('turns a start failure that is not an AppError into SERVER_NOT_READY for later acquires', async () => {
+    const factory = new FakeServerFactory(false);
+    const pool = makePool(['a'], factory);
+    const created = factory.next();
+    const first = rejection(pool.acquire('a'));
+    (await created).fail(new Error('spawn EACCES'));
+    expect((await first as Error).message).toBe('spawn EACCES');
+    const later = await rejection(pool.acquire('a'));
+    expect(later).toBeInstanceOf(ServerError);
+    expect((later as ServerError).code).toBe('SERVER_NOT_READY');
+    expect((later as Error).message).toBe('spawn EACCES');
+  });
+
+  it('close() stops every server and fails waiting acquires with INTERRUPTED', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a', 'b'], factory, { maxModels: 1 });
+    const leaseA = await pool.acquire('a');
+    const waitingB = rejection(pool.acquire('b'));
+    await pool.close();
+    const error = await waitingB;
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('INTERRUPTED');
+    expect((error as AppError).exitCode).toBe(130);
+    expect(factory.servers.map((server) => server.stops)).toEqual([1]);
+    expect(((await rejection(pool.acquire('a'))) as AppError).code).toBe('INTERRUPTED');
+    leaseA.release();
+  });
+
+  it('close() waits for a start in progress, then stops that server', async () => {
+    const factory = new FakeServerFactory(false);
+    const pool = makePool(['a'], factory);
+    const created = factory.next();
+    const acquired = rejection(pool.acquire('a'));
+    const server = await created;
+    const closed = track(pool.close());
+    await settle();
+    expect(closed.settled).toBe(false);
+    server.ready();
+    await closed.promise;
+    expect(server.stops).toBe(1);
+    expect(((await acquired) as AppError).code).toBe('INTERRUPTED');
+  });
+
+  it('validates its options once, and requires slots and contextSize', () => {
+    const factory = new FakeServerFactory(true);
+    expect(() => makePool(['a'], factory, { maxModels: 0 })).toThrow('expected `maxModels` to be a whole number >= 1, got 0');
+    expect(() => makePool(['a'], factory, { memoryBudgetBytes: -1 })).toThrow('expected `memoryBudgetBytes` to be a number of bytes > 0, got -1');
+    expect(() => makePool(['a'], factory, { slots: undefined })).toThrow('expected `slots` to be a whole number >= 1, got nothing');
+    expect(() => makePool(['a'], factory, { contextSize: undefined })).toThrow('expected `contextSize` to be a whole number >= 1, got nothing');
+    expect(() => makePool(['a'], factory, { createServer: 'ManagedServer' as never })).toThrow('expected `createServer` to be a function, got "ManagedServer"');
   });
 });

@@ -15,10 +15,10 @@ afterEach(() => temp.cleanup());
 const shape = { modelPath: '/m/a.gguf', port: 4321, slots: 4, contextSize: 2048 };
 
 describe('buildServerCommand', () => {
-  it('builds llama-server flags bound to 127.0.0.1, then the extra arguments', () => {
+  it('builds llama-server flags bound to 127.0.0.1, -c the total context of its slots (--ctx is per slot), then the extra arguments', () => {
     expect(buildServerCommand({ kind: 'llama-server', binary: '/bin/llama-server', gpuLayers: 99, extraArgs: ['--flash-attn', 'on'] }, shape)).toEqual({
       command: '/bin/llama-server',
-      args: ['-m', '/m/a.gguf', '--host', '127.0.0.1', '--port', '4321', '-np', '4', '-c', '2048', '-ngl', '99', '--flash-attn', 'on'],
+      args: ['-m', '/m/a.gguf', '--host', '127.0.0.1', '--port', '4321', '-np', '4', '-c', '8192', '-ngl', '99', '--flash-attn', 'on'],
       label: 'llama-server',
     });
   });

@@ -19,7 +19,7 @@ describe('server registry', () => {
   it('stopAllServers stops every live server', async () => {
     const binary = writeSimLlamaServer(temp.dir);
     const servers = ['one.gguf', 'two.gguf'].map(
-      (name) => new ManagedServer({ launch: { kind: 'llama-server', binary }, modelPath: writeFakeModel(temp.dir, name), logDir: join(temp.dir, 'logs') }),
+      (name) => new ManagedServer({ launch: { kind: 'llama-server', binary }, modelPath: writeFakeModel(temp.dir, name), slots: 1, contextSize: 512, logDir: join(temp.dir, 'logs') }),
     );
     await Promise.all(servers.map((server) => server.start()));
     expect(countLiveServers()).toBe(2);
@@ -30,7 +30,7 @@ describe('server registry', () => {
 
   it('stopAllServersSync SIGKILLs servers at once', async () => {
     const binary = writeFakeLlamaServer(temp.dir, { SIM_IGNORE_SIGTERM: '1' });
-    const server = new ManagedServer({ launch: { kind: 'llama-server', binary }, modelPath: writeFakeModel(temp.dir, 'one.gguf'), logDir: join(temp.dir, 'logs'), stopGraceMs: 60_000 });
+    const server = new ManagedServer({ launch: { kind: 'llama-server', binary }, modelPath: writeFakeModel(temp.dir, 'one.gguf'), slots: 1, contextSize: 512, logDir: join(temp.dir, 'logs'), stopGraceMs: 60_000 });
     await server.start();
     stopAllServersSync();
     expect(countLiveServers()).toBe(0);

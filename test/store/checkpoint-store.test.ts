@@ -123,7 +123,7 @@ describe('dispatch queries', () => {
     await store.ingest(job.id, feed([chat('a', 0), chat('b', 1), chat('c', 2), invalid('d', 3)]));
     const writer = store.createResultWriter(job.id);
     writer.markRunning('a');
-    writer.record({ customId: 'b', status: 'failed', attempts: 3, error: { code: 'SERVER_HTTP_ERROR', message: 'HTTP 500' }, finishedAt: Date.now() });
+    writer.record({ customId: 'b', status: 'failed', attempts: 3, error: { code: 'SERVER_ERROR', message: 'HTTP 500' }, finishedAt: Date.now() });
     await writer.close();
     expect(store.resetInterrupted(job.id)).toBe(1);
     expect(store.resetFailed(job.id)).toBe(1);
@@ -152,11 +152,11 @@ describe('jobStats', () => {
     await store.ingest(job.id, feed(records));
     const writer = store.createResultWriter(job.id, { maxBatch: 1000 });
     for (let i = 0; i < 97; i++) writer.record(done(`i${i}`, { latencyMs: i + 1 }));
-    for (let i = 97; i < 100; i++) writer.record({ customId: `i${i}`, status: 'failed', attempts: 1, error: { code: i === 99 ? 'REQUEST_TIMEOUT' : 'SERVER_HTTP_ERROR', message: 'm' }, finishedAt: Date.now() });
+    for (let i = 97; i < 100; i++) writer.record({ customId: `i${i}`, status: 'failed', attempts: 1, error: { code: i === 99 ? 'REQUEST_TIMEOUT' : 'SERVER_ERROR', message: 'm' }, finishedAt: Date.now() });
     await writer.close();
     const stats = store.jobStats(job.id);
     expect(stats.latencyMs).toEqual({ p50: 49, p95: 93, p99: 97 });
-    expect(stats.topErrors).toEqual([{ code: 'SERVER_HTTP_ERROR', message: 'm', count: 2 }, { code: 'REQUEST_TIMEOUT', message: 'm', count: 1 }]);
+    expect(stats.topErrors).toEqual([{ code: 'SERVER_ERROR', message: 'm', count: 2 }, { code: 'REQUEST_TIMEOUT', message: 'm', count: 1 }]);
     expect(stats.counts).toMatchObject({ done: 97, failed: 3 });
   });
 });

@@ -2,9 +2,6 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exportCommand } from '../../src/cli/commands/export.js';
-import { jobsCommand } from '../../src/cli/commands/jobs.js';
-import { statusCommand } from '../../src/cli/commands/status.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobNameFor, validateJobName } from '../../src/store/job-paths.js';
 import { csvField } from '../../src/store/output-line.js';
@@ -71,41 +68,5 @@ describe('job paths', () => {
     expect(jobNameFor(['b.jsonl', 'prompts/examples'], '/w')).toBe(name.replace('prompts-examples', 'b'));
     expect(validateJobName(name)).toBe(name);
     expect(() => validateJobName('../x')).toThrow(expect.objectContaining({ code: 'USAGE' }));
-  });
-});
-
-describe('commands', () => {
-  it('jobs lists jobs, or says how to start one', async () => {
-    const empty = testIo(dir, { BATCH_HOME: 'none' });
-    expect(await jobsCommand({}, empty)).toBe(0);
-    expect(empty.err()).toContain('no jobs in');
-    await makeJob(path.join(dir, 'checkpoints'));
-    const io = testIo(dir);
-    await jobsCommand({}, io);
-    expect(io.err()).toBe('');
-    expect(io.out()).toMatch(/^JOB\s+STATE\s+DONE\/TOTAL/);
-    expect(io.out()).toMatch(/demo\s+interrupted\s+2\/4\s+1/);
-  });
-
-  it('status shows counts, latency and errors; an unknown job is JOB_NOT_FOUND', async () => {
-    await makeJob(path.join(dir, 'checkpoints'));
-    const io = testIo(dir);
-    await statusCommand({ job: 'demo' }, io);
-    expect(io.out()).toContain('4 total: 2 done, 1 failed, 1 pending');
-    expect(io.out()).toContain('p50 100 ms  p95 300 ms  p99 300 ms');
-    expect(io.out()).toMatch(/1\s+MODEL_NOT_FOUND\s+model x not found/);
-    await expect(statusCommand({ job: 'nope' }, testIo(dir))).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
-  });
-
-  it('export writes to stdout or a file and reports lines on stderr', async () => {
-    await makeJob(path.join(dir, 'checkpoints'));
-    const io = testIo(dir);
-    await exportCommand({ job: 'demo' }, io);
-    expect(io.out().trim().split('\n')).toHaveLength(3);
-    expect(io.err()).toContain('wrote 3 jsonl lines to stdout');
-    const fileIo = testIo(dir);
-    await exportCommand({ job: 'demo', out: 'r.csv', failedOnly: true }, fileIo);
-    expect(readFileSync(path.join(dir, 'r.csv'), 'utf8')).toContain('two,failed');
-    await expect(exportCommand({ job: 'demo', format: 'xml' }, testIo(dir))).rejects.toMatchObject({ code: 'USAGE' });
   });
 });

@@ -32,7 +32,7 @@ describe('ThreadedResultWriter', () => {
     }
     await writer.flush();
     expect(store.countByStatus(job.id)).toMatchObject({ done: 600, running: 600, pending: 0, total: 1200 });
-    writer.record({ customId: 'c1', status: 'failed', attempts: 2, error: { code: 'SERVER_HTTP_ERROR', message: 'boom' }, finishedAt: Date.now() });
+    writer.record({ customId: 'c1', status: 'failed', attempts: 2, error: { code: 'SERVER_ERROR', message: 'boom' }, finishedAt: Date.now() });
     await writer.close();
     expect(writer.error).toBeUndefined();
     expect(store.countByStatus(job.id)).toMatchObject({ done: 600, failed: 1, running: 599 });
@@ -47,5 +47,28 @@ describe('ThreadedResultWriter', () => {
     await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
     expect(errors).toHaveLength(1);
     expect(String((errors[0] as Error).message)).toMatch(/cannot write to job database/);
+    // The thread's own error crossed as data: its code survives, not just its words.
+    expect((errors[0] as Error).cause).toMatchObject({ code: 'JOB_NOT_FOUND', message: expect.stringContaining('no job with id 1') });
+  });
+
+  it('carries a failed commit on the thread (disk full, read-only) back as STORE_WRITE_FAILED, by code', async () => {
+    const store = CheckpointStore.open({ path: path.join(dir, 'job.sqlite') });
+    const job = store.openJob({ name: 'full-disk', config: {}, inputFingerprint: 'f' });
+    await store.ingest(job.id, records(2));
+    // Every write to items fails inside the thread's transaction, as a full disk would.
+    store.database.exec(`CREATE TRIGGER disk_full BEFORE UPDATE ON items BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    const errors: unknown[] = [];
+    const writer = new ThreadedResultWriter({ path: store.path, jobId: job.id, onError: (e) => errors.push(e) }, ThreadedResultWriter.workerScript()!);
+    writer.record({ customId: 'c0', status: 'done', attempts: 1, finishedAt: 0 });
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
+    await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
+    expect(errors).toHaveLength(1);
+    const error = errors[0] as Error & { cause: unknown };
+    // ResultWriter's own message on the thread, with the job name in the fix, and its code kept.
+    expect(error.message).toContain(`cannot write to job database ${store.path}: database or disk is full`);
+    expect(error.message).toContain('batch resume full-disk');
+    expect(error.cause).toMatchObject({ code: 'STORE_WRITE_FAILED' });
+    expect(store.countByStatus(job.id)).toMatchObject({ pending: 2, done: 0 });
+    store.close();
   });
 });

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
+import { optionError } from '../../util/check-option.js';
 
 /** Options of `batch export`. */
 export interface ExportCommandOptions {
@@ -21,9 +22,7 @@ export interface ExportCommandOptions {
 export async function exportCommand(options: ExportCommandOptions, io: CliIo): Promise<number> {
   const toStdout = options.out === undefined || options.out === '-';
   const format = options.format ?? (!toStdout && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
-  if (format !== 'jsonl' && format !== 'csv') {
-    throw new UsageError(`expected --format to be "jsonl" or "csv", got ${JSON.stringify(format)}`);
-  }
+  if (format !== 'jsonl' && format !== 'csv') throw optionError('--format', '"jsonl" or "csv"', format);
   const { writeOutput, writeOutputTo } = await import('../../store/write-output.js');
   const { store, job } = await openExistingJob(options, io);
   try {

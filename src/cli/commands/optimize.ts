@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { ServerType } from '../../backends/backend.js';
+import type { GivenSettings } from '../../app/settings-table.js';
 import { UsageError } from '../../errors.js';
 import type { ConcurrencyCurve } from '../../hardware/concurrency-curve.js';
 import type { MeasureConcurrencyOptions } from '../../hardware/measure-concurrency.js';
@@ -9,65 +9,28 @@ import type { HardwareSummary } from '../../hardware/hardware-summary.js';
 import type { ModelProfile } from '../../hardware/model-profile.js';
 import type { OptimizationPlan } from '../../hardware/optimization-plan.js';
 import type { PromptModelUse, PromptSurvey } from '../../hardware/survey-prompts.js';
+import { parseModelOption } from '../../models/parse-model-option.js';
 import type { CliIo } from '../io.js';
 
-/** `batch optimize` flags as commander hands them over. */
-export interface OptimizeCommandOptions {
-  /** `--model` values: `path.gguf` or `alias=path.gguf`, profiled from their GGUF headers. @default [] */
-  readonly models?: readonly string[];
+/**
+ * `batch optimize`'s options: its rows of the settings table (src/app/settings-table.ts, where
+ * each flag's help and default live), and the prompt inputs whose models it plans for.
+ */
+export interface OptimizeCommandOptions extends GivenSettings<'optimize'> {
   /** Prompt inputs whose model names are reported (and profiled when they are .gguf paths). @default [] */
   readonly inputs?: readonly string[];
-  /** `--server URL`: the server `--measure` measures. */
-  readonly server?: string;
-  /** Skip flavour detection of `--server`. @default detected */
-  readonly serverType?: ServerType;
-  /** Environment variable holding the server's API key. @default OPENAI_API_KEY for non-local URLs */
-  readonly apiKeyEnv?: string;
-  /** `--hardware profile.json`: plan for that machine instead of probing this one. */
-  readonly hardware?: string;
-  /** Context per slot wanted, capped by the models' trained context. @default 4096 */
-  readonly ctx?: number;
-  /** Print `{hardware, models, promptModels, plan, curve?}` as JSON instead of tables. @default false */
-  readonly json?: boolean;
-  /**
-   * Measure the concurrency curve of `--server`, or of a managed server for the first `--model`,
-   * sending up to 16 of the most used model's prompts from `inputs` (else a built-in short prompt).
-   * @default false
-   */
-  readonly measure?: boolean;
-  /** Write the measured curve as an SVG chart to this file. */
-  readonly chart?: string;
-  /** Highest concurrency `--measure` tries. @default 64 (managed: 2 × the planned slots) */
-  readonly maxConcurrency?: number;
-  /** Requests `--measure` sends at each concurrency level. @default max(4 × level, 16) */
-  readonly requestsPerLevel?: number;
-  /** Save the advice to `<batch home>/advice.json` for `batch run`. `--no-save` turns it off. @default true */
-  readonly save?: boolean;
 }
 
 function validate(options: OptimizeCommandOptions): void {
-  for (const key of ['models', 'inputs'] as const) {
-    const value = options[key];
-    if (value !== undefined && !(Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== ''))) {
-      throw new UsageError(`expected \`${key}\` to be an array of non-empty strings, got ${JSON.stringify(value)}`);
-    }
-  }
-  for (const key of ['ctx', 'maxConcurrency', 'requestsPerLevel'] as const) {
-    const value = options[key];
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-      throw new UsageError(`expected \`${key}\` to be a whole number >= 1, got ${String(value)}`);
-    }
-  }
   if (options.chart !== undefined && !options.measure) {
     throw new UsageError(`--chart ${options.chart}: a chart needs a measurement; add --measure (with --server URL or --model path.gguf)`);
   }
-}
-
-/** `alias=path` or `path`, as the managed pool reads `--model`. */
-function splitModelOption(value: string): { alias?: string; path: string } {
-  const eq = value.indexOf('=');
-  if (eq > 0 && !/[\\/]/.test(value.slice(0, eq))) return { alias: value.slice(0, eq), path: value.slice(eq + 1) };
-  return { path: value };
+  if (options.measure && options.hardware !== undefined && options.measureServer === undefined) {
+    // The managed server would start here, shaped for the other machine's cores and memory.
+    throw new UsageError(
+      `--measure with --hardware ${options.hardware}: without --server, --measure starts a server on this machine, which the plan for another machine does not fit; measure that machine's own server with --server URL, or drop --hardware`,
+    );
+  }
 }
 
 async function readHardware(file: string, cwd: string): Promise<HardwareSummary> {
@@ -126,8 +89,8 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
 
   const profiles: ModelProfile[] = [];
   for (const value of options.models ?? []) {
-    const { alias, path } = splitModelOption(value);
-    profiles.push(await profileFile(resolve(io.cwd, path), alias));
+    const { alias, path } = parseModelOption(value, io.cwd);
+    profiles.push(await profileFile(path, alias));
   }
 
   let survey: PromptSurvey | undefined;
@@ -145,8 +108,8 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   }
   const known = new Set(profiles.flatMap((profile) => [profile.id, basename(profile.path)]));
 
-  const { advise } = await import('../../hardware/advise.js');
-  const plan = advise(hardware, profiles, { contextSize: options.ctx, ...(inputs.length > 0 ? { inputs } : {}) });
+  const [{ advise }, { settingDefault }] = await Promise.all([import('../../hardware/advise.js'), import('../../app/settings-table.js')]);
+  const plan = advise(hardware, profiles, { contextSize: options.contextSize ?? settingDefault('optimize', 'contextSize'), ...(inputs.length > 0 ? { inputs } : {}) });
 
   let curve: ConcurrencyCurve | undefined;
   if (options.measure) curve = await measure(options, plan, survey, io, notice);
@@ -177,10 +140,17 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
     io.stdout.write(`${sections.join('\n\n')}\n`);
   }
 
-  if (options.save !== false) {
-    const [{ saveAdvice }, { batchHome }] = await Promise.all([import('../../hardware/saved-advice.js'), import('../../store/job-paths.js')]);
-    const path = saveAdvice(batchHome(io.env, io.cwd), saved);
-    notice(`advice saved to ${path}: \`batch run\` uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} --threads ${saved.threads} for flags you leave out (--no-save skips this)`);
+  if (options.hardware !== undefined) {
+    // What-if advice describes another machine: saved as this one's, it would size tonight's run wrongly.
+    notice(`advice for ${options.hardware} is not saved: it plans for another machine (what-if); \`batch optimize\` without --hardware saves advice for this one`);
+  } else if (options.save !== false) {
+    const [{ saveAdvice }, { batchHome }, { machineIdentity }] = await Promise.all([
+      import('../../hardware/saved-advice.js'),
+      import('../../store/job-paths.js'),
+      import('../../hardware/machine-identity.js'),
+    ]);
+    const path = saveAdvice(batchHome(io.env, io.cwd), saved, machineIdentity());
+    notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} --threads ${saved.threads} for flags you leave out (--no-save skips this)`);
   }
   return 0;
 }
@@ -196,15 +166,15 @@ function sampleRequests(survey: PromptSurvey | undefined, managed: boolean): Pic
 async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, survey: PromptSurvey | undefined, io: CliIo, notice: (line: string) => void): Promise<ConcurrencyCurve> {
   const onLevel = (level: { concurrency: number; completionTokensPerSecond: number; p95LatencyMs: number }): void =>
     notice(`concurrency ${level.concurrency}: ${level.completionTokensPerSecond.toFixed(1)} tokens/s, p95 ${Math.round(level.p95LatencyMs)} ms`);
-  if (options.server !== undefined) {
+  if (options.measureServer !== undefined) {
     const [{ openBackend }, { apiKeyFor }, { measureConcurrency }] = await Promise.all([
       import('../../backends/open-backend.js'),
-      import('../../scheduler/open-router.js'),
+      import('../../app/api-key.js'),
       import('../../hardware/measure-concurrency.js'),
     ]);
     const maxConcurrency = options.maxConcurrency ?? 64;
-    const apiKey = apiKeyFor(options.server, { apiKeyEnv: options.apiKeyEnv }, io.env);
-    const backend = await openBackend({ url: options.server, type: options.serverType, apiKey, connections: maxConcurrency });
+    const apiKey = apiKeyFor(options.measureServer, options.apiKeyEnv, io.env);
+    const backend = await openBackend({ url: options.measureServer, type: options.serverType, apiKey, connections: maxConcurrency });
     try {
       const info = await backend.describe();
       return await measureConcurrency({ backend, model: info.models[0], maxConcurrency, signal: io.hardStop, onLevel, requestsPerLevel: options.requestsPerLevel, ...sampleRequests(survey, false) });
@@ -212,20 +182,31 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
       await backend.close();
     }
   }
-  const first = options.models?.[0];
-  if (first === undefined) {
+  const models = options.models ?? [];
+  if (models.length === 0) {
     throw new UsageError('--measure needs a server to measure: pass --server URL (a running server) or --model path.gguf (batch starts one)');
   }
-  const [{ measureManagedServer }, { batchHome }] = await Promise.all([import('../../hardware/measure-managed-server.js'), import('../../store/job-paths.js')]);
+  const [{ measureManagedServer }, { batchHome }, { settingDefault }] = await Promise.all([
+    import('../../app/measure-managed-server.js'),
+    import('../../store/job-paths.js'),
+    import('../../app/settings-table.js'),
+  ]);
   const logDir = join(batchHome(io.env, io.cwd), 'optimize.logs');
   return measureManagedServer({
-    model: first,
+    // The server `batch run` would start with this advice: the plan's shape, the user's llama-server flags.
+    settings: {
+      models: [models[0]!],
+      llamaServer: options.llamaServer,
+      llamaServerArgs: options.llamaServerArgs,
+      gpuLayers: options.gpuLayers,
+      threads: plan.threads,
+      slots: plan.slots,
+      contextSize: plan.contextSize,
+      startupTimeoutMs: options.startupTimeoutMs ?? settingDefault('optimize', 'startupTimeoutMs'),
+    },
     cwd: io.cwd,
     env: io.env,
     logDir,
-    slots: plan.slots,
-    contextSize: plan.contextSize,
-    threads: plan.threads,
     notice,
     // Past the server's slots requests only queue, so twice the slots shows the plateau.
     measure: { maxConcurrency: options.maxConcurrency ?? 2 * plan.slots, signal: io.hardStop, onLevel, requestsPerLevel: options.requestsPerLevel, ...sampleRequests(survey, true) },

@@ -1,6 +1,7 @@
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
 import { ExitCode } from '../../errors.js';
+import { formatDuration } from '../../reporting/format-duration.js';
 
 /** Options of `batch status`. */
 export interface StatusCommandOptions {
@@ -10,15 +11,6 @@ export interface StatusCommandOptions {
   readonly json?: boolean;
   /** The job database file. @default `<batch home>/<job>.sqlite` */
   readonly db?: string;
-}
-
-function formatDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${(ms / 1000).toFixed(1)} s`;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h > 0 ? `${h}h ${m}m ${s}s` : `${m}m ${s}s`;
 }
 
 const ms = (value: number): string => `${Math.round(value)} ms`;

@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { AppError, UsageError } from '../errors.js';
+import { parseModelOption } from '../models/parse-model-option.js';
+import { CheckpointStore } from '../store/checkpoint-store.js';
+import { jobDbPath, jobNameFor, listJobDatabases, validateJobName } from '../store/job-paths.js';
+import type { JobSettings } from './job-config.js';
+
+/** A job's name and database. */
+export interface LocatedJob {
+  readonly job: string;
+  /** Absolute path of the job database. */
+  readonly db: string;
+  /** Whether the database did not exist before this run (a refused run then removes it). */
+  readonly created: boolean;
+}
+
+/** What locating a job looks at. */
+export interface LocateJobOptions {
+  readonly inputs: readonly string[];
+  readonly resume?: boolean;
+  readonly job?: string;
+  readonly db?: string;
+}
+
+/**
+ * The job a run or resume works on. `run`: `--job`, else a name derived from the inputs.
+ * `resume`: the named job, which must exist (nothing is created for a mistyped name), else the
+ * most recently active unfinished job in the batch home (or `--db`).
+ */
+export function locateJob(options: LocateJobOptions, home: string, cwd: string): LocatedJob {
+  const db = options.db === undefined ? undefined : path.resolve(cwd, options.db);
+  if (!options.resume) {
+    if (options.inputs.length === 0) throw new UsageError('no inputs given; expected `batch run <folder|file.jsonl|glob|->...`');
+    const job = options.job !== undefined ? validateJobName(options.job) : jobNameFor(options.inputs, cwd);
+    const file = db ?? jobDbPath(home, job);
+    return { job, db: file, created: !existsSync(file) };
+  }
+  if (options.job !== undefined) {
+    const job = validateJobName(options.job);
+    const file = db ?? jobDbPath(home, job);
+    if (!existsSync(file)) {
+      throw new AppError('JOB_NOT_FOUND', `no job "${job}": ${file} does not exist; \`batch jobs\` lists the jobs${db === undefined ? ` in ${home}` : ''}`);
+    }
+    return { job, db: file, created: false };
+  }
+  // No name: the most recently active unfinished job, the one a user means in the morning.
+  const candidates: Array<{ job: string; db: string; at: number }> = [];
+  const databases = db !== undefined ? [{ path: db }] : listJobDatabases(home);
+  for (const database of databases) {
+    let store: CheckpointStore;
+    try {
+      store = CheckpointStore.open({ path: database.path, readonly: true });
+    } catch (error) {
+      // `batch jobs` skips a file that is not a job database; a bare resume does too, unless it was named.
+      if (db !== undefined) throw error;
+      continue;
+    }
+    try {
+      for (const job of store.listJobs()) {
+        if (job.state !== 'done') candidates.push({ job: job.name, db: database.path, at: job.lastActivityAt ?? job.startedAt ?? 0 });
+      }
+    } finally {
+      store.close();
+    }
+  }
+  const latest = candidates.sort((a, b) => b.at - a.at)[0];
+  if (!latest) throw new AppError('JOB_NOT_FOUND', `no unfinished job in ${db ?? home}; \`batch jobs\` lists the jobs there`);
+  return { ...latest, created: false };
+}
+
+/**
+ * The settings with their paths made absolute, so that `batch resume` works from any folder:
+ * `--out`, `--models-dir`, `--llama-server` when it names a path, and each `--model` (keeping its alias).
+ */
+export function absoluteSettings(settings: JobSettings, cwd: string): JobSettings {
+  const absolute = (value: string | undefined): string | undefined => (value === undefined ? undefined : path.resolve(cwd, value));
+  return {
+    ...settings,
+    out: absolute(settings.out),
+    modelsDir: absolute(settings.modelsDir),
+    // A bare name is looked up on PATH by the shell's rules; only a path is resolved here.
+    llamaServer: settings.llamaServer !== undefined && /[\\/]/.test(settings.llamaServer) ? absolute(settings.llamaServer) : settings.llamaServer,
+    models: settings.models?.map((value) => {
+      const model = parseModelOption(value, cwd);
+      return model.alias === undefined ? model.path : `${model.alias}=${model.path}`;
+    }),
+  };
+}

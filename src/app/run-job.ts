@@ -1,0 +1,243 @@
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { AppError, ExitCode } from '../errors.js';
+import { readPrompts } from '../prompts/read-prompts.js';
+import type { PromptRecord } from '../prompts/prompt-item.js';
+import { CheckpointStore } from '../store/checkpoint-store.js';
+import { batchHome, jobLogDir, jobOutputPath } from '../store/job-paths.js';
+import { writeOutput } from '../store/write-output.js';
+import { ThreadedResultWriter } from '../store/threaded-result-writer.js';
+import type { RunSummary } from '../reporting/run-summary.js';
+import { BatchScheduler, type SchedulerListener, type WorkSource } from '../scheduler/batch-scheduler.js';
+import { RetryPolicy } from '../scheduler/retry-policy.js';
+import type { Router } from '../scheduler/router.js';
+import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
+import { machineIdentity } from '../hardware/machine-identity.js';
+import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
+import { absoluteSettings, locateJob } from './locate-job.js';
+import { openRouter } from './open-router.js';
+import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
+
+/**
+ * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
+ * job's saved settings, saved advice and the settings table's defaults fill in the rest.
+ */
+export interface RunJobOptions extends JobSettings {
+  /** Prompt folders, files, globs, or `-` (stdin). Empty for `resume`. */
+  readonly inputs: readonly string[];
+  /** Continue a job instead of reading inputs (`batch resume`). @default false */
+  readonly resume?: boolean;
+  /** Job name. @default derived from the inputs, so the same inputs continue the same job */
+  readonly job?: string;
+  /** Job database. @default <BATCH_HOME>/<job>.sqlite */
+  readonly db?: string;
+  /** Send failed prompts again (resume). @default false */
+  readonly retryFailed?: boolean;
+  /** Reuse answers from earlier jobs in the same database. @default false */
+  readonly cache?: boolean;
+}
+
+export interface RunJobContext {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly softStop?: AbortSignal;
+  readonly hardStop?: AbortSignal;
+  /** Progress and notices. */
+  readonly listener?: SchedulerListener;
+  /** Called once the number of prompts to send is known, before the first is sent. */
+  readonly onStart?: (info: { readonly pending: number; readonly job: string }) => void | Promise<void>;
+  readonly notice?: (line: string) => void;
+  /** The command line, recorded with the run (secrets scrubbed). @default process.argv.slice(2) */
+  readonly argv?: readonly string[];
+}
+
+/**
+ * Runs (or resumes) one job: read and checkpoint the prompts, send the pending ones through the
+ * worker pool, commit results off the hot path, write the output, and stop every server started.
+ * A run refused before it sent anything leaves no job behind (and no database it created).
+ */
+export async function runJob(options: RunJobOptions, context: RunJobContext): Promise<RunSummary> {
+  const home = batchHome(context.env, context.cwd);
+  const located = locateJob(options, home, context.cwd);
+  const store = CheckpointStore.open({ path: located.db });
+  const host = os.hostname();
+  let runId: number | undefined;
+  let jobId: number | undefined;
+  let jobIsNew = false;
+  let dispatched = false;
+  let lockHeld = false;
+  let exitCode: number = ExitCode.Internal;
+  try {
+    const existing = store.getJob(located.job);
+    if (options.resume && existing === undefined) {
+      throw new AppError('JOB_NOT_FOUND', `no job "${located.job}" in ${located.db}; \`batch jobs\` lists them`);
+    }
+    const saved = existing === undefined ? undefined : parseJobConfig(existing.config, located.db);
+    for (const line of saved?.ignored ?? []) context.notice?.(line);
+    // Settings given now win over the ones the job remembers; the merge is what it remembers next.
+    const given: JobSettings = { ...saved?.config.settings, ...definedOf(absoluteSettings(options, context.cwd)) };
+    const inputs = options.resume ? (saved?.config.inputs ?? []) : options.inputs.map((input) => absoluteInput(input, context.cwd));
+    const config = jobConfigOf(inputs, given);
+    const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint(inputs) });
+    jobId = job.id;
+    jobIsNew = job.isNew;
+    if (!job.isNew) store.setJobConfig(job.id, { ...config });
+    const lock = store.acquireLock(job.id, { pid: process.pid, host });
+    lockHeld = true;
+    if (lock.tookOverFrom) {
+      context.notice?.(`job "${located.job}" was left locked by pid ${lock.tookOverFrom.pid}, which is gone; taking over`);
+    }
+    runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
+
+    const ingest = options.resume ? undefined : await store.ingest(job.id, reportInvalid(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice));
+    if (ingest?.changed) {
+      context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
+    }
+    store.resetInterrupted(job.id);
+    if (options.retryFailed) store.resetFailed(job.id);
+    const cached = options.cache ? store.applyCache(job.id) : 0;
+    const before = store.countByStatus(job.id);
+    if (before.total === 0) {
+      throw new AppError('NO_PROMPTS', `no prompts found in ${inputs.join(', ')}; expected .txt/.md files or JSONL lines`);
+    }
+
+    const found = findAdviceFor(home, machineIdentity());
+    if (found.staleReason !== undefined) context.notice?.(found.staleReason);
+    const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
+    const out = settings.out ?? jobOutputPath(home, located.job);
+    // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
+    const writerScript = ThreadedResultWriter.workerScript();
+    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id }, writerScript) : store.createResultWriter(job.id, {});
+    const started = Date.now();
+    let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
+    let router: Router | undefined;
+    try {
+      if (before.pending > 0) {
+        if (found.advice !== undefined && fromAdvice.length > 0) {
+          context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${found.advice.savedAt}) for ${fromAdvice.join(', ')}; flags override it`);
+        }
+        router = await openRouter(settings, { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, located.job), workersHint: settings.workers, notice: context.notice });
+        const workers = workersFor(settings, router.capacity, found.advice);
+        await context.onStart?.({ pending: before.pending, job: located.job });
+        const source: WorkSource = {
+          models: () => store.pendingModels(job.id),
+          items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),
+        };
+        dispatched = true;
+        scheduled = await new BatchScheduler({
+          router,
+          source,
+          sink: writer,
+          workers,
+          timeoutMs: settings.timeoutMs,
+          retryPolicy: new RetryPolicy({ retries: settings.retries }),
+          maxWaitMs: settings.maxWaitMs,
+          graceMs: settings.graceMs,
+          softStop: context.softStop,
+          hardStop: context.hardStop,
+          listener: context.listener,
+        }).run();
+      }
+    } finally {
+      try {
+        await writer.close();
+      } catch {
+        // writer.error holds it: reported after the output of what was committed is written.
+      }
+      await router?.close();
+    }
+    const storeError: AppError | undefined = writer.error;
+    const after = store.countByStatus(job.id);
+    const stats = store.jobStats(job.id);
+    await writeOutput(store, job.id, { path: out, format: 'jsonl' });
+
+    const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
+    exitCode = storeError
+      ? ExitCode.Environment
+      : interrupted
+        ? ExitCode.Interrupted
+        : after.failed > 0 || after.pending > 0
+          ? ExitCode.PromptsFailed
+          : ExitCode.Ok;
+    store.setJobState(job.id, exitCode === ExitCode.Ok ? 'done' : exitCode === ExitCode.PromptsFailed && after.pending === 0 ? 'failed' : 'interrupted');
+    const wallMs = scheduled?.wallMs ?? Date.now() - started;
+    const loads = router?.loadStats() ?? [];
+    const dbFlag = options.db !== undefined ? ` --db ${located.db}` : '';
+    const resumeCommand =
+      after.pending > 0 || interrupted ? `batch resume ${located.job}${dbFlag}` : after.failed > 0 ? `batch resume ${located.job}${dbFlag} --retry-failed` : undefined;
+    const summary: RunSummary = {
+      job: located.job,
+      database: located.db,
+      output: out,
+      exitCode,
+      total: after.total,
+      done: after.done,
+      failed: after.failed,
+      pending: after.pending + after.running,
+      alreadyDone: ingest?.alreadyDone ?? before.done - cached,
+      changed: ingest?.changed ?? 0,
+      invalid: ingest?.invalid ?? 0,
+      deduplicated: stats.deduplicated,
+      cached,
+      sent: scheduled?.dispatched ?? 0,
+      succeeded: scheduled?.done ?? 0,
+      failedThisRun: scheduled?.failed ?? 0,
+      retries: scheduled?.retries ?? 0,
+      wallMs,
+      requestsPerSecond: scheduled && wallMs > 0 ? (scheduled.done / wallMs) * 1000 : 0,
+      completionTokens: scheduled?.completionTokens ?? 0,
+      completionTokensPerSecond: scheduled && wallMs > 0 ? (scheduled.completionTokens / wallMs) * 1000 : 0,
+      latencyMs: scheduled?.latencyMs ?? {},
+      ttftP50Ms: scheduled?.ttftP50Ms,
+      modelLoads: loads,
+      warmStartRate: scheduled && scheduled.loadReported > 0 ? scheduled.warmStarts / scheduled.loadReported : undefined,
+      interrupted,
+      resumeCommand,
+    };
+    if (storeError) throw storeError;
+    return summary;
+  } catch (error) {
+    exitCode = (error as AppError).exitCode ?? ExitCode.Internal;
+    // A new job refused before its first request is not a job: nothing to resume, nothing to list.
+    if (jobIsNew && !dispatched && jobId !== undefined) {
+      store.deleteJob(jobId);
+      jobId = undefined;
+      runId = undefined;
+    }
+    throw error;
+  } finally {
+    if (runId !== undefined) store.endRun(runId, exitCode);
+    if (lockHeld && jobId !== undefined) store.releaseLock(jobId);
+    const empty = located.created && store.listJobs().length === 0;
+    store.close();
+    if (empty) for (const suffix of ['', '-wal', '-shm']) rmSync(`${located.db}${suffix}`, { force: true });
+  }
+}
+
+/** Shows unreadable prompts as they are read (the first 20; all are in the output and `export --failed`). */
+async function* reportInvalid(records: AsyncIterable<PromptRecord>, job: string, notice: ((line: string) => void) | undefined): AsyncIterable<PromptRecord> {
+  let invalid = 0;
+  for await (const record of records) {
+    if (!record.ok) {
+      invalid += 1;
+      if (invalid <= 20) notice?.(`skipped: ${record.invalid.message}`);
+    }
+    yield record;
+  }
+  if (invalid > 20) notice?.(`skipped ${invalid - 20} more unreadable prompt(s); \`batch export ${job} --failed\` lists them all`);
+}
+
+function definedOf<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function absoluteInput(input: string, cwd: string): string {
+  return input === '-' ? input : path.resolve(cwd, input);
+}
+
+function fingerprint(inputs: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify([...inputs].sort())).digest('hex').slice(0, 16);
+}

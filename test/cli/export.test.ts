@@ -1,0 +1,39 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseJsonl } from '../helpers/run-cli.js';
+import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { writeDemoJob } from './demo-job.js';
+
+let dir: string;
+let env: Record<string, string>;
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'batch-cli-export-'));
+  env = { BATCH_HOME: path.join(dir, 'home') };
+  await writeDemoJob(env.BATCH_HOME!);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('batch export', () => {
+  it('writes OpenAI batch JSONL to stdout and says how many lines on stderr', async () => {
+    const result = await runCli(['export', 'demo'], { env });
+    expect(result.code).toBe(0);
+    expect(parseJsonl(result.stdout).map((line) => line.custom_id)).toEqual(['one', 'two', 'three']);
+    expect(result.stderr).toContain('wrote 3 jsonl lines to stdout');
+  });
+
+  it('writes CSV to an --out file relative to the working folder; --failed keeps only the failures', async () => {
+    const result = await runCli(['export', 'demo', '--out', 'r.csv', '--failed'], { cwd: dir, env });
+    expect(result.code).toBe(0);
+    const rows = readFileSync(path.join(dir, 'r.csv'), 'utf8').trim().split(/\r?\n/);
+    expect(rows[0]).toBe('custom_id,status,model,content,error_code,error_message,prompt_tokens,completion_tokens,latency_ms');
+    expect(rows.slice(1).map((row) => row.split(',').slice(0, 2).join(','))).toEqual(['two,failed']);
+  });
+
+  it('exits 2 on an unknown --format, naming the choices', async () => {
+    const result = await runCli(['export', 'demo', '--format', 'xml'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("argument 'xml' is invalid. Allowed choices are jsonl, csv.");
+  });
+});

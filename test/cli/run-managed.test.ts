@@ -1,0 +1,82 @@
+import { writePrompts } from '../helpers/write-prompts.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
+import { isAlive, parseJsonl } from '../helpers/run-cli.js';
+import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { waitForNoProcesses } from '../helpers/processes.js';
+import { writeSimLlamaServer } from '../servers/server-fixtures.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'batch-cli-managed-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Short prompts `m0`, `m1`, … naming the model `model(i)` returns (none: the default). */
+function writeModelPrompts(file: string, count: number, model: (i: number) => string | undefined): void {
+  writePrompts(file, count, 'm', (i) => ({ max_tokens: 4, ...(model(i) ? { model: model(i) } : {}) }));
+}
+
+describe('batch run with managed servers', () => {
+  it('runs 200 prompts on the embedded server with a generated model: one load, no server left', async () => {
+    const model = path.join(dir, 'tiny.gguf');
+    await writeTinyLlamaGguf(model);
+    const file = path.join(dir, 'embedded.jsonl');
+    writeModelPrompts(file, 200, () => undefined);
+    const out = path.join(dir, 'embedded.out.jsonl');
+    const result = await runCli(['run', file, '--model', model, '--slots', '2', '--threads', '1', '--out', out, '--json'], {
+      env: { BATCH_HOME: path.join(dir, 'home-embedded') },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.done).toBe(200);
+    expect(summary.modelLoads).toEqual([expect.objectContaining({ loads: 1 })]);
+    const lines = parseJsonl(readFileSync(out, 'utf8'));
+    expect(lines).toHaveLength(200);
+    expect(lines.every((l) => typeof l.response.body.choices[0].message.content === 'string')).toBe(true);
+    expect(await waitForNoProcesses(model)).toEqual([]);
+  }, 300_000);
+
+  it('loads each of 3 models once with --max-models 1 and interleaved prompts A B C A B C…', async () => {
+    const startLog = path.join(dir, 'starts.log');
+    const models = ['a', 'b', 'c'].map((name) => path.join(dir, `${name}.gguf`));
+    for (const m of models) await writeTinyLlamaGguf(m);
+    const file = path.join(dir, 'abc.jsonl');
+    writeModelPrompts(file, 90, (i) => ['a', 'b', 'c'][i % 3]);
+    const out = path.join(dir, 'abc.out.jsonl');
+    const result = await runCli(
+      ['run', file, ...models.flatMap((m) => ['--model', m]), '--max-models', '1', '--llama-server', writeSimLlamaServer(dir, { SIM_START_LOG: startLog }), '--out', out, '--json'],
+      { env: { BATCH_HOME: path.join(dir, 'home-abc') } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const starts = readFileSync(startLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { model: string; pid: number });
+    expect(starts).toHaveLength(3);
+    expect(new Set(starts.map((s) => path.basename(s.model)))).toEqual(new Set(['a.gguf', 'b.gguf', 'c.gguf']));
+    expect(parseJsonl(readFileSync(out, 'utf8')).every((l) => l.error === null)).toBe(true);
+    for (const s of starts) expect(isAlive(s.pid)).toBe(false);
+  }, 120_000);
+
+  it('reports a malformed GGUF clearly and still finishes the other models\' prompts', async () => {
+    const good = path.join(dir, 'good.gguf');
+    const bad = path.join(dir, 'broken.gguf');
+    await writeTinyLlamaGguf(good);
+    await writeTinyLlamaGguf(bad, { omitKeys: ['llama.feed_forward_length'] });
+    const file = path.join(dir, 'mixed-models.jsonl');
+    writeModelPrompts(file, 10, (i) => (i % 2 ? 'broken' : 'good'));
+    const out = path.join(dir, 'mixed-models.out.jsonl');
+    const result = await runCli(['run', file, '--model', good, '--model', bad, '--slots', '1', '--threads', '1', '--out', out], {
+      env: { BATCH_HOME: path.join(dir, 'home-bad-model') },
+    });
+    expect(result.code).toBe(4);
+    const lines = parseJsonl(readFileSync(out, 'utf8'));
+    const failed = lines.filter((l) => l.error !== null);
+    expect(failed).toHaveLength(5);
+    expect(failed[0]!.error.code).toBe('MODEL_INVALID');
+    expect(failed[0]!.error.message).toContain('missing llama.feed_forward_length');
+    expect(lines.filter((l) => l.error === null)).toHaveLength(5);
+    expect(existsSync(out)).toBe(true);
+  }, 120_000);
+});
