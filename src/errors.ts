@@ -37,9 +37,11 @@ export const errorCodes = {
   PROMPT_INVALID: { exitCode: ExitCode.Usage, description: 'a prompt line or file that is not a valid prompt' },
   DUPLICATE_CUSTOM_ID: { exitCode: ExitCode.Usage, description: 'two prompts share one custom_id' },
   NO_PROMPTS: { exitCode: ExitCode.Usage, description: 'the inputs hold no prompts' },
+  DUPLICATE_INPUT: { exitCode: ExitCode.Usage, description: 'one file given twice as input (twice by name, or also through its folder or a glob)' },
   SERVER_UNREACHABLE: { exitCode: ExitCode.Environment, description: 'nothing answers at the server URL (refused, unknown host, connect timeout; retried), or its TLS handshake fails' },
   SERVER_UNRECOGNISED: { exitCode: ExitCode.Environment, description: 'the server answers, but not as llama-server, Ollama or an OpenAI-compatible server' },
   SERVER_NOT_READY: { exitCode: ExitCode.Environment, description: 'a managed server did not start or did not become ready in time' },
+  LLAMA_SERVER_BUILD_FAILED: { exitCode: ExitCode.Environment, description: '`batch setup llama-server` could not build llama-server; the message names the step and the log' },
   SERVER_CRASHED: { exitCode: ExitCode.Environment, description: 'a managed server exited while it was in use' },
   CONNECTION_RESET: { exitCode: ExitCode.Environment, description: 'the connection broke mid-request (reset, EPIPE, socket closed by the server); retried' },
   REQUEST_TIMEOUT: { exitCode: ExitCode.Environment, description: 'no answer within --timeout; retried' },
@@ -48,6 +50,8 @@ export const errorCodes = {
   AUTH_FAILED: { exitCode: ExitCode.Environment, description: 'the server refused the API key (401 or 403); check the variable named by --api-key-env' },
   SERVER_ERROR: { exitCode: ExitCode.Environment, description: 'the server answered 5xx or reported an error mid-stream; retried' },
   ANSWER_NOT_JSON: { exitCode: ExitCode.Environment, description: 'the server answered 200 with a body, or streamed an event, that is not JSON; retried' },
+  ANSWER_INVALID_SHAPE: { exitCode: ExitCode.Environment, description: 'the server answered 200 with JSON that is no completion (no `choices`, no message or text); retried' },
+  CONTEXT_EXCEEDED: { exitCode: ExitCode.Environment, description: "the prompt is longer than the server's context (llama-server's 400); not retried: raise --ctx or shorten the prompt" },
   REQUEST_REJECTED: { exitCode: ExitCode.Environment, description: 'the server refused the request with another 4xx (bad request, unknown path); not retried' },
   MODEL_NOT_FOUND: { exitCode: ExitCode.Environment, description: 'the model named is not served: the server says so, or no --model has that name' },
   MODEL_FILE_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'a --model path that does not exist' },
@@ -56,6 +60,7 @@ export const errorCodes = {
   STORE_UNAVAILABLE: { exitCode: ExitCode.Environment, description: 'the job database cannot be opened, or was opened read-only' },
   STORE_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'a write to the job database failed; committed results are safe' },
   JOB_LOCKED: { exitCode: ExitCode.Usage, description: 'another `batch` process is running the job' },
+  JOB_INPUTS_CHANGED: { exitCode: ExitCode.Usage, description: 'a run names a job (--job) that read other inputs; pass --replace-inputs or another --job' },
   JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },
   INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
 } as const satisfies Record<string, ErrorCodeInfo>;
@@ -104,7 +109,7 @@ export class UsageError extends AppError {
 export class PromptError extends AppError {
   readonly location: string;
   constructor(
-    code: 'PROMPT_FILE_INVALID' | 'PROMPT_INVALID' | 'DUPLICATE_CUSTOM_ID' | 'NO_PROMPTS',
+    code: 'PROMPT_FILE_INVALID' | 'PROMPT_INVALID' | 'DUPLICATE_CUSTOM_ID' | 'DUPLICATE_INPUT' | 'NO_PROMPTS',
     location: string,
     message: string,
   ) {
@@ -125,27 +130,45 @@ export type BackendErrorCode =
   | 'AUTH_FAILED'
   | 'SERVER_ERROR'
   | 'ANSWER_NOT_JSON'
+  | 'ANSWER_INVALID_SHAPE'
+  | 'CONTEXT_EXCEEDED'
   | 'REQUEST_REJECTED'
   | 'MODEL_NOT_FOUND'
   | 'INTERNAL';
+
+/** An error answer exactly as the server sent it, for the output's `response`. */
+export interface ServerAnswer {
+  readonly statusCode: number;
+  /** The server's `x-request-id`, else empty. */
+  readonly requestId: string;
+  /** The server's own JSON body, unchanged. */
+  readonly body: Readonly<Record<string, unknown>>;
+}
 
 /** A failure talking to a model server. `retryable` decides whether the scheduler tries again. */
 export class BackendError extends AppError {
   declare readonly code: BackendErrorCode;
   /** HTTP status, when the server answered. */
   readonly statusCode: number | undefined;
+  /**
+   * The server's own error answer (a 4xx/5xx with a JSON object body), kept so the output holds
+   * what the server said; undefined when there was no HTTP answer or its body was no JSON object.
+   * `batch` never makes one up.
+   */
+  readonly response: ServerAnswer | undefined;
   /** The server's URL (never including credentials). */
   readonly url: string;
   constructor(
     code: BackendErrorCode,
     url: string,
     message: string,
-    options: AppErrorOptions & { readonly statusCode?: number } = {},
+    options: AppErrorOptions & { readonly statusCode?: number; readonly response?: ServerAnswer } = {},
   ) {
     super(code, message, options);
     this.name = 'BackendError';
     this.url = url;
     this.statusCode = options.statusCode;
+    this.response = options.response;
   }
 }
 

@@ -13,6 +13,11 @@ export interface LocatedJob {
   readonly db: string;
   /** Whether the database did not exist before this run (a refused run then removes it). */
   readonly created: boolean;
+  /**
+   * Files in the batch home a bare `batch resume` passed over because they are not job databases
+   * it can read, one `skipping <path>: <reason>` line each, as `batch jobs` shows them.
+   */
+  readonly skipped?: readonly string[];
 }
 
 /** What locating a job looks at. */
@@ -46,6 +51,7 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
   }
   // No name: the most recently active unfinished job, the one a user means in the morning.
   const candidates: Array<{ job: string; db: string; at: number }> = [];
+  const skipped: string[] = [];
   const databases = db !== undefined ? [{ path: db }] : listJobDatabases(home);
   for (const database of databases) {
     let store: CheckpointStore;
@@ -54,6 +60,7 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
     } catch (error) {
       // `batch jobs` skips a file that is not a job database; a bare resume does too, unless it was named.
       if (db !== undefined) throw error;
+      skipped.push(`skipping ${database.path}: ${error instanceof Error ? error.message : String(error)}`);
       continue;
     }
     try {
@@ -65,8 +72,11 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
     }
   }
   const latest = candidates.sort((a, b) => b.at - a.at)[0];
-  if (!latest) throw new AppError('JOB_NOT_FOUND', `no unfinished job in ${db ?? home}; \`batch jobs\` lists the jobs there`);
-  return { ...latest, created: false };
+  if (!latest) {
+    const passedOver = skipped.length > 0 ? ` (${skipped.join('; ')})` : '';
+    throw new AppError('JOB_NOT_FOUND', `no unfinished job in ${db ?? home}${passedOver}; \`batch jobs\` lists the jobs there`);
+  }
+  return { ...latest, created: false, skipped };
 }
 
 /**

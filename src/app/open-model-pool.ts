@@ -16,7 +16,10 @@ export interface ManagedServerSettings {
   readonly llamaServerArgs?: string;
   /** `--gpu-layers` (llama-server's `-ngl`). @default llama-server's own */
   readonly gpuLayers?: number;
-  /** `--threads`; capped at the physical cores. @default the physical cores less one (embedded server) */
+  /**
+   * `--threads`, capped at the physical cores. @default the embedded server: the physical cores
+   * less one (it shares the machine with its own event loop); llama-server: its own default
+   */
   readonly threads?: number;
   /** `--slots`: requests one server generates at once. */
   readonly slots: number;
@@ -31,11 +34,13 @@ export interface ManagedServerSettings {
 }
 
 export interface OpenModelPoolContext {
+  /** The command's environment: where llama-server is looked up, and what the servers start with. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Folder relative model paths are resolved against. */
   readonly cwd: string;
   /** Folder of the servers' logs. */
   readonly logDir: string;
+  readonly notice?: (line: string) => void;
 }
 
 /** A model pool, and what it starts in words for the user. */
@@ -57,7 +62,8 @@ export async function openModelPool(settings: ManagedServerSettings, context: Op
   const cores = countPhysicalCores();
   const threads = Math.min(settings.threads ?? Math.max(1, cores - 1), cores);
   const launch: ServerLaunch = binary
-    ? { kind: 'llama-server', binary, gpuLayers: settings.gpuLayers, extraArgs: settings.llamaServerArgs?.split(/\s+/).filter(Boolean) }
+    ? // llama-server runs in its own process and keeps its own thread default unless --threads is given.
+      { kind: 'llama-server', binary, gpuLayers: settings.gpuLayers, extraArgs: settings.llamaServerArgs?.split(/\s+/).filter(Boolean), threads: settings.threads }
     : { kind: 'embedded', threads };
   const { createBackend } = await import('../backends/open-backend.js');
   installServerCleanup(process);
@@ -71,6 +77,8 @@ export async function openModelPool(settings: ManagedServerSettings, context: Op
     contextSize: settings.contextSize,
     memoryBudgetBytes: settings.memoryBudgetBytes,
     startupTimeoutMs: settings.startupTimeoutMs,
+    env: context.env,
+    notice: context.notice,
   });
   const description = launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : `embedded llama.cpp server, ${threads} thread(s)`;
   return { pool, description };

@@ -70,6 +70,8 @@ async function openManagedRouter(settings: RouterSettings, context: OpenRouterCo
   }
   const [{ openModelPool }, { PoolRouter }] = await Promise.all([import('./open-model-pool.js'), import('./pool-router.js')]);
   const { pool, description } = await openModelPool({ ...settings, models }, context);
-  context.notice?.(`managed ${description}: ${settings.slots} slot(s) per model, at most ${settings.maxModels} model(s) loaded; logs in ${context.logDir}`);
+  context.notice?.(
+    `managed ${description}: ${settings.slots} slot(s) × ${settings.contextSize} tokens of context per model (at most its trained context), at most ${settings.maxModels} model(s) loaded; logs in ${context.logDir}`,
+  );
   return new PoolRouter(pool);
 }

@@ -2,11 +2,11 @@ import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { AppError, ExitCode } from '../errors.js';
+import { AppError, ExitCode, StoreError, toAppError } from '../errors.js';
 import { readPrompts } from '../prompts/read-prompts.js';
 import type { PromptRecord } from '../prompts/prompt-item.js';
 import { CheckpointStore } from '../store/checkpoint-store.js';
-import { batchHome, jobLogDir, jobOutputPath } from '../store/job-paths.js';
+import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../store/job-paths.js';
 import { writeOutput } from '../store/write-output.js';
 import { ThreadedResultWriter } from '../store/threaded-result-writer.js';
 import type { RunSummary } from '../reporting/run-summary.js';
@@ -16,9 +16,11 @@ import type { Router } from '../scheduler/router.js';
 import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
+import { checkOutputPath } from './check-output-path.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
+import { resumeCommand } from './resume-command.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -33,7 +35,10 @@ export interface RunJobOptions extends JobSettings {
   readonly job?: string;
   /** Job database. @default <BATCH_HOME>/<job>.sqlite */
   readonly db?: string;
-  /** Send failed prompts again (resume). @default false */
+  /**
+   * Send failed prompts again (resume). The inputs are read again first (unless they came from
+   * stdin), so a line fixed since it was found unreadable is sent. @default false
+   */
   readonly retryFailed?: boolean;
   /** Reuse answers from earlier jobs in the same database. @default false */
   readonly cache?: boolean;
@@ -62,13 +67,19 @@ export interface RunJobContext {
 export async function runJob(options: RunJobOptions, context: RunJobContext): Promise<RunSummary> {
   const home = batchHome(context.env, context.cwd);
   const located = locateJob(options, home, context.cwd);
+  for (const line of located.skipped ?? []) context.notice?.(line);
   const store = CheckpointStore.open({ path: located.db });
+  const resumeWith = (retryFailed: boolean): string =>
+    resumeCommand({ job: located.job, db: located.db, defaultDb: jobDbPath(home, located.job), retryFailed });
   const host = os.hostname();
   let runId: number | undefined;
   let jobId: number | undefined;
   let jobIsNew = false;
   let dispatched = false;
   let lockHeld = false;
+  /** The job holds every item of its inputs: `batch resume` can continue it without them. */
+  let ingested = false;
+  let failure: unknown;
   let exitCode: number = ExitCode.Internal;
   try {
     const existing = store.getJob(located.job);
@@ -80,6 +91,23 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     // Settings given now win over the ones the job remembers; the merge is what it remembers next.
     const given: JobSettings = { ...saved?.config.settings, ...definedOf(absoluteSettings(options, context.cwd)) };
     const inputs = options.resume ? (saved?.config.inputs ?? []) : options.inputs.map((input) => absoluteInput(input, context.cwd));
+    const savedInputs = saved?.config.inputs ?? [];
+    // A job saved before its inputs were remembered has none to compare with: it adopts these.
+    if (!options.resume && savedInputs.length > 0 && !sameInputs(savedInputs, inputs) && options.replaceInputs !== true) {
+      throw new AppError(
+        'JOB_INPUTS_CHANGED',
+        `job "${located.job}" (${located.db}) read ${savedInputs.join(', ')}; this run names ${inputs.join(', ')}. Pass --replace-inputs to make these its inputs (prompts not in them leave the job's output), or another --job to start a new job`,
+      );
+    }
+    // Re-read on resume only to retry failed prompts: a line fixed since then replaces its failure.
+    const reread = !options.resume || (options.retryFailed === true && !inputs.includes('-'));
+    if (options.resume && options.retryFailed === true && inputs.includes('-')) {
+      context.notice?.(`job "${located.job}" read its prompts from standard input, which cannot be read again: unreadable lines stay failed; run the fixed lines with \`batch run - --job ${located.job}\``);
+    }
+    const out = given.out ?? jobOutputPath(home, located.job);
+    // Before anything is sent: finding out at the end that the output cannot be written, or that
+    // writing it destroys the prompts or the job, loses the night.
+    await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
     const config = jobConfigOf(inputs, given);
     const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint(inputs) });
     jobId = job.id;
@@ -92,9 +120,15 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = options.resume ? undefined : await store.ingest(job.id, reportInvalid(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice));
+    const ingest = reread ? await store.ingest(job.id, reportInvalid(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
+    ingested = true;
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
+    }
+    if (ingest?.superseded) {
+      context.notice?.(
+        `${ingest.superseded} prompt(s) are no longer in the inputs and leave the output (\`batch status ${located.job}\` lists them): ${ingest.supersededIds.join(', ')}${ingest.superseded > ingest.supersededIds.length ? ', …' : ''}`,
+      );
     }
     store.resetInterrupted(job.id);
     if (options.retryFailed) store.resetFailed(job.id);
@@ -107,7 +141,6 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const found = findAdviceFor(home, machineIdentity());
     if (found.staleReason !== undefined) context.notice?.(found.staleReason);
     const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
-    const out = settings.out ?? jobOutputPath(home, located.job);
     // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
     const writerScript = ThreadedResultWriter.workerScript();
     const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id }, writerScript) : store.createResultWriter(job.id, {});
@@ -149,7 +182,14 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       }
       await router?.close();
     }
-    const storeError: AppError | undefined = writer.error;
+    let storeError: AppError | undefined = writer.error;
+    // A prompt whose request was aborted (Ctrl-C, a store failure) was taken but not answered.
+    try {
+      store.resetInterrupted(job.id);
+    } catch (error) {
+      // The writer's failure, when there was one, is the one to report; the output is still written.
+      storeError ??= toAppError(error);
+    }
     const after = store.countByStatus(job.id);
     const stats = store.jobStats(job.id);
     await writeOutput(store, job.id, { path: out, format: 'jsonl' });
@@ -165,9 +205,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     store.setJobState(job.id, exitCode === ExitCode.Ok ? 'done' : exitCode === ExitCode.PromptsFailed && after.pending === 0 ? 'failed' : 'interrupted');
     const wallMs = scheduled?.wallMs ?? Date.now() - started;
     const loads = router?.loadStats() ?? [];
-    const dbFlag = options.db !== undefined ? ` --db ${located.db}` : '';
-    const resumeCommand =
-      after.pending > 0 || interrupted ? `batch resume ${located.job}${dbFlag}` : after.failed > 0 ? `batch resume ${located.job}${dbFlag} --retry-failed` : undefined;
+    const resume = after.pending > 0 || interrupted ? resumeWith(false) : after.failed > 0 ? resumeWith(true) : undefined;
     const summary: RunSummary = {
       job: located.job,
       database: located.db,
@@ -195,7 +233,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       modelLoads: loads,
       warmStartRate: scheduled && scheduled.loadReported > 0 ? scheduled.warmStarts / scheduled.loadReported : undefined,
       interrupted,
-      resumeCommand,
+      resumeCommand: resume,
     };
     if (storeError) throw storeError;
     return summary;
@@ -203,18 +241,55 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     exitCode = (error as AppError).exitCode ?? ExitCode.Internal;
     // A new job refused before its first request is not a job: nothing to resume, nothing to list.
     if (jobIsNew && !dispatched && jobId !== undefined) {
-      store.deleteJob(jobId);
-      jobId = undefined;
-      runId = undefined;
+      try {
+        store.deleteJob(jobId);
+        jobId = undefined;
+        runId = undefined;
+        ingested = false;
+      } catch {
+        // The job stays, half read: the hint says to run the same command again, which reads it all.
+        ingested = false;
+      }
     }
-    throw error;
+    failure = withHint(error, ingested, resumeWith(false));
+    throw failure;
   } finally {
-    if (runId !== undefined) store.endRun(runId, exitCode);
-    if (lockHeld && jobId !== undefined) store.releaseLock(jobId);
-    const empty = located.created && store.listJobs().length === 0;
+    // The job's bookkeeping must not turn a finished run into a crash: a failure here (disk full)
+    // is reported as what it is, after every step was tried, unless an earlier error is on its way.
+    const problems: unknown[] = [];
+    const attempt = (step: () => void): void => {
+      try {
+        step();
+      } catch (error) {
+        problems.push(error);
+      }
+    };
+    if (dispatched && failure !== undefined && jobId !== undefined) attempt(() => store.resetInterrupted(jobId as number));
+    if (runId !== undefined) attempt(() => store.endRun(runId as number, exitCode));
+    if (lockHeld && jobId !== undefined) attempt(() => store.releaseLock(jobId as number));
+    let empty = false;
+    attempt(() => (empty = located.created && store.listJobs().length === 0));
     store.close();
     if (empty) for (const suffix of ['', '-wal', '-shm']) rmSync(`${located.db}${suffix}`, { force: true });
+    if (failure === undefined && problems.length > 0) throw withHint(problems[0], ingested, resumeWith(false));
   }
+}
+
+/**
+ * A store failure with the command that continues after it, as it must be typed: the resume
+ * command once the job holds all its inputs, else the same command again (it reads them anew).
+ */
+function withHint(error: unknown, ingested: boolean, resume: string): unknown {
+  if (!(error instanceof AppError) || (error.code !== 'STORE_WRITE_FAILED' && error.code !== 'STORE_UNAVAILABLE')) return error;
+  const next = ingested ? `continue with \`${resume}\`` : 'run the same command again';
+  return new StoreError(error.code, `${error.message}; then ${next}`, error);
+}
+
+/** Whether two input lists name the same inputs, in any order. */
+function sameInputs(a: readonly string[], b: readonly string[]): boolean {
+  const left = [...new Set(a)].sort();
+  const right = [...new Set(b)].sort();
+  return left.length === right.length && left.every((input, i) => input === right[i]);
 }
 
 /** Shows unreadable prompts as they are read (the first 20; all are in the output and `export --failed`). */

@@ -6,7 +6,7 @@
  */
 
 /** The commands that take settings. */
-export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve';
+export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup';
 
 /**
  * How a flag's text becomes a value:
@@ -70,12 +70,12 @@ export const settingsTable = [
   { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model to plan for, as path or alias=path (repeatable); --measure starts the first', sources: ['flag'], commands: ['optimize'] },
   { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'the GGUF model to serve', sources: ['flag'], commands: ['serve'] },
   { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: runLike },
-  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: managed },
+  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: managed },
   { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', help: 'extra arguments for every managed llama-server (one string)', sources: ['flag', 'job'], commands: managed },
   { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: 2, defaultText: 'saved advice, else 2', help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
   { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve'] },
   { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve'] },
-  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: 'saved advice, else the physical cores less one for the embedded server', help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve'] },
+  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve'] },
   { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "llama-server's own", help: 'layers a managed llama-server offloads to the GPU (-ngl)', sources: ['flag', 'job'], commands: managed },
   { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: runLike },
   { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: 600_000, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
@@ -89,12 +89,14 @@ export const settingsTable = [
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
+  { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },
   { key: 'retryFailed', flag: '--retry-failed', type: 'boolean', default: false, help: 'send the failed prompts again too', sources: ['flag'], commands: ['resume'] },
   { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'export'] },
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'beside the job database', help: 'output JSONL', sources: ['flag', 'job'], commands: runLike },
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'standard output', help: 'file to write', sources: ['flag'], commands: ['export'] },
   { key: 'format', flag: '--format', valueName: 'format', type: 'choice', choices: ['jsonl', 'csv'], defaultText: 'csv for an --out ending in .csv, else jsonl', help: 'output format', sources: ['flag'], commands: ['export'] },
   { key: 'failedOnly', flag: '--failed', type: 'boolean', default: false, help: 'only the failed prompts', sources: ['flag'], commands: ['export'] },
+  { key: 'bom', flag: '--bom', type: 'boolean', default: false, help: 'start a CSV with a UTF-8 byte order mark, for spreadsheets', sources: ['flag'], commands: ['export'] },
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
@@ -106,7 +108,10 @@ export const settingsTable = [
   // `batch serve`.
   { key: 'host', flag: '--host', valueName: 'host', type: 'string', default: '127.0.0.1', help: 'interface to listen on; anything but loopback exposes the server to the network', sources: ['flag'], commands: ['serve'] },
   { key: 'port', flag: '--port', valueName: 'n', type: 'count', min: 0, default: 8080, help: 'TCP port; 0 picks a free one', sources: ['flag'], commands: ['serve'] },
+  { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', help: 'environment variable holding the API key clients must send (Authorization: Bearer); wanted with any --host but loopback', sources: ['flag'], commands: ['serve'] },
   { key: 'gpu', flag: '--gpu', valueName: 'mode', type: 'choice', choices: ['auto', 'off'], default: 'auto', help: 'use CUDA/Vulkan when available, or force the CPU', sources: ['flag'], commands: ['serve'] },
+  // `batch setup`.
+  { key: 'backend', flag: '--backend', valueName: 'backend', type: 'choice', choices: ['auto', 'cpu', 'cuda'], default: 'auto', help: 'what to build for: auto is CUDA when the CUDA toolkit (nvcc) and an NVIDIA GPU are found, else the CPU', sources: ['flag'], commands: ['setup'] },
   // Output of every command.
   { key: 'quiet', flag: '--quiet', short: '-q', type: 'boolean', default: false, help: 'no progress output', sources: ['flag'], commands: runLike },
   { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize'] },

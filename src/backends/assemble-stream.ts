@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { BackendError } from '../errors.js';
 import { mapStreamError } from './map-backend-error.js';
+import { excerpt, invalidShape } from './check-completion-shape.js';
 import type { PromptEndpoint } from './backend.js';
 
 type Json = Record<string, unknown>;
@@ -15,7 +16,9 @@ export interface AssembledStream {
 
 /**
  * Reads an OpenAI server-sent-event stream and rebuilds the body a non-streamed answer would have
- * had, noting when the first token arrived, so callers see one shape whether streamed or not.
+ * had, noting when the first token arrived, so callers see one shape whether streamed or not. A
+ * stream without one choice (an HTML page, a plain JSON body, only `[DONE]`) is no completion and
+ * fails as ANSWER_INVALID_SHAPE, never stored as an empty answer.
  */
 export async function assembleStream(body: Readable, endpoint: PromptEndpoint, started: number, url: string): Promise<AssembledStream> {
   const chat = endpoint === '/v1/chat/completions';
@@ -28,16 +31,16 @@ export async function assembleStream(body: Readable, endpoint: PromptEndpoint, s
   let usage: unknown;
   let timings: unknown;
   let pending = '';
+  let start = '';
+  let choices = 0;
   const onEvent = (data: string): void => {
     if (data === '[DONE]' || data === '') return;
     let chunk: Json;
     try {
       chunk = JSON.parse(data) as Json;
     } catch (error) {
-      const received = data.length > 80 ? `${data.slice(0, 80)}…` : data;
-      throw new BackendError('ANSWER_NOT_JSON', url, `${url} streamed an event that is not JSON: received ${JSON.stringify(received)}`, {
+      throw new BackendError('ANSWER_NOT_JSON', url, `${url} streamed an event that is not JSON: received ${excerpt(data)}`, {
         retryable: true,
-        statusCode: 200,
         cause: error,
       });
     }
@@ -48,6 +51,7 @@ export async function assembleStream(body: Readable, endpoint: PromptEndpoint, s
     if (chunk.timings) timings = chunk.timings;
     const choice = (chunk.choices as Json[] | undefined)?.[0];
     if (!choice) return;
+    choices += 1;
     const piece = chat ? (choice.delta as Json | undefined)?.content : choice.text;
     if (typeof piece === 'string' && piece !== '') {
       ttftMs ??= performance.now() - started;
@@ -56,6 +60,7 @@ export async function assembleStream(body: Readable, endpoint: PromptEndpoint, s
     if (choice.finish_reason) finishReason = choice.finish_reason;
   };
   const onText = (text: string): void => {
+    if (start.length < 100) start += text.slice(0, 100);
     pending += text;
     let newline: number;
     while ((newline = pending.indexOf('\n')) !== -1) {
@@ -66,6 +71,7 @@ export async function assembleStream(body: Readable, endpoint: PromptEndpoint, s
   };
   for await (const chunk of body) onText(decoder.write(chunk as Buffer));
   onText(`${decoder.end()}\n`);
+  if (choices === 0) throw invalidShape(url, endpoint, 'a stream without any choice', start);
   const text = pieces.join('');
   const choice = chat
     ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason }

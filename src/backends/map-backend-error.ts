@@ -1,5 +1,7 @@
-import { BackendError, type BackendErrorCode } from '../errors.js';
+import { BackendError, type BackendErrorCode, type ServerAnswer } from '../errors.js';
 import type { ServerType } from './backend.js';
+import { excerpt } from './check-completion-shape.js';
+import { contextExceededMessage, contextOverflow } from './context-exceeded.js';
 import { isModelNotFound } from './is-model-not-found.js';
 
 /** Failures to open a connection at all: nothing listens, or nothing answers the SYN. */
@@ -122,13 +124,15 @@ export interface HttpErrorClass {
 
 /**
  * The one decision from an error answer to a code: 429 and 5xx are retryable; a server's own
- * "model not found" (404, or 400 from llama-server's router) is MODEL_NOT_FOUND; 401/403 is
+ * "model not found" (404, or 400 from llama-server's router) is MODEL_NOT_FOUND; llama-server's
+ * "request exceeds the available context size" (400) is CONTEXT_EXCEEDED; 401/403 is
  * AUTH_FAILED; any other status is REQUEST_REJECTED and fails at once.
  */
 export function classifyHttpError(statusCode: number, bodyText: string): HttpErrorClass {
   if (statusCode === 429) return { code: 'RATE_LIMITED', retryable: true };
   if (statusCode >= 500) return { code: 'SERVER_ERROR', retryable: true };
   if ((statusCode === 404 || statusCode === 400) && isModelNotFound(bodyText)) return { code: 'MODEL_NOT_FOUND', retryable: false };
+  if (statusCode === 400 && contextOverflow(bodyText) !== undefined) return { code: 'CONTEXT_EXCEEDED', retryable: false };
   if (statusCode === 401 || statusCode === 403) return { code: 'AUTH_FAILED', retryable: false };
   return { code: 'REQUEST_REJECTED', retryable: false };
 }
@@ -158,9 +162,23 @@ function fixFor(code: BackendErrorCode, url: string, serverType: ServerType, mod
   }
 }
 
+/** The error answer as the server sent it, when its body is a JSON object; never one made up. */
+function serverAnswer(statusCode: number, headers: Headers, bodyText: string): ServerAnswer | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch {
+    return undefined;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const id = headers['x-request-id'];
+  return { statusCode, requestId: (Array.isArray(id) ? id[0] : id) ?? '', body: body as Record<string, unknown> };
+}
+
 /**
  * The one place HTTP error answers become BackendErrors (see `classifyHttpError`). `serverType`
- * picks the hint: Ollama lists its models at /api/tags, the others at /v1/models.
+ * picks the hint: Ollama lists its models at /api/tags, the others at /v1/models. The server's
+ * own JSON body rides along unchanged in `response`, for the output.
  */
 export function mapHttpError(
   statusCode: number,
@@ -174,13 +192,17 @@ export function mapHttpError(
   const message = serverMessage(bodyText);
   const fix = fixFor(code, url, serverType, model);
   const retryAfterMs = retryable ? parseRetryAfter(headers['retry-after']) : undefined;
+  const response = serverAnswer(statusCode, headers, bodyText);
   if (code === 'MODEL_NOT_FOUND') {
     const named = model === undefined ? '(no model named in the request)' : `"${model}"`;
-    return new BackendError(code, url, `${url} does not serve model ${named}: ${message}${fix}`, { statusCode });
+    return new BackendError(code, url, `${url} does not serve model ${named}: ${message}${fix}`, { statusCode, response });
+  }
+  if (code === 'CONTEXT_EXCEEDED') {
+    return new BackendError(code, url, contextExceededMessage(url, contextOverflow(bodyText)!), { statusCode, response });
   }
   const status = statusCode === 429 ? '429 (too many requests)' : String(statusCode);
   const asked = retryAfterMs === undefined ? '' : ` (Retry-After: ${retryAfterMs} ms)`;
-  return new BackendError(code, url, `${url} answered ${status}${asked}: ${message}${fix}`, { retryable, retryAfterMs, statusCode });
+  return new BackendError(code, url, `${url} answered ${status}${asked}: ${message}${fix}`, { retryable, retryAfterMs, statusCode, response });
 }
 
 /** OpenAI-style error `type`s a server may put in a mid-stream error, as the status they stand for. */
@@ -208,18 +230,23 @@ function streamErrorStatus(error: unknown): number {
 /**
  * A server's `{"error": …}` event in the middle of a stream (llama-server sends one when a slot
  * fails), classified by its content like an HTTP error answer; SERVER_ERROR when it says nothing
- * more. Streams come only from OpenAI-compatible servers, so a model hint names /v1/models.
+ * more. Streams come only from OpenAI-compatible servers, so a model hint names /v1/models. No
+ * status code: the 200 the stream began with was no answer, and must not read as one in the output.
  */
 export function mapStreamError(error: unknown, url: string): BackendError {
   const bodyText = JSON.stringify({ error });
   const { code, retryable } = classifyHttpError(streamErrorStatus(error), bodyText);
+  if (code === 'CONTEXT_EXCEEDED') return new BackendError(code, url, contextExceededMessage(url, contextOverflow(bodyText)!));
   return new BackendError(code, url, `${url} reported an error mid-stream: ${serverMessage(bodyText)}${fixFor(code, url, 'openai', undefined)}`, {
     retryable,
-    statusCode: 200,
   });
 }
 
-/** Parses a 200 answer, or says what came instead of a JSON object (retryable: a proxy hiccup, a cut body). */
+/**
+ * Parses a 200 answer, or says what came instead of a JSON object (retryable: a proxy hiccup, a
+ * cut body). No status code on the error: a 200 whose body is no answer must not be written as
+ * `status_code: 200` in the output, where scripts take it for a success.
+ */
 export function parseJsonAnswer(text: string, url: string): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(text);
@@ -227,9 +254,7 @@ export function parseJsonAnswer(text: string, url: string): Record<string, unkno
   } catch {
     // Reported below with what was received.
   }
-  const received = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  throw new BackendError('ANSWER_NOT_JSON', url, `${url} answered 200 but not with a JSON object: received ${JSON.stringify(received)}; check that --server points at a model server`, {
+  throw new BackendError('ANSWER_NOT_JSON', url, `${url} answered 200 but not with a JSON object: received ${excerpt(text)}; check that --server points at a model server`, {
     retryable: true,
-    statusCode: 200,
   });
 }

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { checkNumber } from '../util/check-option.js';
 import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
 import { HttpEndpoint, type HttpEndpointOptions } from './http-endpoint.js';
+import { invalidShape } from './check-completion-shape.js';
 import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
 
 export interface OllamaBackendOptions extends HttpEndpointOptions {
@@ -77,7 +78,11 @@ export class OllamaBackend implements Backend {
     const promptTokens = Number(body.prompt_eval_count ?? 0);
     const completionTokens = Number(body.eval_count ?? 0);
     const finishReason = body.done_reason === 'length' ? 'length' : 'stop';
-    const content = chat ? String((body.message as Json | undefined)?.content ?? '') : String(body.response ?? '');
+    const content = chat ? (body.message as Json | undefined)?.content : body.response;
+    if (typeof content !== 'string') {
+      const expected = chat ? 'no `message.content`' : 'no `response` text';
+      throw invalidShape(this.url, chat ? '/api/chat' : '/api/generate', expected, answer.text);
+    }
     const id = `ollama-${randomUUID()}`;
     return {
       statusCode: 200,

@@ -24,16 +24,25 @@ export interface OpenBackendOptions {
 
 const serverTypes: readonly ServerType[] = ['openai', 'llama-server', 'ollama'];
 
+/** What a --server URL must look like, for every message that refuses one. */
+const urlShape = 'expected a URL such as http://127.0.0.1:8080 (http:// or https://, a host, an optional port from 1 to 65535)';
+
+/** `host:port` typed without a scheme: `new URL` fails on it, or takes the host for a scheme. */
+const missingScheme = /^(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*):\d+\/?$/i;
+
 /** Validates and normalises a --server URL to `protocol//host:port`; credentials in it are refused (they would be stored and logged). */
 export function normaliseServerUrl(raw: string): string {
+  if (missingScheme.test(raw.trim())) {
+    throw new UsageError(`--server: add the scheme: http://${raw.trim()} (got ${JSON.stringify(raw)}; ${urlShape})`);
+  }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`--server: expected a URL like http://127.0.0.1:8080, got ${JSON.stringify(raw)}`);
+    throw new UsageError(`--server: ${urlShape}, got ${JSON.stringify(raw)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--server: expected an http:// or https:// URL, got ${JSON.stringify(url.protocol)} in ${JSON.stringify(raw)}`);
+    throw new UsageError(`--server: ${urlShape}, got scheme ${JSON.stringify(url.protocol)} in ${JSON.stringify(raw)}`);
   }
   if (url.username !== '' || url.password !== '') {
     // The URL is quoted nowhere here: it holds the secret.

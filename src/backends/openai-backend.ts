@@ -4,6 +4,7 @@ import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, Server
 import { HttpEndpoint, socketReleased, type HttpEndpointOptions } from './http-endpoint.js';
 import { mapHttpError, mapTransportError, parseJsonAnswer } from './map-backend-error.js';
 import { assembleStream } from './assemble-stream.js';
+import { checkCompletionShape } from './check-completion-shape.js';
 
 export interface OpenAiBackendOptions extends HttpEndpointOptions {
   /**
@@ -46,6 +47,7 @@ export class OpenAiBackend implements Backend {
     const answer = await this.http.send('POST', request.endpoint, request.body, request);
     if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, modelOf(request), this.type);
     const body = parseJsonAnswer(answer.text, this.url);
+    checkCompletionShape(body, request.endpoint, this.url, answer.text);
     return this.#result(body, headerString(answer.headers['x-request-id']), performance.now() - started, undefined);
   }
 

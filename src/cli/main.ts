@@ -4,6 +4,15 @@ import { runProgram } from './program.js';
 import { reportError } from './report-error.js';
 
 /**
+ * Whether an error is a write to a stdout whose reader is gone (`batch export JOB | head -1`):
+ * EPIPE, or a later write to the stream that EPIPE destroyed.
+ */
+function isClosedStdout(error: unknown, stdoutClosed: boolean): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return stdoutClosed && (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED');
+}
+
+/**
  * The process wiring of the CLI, and the only place that sets `process.exitCode`: signals become
  * the soft and hard stop signals commands watch, and errors become messages and exit codes.
  */
@@ -24,6 +33,14 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  // A reader that closes the pipe early has all it wants: like any Unix filter, stop quietly
+  // (exit 0) instead of reporting EPIPE as a bug. Other stdout errors are reported as they come.
+  let stdoutClosed = false;
+  const onStdoutError = (error: NodeJS.ErrnoException): void => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') stdoutClosed = true;
+    else process.stderr.write(`batch: cannot write to stdout: ${error.message}\n`);
+  };
+  process.stdout.on('error', onStdoutError);
 
   const io: CliIo = {
     stdout: process.stdout,
@@ -39,7 +56,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     process.exitCode = await runProgram(argv, io);
   } catch (error) {
-    process.exitCode = reportError(error, process.stderr);
+    process.exitCode = isClosedStdout(error, stdoutClosed) ? ExitCode.Ok : reportError(error, process.stderr);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

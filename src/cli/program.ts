@@ -38,6 +38,11 @@ const commands: readonly CommandSpec[] = [
     argument: { syntax: '[inputs...]', description: 'a prompt set: the models its prompts name are included' },
   },
   { name: 'serve', description: 'run the embedded llama.cpp server (OpenAI-compatible, llama-server endpoints) in the foreground' },
+  {
+    name: 'setup',
+    description: "build llama-server from node-llama-cpp's bundled llama.cpp source into the cache batch looks in (once per llama.cpp version)",
+    argument: { syntax: '<what>', description: 'what to set up: llama-server' },
+  },
 ];
 
 /** Runs one command with the flags the user gave; the positional argument as the command takes it. */
@@ -70,6 +75,10 @@ async function dispatch(name: CommandName, positional: string | string[] | undef
     case 'serve': {
       const { serveCommand } = await import('./commands/serve.js');
       return serveCommand(readSettingFlags(command, name), io);
+    }
+    case 'setup': {
+      const { setupCommand } = await import('./commands/setup.js');
+      return setupCommand({ ...readSettingFlags(command, name), target: positional as string }, io);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backends/backend.js';
 import { AppError } from '../errors.js';
@@ -71,6 +72,11 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
   }
   const now = options.now ?? (() => performance.now());
   const bodies = options.bodies ?? [DEFAULT_BODY];
+  // Every request in flight listens on the signal, up to maxConcurrency at once: past Node's
+  // default of 10 listeners it would print a MaxListenersExceededWarning. A signal of our own
+  // that follows the caller's takes them, leaving the caller's limit alone.
+  const signal = options.signal === undefined ? undefined : AbortSignal.any([options.signal]);
+  if (signal !== undefined) setMaxListeners(maxConcurrency + 16, signal);
   const requestsFor = (concurrency: number): number => {
     const requests = typeof options.requestsPerLevel === 'function' ? options.requestsPerLevel(concurrency) : (options.requestsPerLevel ?? Math.max(4 * concurrency, 16));
     return checkWholeNumber('requestsPerLevel', requests, 1);
@@ -93,7 +99,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
         const body = { ...base, ...(base.model === undefined && options.model !== undefined ? { model: options.model } : {}), max_tokens: maxTokens };
         const sentAt = now();
         try {
-          const result = await options.backend.complete({ endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal: options.signal });
+          const result = await options.backend.complete({ endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal });
           tokens += result.completionTokens;
         } catch (error) {
           failed = true;

@@ -1,4 +1,5 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { checkWholeNumber } from '../util/check-option.js';
@@ -121,6 +122,12 @@ async function tryDownload(
   endpoint: string | undefined,
   log: ((line: string) => void) | undefined,
 ): Promise<string | undefined> {
+  const base = endpoint === undefined || endpoint === '' ? DEFAULT_ENDPOINT : endpoint;
+  const unreachable = await connectionFailure(base, stallTimeoutMs);
+  if (unreachable !== undefined) {
+    log?.(`could not download ${DEFAULT_MODEL_URI}: cannot reach ${base} (${unreachable})`);
+    return undefined;
+  }
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(), stallTimeoutMs);
   let lastPercent = -1;
@@ -156,6 +163,37 @@ async function tryDownload(
   } finally {
     clearTimeout(timer);
   }
+}
+
+const DEFAULT_ENDPOINT = 'https://huggingface.co/';
+
+/** Connection failures that say at once that nothing will be downloaded: no need to wait for a stall. */
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
+/**
+ * Opens (and closes) one TCP connection to the endpoint: a refused connection or an unknown host
+ * is known in milliseconds, while the downloader would retry it until the stall timeout (15 s by
+ * default) before the demo model is used. Resolves with the error code when the endpoint cannot
+ * be reached, undefined when it can (or when the URL is one the downloader must judge).
+ */
+function connectionFailure(endpoint: string, timeoutMs: number): Promise<string | undefined> {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return Promise.resolve(undefined);
+  }
+  const port = url.port !== '' ? Number(url.port) : url.protocol === 'http:' ? 80 : 443;
+  return new Promise((resolve) => {
+    const socket = connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port });
+    const finish = (failure: string | undefined): void => {
+      socket.destroy();
+      resolve(failure);
+    };
+    socket.setTimeout(timeoutMs, () => finish(`no connection within ${timeoutMs} ms`));
+    socket.once('connect', () => finish(undefined));
+    socket.once('error', (error: NodeJS.ErrnoException) => finish(unreachableCodes.has(error.code ?? '') ? error.code : undefined));
+  });
 }
 
 /** Writes the demo model once; a temporary name and a rename keep concurrent runs from reading half a file. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { PromptError, UsageError } from '../errors.js';
 import { checkStringArray, optionError } from '../util/check-option.js';
+import { checkInputsOnce } from './check-inputs-once.js';
 import { DuplicateGuard } from './duplicate-guard.js';
 import type { PromptDraft } from './prompt-draft.js';
 import type { PromptRecord } from './prompt-item.js';
@@ -24,8 +25,8 @@ export interface ReadPromptsOptions {
    */
   readonly stdin?: NodeJS.ReadableStream;
   /**
-   * Throw DUPLICATE_CUSTOM_ID when two prompts share a custom_id. Turn off only when the caller
-   * checks ids itself.
+   * Throw DUPLICATE_CUSTOM_ID when two prompts share a custom_id, and DUPLICATE_INPUT when a file
+   * is given twice. Turn off only when the caller checks ids itself.
    * @default true
    */
   readonly checkDuplicates?: boolean;
@@ -38,8 +39,8 @@ export interface ReadPromptsOptions {
  *
  * Bad content never stops the others: it yields `{ok: false}` with a `file:line: expected …, got …`
  * message. Problems with the inputs themselves throw a PromptError (exit code 2): a path that
- * matches nothing or an unknown file type (before anything is yielded), a duplicate custom_id,
- * an unreadable file.
+ * matches nothing or an unknown file type, a file given twice (before anything is yielded), a
+ * duplicate custom_id, an unreadable file.
  */
 export function readPrompts(inputs: readonly string[], options: ReadPromptsOptions): AsyncIterable<PromptRecord> {
   validateOptions(inputs, options);
@@ -51,6 +52,7 @@ async function* generateRecords(inputs: readonly string[], options: ReadPromptsO
   // reading a gigabyte of the first.
   const resolved: ResolvedInput[] = [];
   for (const input of inputs) resolved.push(await resolveInput(input, options.cwd));
+  if (options.checkDuplicates !== false) await checkInputsOnce(inputs, resolved);
 
   const guard = options.checkDuplicates === false ? undefined : new DuplicateGuard();
   let index = 0;

@@ -71,8 +71,13 @@ export class ProgressReporter implements SchedulerListener {
     }
   }
 
-  onDispatch(_item: PromptItem): void {
+  /** In flight means on the wire: a prompt waiting for a server or for its retry delay is not. */
+  onRequestStart(_item: PromptItem): void {
     this.#inFlight += 1;
+  }
+
+  onRequestEnd(_item: PromptItem): void {
+    this.#inFlight -= 1;
   }
 
   onRetry(_item: PromptItem, _error: AppError, _delayMs: number): void {
@@ -80,7 +85,6 @@ export class ProgressReporter implements SchedulerListener {
   }
 
   onOutcome(outcome: ItemOutcome): void {
-    this.#inFlight -= 1;
     this.#finished += 1;
     if (outcome.status === 'failed') this.#failed += 1;
     this.#tokens += outcome.completionTokens ?? 0;
@@ -119,7 +123,7 @@ export class ProgressReporter implements SchedulerListener {
       tps: (this.#tokens / elapsedS).toFixed(0),
       eta: rps > 0 ? formatDuration((remaining / rps) * 1000) : '?',
       failed: this.#failed,
-      inflight: Math.max(0, this.#inFlight),
+      inflight: this.#inFlight,
     };
   }
 }

@@ -27,7 +27,11 @@ export interface ResultSink {
 
 /** What the scheduler reports while it runs (the progress bar listens). */
 export interface SchedulerListener {
+  /** A prompt's first request is about to go out (once per prompt: what the summary counts as sent). */
   onDispatch?(item: PromptItem): void;
+  /** A request (first or a retry) goes on the wire; `onRequestEnd` follows it, whatever its end. */
+  onRequestStart?(item: PromptItem): void;
+  onRequestEnd?(item: PromptItem): void;
   onOutcome?(outcome: ItemOutcome): void;
   onRetry?(item: PromptItem, error: AppError, delayMs: number): void;
 }
@@ -59,6 +63,7 @@ export interface BatchSchedulerOptions {
 }
 
 export interface SchedulerSummary {
+  /** Prompts whose first request was sent: a prompt that waited for a server and was stopped is not counted. */
   readonly dispatched: number;
   readonly done: number;
   readonly failed: number;
@@ -143,12 +148,11 @@ export class BatchScheduler {
         if (queue.size >= workers) await queue.onSizeLessThan(workers);
         if (this.#shouldStop()) break;
         void queue.add(async () => {
-          // Counted and marked running when a worker takes it, not when it is queued: a prompt
-          // that waited in the queue when the run stopped was never sent and stays pending.
+          // Marked running when a worker takes it, not when it is queued: a prompt that waited in
+          // the queue when the run stopped was never sent and stays pending. It is counted as sent
+          // only once its request goes out (#process), after any wait for a server.
           if (this.#shouldStop()) return;
-          this.#dispatched += 1;
           sink.markRunning(next.item.customId);
-          this.#options.listener?.onDispatch?.(next.item);
           return this.#process(next.item, next.group);
         });
       }
@@ -208,10 +212,25 @@ export class BatchScheduler {
         await this.#backoff(item, appError, delay);
         continue;
       }
+      // Stopped while waiting for a server (a model loading): nothing was sent, the item stays pending.
+      if (signal.aborted) {
+        lease.release();
+        return;
+      }
       attempts += 1;
+      if (attempts === 1) {
+        this.#dispatched += 1;
+        this.#options.listener?.onDispatch?.(item);
+      }
       const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
       try {
-        const result = await lease.backend.complete({ endpoint: item.endpoint, body, timeoutMs: this.#timeoutMs, signal });
+        this.#options.listener?.onRequestStart?.(item);
+        let result;
+        try {
+          result = await lease.backend.complete({ endpoint: item.endpoint, body, timeoutMs: this.#timeoutMs, signal });
+        } finally {
+          this.#options.listener?.onRequestEnd?.(item);
+        }
         this.#done += 1;
         this.#promptTokens += result.promptTokens;
         this.#completionTokens += result.completionTokens;
@@ -269,12 +288,12 @@ export class BatchScheduler {
 
   #fail(item: PromptItem, attempts: number, error: AppError, endpointUrl: string | undefined): void {
     this.#failed += 1;
-    const statusCode = error instanceof BackendError ? error.statusCode : undefined;
     this.#emit({
       customId: item.customId,
       status: 'failed',
       attempts,
-      response: statusCode === undefined ? undefined : { statusCode, requestId: '', body: { error: { message: error.message, code: error.code } } },
+      // The server's own answer or none: a body `batch` made up would read as the server's.
+      response: error instanceof BackendError ? error.response : undefined,
       error: { code: error.code, message: error.message },
       endpointUrl,
       model: typeof item.body.model === 'string' ? item.body.model : undefined,

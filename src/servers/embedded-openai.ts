@@ -6,7 +6,7 @@ export class OpenAiRequestError extends Error {
   constructor(
     readonly status: number,
     message: string,
-    readonly type: 'invalid_request_error' | 'not_found_error' | 'unavailable_error' | 'server_error',
+    readonly type: 'invalid_request_error' | 'authentication_error' | 'not_found_error' | 'unavailable_error' | 'server_error',
     readonly errorCode?: string,
   ) {
     super(message);

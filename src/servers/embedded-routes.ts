@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GgufInfo } from '../models/gguf-reader.js';
 import { GenerationAbortedError, GenerationRequestError, type EmbeddedEngine, type GenerationResult } from './embedded-engine.js';
@@ -21,6 +21,8 @@ export interface EmbeddedRouteState {
   loadError: string | undefined;
   /** Aborted when the server closes: running generations stop. */
   readonly closing: AbortSignal;
+  /** When set, every route but /health wants `Authorization: Bearer <apiKey>`, as llama-server with --api-key. */
+  readonly apiKey: string | undefined;
 }
 
 /** Bodies beyond this are refused: a prompt this large cannot fit any context we run. */
@@ -43,12 +45,22 @@ async function route(state: EmbeddedRouteState, request: IncomingMessage, respon
   const path = (request.url ?? '/').split('?')[0] ?? '/';
   const method = request.method ?? 'GET';
   if (method === 'GET' && (path === '/health' || path === '/v1/health')) return health(state, response);
+  if (state.apiKey !== undefined && !hasKey(request, state.apiKey)) {
+    throw new OpenAiRequestError(401, 'Invalid API Key', 'authentication_error');
+  }
   if (method === 'GET' && path === '/props') return props(state, response);
   if (method === 'GET' && path === '/slots') return sendJson(response, 200, state.engine?.slotStates() ?? []);
   if (method === 'GET' && (path === '/v1/models' || path === '/models')) return models(state, response);
   if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return complete(state, request, response, 'chat');
   if (method === 'POST' && (path === '/v1/completions' || path === '/completions')) return complete(state, request, response, 'text');
   throw new OpenAiRequestError(404, `no route for ${method} ${path}; the embedded server serves /health, /props, /slots, /v1/models, /v1/chat/completions and /v1/completions`, 'not_found_error');
+}
+
+/** Whether the request carries `Bearer <key>`, compared in constant time. */
+function hasKey(request: IncomingMessage, key: string): boolean {
+  const given = Buffer.from(request.headers.authorization ?? '');
+  const wanted = Buffer.from(`Bearer ${key}`);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
 function health(state: EmbeddedRouteState, response: ServerResponse): void {

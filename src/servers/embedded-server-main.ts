@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { AppError, ExitCode, UsageError } from '../errors.js';
 import { parseEmbeddedServerFlags, type EmbeddedServerFlagOptions } from './embedded-server-flags.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { SERVER_API_KEY_VARIABLE } from './server-api-key.js';
 
 const USAGE =
   'usage: node dist/servers/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off]';
@@ -47,7 +48,9 @@ async function main(): Promise<void> {
   }
   const { modelPath } = options;
   if (modelPath === undefined) usage('--model is required');
-  const server = await startEmbeddedServer({ ...options, modelPath });
+  // The key comes through the environment, as llama-server's does: arguments show in `ps`.
+  const apiKey = process.env[SERVER_API_KEY_VARIABLE] || undefined;
+  const server = await startEmbeddedServer({ ...options, modelPath, apiKey });
   watchParent(server);
   emit({ event: 'listening', url: server.url, pid: process.pid });
   try {

@@ -4,8 +4,8 @@ import { basename } from 'node:path';
 import { ServerError } from '../errors.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { countPhysicalCores } from '../hardware/physical-cores.js';
-import { readGgufInfo, type GgufInfo } from '../models/gguf-reader.js';
-import { validateLlamaModel } from '../models/validate-llama-model.js';
+import type { GgufInfo } from '../models/gguf-reader.js';
+import { inspectModel } from './inspect-model.js';
 import { EmbeddedEngine } from './embedded-engine.js';
 import { handleEmbeddedRequest, type EmbeddedRouteState } from './embedded-routes.js';
 
@@ -36,6 +36,12 @@ export interface EmbeddedServerOptions {
   readonly gpu?: 'auto' | false;
   /** `max_tokens` of requests that set none. @default 256 */
   readonly maxTokensDefault?: number;
+  /**
+   * When set, every endpoint but `/health` and `/v1/health` answers 401 unless the request carries
+   * `Authorization: Bearer <apiKey>` (llama-server's `--api-key`). `batch` sets a fresh one for every
+   * server it starts. @default undefined (anyone who can connect may use the server)
+   */
+  readonly apiKey?: string;
 }
 
 /** What the server runs with, once the model is loaded. */
@@ -67,9 +73,8 @@ export interface EmbeddedServer {
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const resolved = resolveOptions(options);
-  const model = await readGgufInfo(resolved.modelPath);
-  validateLlamaModel(model);
-  // validateLlamaModel requires llama.context_length: a slot longer than the model was trained for only degrades it.
+  const model = await inspectModel(resolved.modelPath);
+  // inspectModel requires llama.context_length: a slot longer than the model was trained for only degrades it.
   const trained = model.contextLength!;
   const contextSize = resolved.contextSize === 0 ? trained : Math.min(resolved.contextSize, trained);
   const modelId = basename(resolved.modelPath);
@@ -83,6 +88,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     engine: undefined,
     loadError: undefined,
     closing: inFlight.signal,
+    apiKey: resolved.apiKey,
   };
   let active = 0;
   let onDrained: (() => void) | undefined;
@@ -147,6 +153,7 @@ interface ResolvedOptions {
   readonly threads: number;
   readonly gpu: 'auto' | false;
   readonly maxTokensDefault: number;
+  readonly apiKey: string | undefined;
 }
 
 function resolveOptions(options: EmbeddedServerOptions): ResolvedOptions {
@@ -165,7 +172,13 @@ function resolveOptions(options: EmbeddedServerOptions): ResolvedOptions {
     threads: Math.min(checkWholeNumber('threads', options.threads ?? Math.max(1, cores - 1), 1), cores),
     gpu,
     maxTokensDefault: checkWholeNumber('maxTokensDefault', options.maxTokensDefault ?? 256, 1),
+    apiKey: options.apiKey === undefined ? undefined : checkApiKey(options.apiKey),
   };
+}
+
+function checkApiKey(key: unknown): string {
+  if (typeof key !== 'string' || key === '' || /\s/.test(key)) throw optionError('apiKey', 'a non-empty string without spaces', key === undefined ? key : '(hidden)');
+  return key;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

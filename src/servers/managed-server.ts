@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { ServerError } from '../errors.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { findFreePort } from './free-port.js';
+import { newServerApiKey, SERVER_API_KEY_VARIABLE } from './server-api-key.js';
 import { requestLocal } from './request-local.js';
 import { buildServerCommand, validateServerLaunch, type ServerLaunch } from './server-launcher.js';
 import { openServerLog, readLogSince, saysAddressInUse, type ServerLog } from './server-log.js';
@@ -44,7 +45,10 @@ export interface ManagedServerOptions {
   readonly reaperScript?: string;
   /** Picks the port of each spawn (tests use it to force EADDRINUSE). @default findFreePort */
   readonly choosePort?: () => Promise<number>;
+  /** The environment the server starts in (the command's, so `batch` run as a library passes its own). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
+
 
 /** One spawn: a server on one port, under its reaper. */
 interface Attempt extends ReapedProcess {
@@ -68,6 +72,8 @@ export class ManagedServer implements RegisteredServer {
   readonly slots: number;
   readonly contextSize: number;
   readonly exited: Promise<ServerExit>;
+  /** The key this server admits (see newServerApiKey), given to it through its environment. */
+  readonly apiKey = newServerApiKey();
   #state: ManagedServerState = 'new';
   #url: string | undefined;
   #loadMs: number | undefined;
@@ -210,6 +216,8 @@ export class ManagedServer implements RegisteredServer {
       graceMs: this.#options.stopGraceMs ?? 5000,
       outputFd: log.fd,
       reaperScript: this.#options.reaperScript,
+      // Through the environment, never the command line: `ps` shows arguments to every user.
+      env: { ...(this.#options.env ?? process.env), [SERVER_API_KEY_VARIABLE]: this.apiKey },
     });
     const attempt: Attempt = {
       reaper: reaped.reaper,
@@ -268,6 +276,7 @@ export class ManagedServer implements RegisteredServer {
       method: 'POST',
       json: { messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1, temperature: 0 },
       timeoutMs: remaining,
+      headers: { authorization: `Bearer ${this.apiKey}` },
     }).then(
       (res) => ({ res }),
       (error: Error) => ({ error }),

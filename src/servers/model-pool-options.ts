@@ -1,6 +1,7 @@
 import type { Backend } from '../backends/backend.js';
 import type { ManagedServerOptions, ManagedServerState } from './managed-server.js';
 import type { ModelCatalog } from './model-catalog.js';
+import type { InspectModel } from './inspect-model.js';
 import type { EstimateModelMemory } from './model-memory.js';
 import type { ServerLaunch } from './server-launcher.js';
 
@@ -12,6 +13,8 @@ export interface ManagedServerLike {
   /** Milliseconds from spawn to ready, once ready. */
   readonly loadMs: number | undefined;
   readonly logPath: string | undefined;
+  /** The key the server admits; the pool's backend sends it. */
+  readonly apiKey: string;
   /** Resolves once ready; rejects (and leaves nothing running) when the server cannot start. */
   start(): Promise<void>;
   /** Resolves once the server is gone; a no-op when it never started or has exited. */
@@ -25,7 +28,7 @@ export interface ManagedServerLike {
 export type CreateManagedServer = (options: ManagedServerOptions) => ManagedServerLike;
 
 /** Makes the client of one managed server (src/backends/open-backend.ts `createBackend` fits). */
-export type CreateManagedBackend = (type: 'llama-server', options: { readonly url: string; readonly connections: number }) => Backend | Promise<Backend>;
+export type CreateManagedBackend = (type: 'llama-server', options: { readonly url: string; readonly connections: number; readonly apiKey: string }) => Backend | Promise<Backend>;
 
 export interface ModelPoolOptions {
   /** Resolves the model names prompts use to files. */
@@ -40,7 +43,10 @@ export interface ModelPoolOptions {
   readonly maxModels?: number;
   /** Parallel requests per server (`-np`), also the backend's connections. The default lives in the settings table. */
   readonly slots: number;
-  /** Context size in tokens (`-c`). The default lives in the settings table. */
+  /**
+   * Context per slot, in tokens, capped for each model at its trained context (a notice says so).
+   * The default lives in the settings table.
+   */
   readonly contextSize: number;
   /**
    * Memory the resident models may use together, in bytes. A model that does not fit beside the
@@ -61,6 +67,12 @@ export interface ModelPoolOptions {
   readonly reaperScript?: string;
   /** Makes each server. @default (options) => new ManagedServer(options) */
   readonly createServer?: CreateManagedServer;
+  /** Reads and checks a model's GGUF header before its first start. @default inspectModel */
+  readonly inspectModel?: InspectModel;
+  /** The environment servers start in. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Things the user should know (a context capped at the model's trained context). */
+  readonly notice?: (line: string) => void;
 }
 
 /** A model's server borrowed for requests. Call `release()` exactly once. */

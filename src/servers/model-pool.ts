@@ -4,6 +4,8 @@ import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { ManagedServer, type ServerExit } from './managed-server.js';
 import type { ResolvedModel } from './model-catalog.js';
 import { estimateModelMemory, modelTooLargeError, type ModelMemoryEstimate } from './model-memory.js';
+import { inspectModel } from './inspect-model.js';
+import type { GgufInfo } from '../models/gguf-reader.js';
 import type { CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
 
 export type { CreateManagedBackend, CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
@@ -27,6 +29,9 @@ interface Entry {
   /** Counted as resident from reservation until its start ends. */
   launching: boolean;
   estimate: ModelMemoryEstimate | undefined;
+  /** The model's GGUF header, read and checked before its first start. */
+  info: GgufInfo | undefined;
+  cappedNoticeGiven: boolean;
   failure: AppError | undefined;
   crashes: number;
   lastCrash: ServerExit | undefined;
@@ -145,7 +150,7 @@ export class ModelPool {
     let entry = this.#entries.get(model.path);
     if (entry === undefined) {
       entry = {
-        model, resident: undefined, starting: undefined, launching: false, estimate: undefined, failure: undefined,
+        model, resident: undefined, starting: undefined, launching: false, estimate: undefined, info: undefined, cappedNoticeGiven: false, failure: undefined,
         crashes: 0, lastCrash: undefined, loads: 0, loadMsTotal: 0, restarts: 0, requestsServed: 0,
       };
       this.#entries.set(model.path, entry);
@@ -163,7 +168,15 @@ export class ModelPool {
       );
       throw entry.failure;
     }
-    const shape = { slots: this.#slots, contextSize: this.#contextSize };
+    if (entry.info === undefined) {
+      try {
+        entry.info = await (this.#options.inspectModel ?? inspectModel)(entry.model.path);
+      } catch (error) {
+        entry.failure = error instanceof AppError ? error : new ServerError('MODEL_INVALID', `cannot read model ${entry.model.path}: ${(error as Error).message}`, error);
+        throw entry.failure;
+      }
+    }
+    const shape = { slots: this.#slots, contextSize: this.#contextFor(entry) };
     const budget = this.#options.memoryBudgetBytes;
     let memoryBytes = 0;
     if (budget !== undefined) {
@@ -185,8 +198,9 @@ export class ModelPool {
       launch: this.#options.launch,
       modelPath: entry.model.path,
       slots: this.#slots,
-      contextSize: this.#contextSize,
+      contextSize: shape.contextSize,
       logDir: this.#options.logDir,
+      env: this.#options.env,
       startupTimeoutMs: this.#options.startupTimeoutMs,
       stopGraceMs: this.#options.stopGraceMs,
       reaperScript: this.#options.reaperScript,
@@ -194,7 +208,7 @@ export class ModelPool {
     });
     try {
       await server.start();
-      const backend = await this.#options.createBackend('llama-server', { url: server.url!, connections: this.#slots });
+      const backend = await this.#options.createBackend('llama-server', { url: server.url!, connections: this.#slots, apiKey: server.apiKey });
       entry.resident = { server, backend, memoryBytes, inUse: 0, leases: 0, lastUsed: ++this.#clock, stopping: false };
       entry.loads += 1;
       entry.loadMsTotal += server.loadMs ?? 0;
@@ -264,6 +278,17 @@ export class ModelPool {
         this.#notify();
       },
     };
+  }
+
+  /** The context each slot of `entry`'s server gets: the asked one, at most the model's trained context. */
+  #contextFor(entry: Entry): number {
+    const trained = entry.info?.contextLength;
+    if (trained === undefined || trained <= 0 || trained >= this.#contextSize) return this.#contextSize;
+    if (!entry.cappedNoticeGiven) {
+      entry.cappedNoticeGiven = true;
+      this.#options.notice?.(`model ${entry.model.id}: ${trained} tokens of context per slot, its trained context (asked for ${this.#contextSize}; a longer context only degrades it)`);
+    }
+    return trained;
   }
 
   #nextChange(): Promise<void> {

@@ -10,7 +10,10 @@ export interface LocalHttpResponse {
  * One HTTP request to a server on this machine, without keep-alive (readiness probes must not
  * leave sockets behind). Rejects on connection errors and after `timeoutMs`.
  */
-export function requestLocal(url: string, options: { readonly method?: 'GET' | 'POST'; readonly json?: unknown; readonly timeoutMs: number }): Promise<LocalHttpResponse> {
+export function requestLocal(
+  url: string,
+  options: { readonly method?: 'GET' | 'POST'; readonly json?: unknown; readonly timeoutMs: number; readonly headers?: Readonly<Record<string, string>> },
+): Promise<LocalHttpResponse> {
   const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -18,7 +21,7 @@ export function requestLocal(url: string, options: { readonly method?: 'GET' | '
       {
         method: options.method ?? 'GET',
         agent: false,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        headers: { ...options.headers, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -1,7 +1,9 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { isExecutableFile } from '../util/is-executable-file.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
+import { findCachedLlamaServer, findLlamaCppSource, type LlamaCppSource } from './llama-cpp-cache.js';
 import { resolveCompiledScript } from './resolve-compiled-script.js';
 
 /** Start models with a llama.cpp `llama-server` binary. */
@@ -11,6 +13,11 @@ export interface LlamaServerLaunch {
   readonly binary: string;
   /** `-ngl`: layers to offload to the GPU. Left out, llama-server picks (newer versions: auto). @default undefined */
   readonly gpuLayers?: number;
+  /**
+   * `-t`: CPU threads. Left out, llama-server keeps its own default, which measured faster than any
+   * "cores less one" rule: it runs in its own process, not beside Node's event loop. @default undefined
+   */
+  readonly threads?: number;
   /** Extra arguments appended after the ones `batch` sets (e.g. `['--flash-attn', 'on']`). @default [] */
   readonly extraArgs?: readonly string[];
 }
@@ -52,6 +59,7 @@ export function validateServerLaunch(launch: ServerLaunch): void {
   if (launch.kind === 'llama-server') {
     if (typeof launch.binary !== 'string' || launch.binary === '') throw optionError('binary', 'the path of llama-server', launch.binary);
     if (launch.gpuLayers !== undefined) checkWholeNumber('gpuLayers', launch.gpuLayers, 0);
+    if (launch.threads !== undefined) checkWholeNumber('threads', launch.threads, 1);
     if (launch.extraArgs !== undefined && !(Array.isArray(launch.extraArgs) && launch.extraArgs.every((arg) => typeof arg === 'string'))) {
       throw optionError('extraArgs', 'an array of strings', launch.extraArgs);
     }
@@ -71,6 +79,7 @@ export function buildServerCommand(launch: ServerLaunch, options: ServerCommandO
   if (launch.kind === 'llama-server') {
     // llama-server's -c is the total context, split across its -np slots: --ctx is per slot.
     const args = ['-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-np', String(slots), '-c', String(slots * contextSize)];
+    if (launch.threads !== undefined) args.push('-t', String(launch.threads));
     if (launch.gpuLayers !== undefined) args.push('-ngl', String(launch.gpuLayers));
     args.push(...(launch.extraArgs ?? []));
     return { command: launch.binary, args, label: 'llama-server' };
@@ -89,11 +98,18 @@ export function buildServerCommand(launch: ServerLaunch, options: ServerCommandO
   return { command: process.execPath, args, label: 'embedded server' };
 }
 
+/** Where `findLlamaServer` looks besides the explicit binary and PATH. */
+export interface FindLlamaServerOptions {
+  /** The llama.cpp source whose tag keys the build cache. @default the one node-llama-cpp ships */
+  readonly source?: LlamaCppSource;
+}
+
 /**
  * The llama-server to use: `explicit` (the `--llama-server BIN` option) when given, else the first
- * executable `llama-server` on `env.PATH`, else undefined (use the embedded server).
+ * executable `llama-server` on `env.PATH`, else the one `batch setup llama-server` built into the
+ * cache (see `llamaCppCacheDir`), else undefined (use the embedded server).
  */
-export function findLlamaServer(env: Readonly<Record<string, string | undefined>>, explicit?: string): string | undefined {
+export function findLlamaServer(env: Readonly<Record<string, string | undefined>>, explicit?: string, options: FindLlamaServerOptions = {}): string | undefined {
   if (explicit !== undefined && explicit !== '') {
     if (!isExecutableFile(explicit)) {
       throw new UsageError(`--llama-server ${explicit}: expected an executable file, got ${describeMissing(explicit)}; pass the path of llama-server or leave the option out to use the embedded server`);
@@ -105,17 +121,8 @@ export function findLlamaServer(env: Readonly<Record<string, string | undefined>
     const candidate = join(dir, 'llama-server');
     if (isExecutableFile(candidate)) return candidate;
   }
-  return undefined;
-}
-
-function isExecutableFile(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  const cached = findCachedLlamaServer(env, options.source ?? findLlamaCppSource());
+  return cached !== undefined && isExecutableFile(cached.serverPath) ? cached.serverPath : undefined;
 }
 
 function describeMissing(path: string): string {

@@ -9,15 +9,16 @@ export interface ServerLog {
 
 /**
  * Creates `<logDir>/<model-name>-<n>.log` with the first n not taken, so each start (and each
- * run of a resumed job) has a log of its own.
+ * run of a resumed job) has a log of its own. Logs hold prompts and paths: like the job
+ * databases, they are readable by their owner only (file 0600, folders 0700).
  */
 export function openServerLog(logDir: string, modelPath: string): ServerLog {
-  mkdirSync(logDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const name = modelFileStem(modelPath);
   for (let n = 1; n < 100_000; n += 1) {
     const path = join(logDir, `${name}-${n}.log`);
     try {
-      return { path, fd: openSync(path, 'wx') };
+      return { path, fd: openSync(path, 'wx', 0o600) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }

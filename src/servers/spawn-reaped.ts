@@ -18,6 +18,8 @@ export interface SpawnReapedOptions {
   readonly outputFd: number;
   /** The compiled reaper entry point. @default process-reaper-main.js beside this module */
   readonly reaperScript?: string;
+  /** The server's environment (the reaper passes its own on). @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A server running under its reaper. */
@@ -41,6 +43,7 @@ export function spawnReaped(options: SpawnReapedOptions): ReapedProcess {
   const reaper = spawn(process.execPath, [reaperScript, '--grace-ms', String(options.graceMs), '--report-fd', '3', '--', options.command, ...options.args], {
     detached: true,
     stdio: ['pipe', options.outputFd, options.outputFd, 'pipe'],
+    env: options.env ?? process.env,
   });
   reaper.stdin?.on('error', () => undefined);
   const exited = new Promise<ExitOutcome>((resolve) => {

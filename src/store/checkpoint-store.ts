@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { PromptItem, PromptRecord } from '../prompts/prompt-item.js';
-import { StoreError } from '../errors.js';
+import { AppError, StoreError } from '../errors.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
 import { isProcessAlive } from './is-process-alive.js';
 import { ItemIngester, type IngestSummary } from './item-ingester.js';
@@ -21,6 +21,7 @@ import type {
   PendingModel,
   StartRunOptions,
   StatusCounts,
+  SupersededItem,
 } from './store-records.js';
 
 /** How to open a checkpoint store. */
@@ -141,18 +142,20 @@ export class CheckpointStore {
 
   /** Loads the job named `name`, or creates it (state `running`). */
   openJob(options: OpenJobOptions): JobRecord {
-    return this.#db
-      .transaction((): JobRecord => {
-        const existing = this.#selectJobByName.get(options.name);
-        if (existing !== undefined) return toJobRecord(existing, false);
-        const now = Date.now();
-        const config = JSON.stringify(scrubSecrets(options.config));
-        const { lastInsertRowid } = this.#insertJob.run(options.name, now, now, config, options.inputFingerprint);
-        const created = this.#selectJobById.get(Number(lastInsertRowid));
-        if (created === undefined) throw new StoreError('STORE_WRITE_FAILED', `job "${options.name}" vanished from ${this.path} right after it was created`);
-        return toJobRecord(created, true);
-      })
-      .immediate();
+    return this.#write('create the job', () => {
+      return this.#db
+        .transaction((): JobRecord => {
+          const existing = this.#selectJobByName.get(options.name);
+          if (existing !== undefined) return toJobRecord(existing, false);
+          const now = Date.now();
+          const config = JSON.stringify(scrubSecrets(options.config));
+          const { lastInsertRowid } = this.#insertJob.run(options.name, now, now, config, options.inputFingerprint);
+          const created = this.#selectJobById.get(Number(lastInsertRowid));
+          if (created === undefined) throw new StoreError('STORE_WRITE_FAILED', `job "${options.name}" vanished from ${this.path} right after it was created`);
+          return toJobRecord(created, true);
+        })
+        .immediate();
+    });
   }
 
   /** The job named `name`, if the database has it. */
@@ -193,12 +196,16 @@ export class CheckpointStore {
 
   /** Sets the job's state (the scheduler: `done`/`failed` at the end, `interrupted` on Ctrl-C). */
   setJobState(jobId: number, state: JobState): void {
-    this.#updateJobState.run(state, Date.now(), jobId);
+    return this.#write("record the job's state", () => {
+      this.#updateJobState.run(state, Date.now(), jobId);
+    });
   }
 
   /** Replaces the job's saved config (secrets scrubbed), so the last run's settings are the ones a resume uses. */
   setJobConfig(jobId: number, config: Readonly<Record<string, unknown>>): void {
-    this.#updateJobConfig.run(JSON.stringify(scrubSecrets(config)), Date.now(), jobId);
+    return this.#write("record the job's settings", () => {
+      this.#updateJobConfig.run(JSON.stringify(scrubSecrets(config)), Date.now(), jobId);
+    });
   }
 
   /**
@@ -206,8 +213,10 @@ export class CheckpointStore {
    * duplicate custom_ids, an unreachable server) leaves no job behind for `batch resume` to pick.
    */
   deleteJob(jobId: number): void {
-    this.#writable('delete a job');
-    this.#deleteJob.run(jobId);
+    return this.#write('delete a job', () => {
+      this.#writable('delete a job');
+      this.#deleteJob.run(jobId);
+    });
   }
 
   // ---- lock and runs ----
@@ -218,46 +227,54 @@ export class CheckpointStore {
    * by a dead process on this host is taken over and reported.
    */
   acquireLock(jobId: number, owner: LockOwner): AcquireLockResult {
-    return this.#db
-      .transaction((): AcquireLockResult => {
-        const job = this.#selectJobById.get(jobId);
-        if (job === undefined) throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${this.path}; open it with openJob() first`);
-        const now = Date.now();
-        const held = job.lock_pid !== null && job.lock_host !== null;
-        const mine = job.lock_pid === owner.pid && job.lock_host === owner.host;
-        let tookOverFrom: LockOwner | undefined;
-        if (held && !mine) {
-          const pid = job.lock_pid as number;
-          const host = job.lock_host as string;
-          if (host !== owner.host || isProcessAlive(pid)) {
-            const since = new Date(job.lock_at ?? now).toISOString();
-            throw new StoreError(
-              'JOB_LOCKED',
-              `job "${job.name}" is being run by pid ${pid} on host ${host} since ${since}; wait for it to finish or stop it`,
-            );
+    return this.#write('lock the job', () => {
+      return this.#db
+        .transaction((): AcquireLockResult => {
+          const job = this.#selectJobById.get(jobId);
+          if (job === undefined) throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${this.path}; open it with openJob() first`);
+          const now = Date.now();
+          const held = job.lock_pid !== null && job.lock_host !== null;
+          const mine = job.lock_pid === owner.pid && job.lock_host === owner.host;
+          let tookOverFrom: LockOwner | undefined;
+          if (held && !mine) {
+            const pid = job.lock_pid as number;
+            const host = job.lock_host as string;
+            if (host !== owner.host || isProcessAlive(pid)) {
+              const since = new Date(job.lock_at ?? now).toISOString();
+              throw new StoreError(
+                'JOB_LOCKED',
+                `job "${job.name}" is being run by pid ${pid} on host ${host} since ${since}; wait for it to finish or stop it`,
+              );
+            }
+            tookOverFrom = { pid, host };
           }
-          tookOverFrom = { pid, host };
-        }
-        this.#setLock.run(owner.pid, owner.host, now, now, jobId);
-        return tookOverFrom === undefined ? {} : { tookOverFrom };
-      })
-      .immediate();
+          this.#setLock.run(owner.pid, owner.host, now, now, jobId);
+          return tookOverFrom === undefined ? {} : { tookOverFrom };
+        })
+        .immediate();
+    });
   }
 
   /** Gives up the job's lock. */
   releaseLock(jobId: number): void {
-    this.#clearLock.run(Date.now(), jobId);
+    return this.#write("release the job's lock", () => {
+      this.#clearLock.run(Date.now(), jobId);
+    });
   }
 
   /** Records the start of a run (one process invocation); returns its id for `endRun`. */
   startRun(jobId: number, options: StartRunOptions): number {
-    const argv = JSON.stringify(scrubArgv(options.argv));
-    return Number(this.#insertRun.run(jobId, Date.now(), options.pid, options.host, argv).lastInsertRowid);
+    return this.#write('record the start of the run', () => {
+      const argv = JSON.stringify(scrubArgv(options.argv));
+      return Number(this.#insertRun.run(jobId, Date.now(), options.pid, options.host, argv).lastInsertRowid);
+    });
   }
 
   /** Records how a run ended. */
   endRun(runId: number, exitCode: number): void {
-    this.#updateRun.run(Date.now(), exitCode, runId);
+    return this.#write('record the end of the run', () => {
+      this.#updateRun.run(Date.now(), exitCode, runId);
+    });
   }
 
   // ---- items ----
@@ -266,18 +283,40 @@ export class CheckpointStore {
    * Loads prompt records into the job (see `IngestSummary`): new ones become pending, unchanged
    * ones keep their status, changed ones are reset, unreadable ones are recorded as failed.
    */
-  ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
-    return this.#writable('ingest prompts').ingest(jobId, records);
+  async ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
+    const ingester = this.#writable('ingest prompts');
+    try {
+      return await ingester.ingest(jobId, records);
+    } catch (error) {
+      throw this.#writeFailed('record the prompts', error);
+    }
+  }
+
+  /** The job's items taken out because their lines left the inputs, in the order they left. */
+  supersededItems(jobId: number): SupersededItem[] {
+    const table = this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'superseded_items'`).get();
+    // A database no run has migrated since superseding existed, opened read-only: none yet.
+    if (table === undefined) return [];
+    return this.#db
+      .prepare<[number], { custom_id: string; source: string; status: SupersededItem['status']; superseded_at: number }>(
+        'SELECT custom_id, source, status, superseded_at FROM superseded_items WHERE job_id = ? ORDER BY superseded_at, rowid',
+      )
+      .all(jobId)
+      .map((row) => ({ customId: row.custom_id, source: row.source, status: row.status, supersededAt: row.superseded_at }));
   }
 
   /** Items left `running` by a process that died go back to pending. Returns how many. */
   resetInterrupted(jobId: number): number {
-    return this.#items.resetInterrupted(jobId);
+    return this.#write('put interrupted prompts back to pending', () => {
+      return this.#items.resetInterrupted(jobId);
+    });
   }
 
   /** Failed items (not unreadable ones) go back to pending (`resume --retry-failed`). Returns how many. */
   resetFailed(jobId: number): number {
-    return this.#items.resetFailed(jobId);
+    return this.#write('put failed prompts back to pending', () => {
+      return this.#items.resetFailed(jobId);
+    });
   }
 
   /**
@@ -285,7 +324,9 @@ export class CheckpointStore {
    * job of this database (`--cache`). Returns how many were answered.
    */
   applyCache(jobId: number): number {
-    return this.#items.applyCache(jobId);
+    return this.#write('apply the cache', () => {
+      return this.#items.applyCache(jobId);
+    });
   }
 
   /** Pending, dispatchable items per `body.model`, in order of first appearance. */
@@ -322,6 +363,30 @@ export class CheckpointStore {
     const job = this.getJobById(jobId);
     if (job === undefined) throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${this.path}; open it with openJob() first`);
     return new ResultWriter({ db: this.#db, path: this.path, jobId, jobName: job.name }, options);
+  }
+
+  /**
+   * Runs a write; a failure of SQLite itself (disk full, I/O error, a read-only file) becomes
+   * STORE_WRITE_FAILED naming the file and what was being recorded, never an INTERNAL error.
+   */
+  #write<T>(action: string, write: () => T): T {
+    try {
+      return write();
+    } catch (error) {
+      throw this.#writeFailed(action, error);
+    }
+  }
+
+  #writeFailed(action: string, error: unknown): unknown {
+    if (error instanceof AppError) return error;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new StoreError(
+      'STORE_WRITE_FAILED',
+      `cannot ${action} in job database ${this.path}: ${message} (${code}); results already recorded are safe: free space (or make the file writable)`,
+      error,
+    );
   }
 
   #writable(action: string): ItemIngester {

@@ -20,6 +20,13 @@ export interface IngestSummary {
   readonly alreadyDone: number;
   /** Items whose request equals an earlier deterministic item: they get its answer. */
   readonly duplicates: number;
+  /**
+   * Items of the job no longer in its inputs: moved out of its items (and so out of its counts and
+   * output) into `superseded_items`. Unreadable lines that are gone (fixed, or removed) are dropped.
+   */
+  readonly superseded: number;
+  /** The first 20 superseded custom ids, to show the user. */
+  readonly supersededIds: readonly string[];
 }
 
 /** Rows per transaction: large enough for throughput, small enough to keep memory flat. */
@@ -45,6 +52,14 @@ interface Counters {
   invalid: number;
   alreadyDone: number;
   duplicates: number;
+  superseded: number;
+  supersededIds: string[];
+}
+
+interface UnseenRow {
+  readonly custom_id: string;
+  readonly invalid: number;
+  readonly duplicate_of: string | null;
 }
 
 const clearedResult = `
@@ -70,6 +85,12 @@ export class ItemIngester {
   readonly #copyFinishedPrimaries: BetterSqlite3.Statement;
   readonly #touchJob: BetterSqlite3.Statement;
   readonly #hasItems: BetterSqlite3.Statement<[number], number>;
+  readonly #clearSeen: BetterSqlite3.Statement;
+  readonly #markSeen: BetterSqlite3.Statement<[string]>;
+  readonly #selectUnseen: BetterSqlite3.Statement<[number], UnseenRow>;
+  readonly #supersedeUnseen: BetterSqlite3.Statement;
+  readonly #deleteUnseen: BetterSqlite3.Statement<[number]>;
+  readonly #forgetRestored: BetterSqlite3.Statement<[number, number]>;
   /** The job had no items when this ingest began: nothing to compare with, so no lookups. */
   #fresh = false;
   readonly #ingestChunk: BetterSqlite3.Transaction<(jobId: number, chunk: readonly PromptRecord[], counters: Counters) => void>;
@@ -132,9 +153,29 @@ export class ItemIngester {
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
     this.#hasItems = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?)').pluck();
+    // The custom ids read by this ingest, so that what the inputs no longer hold can leave the job.
+    // A temporary table: it lives on disk pages of its own, not in memory, and never in the file.
+    db.exec('CREATE TEMP TABLE IF NOT EXISTS ingest_seen (custom_id TEXT PRIMARY KEY)');
+    this.#clearSeen = db.prepare('DELETE FROM temp.ingest_seen');
+    this.#markSeen = db.prepare('INSERT OR IGNORE INTO temp.ingest_seen (custom_id) VALUES (?)');
+    const unseen = 'job_id = ? AND custom_id NOT IN (SELECT custom_id FROM temp.ingest_seen)';
+    this.#selectUnseen = db.prepare(`SELECT custom_id, invalid, duplicate_of FROM items WHERE ${unseen} ORDER BY idx`);
+    this.#supersedeUnseen = db.prepare(
+      `INSERT OR REPLACE INTO superseded_items
+         (job_id, custom_id, source, status, body, response, error_code, error_message, superseded_at)
+       SELECT job_id, custom_id, source, CASE status WHEN 'running' THEN 'pending' ELSE status END,
+              body, response, error_code, error_message, @now
+       FROM items WHERE job_id = @jobId AND invalid = 0 AND custom_id NOT IN (SELECT custom_id FROM temp.ingest_seen)`,
+    );
+    this.#deleteUnseen = db.prepare(`DELETE FROM items WHERE ${unseen}`);
+    // A line put back into the inputs is an item again, no longer superseded.
+    this.#forgetRestored = db.prepare(
+      'DELETE FROM superseded_items WHERE job_id = ? AND custom_id IN (SELECT custom_id FROM items WHERE job_id = ?)',
+    );
     this.#ingestChunk = db.transaction((jobId: number, chunk: readonly PromptRecord[], counters: Counters) => {
       for (const record of chunk) {
         counters.total++;
+        if (!this.#fresh) this.#markSeen.run(record.ok ? record.item.customId : record.invalid.customId);
         if (record.ok) this.#ingestItem(jobId, record.item, counters);
         else this.#ingestInvalid(jobId, record.invalid, counters);
       }
@@ -155,9 +196,12 @@ export class ItemIngester {
       invalid: 0,
       alreadyDone: 0,
       duplicates: 0,
+      superseded: 0,
+      supersededIds: [],
     };
     // The readers refuse duplicate custom_ids, so a job that starts empty meets each id once.
     this.#fresh = this.#hasItems.get(jobId) === 0;
+    if (!this.#fresh) this.#clearSeen.run();
     let chunk: PromptRecord[] = [];
     for await (const record of records) {
       chunk.push(record);
@@ -169,11 +213,33 @@ export class ItemIngester {
     this.#db
       .transaction(() => {
         if (chunk.length > 0) this.#ingestChunk(jobId, chunk, counters);
+        // Only after every input was read to its end: an ingest that stopped early saw only part.
+        if (!this.#fresh) this.#supersede(jobId, counters);
+        this.#forgetRestored.run(jobId, jobId);
         this.#copyFinishedPrimaries.run(jobId);
         this.#touchJob.run(Date.now(), jobId);
       })
       .immediate();
-    return { ...counters, changedIds: [...counters.changedIds] };
+    if (!this.#fresh) this.#clearSeen.run();
+    return { ...counters, changedIds: [...counters.changedIds], supersededIds: [...counters.supersededIds] };
+  }
+
+  /**
+   * Takes out of the job every item this ingest did not read: valid ones are kept in
+   * `superseded_items`, unreadable ones (a line since fixed or removed) are dropped. Their
+   * duplicates get a new primary among the items that stay.
+   */
+  #supersede(jobId: number, counters: Counters): void {
+    const unseen = this.#selectUnseen.all(jobId);
+    if (unseen.length === 0) return;
+    this.#supersedeUnseen.run({ jobId, now: Date.now() });
+    this.#deleteUnseen.run(jobId);
+    for (const row of unseen) {
+      if (row.invalid === 1) continue;
+      counters.superseded++;
+      if (counters.supersededIds.length < maxChangedIds) counters.supersededIds.push(row.custom_id);
+      this.#handOverDuplicates(jobId, row.custom_id, row.duplicate_of);
+    }
   }
 
   #ingestItem(jobId: number, item: PromptItem, counters: Counters): void {
@@ -188,7 +254,7 @@ export class ItemIngester {
       }
       return;
     }
-    if (existing !== undefined) this.#handOverDuplicates(jobId, item.customId, existing);
+    if (existing !== undefined) this.#handOverDuplicates(jobId, item.customId, existing.duplicate_of);
     const deterministic = isDeterministic(item.body);
     const duplicateOf = deterministic ? (this.#findPrimary.get(hash, jobId, item.customId) ?? null) : null;
     if (duplicateOf !== null) counters.duplicates++;
@@ -235,7 +301,7 @@ export class ItemIngester {
       }
       return;
     }
-    this.#handOverDuplicates(jobId, invalid.customId, existing);
+    this.#handOverDuplicates(jobId, invalid.customId, existing.duplicate_of);
     this.#markInvalid.run(row);
   }
 
@@ -244,8 +310,8 @@ export class ItemIngester {
    * (in input order) takes over, and the rest point at it. Their results, if any, stay valid:
    * they still describe their own, unchanged request.
    */
-  #handOverDuplicates(jobId: number, customId: string, existing: ExistingRow): void {
-    if (existing.duplicate_of !== null) return;
+  #handOverDuplicates(jobId: number, customId: string, duplicateOf: string | null): void {
+    if (duplicateOf !== null) return;
     const duplicates = this.#duplicatesOf.all(jobId, customId);
     const [heir, ...rest] = duplicates;
     if (heir === undefined) return;

@@ -4,6 +4,13 @@ import type BetterSqlite3 from 'better-sqlite3';
 export interface Migration {
   readonly name: string;
   readonly sql: string;
+  /**
+   * Read-only opens (`batch jobs`, `status`, `export`, a bare `resume` looking for its job) work
+   * without it, so a database from before it stays readable until a run migrates it: every
+   * reader of what it adds must treat its absence as empty.
+   * @default false
+   */
+  readonly readersMayLack?: boolean;
 }
 
 /**
@@ -88,6 +95,25 @@ export const migrations: readonly Migration[] = [
       DROP INDEX items_request_hash;
       CREATE INDEX items_request_hash ON items (request_hash) WHERE deterministic = 1;`,
   },
+  {
+    // A job's items are exactly its current inputs: an item whose line was removed moves here,
+    // out of the counts and the output, and stays listed by `batch status`.
+    name: '005_superseded_items',
+    readersMayLack: true,
+    sql: `
+      CREATE TABLE superseded_items (
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        custom_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT,
+        response TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        superseded_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, custom_id)
+      );`,
+  },
 ];
 
 /** What `applyMigrations` did. */
@@ -136,18 +162,19 @@ export function applyMigrations(
 }
 
 /**
- * The migrations a database lacks (for a read-only open, which cannot apply them) and the ones it
- * has that this version does not know (written by a newer `batch`).
+ * The migrations a database lacks, those of them a read-only open cannot do without, and the ones
+ * it has that this version does not know (written by a newer `batch`).
  */
 export function schemaDifference(
   db: BetterSqlite3.Database,
   list: readonly Migration[] = migrations,
-): { readonly missing: readonly string[]; readonly unknown: readonly string[] } {
+): { readonly missing: readonly string[]; readonly missingForReaders: readonly string[]; readonly unknown: readonly string[] } {
   const have = appliedMigrations(db);
   const known = new Set(list.map((m) => m.name));
   const haveSet = new Set(have);
   return {
     missing: list.map((m) => m.name).filter((name) => !haveSet.has(name)),
+    missingForReaders: list.filter((m) => m.readersMayLack !== true && !haveSet.has(m.name)).map((m) => m.name),
     unknown: have.filter((name) => !known.has(name)),
   };
 }

@@ -95,7 +95,7 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
     }
     db.pragma('foreign_keys = ON');
     if (readonly) {
-      const { missing, unknown } = schemaDifference(db);
+      const { missingForReaders: missing, unknown } = schemaDifference(db);
       if (missing.length > 0) {
         throw unavailable(resolved, `its schema lacks ${missing.join(', ')} and a read-only open cannot add them; open it once with \`batch resume\``);
       }

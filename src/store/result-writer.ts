@@ -173,7 +173,7 @@ export class ResultWriter {
     const reason = typeof code === 'string' ? `${message} (${code})` : message;
     const error = new StoreError(
       'STORE_WRITE_FAILED',
-      `cannot write to job database ${this.#target.path}: ${reason} (disk full?); already committed results are safe; free space and run \`batch resume ${this.#target.jobName}\``,
+      `cannot write to job database ${this.#target.path}: ${reason} (disk full?); results already recorded are safe: free space (or make the file writable)`,
       cause,
     );
     const first = this.#error === undefined;

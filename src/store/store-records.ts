@@ -125,3 +125,14 @@ export interface FinishedItemsOptions {
   /** Rows read per query. @default 500 */
   readonly pageSize?: number;
 }
+
+/** An item taken out of its job because its line is no longer in the job's inputs. */
+export interface SupersededItem {
+  readonly customId: string;
+  /** Where it was read from (`file:line`), when it was last in the inputs. */
+  readonly source: string;
+  /** Its status when it left. */
+  readonly status: 'pending' | 'done' | 'failed';
+  /** Epoch milliseconds. */
+  readonly supersededAt: number;
+}

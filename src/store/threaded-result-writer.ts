@@ -147,7 +147,7 @@ export class ThreadedResultWriter {
           ? new StoreError('STORE_WRITE_FAILED', cause.message, cause)
           : new StoreError(
               'STORE_WRITE_FAILED',
-              `cannot write to job database ${this.#options.path}: ${cause.message} (${cause.code}); already committed results are safe; run \`batch resume\` to finish`,
+              `cannot write to job database ${this.#options.path}: ${cause.message} (${cause.code}); results already recorded are safe: free space (or make the file writable)`,
               cause,
             );
       this.#options.onError?.(this.#error);

@@ -5,7 +5,8 @@ import type { Writable } from 'node:stream';
 import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { csvColumns, toBatchOutputLine, toCsvRecord } from './output-line.js';
+import { toBatchOutputLine } from './output-line.js';
+import { csvBom, csvColumns, toCsvRecord } from './csv-record.js';
 
 /** The output formats `batch export` writes. */
 export type OutputFormat = 'jsonl' | 'csv';
@@ -19,6 +20,8 @@ export interface OutputOptions {
   readonly format: OutputFormat;
   /** Only failed items (to inspect or re-run them). @default false */
   readonly failedOnly?: boolean;
+  /** Start a CSV with a UTF-8 byte order mark, for spreadsheets (ignored for JSONL). @default false */
+  readonly bom?: boolean;
 }
 
 /** Where and what `writeOutput` writes. */
@@ -63,7 +66,7 @@ export async function writeOutputTo(
     throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${store.path}; \`batch jobs\` lists them`);
   }
   let lines = 0;
-  if (format === 'csv') await write(stream, csvColumns.join(',') + csvLineBreak);
+  if (format === 'csv') await write(stream, (options.bom === true ? csvBom : '') + csvColumns.join(',') + csvLineBreak);
   for await (const item of store.finishedItems(jobId, { failedOnly: options.failedOnly ?? false })) {
     const line = format === 'jsonl' ? `${JSON.stringify(toBatchOutputLine(job.name, item))}\n` : toCsvRecord(item) + csvLineBreak;
     await write(stream, line);

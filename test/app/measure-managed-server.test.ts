@@ -19,7 +19,8 @@ describe('optimize --measure starts its server with the wiring `batch run` uses'
     const curve = await measureManagedServer({
       settings: { models: [model], llamaServer: fakeLlamaServer, llamaServerArgs: '--flash-attn on', gpuLayers: 0, threads: 1, slots: 2, contextSize: 256, startupTimeoutMs: 60_000 },
       cwd: dir,
-      env: { PATH: '' },
+      // No llama-server on this PATH: only --llama-server can make it one.
+      env: { PATH: '/usr/bin:/bin' },
       logDir: path.join(dir, 'logs'),
       notice: (line) => notices.push(line),
       measure: { maxConcurrency: 2, requestsPerLevel: 2 },

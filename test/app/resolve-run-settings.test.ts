@@ -15,8 +15,10 @@ describe('resolveRunSettings', () => {
 
   it('takes saved advice for managed servers before the defaults, and a given value before advice', () => {
     const { settings, fromAdvice } = resolveRunSettings({ slots: 2 }, advice);
-    expect(settings).toMatchObject({ slots: 2, maxModels: 3, contextSize: 4096, threads: 6 });
-    expect(fromAdvice).toEqual(['--max-models 3', '--ctx 4096', '--threads 6']);
+    expect(settings).toMatchObject({ slots: 2, maxModels: 3, contextSize: 4096 });
+    expect(fromAdvice).toEqual(['--max-models 3', '--ctx 4096']);
+    // Threads are each server kind's own default (llama-server picks its own) unless given.
+    expect(settings.threads).toBeUndefined();
   });
 
   it('applies only the workers of advice to servers the user runs', () => {

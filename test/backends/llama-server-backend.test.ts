@@ -43,7 +43,7 @@ describe('LlamaServerBackend', () => {
   });
 
   it('falls back to timings for token counts when usage is missing', async () => {
-    const b = await open((_, res) => json(res, 200, { id: 'x', choices: [], timings: { prompt_n: 3, predicted_n: 9, prompt_ms: 1, predicted_ms: 2 } }));
+    const b = await open((_, res) => json(res, 200, { id: 'x', choices: [{ index: 0, text: 'hi', finish_reason: 'stop' }], timings: { prompt_n: 3, predicted_n: 9, prompt_ms: 1, predicted_ms: 2 } }));
     const result = await b.complete({ endpoint: '/v1/completions', body: { prompt: 'x' }, timeoutMs: 5000 });
     expect(server!.requests[0]!.path).toBe('/v1/completions');
     expect(result.promptTokens).toBe(3);

@@ -224,7 +224,9 @@ describe('mapStreamError', () => {
     const error = mapStreamError({ code: 500, message: 'slot 0 failed to decode', type: 'server_error' }, url);
     expect(error.code).toBe('SERVER_ERROR');
     expect(error.retryable).toBe(true);
-    expect(error.statusCode).toBe(200);
+    // The stream's 200 was no answer: a status would be written to the output as a success.
+    expect(error.statusCode).toBeUndefined();
+    expect(error.response).toBeUndefined();
     expect(error.message).toBe(`${url} reported an error mid-stream: slot 0 failed to decode`);
   });
 
@@ -234,7 +236,7 @@ describe('mapStreamError', () => {
   });
 
   it.each([
-    [{ code: 400, message: 'the request exceeds the available context size', type: 'exceed_context_size_error' }, 'REQUEST_REJECTED', false],
+    [{ code: 400, message: 'the request exceeds the available context size', type: 'exceed_context_size_error' }, 'CONTEXT_EXCEEDED', false],
     [{ message: 'context too long', type: 'invalid_request_error' }, 'REQUEST_REJECTED', false],
     [{ message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' }, 'RATE_LIMITED', true],
     [{ message: 'Invalid API Key', type: 'authentication_error' }, 'AUTH_FAILED', false],
@@ -295,7 +297,8 @@ describe('parseJsonAnswer', () => {
     const error = caught as BackendError;
     expect(error.code).toBe('ANSWER_NOT_JSON');
     expect(error.retryable).toBe(true);
-    expect(error.statusCode).toBe(200);
+    expect(error.statusCode).toBeUndefined();
+    expect(error.response).toBeUndefined();
     expect(error.message).toContain(JSON.stringify(text));
   });
 });

@@ -38,8 +38,8 @@ describe('normaliseServerUrl', () => {
   });
 
   it.each([
-    ['127.0.0.1:8080', 'expected a URL like'],
-    ['ftp://127.0.0.1', 'expected an http:// or https:// URL'],
+    ['127.0.0.1:8080', 'add the scheme: http://127.0.0.1:8080'],
+    ['ftp://127.0.0.1', 'got scheme "ftp:"'],
     ['http://127.0.0.1:8080/v1/chat/completions', 'got path "/v1/chat/completions"'],
     ['http://127.0.0.1:8080/?x=1', 'without query or fragment'],
   ])('refuses %s', (raw, message) => {

@@ -152,7 +152,8 @@ describe('OpenAiBackend', () => {
     const error = await rejection(b.complete({ endpoint: '/v1/chat/completions', body: chatBody, timeoutMs: 5000 }));
     expect(error.code).toBe('ANSWER_NOT_JSON');
     expect(error.retryable).toBe(true);
-    expect(error.statusCode).toBe(200);
+    expect(error.statusCode).toBeUndefined();
+    expect(error.response).toBeUndefined();
     expect(error.message).toContain('<html>captive portal</html>');
   });
 

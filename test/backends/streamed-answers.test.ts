@@ -112,16 +112,16 @@ describe('streamed answers (stream: true)', () => {
     const b = await open((_, res) => sse(res, [chatEvents[1]!, failure]));
     const error = (await b.complete({ endpoint: '/v1/chat/completions', body: { model: 'm1', messages: [] }, timeoutMs: 5000 }).catch((e: unknown) => e)) as BackendError;
     expect(error).toBeInstanceOf(BackendError);
-    expect(error).toMatchObject({ code: 'SERVER_ERROR', retryable: true, statusCode: 200 });
+    expect(error).toMatchObject({ code: 'SERVER_ERROR', retryable: true, statusCode: undefined, response: undefined });
     expect(error.message).toBe(`${server!.url} reported an error mid-stream: slot 0: failed to decode the batch`);
   });
 
-  it('fails permanently with REQUEST_REJECTED on a mid-stream error that says the request is too long', async () => {
+  it('fails permanently with CONTEXT_EXCEEDED on a mid-stream error that says the request is too long', async () => {
     const failure = `data: ${JSON.stringify({ error: { code: 400, message: 'the request exceeds the available context size', type: 'exceed_context_size_error' } })}\n\n`;
     const b = await open((_, res) => sse(res, [failure]));
     const error = (await b.complete({ endpoint: '/v1/chat/completions', body: { model: 'm1', messages: [] }, timeoutMs: 5000 }).catch((e: unknown) => e)) as BackendError;
-    expect(error).toMatchObject({ code: 'REQUEST_REJECTED', retryable: false });
-    expect(error.message).toContain('the request exceeds the available context size');
+    expect(error).toMatchObject({ code: 'CONTEXT_EXCEEDED', retryable: false });
+    expect(error.message).toContain('raise the context');
   });
 
   it('times out a stream that stops in the middle', async () => {

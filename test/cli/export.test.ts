@@ -37,3 +37,20 @@ describe('batch export', () => {
     expect(result.stderr).toContain("argument 'xml' is invalid. Allowed choices are jsonl, csv.");
   });
 });
+
+describe('batch export --format csv for spreadsheets', () => {
+  it('--bom starts the file with a UTF-8 byte order mark; without it there is none', async () => {
+    expect((await runCli(['export', 'demo', '--out', 'bom.csv', '--bom'], { cwd: dir, env })).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'bom.csv'), 'utf8').startsWith('\uFEFFcustom_id,status,')).toBe(true);
+    const stdout = await runCli(['export', 'demo', '--format', 'csv', '--bom'], { env });
+    expect(stdout.stdout.startsWith('\uFEFFcustom_id,')).toBe(true);
+    expect((await runCli(['export', 'demo', '--out', 'plain.csv'], { cwd: dir, env })).code).toBe(0);
+    expect(readFileSync(path.join(dir, 'plain.csv'), 'utf8').startsWith('custom_id,')).toBe(true);
+  });
+
+  it('refuses --bom for JSONL, whose readers would take the mark for part of the first line', async () => {
+    const result = await runCli(['export', 'demo', '--bom'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--bom: a byte order mark is for CSV');
+  });
+});

@@ -59,7 +59,7 @@ describe('batch run with managed servers', () => {
     for (const s of starts) expect(isAlive(s.pid)).toBe(false);
   }, 120_000);
 
-  it('reports a malformed GGUF clearly and still finishes the other models\' prompts', async () => {
+  it('checks every model before any server starts, llama-server too: a malformed GGUF fails its own prompts, the others finish', async () => {
     const good = path.join(dir, 'good.gguf');
     const bad = path.join(dir, 'broken.gguf');
     await writeTinyLlamaGguf(good);
@@ -67,10 +67,14 @@ describe('batch run with managed servers', () => {
     const file = path.join(dir, 'mixed-models.jsonl');
     writeModelPrompts(file, 10, (i) => (i % 2 ? 'broken' : 'good'));
     const out = path.join(dir, 'mixed-models.out.jsonl');
-    const result = await runCli(['run', file, '--model', good, '--model', bad, '--slots', '1', '--threads', '1', '--out', out], {
+    // The stand-in llama-server loads anything, as a real one would try to (and abort on this file).
+    const startLog = path.join(dir, 'bad-model-starts.jsonl');
+    const llamaServer = writeSimLlamaServer(dir, { SIM_START_LOG: startLog }, 'llama-server-bad-model');
+    const result = await runCli(['run', file, '--model', good, '--model', bad, '--slots', '1', '--llama-server', llamaServer, '--out', out], {
       env: { BATCH_HOME: path.join(dir, 'home-bad-model') },
     });
     expect(result.code).toBe(4);
+    expect(readFileSync(startLog, 'utf8').trim().split('\n').map((line) => path.basename(JSON.parse(line).model))).toEqual(['good.gguf']);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     const failed = lines.filter((l) => l.error !== null);
     expect(failed).toHaveLength(5);

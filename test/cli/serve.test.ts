@@ -65,3 +65,38 @@ it('fails with MODEL_INVALID before listening on a malformed model', async () =>
   const io = makeIo(new AbortController().signal, () => undefined);
   await expect(serveCommand({ model: bad, port: 0 }, io)).rejects.toMatchObject({ code: 'MODEL_INVALID', exitCode: 3 });
 });
+
+it('--api-key-env: the key from that variable is required of clients; an unset variable is a usage error', async () => {
+  const modelPath = join(dir, 'keyed.gguf');
+  await writeTinyLlamaGguf(modelPath);
+  const unset = makeIo(new AbortController().signal, () => undefined);
+  await expect(serveCommand({ model: modelPath, port: 0, apiKeyEnv: 'SERVE_KEY' }, unset)).rejects.toMatchObject({
+    code: 'USAGE',
+    message: expect.stringContaining('--api-key-env SERVE_KEY: the environment variable SERVE_KEY is not set'),
+  });
+  const stop = new AbortController();
+  let stderr = '';
+  let onListening: (url: string) => void = () => undefined;
+  const listening = new Promise<string>((resolve) => {
+    onListening = resolve;
+  });
+  const io = {
+    ...makeIo(stop.signal, (text) => {
+      stderr += text;
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(stderr);
+      if (match?.[1] !== undefined) onListening(match[1]);
+    }),
+    env: { BATCH_OFFLINE: '1', SERVE_KEY: 'open-sesame' },
+  };
+  const exitCode = serveCommand({ model: modelPath, port: 0, slots: 1, threads: 1, gpu: 'off', apiKeyEnv: 'SERVE_KEY' }, io);
+  const url = await listening;
+  const refused = await request(`${url}/v1/models`);
+  expect(refused.statusCode).toBe(401);
+  await refused.body.dump();
+  const admitted = await request(`${url}/v1/models`, { headers: { authorization: 'Bearer open-sesame' } });
+  expect(admitted.statusCode).toBe(200);
+  await admitted.body.dump();
+  expect(stderr).not.toContain('open-sesame');
+  stop.abort();
+  expect(await exitCode).toBe(0);
+});

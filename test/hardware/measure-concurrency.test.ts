@@ -61,6 +61,28 @@ describe('measureConcurrency', () => {
     expect(curve.levels.every((level) => level.completionTokensPerSecond > 0)).toBe(true);
   });
 
+  it('prints no MaxListenersExceededWarning with 16 requests in flight on one abort signal', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    // 64 slots of 100 ms each: every doubling up to 16 doubles throughput, so level 16 is reached.
+    const wide = await startSimServer({ flavour: 'llama-server', slots: 64, serviceMs: 100, completionTokens: 1 });
+    const wideBackend = await openBackend({ url: wide.url, type: 'llama-server', connections: 16 });
+    try {
+      const caller = new AbortController();
+      const curve = await measureConcurrency({ backend: wideBackend, maxConcurrency: 16, requestsPerLevel: (concurrency) => concurrency, maxTokens: 1, signal: caller.signal });
+      expect(wide.stats().maxConcurrent).toBe(curve.levels.at(-1)!.concurrency);
+      expect(wide.stats().maxConcurrent).toBeGreaterThan(10);
+      // Warnings are emitted on a later turn of the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+      await wideBackend.close();
+      await wide.close();
+    }
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('keeps exactly `level` requests in flight, with an injected clock', async () => {
     let inFlight = 0;
     let peak = 0;

@@ -1,3 +1,4 @@
+import { cliTestEnv } from './cli-test-env.js';
 import { Readable, Writable } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
 import { runProgram } from '../../src/cli/program.js';
@@ -57,7 +58,7 @@ export function startCliInProcess(args: readonly string[], options: InProcessCli
     stdout: capture((text) => (stdout += text)),
     stderr: capture((text) => (stderr += text)),
     stdin: Readable.from(options.input === undefined ? [] : [options.input]),
-    env: { ...process.env, CI: 'true', BATCH_OFFLINE: '1', ...options.env },
+    env: { ...process.env, ...cliTestEnv, ...options.env },
     cwd: options.cwd ?? repoRoot,
     isTTY: false,
     softStop: soft.signal,

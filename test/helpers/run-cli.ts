@@ -1,3 +1,4 @@
+import { cliTestEnv } from './cli-test-env.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { OutputWaiters } from './output-waiters.js';
@@ -22,7 +23,7 @@ export interface CliRun {
 export function startCli(args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly input?: string; readonly timeoutMs?: number } = {}): CliRun {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/batch.js'), ...args], {
     cwd: options.cwd ?? repoRoot,
-    env: { ...process.env, CI: 'true', BATCH_OFFLINE: '1', ...options.env },
+    env: { ...process.env, ...cliTestEnv, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -7,6 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_FILE, DEFAULT_MODEL_URI, DOWNLOAD_FAILED_MARKER, DEMO_MODEL_FILE, DEMO_MODEL_NOTICE, defaultCacheDir, resolveDefaultModel } from '../../src/models/default-model.js';
 import { readGgufInfo } from '../../src/models/gguf-reader.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
+import { closedPortUrl } from '../helpers/closed-port-url.js';
 
 // Offline always: these tests never reach beyond 127.0.0.1.
 const env = { BATCH_OFFLINE: '1' };
@@ -128,6 +129,15 @@ describe('download from a Hugging Face mirror on 127.0.0.1', () => {
     expect(chosen).toEqual({ path: join(dir, DEMO_MODEL_FILE), isDemo: true, notice: DEMO_MODEL_NOTICE });
     expect(lines.join('\n')).toContain(`could not download ${DEFAULT_MODEL_URI}`);
     if (behaviour === 'hang') expect(lines.join('\n')).toContain('no progress for 300 ms');
+  });
+
+  it('falls back to the demo model at once when the mirror refuses the connection, not after the stall timeout', async () => {
+    const lines: string[] = [];
+    const refused = await closedPortUrl();
+    // A stall timeout far beyond the test's own: the fallback must not wait for it.
+    const chosen = await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: refused, stallTimeoutMs: 600_000, log: (line) => lines.push(line) });
+    expect(chosen).toEqual({ path: join(dir, DEMO_MODEL_FILE), isDemo: true, notice: DEMO_MODEL_NOTICE });
+    expect(lines).toContain(`could not download ${DEFAULT_MODEL_URI}: cannot reach ${refused} (ECONNREFUSED)`);
   });
 
   it('does not retry a failed download for a day, unless the marker is deleted', async () => {

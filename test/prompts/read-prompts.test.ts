@@ -245,10 +245,31 @@ describe('readPrompts: input errors throw before anything is sent', () => {
     expect(error.message).toBe('b.jsonl:1: duplicate custom_id "dup" (first at a.jsonl:3); custom_ids must be unique within a job: rename one');
   });
 
-  it('refuses the same file given twice, and allows duplicates when told not to check', async () => {
+  it('refuses the same file given twice as given twice, not as a duplicate of itself; allows it when told not to check', async () => {
     tmp.write('a.jsonl', '{"prompt": "x"}\n');
-    expect((await thrown(read(['a.jsonl', 'a.jsonl']))).code).toBe('DUPLICATE_CUSTOM_ID');
+    const error = await thrown(read(['a.jsonl', 'a.jsonl']));
+    expect(error.code).toBe('DUPLICATE_INPUT');
+    expect(error.message).toBe('a.jsonl: given twice ("a.jsonl" twice); its prompts would be read twice: give each file once');
     expect(await read(['a.jsonl', 'a.jsonl'], { checkDuplicates: false })).toHaveLength(2);
+  });
+
+  it('refuses one file reached twice: by two spellings, a symbolic link, its folder or a glob', async () => {
+    tmp.write('p/a.jsonl', '{"prompt": "x"}\n');
+    tmp.write('p/q.txt', 'question\n');
+    tmp.write('p/.hidden/h.jsonl', '{"prompt": "h"}\n');
+    symlinkSync(path.join(tmp.dir, 'p/a.jsonl'), path.join(tmp.dir, 'link.jsonl'));
+    const twice = async (inputs: string[]): Promise<string> => {
+      const error = await thrown(read(inputs));
+      expect(error.code).toBe('DUPLICATE_INPUT');
+      return error.message;
+    };
+    expect(await twice(['p/a.jsonl', './p//a.jsonl'])).toBe('./p//a.jsonl: given twice: as "p/a.jsonl" and as "./p//a.jsonl"; its prompts would be read twice: give each file once');
+    expect(await twice(['p/a.jsonl', 'link.jsonl'])).toContain('as "p/a.jsonl" and as "link.jsonl"');
+    expect(await twice(['p', 'p/q.txt'])).toContain('as the folder "p" and as "p/q.txt"');
+    expect(await twice(['p/q.txt', 'p'])).toContain('as "p/q.txt" and as the folder "p"');
+    expect(await twice(['p', "p/*.jsonl"])).toContain('as the folder "p" and as "p/*.jsonl"');
+    // The folder reader skips dot-folders, so a file in one is read once.
+    expect(await read(['p', 'p/.hidden/h.jsonl'])).toHaveLength(3);
   });
 
   it('refuses `-` twice or without a stdin stream, and bad options', async () => {

@@ -22,8 +22,10 @@ describe('ProgressReporter', () => {
     const out = capture();
     const reporter = new ProgressReporter({ stream: out.stream, isTTY: false, total: 10, intervalMs: 10_000, now: () => now });
     await reporter.start();
-    for (let i = 0; i < 4; i++) reporter.onDispatch(item);
+    for (let i = 0; i < 4; i++) reporter.onRequestStart(item);
+    reporter.onRequestEnd(item);
     reporter.onOutcome({ customId: 'a', status: 'done', attempts: 1, completionTokens: 20, finishedAt: 0 });
+    reporter.onRequestEnd(item);
     reporter.onOutcome({ customId: 'b', status: 'failed', attempts: 1, finishedAt: 0 });
     now = 2000;
     vi.advanceTimersByTime(9_999);
@@ -33,6 +35,21 @@ describe('ProgressReporter', () => {
     reporter.stop();
     vi.advanceTimersByTime(60_000);
     expect(out.text().split('\n')).toHaveLength(2);
+  });
+
+  it('counts in flight only the requests on the wire: not a prompt waiting out its retry delay', async () => {
+    const out = capture();
+    const reporter = new ProgressReporter({ stream: out.stream, isTTY: false, total: 2, now: () => 0 });
+    // Two requests go out; one fails and waits to be retried (no outcome yet), the other answers.
+    reporter.onRequestStart(item);
+    reporter.onRequestStart(item);
+    reporter.onRequestEnd(item);
+    reporter.onRequestEnd(item);
+    reporter.onOutcome({ customId: 'a', status: 'done', attempts: 1, finishedAt: 0 });
+    expect(reporter.statusLine()).toContain('in flight 0 ');
+    reporter.onRequestStart(item);
+    expect(reporter.statusLine()).toContain('in flight 1 ');
+    reporter.stop();
   });
 
   it('prints nothing with quiet', async () => {

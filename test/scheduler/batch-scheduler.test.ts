@@ -52,6 +52,8 @@ function routerFor(backend: FakeBackend): StaticRouter {
   return new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]);
 }
 
+const notFoundAnswer = { statusCode: 404, requestId: 'r-404', body: { error: { type: 'not_found_error', message: 'model "x" not found' } } };
+
 const noWait = new RetryPolicy({ retries: 5, random: () => 0 });
 
 describe('BatchScheduler', () => {
@@ -97,7 +99,7 @@ describe('BatchScheduler', () => {
   it('retries retryable failures and fails permanent ones at once with the server message', async () => {
     const backend = new FakeBackend('http://a', (r, n) => {
       const text = String((r.body.messages as any)[0].content);
-      if (text === 'p1') throw new BackendError('MODEL_NOT_FOUND', 'http://a', 'model "x" not found', { statusCode: 404 });
+      if (text === 'p1') throw new BackendError('MODEL_NOT_FOUND', 'http://a', 'model "x" not found', { statusCode: 404, response: notFoundAnswer });
       if (n <= 3) throw new BackendError('SERVER_ERROR', 'http://a', '500', { retryable: true, statusCode: 500 });
       return answer(r);
     });
@@ -109,7 +111,8 @@ describe('BatchScheduler', () => {
     expect(failed.customId).toBe('id-1');
     expect(failed.attempts).toBe(1);
     expect(failed.error).toEqual({ code: 'MODEL_NOT_FOUND', message: 'model "x" not found' });
-    expect(failed.response?.statusCode).toBe(404);
+    // The server's own answer, unchanged: never a body made up from the error.
+    expect(failed.response).toBe(notFoundAnswer);
     expect(summary.retries).toBe(3);
   });
 
@@ -177,6 +180,48 @@ describe('BatchScheduler', () => {
     expect(sink.outcomes).toHaveLength(0);
     // The five in flight when the stop came, and not one more.
     expect(summary.dispatched).toBe(5);
+  });
+
+  it('counts as sent only prompts whose request went out, not one a worker held while waiting for a server', async () => {
+    // The second acquire waits (a model loading) until the run is stopped.
+    const backend = new FakeBackend('http://a', (r) =>
+      new Promise((_, reject) => r.signal?.addEventListener('abort', () => reject(new BackendError('REQUEST_ABORTED', 'http://a', 'aborted')))),
+    );
+    const loading = deferred<void>();
+    let acquires = 0;
+    const router: Router = {
+      capacity: undefined,
+      async acquire(model) {
+        acquires += 1;
+        if (acquires > 1) await loading.promise;
+        return { backend, model, release: () => undefined } satisfies RouteLease;
+      },
+      residentModels: () => [],
+      loadStats: () => [],
+      close: async () => undefined,
+    };
+    const hard = new AbortController();
+    const started: string[] = [];
+    const ended: string[] = [];
+    const sink = new MemorySink();
+    const running = new BatchScheduler({
+      router,
+      source: memorySource(items(10)),
+      sink,
+      workers: 2,
+      hardStop: hard.signal,
+      listener: { onRequestStart: (item) => started.push(item.customId), onRequestEnd: (item) => ended.push(item.customId) },
+    }).run();
+    while (backend.calls < 1 || acquires < 2) await new Promise((r) => setImmediate(r));
+    hard.abort();
+    loading.resolve();
+    const summary = await running;
+    expect(backend.calls).toBe(1);
+    expect(summary.dispatched).toBe(1);
+    expect(started).toEqual(['id-0']);
+    expect(ended).toEqual(['id-0']);
+    // Both were taken by a worker (marked running); the run's end puts them back to pending.
+    expect(sink.running).toEqual(['id-0', 'id-1']);
   });
 
   it('stops dispatching when the sink cannot write', async () => {

@@ -88,3 +88,26 @@ it("caps a slot's context at the model's trained context, and generated models a
     await server.close();
   }
 });
+
+it('with an API key, answers 401 to every request without it but /health, as llama-server does', async () => {
+  const modelPath = join(dir, 'keyed.gguf');
+  await writeTinyLlamaGguf(modelPath);
+  const server = await startEmbeddedServer({ modelPath, slots: 1, contextSize: 0, threads: 1, gpu: false, apiKey: 'sesame' });
+  try {
+    await server.ready;
+    expect((await request(`${server.url}/health`)).statusCode).toBe(200);
+    const refused = await request(`${server.url}/v1/models`);
+    expect(refused.statusCode).toBe(401);
+    expect(await refused.body.json()).toEqual({ error: { code: 401, message: 'Invalid API Key', type: 'authentication_error' } });
+    const wrong = await request(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sesam' }, body: '{"messages":[{"role":"user","content":"hi"}]}' });
+    expect(wrong.statusCode).toBe(401);
+    await wrong.body.dump();
+    const admitted = await request(`${server.url}/v1/models`, { headers: { authorization: 'Bearer sesame' } });
+    expect(admitted.statusCode).toBe(200);
+    await admitted.body.dump();
+    // No CORS grant: a web page in the user's browser cannot read the answers either.
+    expect(admitted.headers['access-control-allow-origin']).toBeUndefined();
+  } finally {
+    await server.close();
+  }
+});

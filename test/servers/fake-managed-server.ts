@@ -10,6 +10,7 @@ export class FakeManagedServer implements ManagedServerLike {
   url: string | undefined;
   loadMs: number | undefined;
   readonly logPath: string;
+  readonly apiKey: string;
   /** Calls of `stop()` that found the server running or starting. */
   stops = 0;
   readonly #started: Promise<void>;
@@ -21,6 +22,7 @@ export class FakeManagedServer implements ManagedServerLike {
     readonly serial: number,
   ) {
     this.logPath = `/logs/${modelName(options.modelPath)}-${serial}.log`;
+    this.apiKey = `key-${serial}`;
     this.#started = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

@@ -51,6 +51,28 @@ describe('ManagedServer', () => {
     expect(countLiveServers()).toBe(0);
   });
 
+  it('admits only batch: a fresh key per server, given through the environment, never on a command line', async () => {
+    const model = writeFakeModel(temp.dir, 'keyed.gguf');
+    const binary = writeSimLlamaServer(temp.dir);
+    const first = server(binary, model);
+    const second = server(binary, model);
+    await Promise.all([first.start(), second.start()]);
+    try {
+      expect(first.apiKey).toMatch(/^[\w-]{32}$/);
+      expect(second.apiKey).not.toBe(first.apiKey);
+      // Health answers anyone, as llama-server's does; everything else wants the key.
+      expect((await requestLocal(`${first.url}/health`, { timeoutMs: 2000 })).statusCode).toBe(200);
+      expect((await requestLocal(`${first.url}/v1/models`, { timeoutMs: 2000 })).statusCode).toBe(401);
+      expect((await requestLocal(`${first.url}/v1/models`, { timeoutMs: 2000, headers: { authorization: `Bearer ${second.apiKey}` } })).statusCode).toBe(401);
+      expect((await requestLocal(`${first.url}/v1/models`, { timeoutMs: 2000, headers: { authorization: `Bearer ${first.apiKey}` } })).statusCode).toBe(200);
+      // What `ps` shows: the command lines of the server and of its reaper.
+      for (const pid of [first.pid!, first.reaperPid!]) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(first.apiKey);
+      expect(readFileSync(`/proc/${first.pid!}/environ`, 'utf8').split('\0')).toContain(`LLAMA_API_KEY=${first.apiKey}`);
+    } finally {
+      await Promise.all([first.stop(1000), second.stop(1000)]);
+    }
+  });
+
   it('fails with SERVER_NOT_READY naming the log and its last lines when the server exits early', async () => {
     const managed = server(writeSimLlamaServer(temp.dir), join(temp.dir, 'broken.gguf'));
     const error = await managed.start().then(() => undefined, (caught: unknown) => caught);

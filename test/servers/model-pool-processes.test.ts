@@ -1,9 +1,10 @@
+import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelCatalog } from '../../src/servers/model-catalog.js';
 import { ModelPool } from '../../src/servers/model-pool.js';
 import { stopAllServers } from '../../src/servers/server-registry.js';
-import { isAlive, makeTempDir, readStartLog, recordingBackend, waitUntilGone, writeFakeModel, writeSimLlamaServer } from './server-fixtures.js';
+import { isAlive, makeTempDir, readStartLog, recordingBackend, waitUntilGone, writeSimLlamaServer } from './server-fixtures.js';
 
 // The pool's logic is unit-tested with fake servers (model-pool.test.ts); this checks the
 // wiring to real ManagedServer processes: evictions and close() end them, a crash is noticed.
@@ -26,7 +27,8 @@ describe('ModelPool with real server processes', () => {
   it('stops evicted servers, restarts a killed one, and leaves no process after close()', async () => {
     const startLog = join(temp.dir, 'starts.jsonl');
     const binary = writeSimLlamaServer(temp.dir, { SIM_START_LOG: startLog });
-    for (const model of ['a', 'b']) writeFakeModel(temp.dir, `${model}.gguf`);
+    // Real GGUF headers: the pool reads and checks each model before it starts a server.
+    for (const model of ['a', 'b']) await writeTinyLlamaGguf(join(temp.dir, `${model}.gguf`));
     const pool = new ModelPool({
       catalog: new ModelCatalog({ models: ['a.gguf', 'b.gguf'], cwd: temp.dir }),
       launch: { kind: 'llama-server', binary },

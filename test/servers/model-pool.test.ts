@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import type { GgufInfo } from '../../src/models/gguf-reader.js';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
 import { AppError, ServerError } from '../../src/errors.js';
@@ -38,6 +39,8 @@ function makePool(models: readonly string[], factory: FakeServerFactory, options
     slots: 2,
     contextSize: 512,
     restartBackoffMs: 1000,
+    // The fake model files are no GGUF: every model reads as trained for 4096 tokens.
+    inspectModel: async () => ({ contextLength: 4096 }) as GgufInfo,
     ...options,
   });
   pools.push(pool);
@@ -104,6 +107,58 @@ describe('ModelPool', () => {
     expect(backend.url).toBe('http://fake/a-1');
     expect(connections).toEqual([3]);
     expect(pool.capacity).toBe(3);
+  });
+
+  it("gives each backend its own server's API key, and each server the command's environment", async () => {
+    const factory = new FakeServerFactory(true);
+    const keys: string[] = [];
+    const pool = makePool(['a', 'b'], factory, {
+      env: { PATH: '/opt/bin', HOME: '/home/u' },
+      createBackend: (_type, options) => {
+        keys.push(options.apiKey);
+        return recordingBackend(options.url);
+      },
+    });
+    await use(pool, 'a');
+    await use(pool, 'b');
+    expect(keys).toEqual(['key-1', 'key-2']);
+    expect(factory.servers.map((server) => server.options.env)).toEqual([
+      { PATH: '/opt/bin', HOME: '/home/u' },
+      { PATH: '/opt/bin', HOME: '/home/u' },
+    ]);
+  });
+
+  it("caps each model's context per slot at its trained context, saying so once", async () => {
+    const factory = new FakeServerFactory(true);
+    const notices: string[] = [];
+    const trained: Record<string, number> = { short: 512, long: 32_768 };
+    const pool = makePool(['short', 'long'], factory, {
+      maxModels: 1,
+      contextSize: 2048,
+      notice: (line) => notices.push(line),
+      inspectModel: async (path) => ({ contextLength: trained[basename(path, '.gguf')] }) as GgufInfo,
+    });
+    for (const model of ['short', 'long', 'short']) await use(pool, model);
+    expect(factory.servers.map((server) => [server.model, server.options.contextSize])).toEqual([
+      ['short', 512],
+      ['long', 2048],
+      ['short', 512],
+    ]);
+    expect(notices).toEqual(['model short: 512 tokens of context per slot, its trained context (asked for 2048; a longer context only degrades it)']);
+  });
+
+  it('checks every model before any server starts: a bad one fails only its own acquires', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['good', 'bad'], factory, {
+      inspectModel: async (path) => {
+        if (path.endsWith('bad.gguf')) throw new ServerError('MODEL_INVALID', `model ${path} is invalid: missing llama.feed_forward_length`);
+        return { contextLength: 4096 } as GgufInfo;
+      },
+    });
+    await expect(pool.acquire('bad')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    await expect(pool.acquire('bad')).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    await use(pool, 'good');
+    expect(factory.models()).toEqual(['good']);
   });
 
   it('with maxModels 2, keeps the two most recently used and reuses a resident server', async () => {

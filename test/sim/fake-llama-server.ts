@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * A stand-in for the `llama-server` binary (put test/sim/bin on PATH): the llama-server flavour of
- * the simulator with llama-server's flags, log lines and failure exits. Env: SIM_LOAD_MS and
+ * the simulator with llama-server's flags, log lines and failure exits. Env: LLAMA_API_KEY, SIM_LOAD_MS and
  * SIM_SERVICE_MS (default 0), SIM_START_LOG (a file that gets one JSON line per start). Unlike
  * sim-server-main it ignores stdin, as the real binary does, so that batch's own orphan
  * protection is what gets tested.
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
       contextSize,
       loadMs,
       serviceMs,
+      // As the real binary: with LLAMA_API_KEY set, every endpoint but /health wants the key.
+      apiKey: process.env['LLAMA_API_KEY'] || undefined,
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PromptRecord } from '../../src/prompts/prompt-item.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
-import { appliedMigrations, migrations } from '../../src/store/migrations.js';
+import Database from 'better-sqlite3';
+import { appliedMigrations, applyMigrations, migrations } from '../../src/store/migrations.js';
 import { chat, done, feed, invalid } from './fixtures.js';
 
 let dir: string;
@@ -32,6 +34,24 @@ describe('open', () => {
     expect(again.getJob('x')?.name).toBe('x');
     for (const suffix of ['', '-wal', '-shm']) expect(statSync(file + suffix).mode & 0o777).toBe(0o600);
     again.close();
+  });
+
+  it('reads, read-only, a database from before superseded items existed; the first writable open adds them', () => {
+    const file = path.join(dir, 'old.sqlite');
+    const old = new Database(file);
+    applyMigrations(old, migrations.filter((m) => m.name !== '005_superseded_items'));
+    old.prepare(`INSERT INTO jobs (name, created_at, updated_at, config, input_fingerprint, state) VALUES ('old', 1, 1, '{}', 'f', 'interrupted')`).run();
+    old.close();
+    const reader = CheckpointStore.open({ path: file, readonly: true });
+    try {
+      expect(reader.listJobs().map((job) => job.name)).toEqual(['old']);
+      expect(reader.supersededItems(reader.getJob('old')!.id)).toEqual([]);
+    } finally {
+      reader.close();
+    }
+    const writer = CheckpointStore.open({ path: file });
+    expect(appliedMigrations(writer.database)).toContain('005_superseded_items');
+    writer.close();
   });
 
   it('reports a corrupted file, a missing read-only file and an unusable folder as STORE_UNAVAILABLE', () => {
@@ -85,11 +105,36 @@ describe('ingest', () => {
     const first = await store.ingest(job.id, feed([chat('a', 0), chat('b', 1, { temperature: 0 }), chat('c', 2, { temperature: 0 }), invalid('d', 3)]));
     expect(first).toMatchObject({ total: 4, added: 3, unchanged: 0, changed: 0, invalid: 1, duplicates: 0 });
     const second = await store.ingest(job.id, feed([chat('a', 0), chat('b', 1, { temperature: 0 }), chat('e', 2, { temperature: 0, messages: [{ role: 'user', content: 'b' }] }), chat('c', 3, { seed: 1 }), invalid('a2', 4)]));
-    expect(second).toMatchObject({ total: 5, added: 1, unchanged: 2, changed: 1, changedIds: ['c'], invalid: 1, duplicates: 1 });
+    // The unreadable line d is no longer in the inputs: its failure goes with it (not superseded: it was never a prompt).
+    expect(second).toMatchObject({ total: 5, added: 1, unchanged: 2, changed: 1, changedIds: ['c'], invalid: 1, duplicates: 1, superseded: 0 });
     const row = store.database.prepare('SELECT duplicate_of, status FROM items WHERE custom_id = ?').get('e');
     expect(row).toEqual({ duplicate_of: 'b', status: 'pending' });
-    expect(store.countByStatus(job.id)).toEqual({ pending: 4, running: 0, done: 0, failed: 2, total: 6 });
-    expect(store.database.prepare(`SELECT error_code FROM items WHERE custom_id = 'd'`).pluck().get()).toBe('PROMPT_INVALID');
+    expect(store.countByStatus(job.id)).toEqual({ pending: 4, running: 0, done: 0, failed: 1, total: 5 });
+    expect(store.database.prepare(`SELECT error_code FROM items WHERE custom_id = 'a2'`).pluck().get()).toBe('PROMPT_INVALID');
+    expect(store.database.prepare(`SELECT count(*) FROM items WHERE custom_id = 'd'`).pluck().get()).toBe(0);
+    expect(store.supersededItems(job.id)).toEqual([]);
+  });
+
+  it('supersedes items whose lines left the inputs, handing their duplicates a new primary', async () => {
+    const job = newJob();
+    await store.ingest(job.id, feed([chat('a', 0, { temperature: 0 }), chat('b', 1, { temperature: 0, messages: [{ role: 'user', content: 'a' }] }), chat('c', 2)]));
+    expect(store.database.prepare(`SELECT duplicate_of FROM items WHERE custom_id = 'b'`).pluck().get()).toBe('a');
+    const second = await store.ingest(job.id, feed([chat('b', 0, { temperature: 0, messages: [{ role: 'user', content: 'a' }] }), chat('c', 1)]));
+    expect(second).toMatchObject({ superseded: 1, supersededIds: ['a'] });
+    expect(store.database.prepare(`SELECT duplicate_of, status FROM items WHERE custom_id = 'b'`).get()).toEqual({ duplicate_of: null, status: 'pending' });
+    expect(store.countByStatus(job.id)).toMatchObject({ pending: 2, total: 2 });
+    expect(store.supersededItems(job.id)).toEqual([{ customId: 'a', source: expect.any(String), status: 'pending', supersededAt: expect.any(Number) }]);
+    // An ingest that stops before the end of its inputs (a duplicate id, an unreadable file) supersedes nothing.
+    async function* broken(): AsyncIterable<PromptRecord> {
+      yield* feed([chat('c', 0)]);
+      throw new Error('unreadable file');
+    }
+    await expect(store.ingest(job.id, broken())).rejects.toThrow('unreadable file');
+    expect(store.countByStatus(job.id)).toMatchObject({ total: 2 });
+    // Back in the inputs, it is an item again and no longer superseded.
+    await store.ingest(job.id, feed([chat('a', 0, { temperature: 0 }), chat('b', 1, { temperature: 0, messages: [{ role: 'user', content: 'a' }] }), chat('c', 2)]));
+    expect(store.supersededItems(job.id)).toEqual([]);
+    expect(store.countByStatus(job.id)).toMatchObject({ total: 3 });
   });
 
   it('keeps done items done and counts them', async () => {

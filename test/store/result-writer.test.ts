@@ -62,7 +62,7 @@ describe('ResultWriter', () => {
     store.database.pragma(`max_page_count = ${pages}`);
     const big = { choices: [{ message: { content: 'x'.repeat(200_000) } }] };
     writer.record(done('c', { response: { statusCode: 200, requestId: 'r', body: big } }));
-    await expect(writer.flush()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', message: expect.stringContaining('batch resume w') });
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', message: expect.stringContaining('results already recorded are safe: free space') });
     writer.record(done('a'));
     await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
     expect(errors).toHaveLength(1);

@@ -64,9 +64,10 @@ describe('ThreadedResultWriter', () => {
     await expect(writer.close()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED' });
     expect(errors).toHaveLength(1);
     const error = errors[0] as Error & { cause: unknown };
-    // ResultWriter's own message on the thread, with the job name in the fix, and its code kept.
+    // ResultWriter's own message on the thread, and its code kept; the command to continue is the
+    // caller's to add (it knows the job's database and where a resume looks).
     expect(error.message).toContain(`cannot write to job database ${store.path}: database or disk is full`);
-    expect(error.message).toContain('batch resume full-disk');
+    expect(error.message).toContain('results already recorded are safe: free space');
     expect(error.cause).toMatchObject({ code: 'STORE_WRITE_FAILED' });
     expect(store.countByStatus(job.id)).toMatchObject({ pending: 2, done: 0 });
     store.close();

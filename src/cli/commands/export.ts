@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { optionError } from '../../util/check-option.js';
 
 /** Options of `batch export`. */
@@ -14,6 +14,8 @@ export interface ExportCommandOptions {
   readonly format?: string;
   /** Only failed items. @default false */
   readonly failedOnly?: boolean;
+  /** Start a CSV with a UTF-8 byte order mark, so spreadsheets read it as UTF-8. @default false */
+  readonly bom?: boolean;
   /** The job database file. @default `<batch home>/<job>.sqlite` */
   readonly db?: string;
 }
@@ -23,10 +25,13 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
   const toStdout = options.out === undefined || options.out === '-';
   const format = options.format ?? (!toStdout && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
   if (format !== 'jsonl' && format !== 'csv') throw optionError('--format', '"jsonl" or "csv"', format);
+  if (options.bom === true && format !== 'csv') {
+    throw new UsageError(`--bom: a byte order mark is for CSV read by spreadsheets, and JSONL readers would take it for part of the first line; add --format csv or drop --bom`);
+  }
   const { writeOutput, writeOutputTo } = await import('../../store/write-output.js');
   const { store, job } = await openExistingJob(options, io);
   try {
-    const outputOptions = { format, failedOnly: options.failedOnly ?? false } as const;
+    const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
     if (toStdout) {
       const { lines } = await writeOutputTo(store, job.id, io.stdout, outputOptions);
       io.stderr.write(`wrote ${lines} ${format} lines to stdout\n`);

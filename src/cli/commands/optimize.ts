@@ -127,7 +127,12 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
 
   // A measured concurrency beats the estimate from memory sizes.
   const saved: OptimizationPlan = curve === undefined ? plan : { ...plan, workers: curve.recommended };
-  if (options.json) {
+  if (curve !== undefined && options.measureServer !== undefined) {
+    // A running server's slots and models are its own: only the measured plan applies to it.
+    const { measuredPlan, formatMeasuredPlan } = await import('../../hardware/format-measured-plan.js');
+    const measured = measuredPlan(curve, inputs);
+    io.stdout.write(options.json ? `${JSON.stringify({ curve, plan: measured }, null, 2)}\n` : formatMeasuredPlan(curve, measured));
+  } else if (options.json) {
     const promptModelsJson = promptModels?.map((use) => ({ ...use, profiled: use.name === null || known.has(use.name) }));
     io.stdout.write(`${JSON.stringify({ hardware, models: profiles, ...(promptModelsJson ? { promptModels: promptModelsJson } : {}), plan, ...(curve ? { curve } : {}) }, null, 2)}\n`);
   } else {

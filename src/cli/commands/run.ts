@@ -24,7 +24,8 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   };
   // The reporter exists only once the total is known; events before that have nothing to draw.
   const listener: SchedulerListener = {
-    onDispatch: (item) => reporter?.onDispatch(item),
+    onRequestStart: (item) => reporter?.onRequestStart(item),
+    onRequestEnd: (item) => reporter?.onRequestEnd(item),
     onOutcome: (outcome) => reporter?.onOutcome(outcome),
     onRetry: (...args) => reporter?.onRetry(...args),
   };

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { ServerError } from '../../errors.js';
+import { ServerError, UsageError } from '../../errors.js';
+import { isLoopbackHost } from '../../backends/is-loopback.js';
 import type { CliIo } from '../io.js';
 import type { GivenSettings } from '../../app/settings-table.js';
 
@@ -16,6 +17,13 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<nu
   const [{ parseEmbeddedServerFlags }, { settingDefaults }] = await Promise.all([import('../../servers/embedded-server-flags.js'), import('../../app/settings-table.js')]);
   const defaults = settingDefaults('serve');
   const flags = parseEmbeddedServerFlags({ ...options, slots: options.slots ?? defaults.slots!, contextSize: options.contextSize ?? defaults.contextSize!, port: options.port ?? defaults.port }, defaults.port!);
+  const apiKey = options.apiKeyEnv === undefined ? undefined : io.env[options.apiKeyEnv];
+  if (options.apiKeyEnv !== undefined && (apiKey === undefined || apiKey === '')) {
+    throw new UsageError(`--api-key-env ${options.apiKeyEnv}: the environment variable ${options.apiKeyEnv} is not set; export it (the key clients must send) or drop --api-key-env`);
+  }
+  if (apiKey === undefined && !isLoopbackHost(flags.host ?? '127.0.0.1')) {
+    io.stderr.write(`batch: listening on ${flags.host} without an API key: anyone who can reach this port can use the model; pass --api-key-env NAME\n`);
+  }
   let modelPath = flags.modelPath;
   if (modelPath === undefined) {
     const { resolveDefaultModel } = await import('../../models/default-model.js');
@@ -24,7 +32,7 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<nu
     modelPath = chosen.path;
   }
   const { startEmbeddedServer } = await import('../../servers/embedded-server.js');
-  const server = await startEmbeddedServer({ ...flags, modelPath });
+  const server = await startEmbeddedServer({ ...flags, modelPath, apiKey });
   try {
     io.stderr.write(`loading ${basename(modelPath)} (${(server.model.fileBytes / 1e6).toFixed(1)} MB) on ${server.url} ...\n`);
     const stopped = new Promise<'stopped'>((resolve) => {

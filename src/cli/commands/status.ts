@@ -2,6 +2,8 @@ import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
 import { ExitCode } from '../../errors.js';
 import { formatDuration } from '../../reporting/format-duration.js';
+import { parseJobConfig } from '../../app/job-config.js';
+import { jobSettingsFlags } from '../../app/job-settings-flags.js';
 
 /** Options of `batch status`. */
 export interface StatusCommandOptions {
@@ -15,13 +17,22 @@ export interface StatusCommandOptions {
 
 const ms = (value: number): string => `${Math.round(value)} ms`;
 
-/** `batch status <job>`: counts, throughput, latency percentiles and the most frequent errors. */
+/** The first superseded items `batch status` names (`--json` lists them all). */
+const supersededShown = 20;
+
+/**
+ * `batch status <job>`: counts, throughput, latency percentiles, the most frequent errors, the
+ * prompts that left the inputs, and the inputs and settings `batch resume` will use.
+ */
 export async function statusCommand(options: StatusCommandOptions, io: CliIo): Promise<number> {
   const { store, job } = await openExistingJob(options, io);
   try {
     const stats = store.jobStats(job.id);
+    const superseded = store.supersededItems(job.id);
+    const saved = readSavedConfig(job.config, store.path);
+    const resumeUses = { inputs: saved.config.inputs, settings: saved.config.settings };
     if (options.json === true) {
-      io.stdout.write(`${JSON.stringify({ job: job.name, state: job.state, ...stats }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ job: job.name, state: job.state, ...stats, superseded, resumeUses }, null, 2)}\n`);
       return ExitCode.Ok;
     }
     const { counts } = stats;
@@ -43,9 +54,32 @@ export async function statusCommand(options: StatusCommandOptions, io: CliIo): P
       lines.push('top errors');
       for (const group of stats.topErrors) lines.push(`  ${String(group.count).padStart(6)}  ${group.code}  ${group.message}`);
     }
+    if (superseded.length > 0) {
+      lines.push(`superseded  ${superseded.length} prompt(s) no longer in the inputs, left out of the output:`);
+      for (const item of superseded.slice(0, supersededShown)) lines.push(`  ${item.customId}  (${item.source}, was ${item.status})`);
+      if (superseded.length > supersededShown) lines.push(`  … ${superseded.length - supersededShown} more (\`batch status ${job.name} --json\` lists them all)`);
+    }
+    // What a resume without flags runs with: the last run's flags; defaults and saved advice fill the rest.
+    const flags = jobSettingsFlags(saved.config.settings);
+    lines.push(
+      `resume uses`,
+      `  inputs    ${saved.config.inputs.length > 0 ? saved.config.inputs.join(' ') : '(none remembered)'}`,
+      `  settings  ${flags.length > 0 ? flags.join(' ') : '(none given: defaults and saved advice)'}`,
+      `            flags given to \`batch resume\` override these`,
+    );
+    for (const line of saved.ignored) lines.push(`  ${line}`);
     io.stdout.write(`${lines.join('\n')}\n`);
     return ExitCode.Ok;
   } finally {
     store.close();
+  }
+}
+
+/** The job's saved config, or an empty one with the reason when this `batch` cannot read it. */
+function readSavedConfig(raw: Readonly<Record<string, unknown>>, where: string): ReturnType<typeof parseJobConfig> {
+  try {
+    return parseJobConfig(raw, where);
+  } catch (error) {
+    return { config: { version: 1, inputs: [], settings: {} }, ignored: [error instanceof Error ? error.message : String(error)] };
   }
 }

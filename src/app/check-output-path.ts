@@ -1,0 +1,100 @@
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { promptFileKind } from '../prompts/prompt-file-kind.js';
+import { resolveInput } from '../prompts/resolve-input.js';
+
+/** What `checkOutputPath` compares the output with. */
+export interface CheckOutputPathOptions {
+  /** The output file (`--out`, or its default), absolute. */
+  readonly out: string;
+  /** The job database, absolute. */
+  readonly db: string;
+  /** The job's inputs: absolute paths, globs, or `-`. */
+  readonly inputs: readonly string[];
+  readonly cwd: string;
+  /**
+   * Whether an input that cannot be resolved is an error here. A resume does not read its inputs
+   * (they may be gone), so it compares with those that still exist.
+   * @default true
+   */
+  readonly inputsMustExist?: boolean;
+}
+
+/**
+ * Refuses, before the first request, an output that would destroy something or could not be
+ * written at the end: an input file (or a prompt file inside an input folder, read back as
+ * prompts on the next run), the job database or its -wal/-shm files, a folder, or a path whose
+ * folder cannot be created or written.
+ */
+export async function checkOutputPath(options: CheckOutputPathOptions): Promise<void> {
+  const out = path.resolve(options.cwd, options.out);
+  const real = realPath(out);
+  const shown = `--out ${out}`;
+  const stats = statOrUndefined(out);
+  if (stats?.isDirectory() === true) {
+    throw new UsageError(`${shown} is a folder; expected the path of the output file, e.g. --out ${path.join(out, 'output.jsonl')}`);
+  }
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (real === realPath(`${options.db}${suffix}`)) {
+      throw new UsageError(`${shown} is the job database${suffix === '' ? '' : `'s ${suffix} file`} (${options.db}${suffix}); writing the output there would destroy the job: pass another --out`);
+    }
+  }
+  for (const input of options.inputs) {
+    if (input === '-') continue;
+    let resolved;
+    try {
+      resolved = await resolveInput(input, options.cwd);
+    } catch (error) {
+      if (options.inputsMustExist === false) continue;
+      throw error;
+    }
+    if (resolved.kind === 'folder') {
+      const folder = realPath(resolved.folderPath);
+      if (promptFileKind(out) !== undefined && real.startsWith(`${folder}${path.sep}`)) {
+        throw new UsageError(`${shown} is inside the input folder ${resolved.folderPath}, where the next run would read it back as prompts; pass an --out outside it`);
+      }
+    } else if (resolved.kind === 'files') {
+      for (const file of resolved.files) {
+        if (realPath(file.filePath) === real) {
+          throw new UsageError(`${shown} is an input file (${input}); writing the output there would replace the prompts: pass another --out`);
+        }
+      }
+    }
+  }
+  checkFolderWritable(out, shown);
+}
+
+/** The folder of `out` must be writable, or creatable in its nearest existing ancestor. */
+function checkFolderWritable(out: string, shown: string): void {
+  let folder = path.dirname(out);
+  while (statOrUndefined(folder) === undefined && path.dirname(folder) !== folder) folder = path.dirname(folder);
+  const stats = statOrUndefined(folder);
+  if (stats !== undefined && !stats.isDirectory()) {
+    throw new UsageError(`${shown}: ${folder} is a file, not a folder, so the output cannot be written under it; pass another --out`);
+  }
+  try {
+    accessSync(folder, constants.W_OK | constants.X_OK);
+  } catch {
+    const exists = folder === path.dirname(out);
+    throw new UsageError(`${shown}: ${exists ? 'its folder' : 'the folder it would be created in,'} ${folder} is not writable; pass an --out in a folder you can write to`);
+  }
+}
+
+function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path with symbolic links resolved, as far as it exists (so a link to an input is caught). */
+function realPath(file: string): string {
+  try {
+    return realpathSync.native(file);
+  } catch {
+    const parent = path.dirname(file);
+    return parent === file ? file : path.join(realPath(parent), path.basename(file));
+  }
+}

@@ -1,0 +1,199 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppError } from '../errors.js';
+import {
+  buildRecordName,
+  findLlamaBuild,
+  llamaBuildDir,
+  type BuiltLlamaServer,
+  type LlamaBuildBackend,
+  type LlamaBuildRecord,
+  type LlamaCppSource,
+} from './llama-cpp-cache.js';
+import { runLoggedCommand, type CommandRunner } from './run-logged-command.js';
+
+/** The binaries a build makes: the server, and the engine's own benchmark beside it. */
+export const llamaBuildTargets = ['llama-server', 'llama-batched-bench'] as const;
+
+export interface BuildLlamaServerOptions {
+  /** The llama.cpp source bundled with node-llama-cpp (see `findLlamaCppSource`). */
+  readonly source: LlamaCppSource;
+  /** The cache root (see `llamaCppCacheDir`); the build ends in `<cacheDir>/<tag>/<backend>`. */
+  readonly cacheDir: string;
+  readonly backend: LlamaBuildBackend;
+  /** With `backend: 'cuda'`: the `nvcc` to use. */
+  readonly nvcc?: string;
+  /** Compile jobs at once (`cmake --build -j`). */
+  readonly jobs: number;
+  /** Receives progress lines for the user (steps, every 10% of the compile). */
+  readonly log: (line: string) => void;
+  /** Aborting it stops the build and every process it started; nothing is left that looks finished. */
+  readonly signal?: AbortSignal;
+  /** Called once when a build really starts (not when the cache already holds it). */
+  readonly onStart?: () => void;
+  /** Runs each command; tests pass a fake. @default runLoggedCommand */
+  readonly runCommand?: CommandRunner;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** A build in the cache, and whether this call made it. */
+export interface BuildLlamaServerResult extends BuiltLlamaServer {
+  /** false: the build was already in the cache and nothing ran. */
+  readonly built: boolean;
+  /** The build's full output (cmake, the compilers). */
+  readonly logPath: string;
+}
+
+/**
+ * Builds llama-server and llama-batched-bench from node-llama-cpp's bundled llama.cpp source into
+ * the cache, or returns the build already there at once. The build runs in a folder of its own
+ * (`<backend>.tmp-<pid>`) and is renamed into place only after its binary has run from there and
+ * its `build.json` is written, so a failed, interrupted or half-done build never looks finished.
+ */
+export async function buildLlamaServer(options: BuildLlamaServerOptions): Promise<BuildLlamaServerResult> {
+  const { source, cacheDir, backend, log, signal } = options;
+  const run = options.runCommand ?? runLoggedCommand;
+  const finalDir = llamaBuildDir(cacheDir, source.tag, backend);
+  const tagDir = join(finalDir, '..');
+  const logPath = join(tagDir, `build-${backend}.log`);
+  const existing = findLlamaBuild(cacheDir, source.tag, backend);
+  if (existing !== undefined) return { ...existing, built: false, logPath };
+
+  mkdirSync(tagDir, { recursive: true });
+  removeAbandonedBuilds(tagDir);
+  const workDir = join(tagDir, `${backend}.tmp-${process.pid}`);
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const logFd = openSync(logPath, 'w');
+  const label = backend === 'cuda' ? 'CUDA' : 'CPU';
+  let step = 'cloning the source';
+  try {
+    const write = (line: string): void => {
+      writeSync(logFd, `${line}\n`);
+    };
+    const runStep = async (name: string, command: string, args: readonly string[], onLine: (line: string) => void = write): Promise<void> => {
+      step = name;
+      write(`$ ${command} ${args.join(' ')}`);
+      await run({ command, args, onLine, signal });
+    };
+    options.onStart?.();
+    log(`building llama-server ${source.tag} (${label}, ${options.jobs} jobs) in ${workDir}; full output in ${logPath}`);
+    const srcDir = join(workDir, 'src');
+    const buildDir = join(workDir, 'build');
+    log(`  cloning ${source.bundlePath}`);
+    await runStep('cloning the source', 'git', ['clone', '--quiet', source.bundlePath, srcDir]);
+    log('  configuring (cmake)');
+    await runStep('configuring', 'cmake', configureArgs(srcDir, buildDir, backend, options.nvcc));
+    log(`  compiling (${backend === 'cuda' ? 'a CUDA build takes an hour or more' : 'about 20 minutes on 2 cores'})`);
+    const progress = progressReporter((percent) => log(`  compiled ${percent}%`));
+    await runStep('compiling', 'cmake', ['--build', buildDir, '--config', 'Release', '-j', String(options.jobs), '--target', ...llamaBuildTargets], (line) => {
+      write(line);
+      progress(line);
+    });
+
+    const resultDir = join(workDir, 'result');
+    mkdirSync(resultDir);
+    // Only bin/ is kept (binaries and their shared libraries, found through $ORIGIN); sources and objects go.
+    renameSync(join(buildDir, 'bin'), join(resultDir, 'bin'));
+    for (const target of llamaBuildTargets) {
+      if (!existsSync(join(resultDir, 'bin', target))) throw new Error(`the build made no bin/${target}`);
+    }
+    const versionLines: string[] = [];
+    // Run from its final folder's copy: a binary that finds its libraries only in the build tree fails here, not later.
+    await runStep('checking the binary', join(resultDir, 'bin', 'llama-server'), ['--version'], (line) => {
+      write(line);
+      versionLines.push(line);
+    });
+    const record: LlamaBuildRecord = {
+      tag: source.tag,
+      backend,
+      builtAt: (options.now ?? (() => new Date()))().toISOString(),
+      version: versionLines.find((line) => /version/i.test(line)) ?? versionLines[0] ?? '',
+    };
+    writeFileSync(join(resultDir, buildRecordName), `${JSON.stringify(record, null, 2)}\n`);
+    // Another `batch setup` may have finished first: its build is as good, and may be in use.
+    const raced = findLlamaBuild(cacheDir, source.tag, backend);
+    if (raced !== undefined) return { ...raced, built: false, logPath };
+    rmSync(finalDir, { recursive: true, force: true });
+    renameSync(resultDir, finalDir);
+    log(`built llama-server ${source.tag} (${label}): ${join(finalDir, 'bin', 'llama-server')}`);
+    const built = findLlamaBuild(cacheDir, source.tag, backend);
+    if (built === undefined) throw new Error(`${finalDir} holds no finished build after the rename`);
+    return { ...built, built: true, logPath };
+  } catch (error) {
+    if (signal?.aborted) {
+      throw new AppError('INTERRUPTED', `building llama-server ${source.tag} was stopped while ${step}; nothing was kept: run \`batch setup llama-server\` again to build it`, { cause: error });
+    }
+    throw new AppError(
+      'LLAMA_SERVER_BUILD_FAILED',
+      `building llama-server ${source.tag} (${label}) failed while ${step}: ${error instanceof Error ? error.message : String(error)}` +
+        `${describeLogTail(logPath)}\nfull output: ${logPath}; it needs git, cmake and a C++ compiler${backend === 'cuda' ? ' (and the CUDA toolkit; --backend cpu builds without it)' : ''}; fix the cause and run \`batch setup llama-server\` again`,
+      { cause: error },
+    );
+  } finally {
+    closeSync(logFd);
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** cmake's configure arguments: release, no network code, no tests or examples; CUDA when asked. */
+export function configureArgs(srcDir: string, buildDir: string, backend: LlamaBuildBackend, nvcc?: string): string[] {
+  const args = [
+    '-S', srcDir,
+    '-B', buildDir,
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DLLAMA_CURL=OFF',
+    '-DLLAMA_BUILD_TESTS=OFF',
+    '-DLLAMA_BUILD_EXAMPLES=OFF',
+    // The binaries find their shared libraries beside them ($ORIGIN), so bin/ can move into the cache.
+    '-DCMAKE_BUILD_RPATH_USE_ORIGIN=ON',
+  ];
+  if (backend === 'cuda') {
+    args.push('-DGGML_CUDA=ON');
+    if (nvcc !== undefined) args.push(`-DCMAKE_CUDA_COMPILER=${nvcc}`);
+  }
+  return args;
+}
+
+/** Calls `report` with 10, 20, … as make's `[ 45%]` or ninja's `[12/345]` lines pass each step. */
+export function progressReporter(report: (percent: number) => void): (line: string) => void {
+  let reported = 0;
+  return (line) => {
+    const make = /^\[\s*(\d+)%\]/.exec(line);
+    const ninja = /^\[(\d+)\/(\d+)\]/.exec(line);
+    const percent = make ? Number(make[1]) : ninja ? Math.floor((100 * Number(ninja[1])) / Number(ninja[2])) : undefined;
+    if (percent === undefined) return;
+    const step = Math.floor(percent / 10) * 10;
+    if (step > reported) {
+      reported = step;
+      report(step);
+    }
+  };
+}
+
+/** Removes work folders of builds whose process is gone (killed, or the machine restarted). */
+function removeAbandonedBuilds(tagDir: string): void {
+  for (const name of readdirSync(tagDir)) {
+    const match = /\.tmp-(\d+)$/.exec(name);
+    if (match && !isAlive(Number(match[1]))) rmSync(join(tagDir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function describeLogTail(logPath: string): string {
+  try {
+    const lines = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-12);
+    return lines.length === 0 || lines[0] === '' ? '' : `; its last lines:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,47 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../helpers/poll-until.js';
+import { runCliInProcess as runCli, startCliInProcess as startCli } from '../helpers/run-cli-in-process.js';
+import { writePrompts } from '../helpers/write-prompts.js';
+import { startSimServer } from '../sim/sim-server.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'batch-app-locate-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('a bare `batch resume` with a file in the batch home that is not a job database', () => {
+  it('passes over it, as `batch jobs` does, says so, and resumes the interrupted job', async () => {
+    const server = await startSimServer({ slots: 2, script: (n) => (n <= 2 ? 'hang' : 'ok') });
+    try {
+      const home = path.join(dir, 'home');
+      mkdirSync(home);
+      const junk = path.join(home, 'aaa-junk.sqlite');
+      writeFileSync(junk, 'this is not a database, just a file with the suffix');
+      const env = { BATCH_HOME: home };
+      const file = path.join(dir, 'in.jsonl');
+      writePrompts(file, 6, 'p', () => ({ max_tokens: 4 }));
+      const run = startCli(['run', file, '--server', server.url, '--workers', '2', '--job', 'real', '-q'], { env });
+      await pollUntil(() => server.stats().inFlight >= 2, 'two hanging requests');
+      run.softStop();
+      run.hardStop();
+      expect((await run.done).code).toBe(130);
+
+      const jobs = await runCli(['jobs'], { env });
+      expect(jobs.stderr).toContain(`skipping ${junk}: `);
+      const resumed = await runCli(['resume', '--json'], { env });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toContain(`skipping ${junk}: `);
+      expect(JSON.parse(resumed.stdout)).toMatchObject({ job: 'real', done: 6 });
+      // With nothing left to resume, the message still names the file it passed over.
+      const nothing = await runCli(['resume'], { env });
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toContain(`[JOB_NOT_FOUND]: no unfinished job in ${home} (skipping ${junk}: `);
+    } finally {
+      await server.close();
+    }
+  });
+});
