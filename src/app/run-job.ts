@@ -4,12 +4,12 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { AppError, ExitCode, StoreError, toAppError } from '../errors.js';
 import { readPrompts } from '../prompts/read-prompts.js';
-import type { PromptRecord } from '../prompts/prompt-item.js';
 import { CheckpointStore } from '../store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../store/job-paths.js';
 import { writeOutput } from '../store/write-output.js';
 import { ThreadedResultWriter } from '../store/threaded-result-writer.js';
 import type { RunSummary } from '../reporting/run-summary.js';
+import { summarizeRun } from './summarize-run.js';
 import { BatchScheduler, type SchedulerListener, type WorkSource } from '../scheduler/batch-scheduler.js';
 import { RetryPolicy } from '../scheduler/retry-policy.js';
 import type { Router } from '../scheduler/router.js';
@@ -17,6 +17,7 @@ import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
 import { checkOutputPath } from './check-output-path.js';
+import { reportInvalidPrompts } from './report-invalid-prompts.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
@@ -120,7 +121,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = reread ? await store.ingest(job.id, reportInvalid(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
     ingested = true;
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
@@ -204,37 +205,23 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           : ExitCode.Ok;
     store.setJobState(job.id, exitCode === ExitCode.Ok ? 'done' : exitCode === ExitCode.PromptsFailed && after.pending === 0 ? 'failed' : 'interrupted');
     const wallMs = scheduled?.wallMs ?? Date.now() - started;
-    const loads = router?.loadStats() ?? [];
     const resume = after.pending > 0 || interrupted ? resumeWith(false) : after.failed > 0 ? resumeWith(true) : undefined;
-    const summary: RunSummary = {
+    const summary = summarizeRun({
       job: located.job,
       database: located.db,
       output: out,
       exitCode,
-      total: after.total,
-      done: after.done,
-      failed: after.failed,
-      pending: after.pending + after.running,
-      alreadyDone: ingest?.alreadyDone ?? before.done - cached,
-      changed: ingest?.changed ?? 0,
-      invalid: ingest?.invalid ?? 0,
+      before,
+      after,
+      ingest,
       deduplicated: stats.deduplicated,
       cached,
-      sent: scheduled?.dispatched ?? 0,
-      succeeded: scheduled?.done ?? 0,
-      failedThisRun: scheduled?.failed ?? 0,
-      retries: scheduled?.retries ?? 0,
+      scheduled,
       wallMs,
-      requestsPerSecond: scheduled && wallMs > 0 ? (scheduled.done / wallMs) * 1000 : 0,
-      completionTokens: scheduled?.completionTokens ?? 0,
-      completionTokensPerSecond: scheduled && wallMs > 0 ? (scheduled.completionTokens / wallMs) * 1000 : 0,
-      latencyMs: scheduled?.latencyMs ?? {},
-      ttftP50Ms: scheduled?.ttftP50Ms,
-      modelLoads: loads,
-      warmStartRate: scheduled && scheduled.loadReported > 0 ? scheduled.warmStarts / scheduled.loadReported : undefined,
+      modelLoads: router?.loadStats() ?? [],
       interrupted,
       resumeCommand: resume,
-    };
+    });
     if (storeError) throw storeError;
     return summary;
   } catch (error) {
@@ -290,19 +277,6 @@ function sameInputs(a: readonly string[], b: readonly string[]): boolean {
   const left = [...new Set(a)].sort();
   const right = [...new Set(b)].sort();
   return left.length === right.length && left.every((input, i) => input === right[i]);
-}
-
-/** Shows unreadable prompts as they are read (the first 20; all are in the output and `export --failed`). */
-async function* reportInvalid(records: AsyncIterable<PromptRecord>, job: string, notice: ((line: string) => void) | undefined): AsyncIterable<PromptRecord> {
-  let invalid = 0;
-  for await (const record of records) {
-    if (!record.ok) {
-      invalid += 1;
-      if (invalid <= 20) notice?.(`skipped: ${record.invalid.message}`);
-    }
-    yield record;
-  }
-  if (invalid > 20) notice?.(`skipped ${invalid - 20} more unreadable prompt(s); \`batch export ${job} --failed\` lists them all`);
 }
 
 function definedOf<T extends object>(value: T): Partial<T> {
