@@ -155,7 +155,7 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
       import('../../hardware/machine-identity.js'),
     ]);
     const path = saveAdvice(batchHome(io.env, io.cwd), saved, machineIdentity());
-    notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} --threads ${saved.threads} for flags you leave out (--no-save skips this)`);
+    notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} for flags you leave out (--no-save skips this)`);
   }
   return 0;
 }
