@@ -1,4 +1,4 @@
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { promptFileKind } from '../prompts/prompt-file-kind.js';
@@ -40,6 +40,11 @@ export async function checkOutputPath(options: CheckOutputPathOptions): Promise<
       throw new UsageError(`${shown} is the job database${suffix === '' ? '' : `'s ${suffix} file`} (${options.db}${suffix}); writing the output there would destroy the job: pass another --out`);
     }
   }
+  // Another job's database (or any SQLite file): the output would replace it without a trace.
+  const database = sqliteFileBehind(out);
+  if (database !== undefined) {
+    throw new UsageError(`${shown} is ${database === out ? 'a SQLite database' : `a file of the SQLite database ${database}`} (another job's, perhaps); writing the output there would destroy it: pass another --out`);
+  }
   for (const input of options.inputs) {
     if (input === '-') continue;
     let resolved;
@@ -68,7 +73,13 @@ export async function checkOutputPath(options: CheckOutputPathOptions): Promise<
 /** The folder of `out` must be writable, or creatable in its nearest existing ancestor. */
 function checkFolderWritable(out: string, shown: string): void {
   let folder = path.dirname(out);
-  while (statOrUndefined(folder) === undefined && path.dirname(folder) !== folder) folder = path.dirname(folder);
+  while (statOrUndefined(folder) === undefined && path.dirname(folder) !== folder) {
+    // A link to nowhere looks absent to stat, but nothing can be created through it.
+    if (lstatOrUndefined(folder)?.isSymbolicLink() === true) {
+      throw new UsageError(`${shown}: ${folder} is a symbolic link to ${readlinkSync(folder)}, which does not exist; create that folder or pass another --out`);
+    }
+    folder = path.dirname(folder);
+  }
   const stats = statOrUndefined(folder);
   if (stats !== undefined && !stats.isDirectory()) {
     throw new UsageError(`${shown}: ${folder} is a file, not a folder, so the output cannot be written under it; pass another --out`);
@@ -79,6 +90,34 @@ function checkFolderWritable(out: string, shown: string): void {
     const exists = folder === path.dirname(out);
     throw new UsageError(`${shown}: ${exists ? 'its folder' : 'the folder it would be created in,'} ${folder} is not writable; pass an --out in a folder you can write to`);
   }
+}
+
+function lstatOrUndefined(file: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0');
+
+/** The SQLite database `file` is, or whose -wal/-shm/-journal file it is; undefined otherwise. */
+function sqliteFileBehind(file: string): string | undefined {
+  const companion = /^(.*)-(wal|shm|journal)$/.exec(file);
+  for (const candidate of companion === null ? [file] : [file, companion[1]!]) {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    let fd: number | undefined;
+    try {
+      fd = openSync(candidate, 'r');
+      if (readSync(fd, header, 0, header.length, 0) === header.length && header.equals(SQLITE_HEADER)) return candidate;
+    } catch {
+      // Not there, or not readable: not a database in the way.
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  return undefined;
 }
 
 function statOrUndefined(file: string): ReturnType<typeof statSync> | undefined {

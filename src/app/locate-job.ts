@@ -47,6 +47,20 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
     if (!existsSync(file)) {
       throw new AppError('JOB_NOT_FOUND', `no job "${job}": ${file} does not exist; \`batch jobs\` lists the jobs${db === undefined ? ` in ${home}` : ''}`);
     }
+    // Looked up read-only first: a file that holds no such job (another program's database, an
+    // empty file) must come out of a mistyped resume exactly as it went in.
+    let found = false;
+    try {
+      const store = CheckpointStore.open({ path: file, readonly: true });
+      try {
+        found = store.getJob(job) !== undefined;
+      } finally {
+        store.close();
+      }
+    } catch (error) {
+      throw new AppError('JOB_NOT_FOUND', `no job "${job}": ${(error as Error).message}; \`batch jobs\` lists the jobs`, { cause: error });
+    }
+    if (!found) throw new AppError('JOB_NOT_FOUND', `no job "${job}" in ${file}; \`batch jobs\` lists the jobs there`);
     return { job, db: file, created: false };
   }
   // No name: the most recently active unfinished job, the one a user means in the morning.

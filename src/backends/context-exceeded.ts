@@ -11,6 +11,8 @@ export interface ContextOverflow {
 /** llama-server's message: "request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it". */
 const llamaMessage = /exceeds the available context size/i;
 const sizesInMessage = /\((\d+) tokens?\) exceeds the available context size \((\d+) tokens?\)/i;
+/** The embedded server's (and batch serve's) message: "the prompt has 5000 tokens, more than fit in the context of 4096 tokens per slot". */
+const embeddedSizes = /the prompt has (\d+) tokens?, more than fit in the context of (\d+) tokens?/i;
 
 function asObject(value: unknown): Json | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
@@ -35,8 +37,9 @@ export function contextOverflow(bodyText: string): ContextOverflow | undefined {
   const inner = asObject(asObject(parsed)?.error);
   if (inner === undefined) return undefined;
   const message = typeof inner.message === 'string' ? inner.message : '';
-  if (inner.type !== 'exceed_context_size_error' && !llamaMessage.test(message)) return undefined;
-  const sizes = sizesInMessage.exec(message);
+  // llama-server's own type or message, or the code OpenAI-compatible servers use (vLLM, batch serve).
+  if (inner.type !== 'exceed_context_size_error' && inner.code !== 'context_length_exceeded' && !llamaMessage.test(message)) return undefined;
+  const sizes = sizesInMessage.exec(message) ?? embeddedSizes.exec(message);
   return {
     promptTokens: count(inner.n_prompt_tokens) ?? (sizes ? Number(sizes[1]) : undefined),
     contextTokens: count(inner.n_ctx) ?? (sizes ? Number(sizes[2]) : undefined),

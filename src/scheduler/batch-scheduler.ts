@@ -203,8 +203,11 @@ export class BatchScheduler {
       if (signal.aborted) return;
       let lease;
       try {
-        lease = await router.acquire(group.model ?? undefined);
+        lease = await untilAborted(router.acquire(group.model ?? undefined), signal);
       } catch (error) {
+        // Stopped while a server was starting, or its start failed because of the stop: nothing was
+        // sent, so the prompt stays pending for resume instead of failing.
+        if (signal.aborted || this.#stopped !== undefined) return;
         const appError = toAppError(error);
         const delay = this.#retry.delayMs(failures + 1, appError);
         if (delay === undefined) return this.#fail(item, attempts, appError, undefined);
@@ -315,4 +318,32 @@ export function orderModels(
   const names = models.filter((m) => m.pending > 0).map((m) => m.model);
   const warm = resident.filter((r) => names.includes(r));
   return [...warm, ...names.filter((n) => n === null || !warm.includes(n))];
+}
+
+/**
+ * `promise`, or a rejection as soon as `signal` aborts: a hard stop must not wait for a model that
+ * takes minutes to load. A lease that arrives after the stop is released at once.
+ */
+function untilAborted<T extends { release(): void }>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    void promise.then((late) => late.release(), () => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      void promise.then((late) => late.release(), () => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -234,6 +234,9 @@ export class ManagedServer implements RegisteredServer {
   }
 
   #onAttemptExit(attempt: Attempt, outcome: ExitOutcome): void {
+    // A reaper killed from outside (kill -9) leaves its server running, holding the model's
+    // memory, with nobody to stop it: stop it here while this process still knows its group.
+    if (outcome.signal === 'SIGKILL') sendSignal(groupOf(attempt.serverPid), 'SIGKILL');
     // Failed attempts are reported by start(); only the last one's end is the server's end.
     if (attempt !== this.#attempt || this.#state === 'starting') return;
     const wasReady = this.#state === 'ready' || this.#state === 'stopping';

@@ -32,6 +32,8 @@ interface Entry {
   /** The model's GGUF header, read and checked before its first start. */
   info: GgufInfo | undefined;
   cappedNoticeGiven: boolean;
+  /** The server whose start is in progress, so that close() can stop it. */
+  startingServer: ManagedServerLike | undefined;
   failure: AppError | undefined;
   crashes: number;
   lastCrash: ServerExit | undefined;
@@ -138,6 +140,8 @@ export class ModelPool {
   async close(): Promise<void> {
     this.#closed = true;
     this.#notify();
+    // A server still loading is stopped now rather than awaited: a cold load can take minutes.
+    await Promise.allSettled([...this.#entries.values()].map((entry) => entry.startingServer?.stop(this.#options.stopGraceMs)));
     await Promise.allSettled([...this.#entries.values()].map((entry) => entry.starting));
     await Promise.allSettled(
       [...this.#entries.values()].map(async (entry) => {
@@ -150,7 +154,7 @@ export class ModelPool {
     let entry = this.#entries.get(model.path);
     if (entry === undefined) {
       entry = {
-        model, resident: undefined, starting: undefined, launching: false, estimate: undefined, info: undefined, cappedNoticeGiven: false, failure: undefined,
+        model, resident: undefined, starting: undefined, launching: false, estimate: undefined, info: undefined, cappedNoticeGiven: false, startingServer: undefined, failure: undefined,
         crashes: 0, lastCrash: undefined, loads: 0, loadMsTotal: 0, restarts: 0, requestsServed: 0,
       };
       this.#entries.set(model.path, entry);
@@ -206,17 +210,22 @@ export class ModelPool {
       reaperScript: this.#options.reaperScript,
       onExit: (exit) => this.#onServerExit(entry, server, exit),
     });
+    entry.startingServer = server;
     try {
       await server.start();
+      this.#assertOpen(entry.model.id);
       const backend = await this.#options.createBackend('llama-server', { url: server.url!, connections: this.#slots, apiKey: server.apiKey });
       entry.resident = { server, backend, memoryBytes, inUse: 0, leases: 0, lastUsed: ++this.#clock, stopping: false };
       entry.loads += 1;
       entry.loadMsTotal += server.loadMs ?? 0;
     } catch (error) {
       await server.stop();
-      if (!this.#closed) entry.failure = error instanceof AppError ? error : new ServerError('SERVER_NOT_READY', (error as Error).message, error);
+      // Stopped by close(): an interruption for whoever waited, not a failure of the model.
+      this.#assertOpen(entry.model.id);
+      entry.failure = error instanceof AppError ? error : new ServerError('SERVER_NOT_READY', (error as Error).message, error);
       throw error;
     } finally {
+      entry.startingServer = undefined;
       entry.launching = false;
       this.#notify();
     }

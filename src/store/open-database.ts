@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
-import { applyMigrations, schemaDifference } from './migrations.js';
+import { applyMigrations, migrations, schemaDifference } from './migrations.js';
 
 /** How to open a job database. */
 export interface OpenDatabaseOptions {
@@ -59,6 +59,12 @@ function restrictModes(dbPath: string): void {
  * (WAL, synchronous=NORMAL, busy timeout, foreign keys) and brings the schema up to date.
  * Any failure becomes `STORE_UNAVAILABLE` naming the path and the reason.
  */
+/** Tables of a database that batch never created: there are some, and no `migrations` table of ours. */
+function foreignTables(db: Database.Database): string[] {
+  const tables = db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).pluck().all();
+  return tables.includes('migrations') ? [] : tables;
+}
+
 export function openDatabase(options: OpenDatabaseOptions): Database.Database {
   const dbPath = options.path;
   if (typeof dbPath !== 'string' || dbPath === '') {
@@ -90,12 +96,21 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
     // a database, rather than in the middle of a run.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     if (!readonly) {
+      // Before anything writes (even the journal mode changes the file's header).
+      const foreign = foreignTables(db);
+      if (foreign.length > 0) {
+        throw unavailable(resolved, `it is another program's SQLite database (tables ${foreign.slice(0, 5).join(', ')}), which batch will not change; pass a --db of batch's own`);
+      }
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
     if (readonly) {
-      const { missingForReaders: missing, unknown } = schemaDifference(db);
+      const { missingForReaders: missing, unknown, missing: all } = schemaDifference(db);
+      if (all.length === migrations.length) {
+        const foreign = foreignTables(db);
+        throw unavailable(resolved, foreign.length > 0 ? `it is another program's SQLite database (tables ${foreign.slice(0, 5).join(', ')}), not a batch job database` : 'it holds no batch job (an empty database)');
+      }
       if (missing.length > 0) {
         throw unavailable(resolved, `its schema lacks ${missing.join(', ')} and a read-only open cannot add them; open it once with \`batch resume\``);
       }

@@ -97,3 +97,42 @@ describe('--out is checked before the first request', () => {
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 });
+
+describe('--out never replaces a database or goes through a link to nowhere', () => {
+  it("refuses another job's database and its -wal file, for `run` and for `export`", async () => {
+    const { home, env, input } = fresh('other-db');
+    expect((await runCli(['run', input, '--server', sim.url, '--job', 'first', '-q'], { env })).code).toBe(0);
+    const firstDb = path.join(home, 'first.sqlite');
+    const before = readFileSync(firstDb);
+    sim.resetStats();
+    const other = path.join(dir, 'other-db', 'b.jsonl');
+    writeFileSync(other, `${JSON.stringify({ id: 'c', prompt: 'three' })}\n`);
+    const run = await runCli(['run', other, '--server', sim.url, '--job', 'second', '--out', firstDb, '-q'], { env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`--out ${firstDb} is a SQLite database (another job's, perhaps)`);
+    expect(sim.stats().requests).toBe(0);
+    writeFileSync(`${firstDb}-wal`, '');
+    const wal = await runCli(['run', other, '--server', sim.url, '--job', 'third', '--out', `${firstDb}-wal`, '-q'], { env });
+    expect(wal.code).toBe(2);
+    expect(wal.stderr).toContain(`is a file of the SQLite database ${firstDb}`);
+    rmSync(`${firstDb}-wal`);
+    for (const target of [firstDb, input]) {
+      const exported = await runCli(['export', 'first', '--out', target], { env });
+      expect(exported.code, target).toBe(2);
+    }
+    expect(readFileSync(firstDb).equals(before)).toBe(true);
+    expect(readFileSync(input, 'utf8')).toBe(prompts);
+    expect((await runCli(['status', 'first'], { env })).code).toBe(0);
+  });
+
+  it('refuses an --out under a symbolic link to a folder that does not exist, before sending anything', async () => {
+    const { env, input } = fresh('dangling');
+    const link = path.join(dir, 'dangling', 'link');
+    symlinkSync(path.join(dir, 'dangling', 'nowhere'), link);
+    sim.resetStats();
+    const result = await runCli(['run', input, '--server', sim.url, '--out', path.join(link, 'x.jsonl'), '-q'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${link} is a symbolic link to ${path.join(dir, 'dangling', 'nowhere')}, which does not exist`);
+    expect(sim.stats().requests).toBe(0);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,5 +43,27 @@ describe('a bare `batch resume` with a file in the batch home that is not a job 
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("another program's SQLite database is never changed", () => {
+  it('`batch resume NAME` on it: JOB_NOT_FOUND, and `run --db` on it: STORE_UNAVAILABLE, the file byte for byte as it was', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const home = path.join(dir, 'foreign-home');
+    mkdirSync(home);
+    const foreign = path.join(home, 'other.sqlite');
+    const db = new Database(foreign);
+    db.exec('create table t(x); insert into t values (1)');
+    db.close();
+    const before = readFileSync(foreign);
+    const resumed = await runCli(['resume', 'other'], { env: { BATCH_HOME: home } });
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain(`[JOB_NOT_FOUND]: no job "other": cannot open job database ${foreign}: it is another program's SQLite database (tables t), not a batch job database`);
+    const input = path.join(dir, 'foreign.jsonl');
+    writePrompts(input, 2, 'f');
+    const run = await runCli(['run', input, '--server', 'http://127.0.0.1:9', '--db', foreign, '-q'], { env: { BATCH_HOME: home } });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("it is another program's SQLite database (tables t), which batch will not change");
+    expect(readFileSync(foreign).equals(before)).toBe(true);
   });
 });

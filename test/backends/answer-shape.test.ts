@@ -116,6 +116,10 @@ describe("llama-server's prompt-too-long answer", () => {
   it.each([
     ['an older build', { error: { code: 400, message: 'request (5000 tokens) exceeds the available context size (4096 tokens), try increasing it', type: 'invalid_request_error' } }],
     ['a newer build', { error: { code: 400, message: 'the request exceeds the available context size, try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 5000, n_ctx: 4096 } }],
+    [
+      'the embedded server (batch serve, managed)',
+      { error: { code: 'context_length_exceeded', message: 'the prompt has 5000 tokens, more than fit in the context of 4096 tokens per slot; shorten the prompt or start the server with a larger --ctx', type: 'invalid_request_error' } },
+    ],
   ])('fails permanently as CONTEXT_EXCEEDED naming both sizes and the fix (%s)', async (_, body) => {
     const b = await open((_req, res) => json(res, 400, body), (url) => new LlamaServerBackend({ url }));
     const error = await failure(b);

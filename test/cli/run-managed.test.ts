@@ -1,12 +1,13 @@
 import { writePrompts } from '../helpers/write-prompts.js';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { isAlive, parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
-import { waitForNoProcesses } from '../helpers/processes.js';
+import { runCliInProcess as runCli, startCliInProcess } from '../helpers/run-cli-in-process.js';
+import { pollUntil } from '../helpers/poll-until.js';
+import { pidsMatching, waitForNoProcesses } from '../helpers/processes.js';
 import { writeSimLlamaServer } from '../servers/server-fixtures.js';
 
 let dir: string;
@@ -83,4 +84,27 @@ describe('batch run with managed servers', () => {
     expect(lines.filter((l) => l.error === null)).toHaveLength(5);
     expect(existsSync(out)).toBe(true);
   }, 120_000);
+});
+
+describe('Ctrl-C while a managed server is still loading', () => {
+  it('stops the load instead of waiting out --startup-timeout, exits 130, and leaves every prompt pending', async () => {
+    const model = path.join(dir, 'loading.gguf');
+    await writeTinyLlamaGguf(model);
+    // A "server" that never answers: a load that would take the whole ten-minute startup timeout.
+    const never = path.join(dir, 'never-ready-server');
+    writeFileSync(never, '#!/bin/sh\nexec sleep 600\n');
+    chmodSync(never, 0o755);
+    const file = path.join(dir, 'loading.jsonl');
+    writeModelPrompts(file, 3, () => undefined);
+    const env = { BATCH_HOME: path.join(dir, 'home-loading') };
+    const run = startCliInProcess(['run', file, '--model', model, '--llama-server', never, '--grace', '1', '--job', 'loading'], { env });
+    await run.waitFor('prompt(s) to send');
+    await pollUntil(() => pidsMatching('sleep 600').length > 0, 'the server process');
+    run.softStop();
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(await waitForNoProcesses('sleep 600')).toEqual([]);
+    const status = await runCli(['status', 'loading', '--json'], { env });
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'interrupted', counts: { total: 3, done: 0, failed: 0, pending: 3, running: 0 } });
+  });
 });

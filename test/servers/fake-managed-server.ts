@@ -59,6 +59,8 @@ export class FakeManagedServer implements ManagedServerLike {
 
   stop(): Promise<void> {
     if (this.state !== 'exited' && this.state !== 'new') this.stops += 1;
+    // As ManagedServer: a stop while starting ends the start with an error.
+    if (this.state === 'starting') this.#reject(new Error('stopped while starting'));
     this.state = 'exited';
     return Promise.resolve();
   }

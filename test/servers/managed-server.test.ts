@@ -73,6 +73,16 @@ describe('ManagedServer', () => {
     }
   });
 
+  it('stops its server when the reaper itself is killed from outside (kill -9), and reports the exit', async () => {
+    const managed = server(writeSimLlamaServer(temp.dir), writeFakeModel(temp.dir, 'orphan.gguf'));
+    await managed.start();
+    const serverPid = managed.pid!;
+    process.kill(managed.reaperPid!, 'SIGKILL');
+    const exit = await managed.exited;
+    expect(exit).toMatchObject({ signal: 'SIGKILL', expected: false });
+    expect(await waitUntilGone(serverPid)).toBe(true);
+  });
+
   it('fails with SERVER_NOT_READY naming the log and its last lines when the server exits early', async () => {
     const managed = server(writeSimLlamaServer(temp.dir), join(temp.dir, 'broken.gguf'));
     const error = await managed.start().then(() => undefined, (caught: unknown) => caught);

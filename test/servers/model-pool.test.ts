@@ -368,17 +368,28 @@ describe('ModelPool', () => {
     leaseA.release();
   });
 
-  it('close() waits for a start in progress, then stops that server', async () => {
+  it('close() stops a server still loading at once instead of waiting out its load', async () => {
     const factory = new FakeServerFactory(false);
     const pool = makePool(['a'], factory);
     const created = factory.next();
     const acquired = rejection(pool.acquire('a'));
     const server = await created;
-    const closed = track(pool.close());
-    await settle();
-    expect(closed.settled).toBe(false);
+    // The server never becomes ready by itself (a load of minutes): close() must not wait for it.
+    await pool.close();
+    expect(server.stops).toBe(1);
+    expect(server.state).toBe('exited');
+    expect(((await acquired) as AppError).code).toBe('INTERRUPTED');
+  });
+
+  it('close() during a start that succeeds anyway stops that server and hands it to no one', async () => {
+    const factory = new FakeServerFactory(false);
+    const pool = makePool(['a'], factory);
+    const created = factory.next();
+    const acquired = rejection(pool.acquire('a'));
+    const server = await created;
+    // The start finishes in the same turn as the stop arrives.
     server.ready();
-    await closed.promise;
+    await pool.close();
     expect(server.stops).toBe(1);
     expect(((await acquired) as AppError).code).toBe('INTERRUPTED');
   });

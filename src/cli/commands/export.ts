@@ -37,6 +37,10 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
       io.stderr.write(`wrote ${lines} ${format} lines to stdout\n`);
     } else {
       const target = path.resolve(io.cwd, options.out!);
+      // The same check as `batch run`'s --out: never over the job's database or its inputs.
+      const [{ checkOutputPath }, { parseJobConfig }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
+      const inputs = parseJobConfig(job.config, store.path).config.inputs;
+      await checkOutputPath({ out: target, db: store.path, inputs, cwd: io.cwd, inputsMustExist: false });
       const { lines } = await writeOutput(store, job.id, { ...outputOptions, path: target });
       io.stderr.write(`wrote ${lines} ${format} lines to ${target}\n`);
     }
