@@ -41,6 +41,7 @@ export const errorCodes = {
   SERVER_UNREACHABLE: { exitCode: ExitCode.Environment, description: 'nothing answers at the server URL (refused, unknown host, connect timeout; retried), or its TLS handshake fails' },
   SERVER_UNRECOGNISED: { exitCode: ExitCode.Environment, description: 'the server answers, but not as llama-server, Ollama or an OpenAI-compatible server' },
   SERVER_NOT_READY: { exitCode: ExitCode.Environment, description: 'a managed server did not start or did not become ready in time' },
+  OUTPUT_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'standard output could not be written (a full disk, a device error); the job database keeps everything' },
   LLAMA_SERVER_BUILD_FAILED: { exitCode: ExitCode.Environment, description: '`batch setup llama-server` could not build llama-server; the message names the step and the log' },
   SERVER_CRASHED: { exitCode: ExitCode.Environment, description: 'a managed server exited while it was in use' },
   CONNECTION_RESET: { exitCode: ExitCode.Environment, description: 'the connection broke mid-request (reset, EPIPE, socket closed by the server); retried' },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, UsageError } from '../errors.js';
@@ -37,7 +38,7 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
   const db = options.db === undefined ? undefined : path.resolve(cwd, options.db);
   if (!options.resume) {
     if (options.inputs.length === 0) throw new UsageError('no inputs given; expected `batch run <folder|file.jsonl|glob|->...`');
-    const job = options.job !== undefined ? validateJobName(options.job) : jobNameFor(options.inputs, cwd);
+    const job = options.job !== undefined ? validateJobName(options.job) : options.inputs.every((input) => input === '-') ? stdinJobName() : jobNameFor(options.inputs, cwd);
     const file = db ?? jobDbPath(home, job);
     return { job, db: file, created: !existsSync(file) };
   }
@@ -91,6 +92,16 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
     throw new AppError('JOB_NOT_FOUND', `no unfinished job in ${db ?? home}${passedOver}; \`batch jobs\` lists the jobs there`);
   }
   return { ...latest, created: false, skipped };
+}
+
+/**
+ * A job of its own for each run that reads only stdin: what arrives on stdin cannot be told to be
+ * "the same inputs" again, and taken for them it would supersede the last run's answers. `--job`
+ * names one to continue.
+ */
+function stdinJobName(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `stdin-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
 /**

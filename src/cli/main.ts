@@ -1,4 +1,4 @@
-import { ExitCode } from '../errors.js';
+import { AppError, ExitCode } from '../errors.js';
 import type { CliIo } from './io.js';
 import { runProgram } from './program.js';
 import { reportError } from './report-error.js';
@@ -36,10 +36,14 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   // A reader that closes the pipe early has all it wants: like any Unix filter, stop quietly
   // (exit 0) instead of reporting EPIPE as a bug. Other stdout errors are reported as they come.
   let stdoutClosed = false;
+  let stdoutFailure: NodeJS.ErrnoException | undefined;
   const onStdoutError = (error: NodeJS.ErrnoException): void => {
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') stdoutClosed = true;
-    else process.stderr.write(`batch: cannot write to stdout: ${error.message}\n`);
+    else stdoutFailure ??= error;
   };
+  // A full disk or a device error behind stdout is the machine's problem, not a bug in batch.
+  const outputFailed = (cause: NodeJS.ErrnoException): AppError =>
+    new AppError('OUTPUT_WRITE_FAILED', `cannot write to standard output (${cause.code ?? cause.message}): free some space, or write to a file with --out; the job database keeps everything`, { cause });
   process.stdout.on('error', onStdoutError);
 
   const io: CliIo = {
@@ -56,12 +60,19 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     process.exitCode = await runProgram(argv, io);
   } catch (error) {
-    process.exitCode = isClosedStdout(error, stdoutClosed) ? ExitCode.Ok : reportError(error, process.stderr);
+    const code = (error as { code?: unknown } | null)?.code;
+    if (isClosedStdout(error, stdoutClosed)) process.exitCode = ExitCode.Ok;
+    else if (stdoutFailure !== undefined && code === stdoutFailure.code) process.exitCode = reportError(outputFailed(stdoutFailure), process.stderr);
+    else process.exitCode = reportError(error, process.stderr);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
     if (interrupts > 0 && process.exitCode === ExitCode.Ok) process.exitCode = ExitCode.Interrupted;
+    // Output that never arrived makes no successful command: wait until what was written is
+    // flushed (or has failed) before deciding.
+    if (!stdoutClosed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    if (stdoutFailure !== undefined && process.exitCode === ExitCode.Ok) process.exitCode = reportError(outputFailed(stdoutFailure), process.stderr);
     // Every server is stopped and every result committed by now. A library that leaves a handle
     // open (node-llama-cpp's downloader after a failed download does) must not keep a finished
     // batch alive; the timer is unref'd, so a clean exit is never delayed by it.

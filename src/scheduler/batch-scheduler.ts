@@ -95,6 +95,8 @@ export class BatchScheduler {
   readonly #latency = new LatencyHistogram();
   readonly #ttft = new LatencyHistogram();
   #stopped: SchedulerSummary['stoppedBy'];
+  /** Aborted on the first stop request: ends retry waits at once (in-flight requests get the grace). */
+  readonly #softStopped = new AbortController();
   #dispatched = 0;
   #done = 0;
   #failed = 0;
@@ -122,6 +124,7 @@ export class BatchScheduler {
     let graceTimer: NodeJS.Timeout | undefined;
     const onSoftStop = (): void => {
       this.#stopped ??= 'interrupt';
+      this.#softStopped.abort();
       graceTimer = setTimeout(() => this.#abort.abort(), this.#options.graceMs ?? 30_000);
       graceTimer.unref();
     };
@@ -200,7 +203,8 @@ export class BatchScheduler {
     const signal = this.#abort.signal;
     let attempts = 0;
     for (let failures = 0; ; ) {
-      if (signal.aborted) return;
+      // A retry after a stop request is not sent: the prompt stays pending for resume.
+      if (signal.aborted || (failures > 0 && this.#stopped !== undefined)) return;
       let lease;
       try {
         lease = await untilAborted(router.acquire(group.model ?? undefined), signal);
@@ -224,6 +228,10 @@ export class BatchScheduler {
       if (attempts === 1) {
         this.#dispatched += 1;
         this.#options.listener?.onDispatch?.(item);
+      } else {
+        // Counted when the request goes out again, not when a retry is scheduled: a stop during
+        // the backoff sends nothing, and the summary must match what the server received.
+        this.#retries += 1;
       }
       const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
       try {
@@ -273,19 +281,19 @@ export class BatchScheduler {
     }
   }
 
+  /** Waits before a retry; a stop (soft or hard) ends the wait: a prompt waiting to be sent again is not in flight. */
   async #backoff(item: PromptItem, error: AppError, delayMs: number): Promise<void> {
-    this.#retries += 1;
     this.#options.listener?.onRetry?.(item, error, delayMs);
-    if (delayMs <= 0) return;
+    if (delayMs <= 0 || this.#abort.signal.aborted || this.#softStopped.signal.aborted) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delayMs);
-      const signal = this.#abort.signal;
+      const signals = [this.#abort.signal, this.#softStopped.signal];
       function done(): void {
         clearTimeout(timer);
-        signal.removeEventListener('abort', done);
+        for (const signal of signals) signal.removeEventListener('abort', done);
         resolve();
       }
-      signal.addEventListener('abort', done, { once: true });
+      for (const signal of signals) signal.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -67,3 +67,22 @@ describe("another program's SQLite database is never changed", () => {
     expect(readFileSync(foreign).equals(before)).toBe(true);
   });
 });
+
+describe('stdin', () => {
+  it('each run that reads only stdin is a job of its own: a second stdin run leaves the first one\'s answers and output alone', async () => {
+    const server = await startSimServer({ flavour: 'openai', slots: 2 });
+    try {
+      const home = path.join(dir, 'stdin-home');
+      const first = await runCli(['run', '-', '--server', server.url, '--json', '-q'], { env: { BATCH_HOME: home }, input: `${JSON.stringify({ id: 'a', prompt: 'first' })}\n` });
+      const second = await runCli(['run', '-', '--server', server.url, '--json', '-q'], { env: { BATCH_HOME: home }, input: `${JSON.stringify({ id: 'z', prompt: 'second' })}\n` });
+      expect([first.code, second.code]).toEqual([0, 0]);
+      const [one, two] = [JSON.parse(first.stdout), JSON.parse(second.stdout)] as Array<{ job: string; output: string; done: number }>;
+      expect(one.job).toMatch(/^stdin-\d{8}-\d{6}-[0-9a-f]{4}$/);
+      expect(two.job).not.toBe(one.job);
+      expect(readFileSync(one.output, 'utf8')).toContain('"custom_id":"a"');
+      expect([one.done, two.done]).toEqual([1, 1]);
+    } finally {
+      await server.close();
+    }
+  });
+});

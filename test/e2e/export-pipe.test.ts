@@ -38,3 +38,28 @@ describe('batch export into a pipe its reader closes early (| head -1)', () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe('stdout on a full disk (> /dev/full)', () => {
+  it.each([
+    ['export', ['export', 'big']],
+    ['status', ['status', 'big']],
+    ['jobs', ['jobs']],
+  ])('%s says the output could not be written, exit 3, no stack', async (_name, args) => {
+    const { spawnSync } = await import('node:child_process');
+    const { openSync, closeSync } = await import('node:fs');
+    const full = openSync('/dev/full', 'w');
+    try {
+      const result = spawnSync(process.execPath, [path.join(import.meta.dirname, '../../bin/batch.js'), ...args], {
+        env: { ...process.env, BATCH_HOME: home, CI: 'true' },
+        stdio: ['ignore', full, 'pipe'],
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.stderr).toContain('batch: error [OUTPUT_WRITE_FAILED]: cannot write to standard output (ENOSPC)');
+      expect(result.stderr).not.toMatch(/\n\s+at |INTERNAL/);
+      expect(result.status).toBe(3);
+    } finally {
+      closeSync(full);
+    }
+  });
+});

@@ -224,6 +224,27 @@ describe('BatchScheduler', () => {
     expect(sink.running).toEqual(['id-0', 'id-1']);
   });
 
+  it('a soft stop ends retry waits at once: nothing waiting to be sent again holds the run for the grace, and no unsent retry is counted', async () => {
+    let calls = 0;
+    let firstAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (firstAnswered = resolve));
+    const backend = new FakeBackend('http://a', () => {
+      calls += 1;
+      if (calls === 2) firstAnswered();
+      // A server that asks for an hour before the next try.
+      return Promise.reject(new BackendError('RATE_LIMITED', 'http://a', 'slow down', { retryable: true, retryAfterMs: 3_600_000 }));
+    });
+    const soft = new AbortController();
+    const sink = new MemorySink();
+    const running = new BatchScheduler({ router: routerFor(backend), source: memorySource(items(2)), sink, workers: 2, softStop: soft.signal, graceMs: 3_600_000, retryPolicy: new RetryPolicy({ retries: 5, maxDelayMs: 3_600_000 }) }).run();
+    await answered;
+    soft.abort();
+    const summary = await running;
+    expect(summary).toMatchObject({ stoppedBy: 'interrupt', dispatched: 2, retries: 0, failed: 0 });
+    expect(calls).toBe(2);
+    expect(sink.outcomes).toHaveLength(0);
+  });
+
   it('stops dispatching when the sink cannot write', async () => {
     const sink = new MemorySink();
     const backend = new FakeBackend('http://a', (r) => {
