@@ -10,7 +10,7 @@ export function apiKeyFor(url: string, apiKeyEnv: string | undefined, env: Reado
   if (apiKeyEnv !== undefined) {
     const key = env[apiKeyEnv];
     if (key === undefined || key === '') {
-      throw new UsageError(`--api-key-env ${apiKeyEnv}: the environment variable ${apiKeyEnv} is not set; export it or drop --api-key-env`);
+      throw new UsageError(`--api-key-env ${apiKeyEnv}: the environment variable ${apiKeyEnv} is ${key === undefined ? 'not set' : 'empty'}; export it with the key or drop --api-key-env`);
     }
     return key;
   }

@@ -20,6 +20,6 @@ export function modelTooLargeError(modelPath: string, estimate: ModelMemoryEstim
     'MODEL_TOO_LARGE',
     `model ${basename(modelPath)} needs ~${formatGiB(estimate.totalBytes)} GiB (weights ${formatGiB(estimate.weightsBytes)} GiB + KV cache ` +
       `${formatGiB(estimate.kvCacheBytes)} GiB for ${shape.slots} slots × ${shape.contextSize} ctx) but the budget is ${formatGiB(budgetBytes)} GiB; ` +
-      'use fewer slots (--slots), a smaller --ctx, or a smaller quantisation',
+      'use fewer slots (--slots), a smaller --ctx, a larger --memory-budget if the machine has the memory, or a smaller quantisation',
   );
 }

@@ -131,3 +131,14 @@ describe('the job remembers the last settings given', () => {
     }
   });
 });
+
+describe('--api-key-env', () => {
+  it('names an empty variable as empty, and an unset one as not set', async () => {
+    const { env, input } = fresh('key-env');
+    const empty = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'BATCH_TEST_KEY', '-q'], { env: { ...env, BATCH_TEST_KEY: '' } });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('the environment variable BATCH_TEST_KEY is empty; export it with the key');
+    const unset = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'BATCH_TEST_KEY_UNSET', '-q'], { env });
+    expect(unset.stderr).toContain('the environment variable BATCH_TEST_KEY_UNSET is not set');
+  });
+});

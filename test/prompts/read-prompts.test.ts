@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { linkSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PromptError, UsageError } from '../../src/errors.js';
@@ -265,6 +265,9 @@ describe('readPrompts: input errors throw before anything is sent', () => {
     };
     expect(await twice(['p/a.jsonl', './p//a.jsonl'])).toBe('./p//a.jsonl: given twice: as "p/a.jsonl" and as "./p//a.jsonl"; its prompts would be read twice: give each file once');
     expect(await twice(['p/a.jsonl', 'link.jsonl'])).toContain('as "p/a.jsonl" and as "link.jsonl"');
+    // A hard link is another name for the same file.
+    linkSync(path.join(tmp.dir, 'p/a.jsonl'), path.join(tmp.dir, 'hard.jsonl'));
+    expect(await twice(['p/a.jsonl', 'hard.jsonl'])).toContain('as "p/a.jsonl" and as "hard.jsonl"');
     expect(await twice(['p', 'p/q.txt'])).toContain('as the folder "p" and as "p/q.txt"');
     expect(await twice(['p/q.txt', 'p'])).toContain('as "p/q.txt" and as the folder "p"');
     expect(await twice(['p', "p/*.jsonl"])).toContain('as the folder "p" and as "p/*.jsonl"');

@@ -267,7 +267,7 @@ describe('ModelPool', () => {
     expect(error).toBeInstanceOf(ServerError);
     expect((error as ServerError).code).toBe('MODEL_TOO_LARGE');
     expect((error as Error).message).toBe(
-      'model d.gguf needs ~24.00 GiB (weights 20.00 GiB + KV cache 4.00 GiB for 2 slots × 512 ctx) but the budget is 10.00 GiB; use fewer slots (--slots), a smaller --ctx, or a smaller quantisation',
+      'model d.gguf needs ~24.00 GiB (weights 20.00 GiB + KV cache 4.00 GiB for 2 slots × 512 ctx) but the budget is 10.00 GiB; use fewer slots (--slots), a smaller --ctx, a larger --memory-budget if the machine has the memory, or a smaller quantisation',
     );
     expect(await rejection(pool.acquire('d'))).toBe(error);
     expect(factory.models()).toEqual(['a', 'b', 'c']);

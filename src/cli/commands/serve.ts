@@ -19,7 +19,7 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<nu
   const flags = parseEmbeddedServerFlags({ ...options, slots: options.slots ?? defaults.slots!, contextSize: options.contextSize ?? defaults.contextSize!, port: options.port ?? defaults.port }, defaults.port!);
   const apiKey = options.apiKeyEnv === undefined ? undefined : io.env[options.apiKeyEnv];
   if (options.apiKeyEnv !== undefined && (apiKey === undefined || apiKey === '')) {
-    throw new UsageError(`--api-key-env ${options.apiKeyEnv}: the environment variable ${options.apiKeyEnv} is not set; export it (the key clients must send) or drop --api-key-env`);
+    throw new UsageError(`--api-key-env ${options.apiKeyEnv}: the environment variable ${options.apiKeyEnv} is ${apiKey === undefined ? 'not set' : 'empty'}; export it (the key clients must send) or drop --api-key-env`);
   }
   if (apiKey === undefined && !isLoopbackHost(flags.host ?? '127.0.0.1')) {
     io.stderr.write(`batch: listening on ${flags.host} without an API key: anyone who can reach this port can use the model; pass --api-key-env NAME\n`);
