@@ -1,3 +1,4 @@
+import { writeDemoJob } from '../cli/demo-job.js';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,6 @@ import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobNameFor, validateJobName } from '../../src/store/job-paths.js';
 import { csvField } from '../../src/store/output-line.js';
 import { writeOutput } from '../../src/store/write-output.js';
-import { chat, done, feed, testIo } from './fixtures.js';
 
 let dir: string;
 beforeEach(() => {
@@ -14,21 +14,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function makeJob(home: string, name = 'demo'): Promise<void> {
-  const store = CheckpointStore.open({ path: jobDbPath(home, name) });
-  const job = store.openJob({ name, config: {}, inputFingerprint: 'f' });
-  await store.ingest(job.id, feed([chat('one', 0), chat('two', 1), chat('three', 2), chat('four', 3)]));
-  const writer = store.createResultWriter(job.id);
-  writer.record(done('three', { latencyMs: 300, model: 'm1' }));
-  writer.record(done('one', { latencyMs: 100, response: { statusCode: 200, requestId: 'r1', body: { choices: [{ text: 'say "hi", ok\nbye' }] } } }));
-  writer.record({ customId: 'two', status: 'failed', attempts: 1, response: { statusCode: 404, requestId: 'r2', body: { error: 'no model' } }, error: { code: 'MODEL_NOT_FOUND', message: 'model x not found' }, finishedAt: Date.now() });
-  await writer.close();
-  store.close();
-}
-
 describe('writeOutput', () => {
   it('writes OpenAI Batch JSONL of finished items in input order, atomically and 0600', async () => {
-    await makeJob(dir);
+    await writeDemoJob(dir);
     const store = CheckpointStore.open({ path: jobDbPath(dir, 'demo'), readonly: true });
     const out = path.join(dir, 'out.jsonl');
     const { lines } = await writeOutput(store, store.getJob('demo')!.id, { path: out, format: 'jsonl' });
@@ -44,7 +32,7 @@ describe('writeOutput', () => {
   });
 
   it('writes CSV with RFC 4180 quoting and failed-only filtering', async () => {
-    await makeJob(dir);
+    await writeDemoJob(dir);
     const store = CheckpointStore.open({ path: jobDbPath(dir, 'demo'), readonly: true });
     const out = path.join(dir, 'out.csv');
     await writeOutput(store, 1, { path: out, format: 'csv' });
