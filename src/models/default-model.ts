@@ -158,7 +158,9 @@ async function tryDownload(
     download.catch(() => undefined);
     return await Promise.race([download, aborted]);
   } catch (error) {
-    log?.(`could not download ${DEFAULT_MODEL_URI}: ${error instanceof Error ? error.message : String(error)}`);
+    // The stall timer aborted it: say so, whichever of the two rejections arrived first.
+    const reason = controller.signal.aborted ? `no progress for ${stallTimeoutMs} ms` : error instanceof Error ? error.message : String(error);
+    log?.(`could not download ${DEFAULT_MODEL_URI}: ${reason}`);
     return undefined;
   } finally {
     clearTimeout(timer);
