@@ -22,21 +22,21 @@ function writeModelPrompts(file: string, count: number, model: (i: number) => st
 }
 
 describe('batch run with managed servers', () => {
-  it('runs 200 prompts on the embedded server with a generated model: one load, no server left', async () => {
+  it('runs 60 prompts on the embedded server with a generated model: one load, no server left', async () => {
     const model = path.join(dir, 'tiny.gguf');
     await writeTinyLlamaGguf(model);
     const file = path.join(dir, 'embedded.jsonl');
-    writeModelPrompts(file, 200, () => undefined);
+    writeModelPrompts(file, 60, () => undefined);
     const out = path.join(dir, 'embedded.out.jsonl');
     const result = await runCli(['run', file, '--model', model, '--slots', '2', '--threads', '1', '--out', out, '--json'], {
       env: { BATCH_HOME: path.join(dir, 'home-embedded') },
     });
     expect(result.code, result.stderr).toBe(0);
     const summary = JSON.parse(result.stdout);
-    expect(summary.done).toBe(200);
+    expect(summary.done).toBe(60);
     expect(summary.modelLoads).toEqual([expect.objectContaining({ loads: 1 })]);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
-    expect(lines).toHaveLength(200);
+    expect(lines).toHaveLength(60);
     expect(lines.every((l) => typeof l.response.body.choices[0].message.content === 'string')).toBe(true);
     expect(await waitForNoProcesses(model)).toEqual([]);
   }, 300_000);

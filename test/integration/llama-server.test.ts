@@ -14,6 +14,8 @@ import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
 // A simulated server proves our logic; only the real binary proves we speak its language.
+// One thread per server: beside the other test workers, llama.cpp's threads would spin-wait on
+// each other for cores they do not get (BENCHMARKS.md, "Under load").
 const binary = realLlamaServer();
 if (binary === undefined) console.warn(NO_LLAMA_SERVER);
 
@@ -27,7 +29,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function managed(modelPath: string, extra: Partial<ConstructorParameters<typeof ManagedServer>[0]> = {}): ManagedServer {
-  return new ManagedServer({ launch: { kind: 'llama-server', binary: binary! }, modelPath, logDir: path.join(dir, 'logs'), slots: 4, contextSize: 256, ...extra });
+  return new ManagedServer({ launch: { kind: 'llama-server', binary: binary!, threads: 1 }, modelPath, logDir: path.join(dir, 'logs'), slots: 4, contextSize: 256, ...extra });
 }
 
 describe.skipIf(binary === undefined)('the real llama-server', () => {
@@ -61,7 +63,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
   });
 
   it("README's first command answers every example with llama-server on PATH (the demo model's text is valid UTF-8)", async () => {
-    const result = await runCli(['run', 'prompts-examples', '--json', '-q'], {
+    const result = await runCli(['run', 'prompts-examples', '--threads', '1', '--json', '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home-readme'), BATCH_MODELS_DIR: path.join(dir, 'models'), PATH: `${path.dirname(binary!)}:${process.env.PATH ?? ''}` },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -116,7 +118,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
     const input = path.join(dir, 'two-models.jsonl');
     writePrompts(input, 40, 'p', (i) => ({ model: i % 2 ? 'beta' : 'alpha', max_tokens: 4 }));
     const out = path.join(dir, 'two-models.out.jsonl');
-    const result = await runCli(['run', input, ...models.flatMap((m) => ['--model', m]), '--max-models', '1', '--llama-server', binary!, '--out', out, '--json', '-q'], {
+    const result = await runCli(['run', input, ...models.flatMap((m) => ['--model', m]), '--max-models', '1', '--llama-server', binary!, '--threads', '1', '--out', out, '--json', '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home-two') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -134,7 +136,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
     const input = path.join(dir, 'long.jsonl');
     writeFileSync(input, [JSON.stringify({ id: 'short', prompt: 'hi', max_tokens: 2 }), JSON.stringify({ id: 'long', prompt: 'many words '.repeat(200), max_tokens: 2 })].join('\n'));
     const out = path.join(dir, 'long.out.jsonl');
-    const result = await runCli(['run', input, '--model', model, '--llama-server', binary!, '--slots', '1', '--ctx', '256', '--out', out, '-q'], {
+    const result = await runCli(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '1', '--ctx', '256', '--out', out, '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home-long') },
     });
     expect(result.code).toBe(4);
@@ -161,7 +163,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
     const input = path.join(dir, `signal-${signal}.jsonl`);
     writePrompts(input, 400, 's', () => ({ max_tokens: 32 }));
     const home = path.join(dir, `home-${signal}`);
-    const run = startCli(['run', input, '--model', model, '--llama-server', binary!, '--slots', '2', '--grace', '1'], { env: { BATCH_HOME: home } });
+    const run = startCli(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '2', '--grace', '1'], { env: { BATCH_HOME: home } });
     await run.waitFor('prompt(s) to send');
     // The server is up once the run has its first answer in the database: wait for the process itself.
     for (let i = 0; i < 400 && pidsMatching(model).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
