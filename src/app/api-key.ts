@@ -7,12 +7,18 @@ import { isLoopback } from '../backends/is-loopback.js';
  * printed; only the variable's name is remembered in the job.
  */
 export function apiKeyFor(url: string, apiKeyEnv: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
-  if (apiKeyEnv !== undefined) {
-    const key = env[apiKeyEnv];
-    if (key === undefined || key === '') {
-      throw new UsageError(`--api-key-env ${apiKeyEnv}: the environment variable ${apiKeyEnv} is ${key === undefined ? 'not set' : 'empty'}; export it with the key or drop --api-key-env`);
-    }
-    return key;
-  }
+  if (apiKeyEnv !== undefined) return apiKeyFromVariable(apiKeyEnv, env, 'the key');
   return isLoopback(url) ? undefined : env.OPENAI_API_KEY || undefined;
+}
+
+/**
+ * The key in the variable `--api-key-env` names, which must be set and non-empty; `what` says in
+ * the fix what the key is for.
+ */
+export function apiKeyFromVariable(variable: string, env: Readonly<Record<string, string | undefined>>, what: string): string {
+  const key = env[variable];
+  if (key === undefined || key === '') {
+    throw new UsageError(`--api-key-env ${variable}: the environment variable ${variable} is ${key === undefined ? 'not set' : 'empty'}; export it with ${what} or drop --api-key-env`);
+  }
+  return key;
 }

@@ -1,8 +1,7 @@
 import { quoteForShell } from './resume-command.js';
 import type { JobSettings } from './job-config.js';
-import { settingRowsOf, type SettingRow } from './settings-table.js';
-
-const gib = 1024 ** 3;
+import { formatSettingValue } from './parse-setting.js';
+import { settingRowsOf } from './settings-table.js';
 
 /**
  * A job's remembered settings written back as the flags that give them, in the settings table's
@@ -24,14 +23,8 @@ export function jobSettingsFlags(settings: JobSettings): string[] {
       if (value === negated) continue;
       flags.push(row.flag);
     } else {
-      flags.push(`${row.flag} ${quoteForShell(textOf(row, value))}`);
+      flags.push(`${row.flag} ${quoteForShell(formatSettingValue(row, value))}`);
     }
   }
   return flags;
-}
-
-function textOf(row: SettingRow, value: unknown): string {
-  if (row.type === 'seconds' && typeof value === 'number') return String(value / 1000);
-  if (row.type === 'gib' && typeof value === 'number') return String(Number((value / gib).toFixed(3)));
-  return String(value);
 }

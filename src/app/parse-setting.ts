@@ -89,11 +89,16 @@ export function checkSettingValue(row: SettingRow, value: unknown, where: string
   }
 }
 
+/** A value as the flag's text would give it: milliseconds back to seconds, bytes back to GiB. */
+export function formatSettingValue(row: SettingRow, value: unknown): string {
+  if (row.type === 'seconds' && typeof value === 'number') return String(value / 1000);
+  if (row.type === 'gib' && typeof value === 'number') return String(Number((value / GIB_BYTES).toFixed(3)));
+  return String(value);
+}
+
 /** A row's default as a person reads it: seconds, GiB, or the text of a dynamic default. */
 export function describeSettingDefault(row: SettingRow): string | undefined {
   if (row.defaultText !== undefined) return row.defaultText;
   if (row.default === undefined || row.type === 'boolean') return undefined;
-  if (row.type === 'seconds') return `${(row.default as number) / 1000}`;
-  if (row.type === 'gib') return `${(row.default as number) / GIB_BYTES}`;
-  return String(row.default);
+  return formatSettingValue(row, row.default);
 }

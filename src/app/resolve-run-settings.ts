@@ -15,7 +15,7 @@ export interface ResolvedRunSettings {
 }
 
 /** The advice rows that matter where prompts go: managed servers, or servers the user runs. */
-const managedOnly = new Set(['maxModels', 'slots', 'contextSize', 'threads']);
+const managedOnly = new Set(['maxModels', 'slots', 'contextSize']);
 
 /**
  * Fills in a run's settings, for each row of the table in this order: the value given (flags now,

@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isFile } from '../util/is-file.js';
 
 /** A `--model` value, read. */
 export interface ModelOption {
@@ -22,12 +22,4 @@ export function parseModelOption(value: string, cwd: string): ModelOption {
     return { alias, path: resolve(cwd, rest) };
   }
   return { path: resolve(cwd, value) };
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

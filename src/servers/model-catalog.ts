@@ -4,6 +4,7 @@ import { ServerError, UsageError } from '../errors.js';
 import { parseModelOption } from '../models/parse-model-option.js';
 import { checkStringArray } from '../util/check-option.js';
 import { modelFileStem } from './server-log.js';
+import { isFile } from '../util/is-file.js';
 
 /** Where the model names that prompts use are looked up. */
 export interface ModelCatalogOptions {
@@ -128,13 +129,6 @@ function listGgufFiles(dir: string): string[] {
   }
 }
 
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 function isDirectory(path: string): boolean {
   try {

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { ServerError, UsageError } from '../../errors.js';
+import { ServerError } from '../../errors.js';
 import { isLoopbackHost } from '../../backends/is-loopback.js';
 import type { CliIo } from '../io.js';
 import type { GivenSettings } from '../../app/settings-table.js';
@@ -17,10 +17,8 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<nu
   const [{ parseEmbeddedServerFlags }, { settingDefaults }] = await Promise.all([import('../../servers/embedded-server-flags.js'), import('../../app/settings-table.js')]);
   const defaults = settingDefaults('serve');
   const flags = parseEmbeddedServerFlags({ ...options, slots: options.slots ?? defaults.slots!, contextSize: options.contextSize ?? defaults.contextSize!, port: options.port ?? defaults.port }, defaults.port!);
-  const apiKey = options.apiKeyEnv === undefined ? undefined : io.env[options.apiKeyEnv];
-  if (options.apiKeyEnv !== undefined && (apiKey === undefined || apiKey === '')) {
-    throw new UsageError(`--api-key-env ${options.apiKeyEnv}: the environment variable ${options.apiKeyEnv} is ${apiKey === undefined ? 'not set' : 'empty'}; export it (the key clients must send) or drop --api-key-env`);
-  }
+  const { apiKeyFromVariable } = await import('../../app/api-key.js');
+  const apiKey = options.apiKeyEnv === undefined ? undefined : apiKeyFromVariable(options.apiKeyEnv, io.env, 'the key clients must send');
   if (apiKey === undefined && !isLoopbackHost(flags.host ?? '127.0.0.1')) {
     io.stderr.write(`batch: listening on ${flags.host} without an API key: anyone who can reach this port can use the model; pass --api-key-env NAME\n`);
   }
