@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runLoggedCommand } from '../../src/servers/run-logged-command.js';
+import { pollUntil } from '../helpers/poll-until.js';
 
 /** Whether `pid` still runs: a zombie (dead, waiting for a reaper that may not reap) does not. */
 function isRunning(pid: number): boolean {
@@ -41,6 +42,9 @@ describe('runLoggedCommand', () => {
     });
     await expect(run).rejects.toThrow('sh was stopped');
     expect(grandchild).toBeGreaterThan(0);
+    // The kernel delivers the group's signal asynchronously: the child may take a moment to die
+    // after its parent did (bounded: it is gone within 2 s, or this fails).
+    await pollUntil(() => !isRunning(grandchild), `the grandchild ${grandchild} to stop`, 200);
     expect(isRunning(grandchild)).toBe(false);
   });
 });
