@@ -114,6 +114,41 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (job_id, custom_id)
       );`,
   },
+  {
+    // What a run looked like over time (every few seconds), for `batch status` and `batch report`.
+    // A database from before it simply has no samples.
+    name: '006_samples',
+    readersMayLack: true,
+    sql: `
+      CREATE TABLE samples (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        run_id INTEGER REFERENCES runs (id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        interval_ms INTEGER NOT NULL,
+        done INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        queued INTEGER NOT NULL,
+        in_flight INTEGER NOT NULL,
+        in_flight_by_server TEXT,
+        requests_per_s REAL,
+        tokens_per_s REAL,
+        rss_bytes INTEGER,
+        heap_bytes INTEGER,
+        gpus TEXT
+      );
+      CREATE INDEX samples_job ON samples (job_id, at);`,
+  },
+  {
+    // Per prompt: the --data row it was made from, its parsed (and validated) JSON answer, how long
+    // it waited in batch before it was sent, and why its attempts were retried.
+    name: '007_item_details',
+    sql: `
+      ALTER TABLE items ADD COLUMN row_data TEXT;
+      ALTER TABLE items ADD COLUMN answer TEXT;
+      ALTER TABLE items ADD COLUMN queue_wait_ms REAL;
+      ALTER TABLE items ADD COLUMN retry_causes TEXT;`,
+  },
 ];
 
 /** What `applyMigrations` did. */
