@@ -43,9 +43,20 @@ const stop: ParamCheck = (value) =>
     ? undefined
     : 'a string or a list of strings';
 
+const boolean: ParamCheck = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
+const object: ParamCheck = (value) => (isJsonObject(value) ? undefined : 'an object');
+const responseFormat: ParamCheck = (value) =>
+  isJsonObject(value) && typeof value.type === 'string' ? undefined : 'an object with a "type" ("json_object", "json_schema" or "text")';
+const jsonSchema: ParamCheck = (value) =>
+  isJsonObject(value) || (typeof value === 'string' && value !== '') ? undefined : 'a JSON Schema object, or the path of a schema file relative to the prompt file';
+const toolChoice: ParamCheck = (value) => (typeof value === 'string' || isJsonObject(value) ? undefined : 'a string or an object');
+const array: ParamCheck = (value) => (Array.isArray(value) ? undefined : 'an array');
+
 /**
- * Types of the request fields `batch` itself understands. Other keys go to the server unchecked:
- * servers accept many extensions (`min_p`, `repeat_penalty`, `grammar`, …) and judge them best.
+ * Types of the request fields `batch` itself understands: the OpenAI chat request's sampling
+ * fields and the extensions llama-server and Ollama's OpenAI API accept. In JSONL bodies other keys
+ * go to the server unchecked (servers judge their own extensions best); front matter accepts
+ * exactly these keys (FRONT_MATTER_KEYS), so that a typo there is caught.
  */
 const PARAM_CHECKS: Readonly<Record<string, ParamCheck>> = {
   model: nonEmptyString,
@@ -54,19 +65,37 @@ const PARAM_CHECKS: Readonly<Record<string, ParamCheck>> = {
   top_p: number,
   top_k: integer,
   min_p: number,
+  typical_p: number,
   presence_penalty: number,
   frequency_penalty: number,
+  repeat_penalty: number,
+  repeat_last_n: integer,
   max_tokens: positiveInteger,
   max_completion_tokens: positiveInteger,
   n: positiveInteger,
   seed: integer,
   stop,
+  response_format: responseFormat,
+  json_schema: jsonSchema,
+  grammar: string,
+  logit_bias: object,
+  logprobs: boolean,
+  top_logprobs: integer,
+  mirostat: integer,
+  mirostat_tau: number,
+  mirostat_eta: number,
+  tools: array,
+  tool_choice: toolChoice,
+  parallel_tool_calls: boolean,
+  reasoning_effort: nonEmptyString,
+  user: string,
 };
 
-/** The fields that have a type check, for front matter (which accepts only some of them). */
-export function isCheckedParam(key: string): boolean {
-  return Object.hasOwn(PARAM_CHECKS, key);
-}
+/**
+ * The keys a prompt file's front matter may set: `model`, `system` (the system prompt),
+ * `json_schema` (made the request's `response_format`) and every request parameter above.
+ */
+export const FRONT_MATTER_KEYS: readonly string[] = Object.keys(PARAM_CHECKS);
 
 /** Checks one request field by name. Returns "expected `key` to be …, got …", or undefined. */
 export function checkParam(key: string, value: unknown, field: string = key): string | undefined {

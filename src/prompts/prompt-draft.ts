@@ -1,4 +1,5 @@
 import type { PromptEndpoint } from './prompt-item.js';
+import type { RowData } from './row-data.js';
 
 /**
  * What the per-format readers produce: a prompt record before `readPrompts` numbers it and checks
@@ -11,6 +12,8 @@ export type PromptDraft =
       readonly source: string;
       readonly endpoint: PromptEndpoint;
       readonly body: Readonly<Record<string, unknown>>;
+      /** The --data row the prompt was made from. */
+      readonly rowData?: RowData;
     }
   | {
       readonly ok: false;
@@ -19,6 +22,8 @@ export type PromptDraft =
       readonly source: string;
       /** Complete message, starting with the location: `file:line: expected …, got …`. */
       readonly message: string;
+      /** The --data row, as far as it was read. */
+      readonly rowData?: RowData;
     };
 
 /** An invalid draft whose message is prefixed with `location`. */

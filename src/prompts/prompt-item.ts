@@ -1,4 +1,5 @@
 import type { PromptEndpoint } from '../backends/backend.js';
+import type { RowData } from './row-data.js';
 
 export type { PromptEndpoint };
 
@@ -17,6 +18,8 @@ export interface PromptItem {
   readonly endpoint: PromptEndpoint;
   /** OpenAI request body: `messages` (chat) or `prompt` (completions), plus sampling params. */
   readonly body: Readonly<Record<string, unknown>>;
+  /** The --data row the prompt was made from (`batch run --template … --data …`). */
+  readonly rowData?: RowData;
 }
 
 /**
@@ -30,6 +33,8 @@ export interface InvalidPrompt {
   readonly source: string;
   /** `file:line: expected …, got …` */
   readonly message: string;
+  /** The --data row, as far as it was read. */
+  readonly rowData?: RowData;
 }
 
 /** What a reader yields: a usable prompt or a recorded failure. */

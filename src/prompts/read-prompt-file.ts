@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PromptError } from '../errors.js';
 import { decodeUtf8, describeInvalidUtf8, isBinary } from './decode-utf8.js';
+import { chatBodyOf, frontMatterRequest } from './front-matter-request.js';
 import { parseFrontMatter } from './parse-front-matter.js';
 import { invalidDraft, type PromptDraft } from './prompt-draft.js';
 
@@ -12,8 +13,8 @@ export interface ReadPromptFileOptions {
 }
 
 /**
- * Reads a .txt/.md file as one chat prompt: optional front matter (model, system, temperature,
- * max_tokens, seed, stop), then the user message. Problems with the content yield an invalid draft;
+ * Reads a .txt/.md file as one chat prompt: optional YAML front matter (model, system, json_schema,
+ * request parameters: see parseFrontMatter), then the user message. Problems with the content yield an invalid draft;
  * a file that cannot be read at all throws, since that is the environment, not the prompt.
  */
 export async function readPromptFile(filePath: string, options: ReadPromptFileOptions): Promise<PromptDraft> {
@@ -42,12 +43,9 @@ export async function readPromptFile(filePath: string, options: ReadPromptFileOp
   const prompt = parsed.body.trim();
   if (prompt === '') return fail(source, 'expected a prompt after the front matter, got only the front matter');
 
-  const { model, system, ...params } = parsed.fields;
-  const messages = [
-    ...(typeof system === 'string' ? [{ role: 'system', content: system }] : []),
-    { role: 'user', content: prompt },
-  ];
-  const body = { ...(model === undefined ? {} : { model }), messages, ...params };
+  const request = await frontMatterRequest(parsed.fields, parsed.keyLines, filePath);
+  if (!request.ok) return fail(`${source}:${request.line}`, request.detail);
+  const body = chatBodyOf(request.fields, prompt);
   return { ok: true, customId, source, endpoint: '/v1/chat/completions', body };
 }
 

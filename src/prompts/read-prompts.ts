@@ -9,7 +9,10 @@ import { readFileChunks } from './read-file-chunks.js';
 import { readJsonl } from './read-jsonl.js';
 import { readPromptFile } from './read-prompt-file.js';
 import { readPromptFolder } from './read-prompt-folder.js';
+import { readTemplateRows, type TemplateInputs } from './read-template-rows.js';
 import { resolveInput, type ResolvedInput } from './resolve-input.js';
+
+export type { TemplateInputs };
 
 export { requestModel } from './request-model.js';
 
@@ -30,11 +33,16 @@ export interface ReadPromptsOptions {
    * @default true
    */
   readonly checkDuplicates?: boolean;
+  /**
+   * A template filled from each row of data files (`--template`, `--data`), read after `inputs`.
+   * @default undefined (`inputs` only)
+   */
+  readonly template?: TemplateInputs;
 }
 
 /**
  * Reads prompts from folders, .txt/.md files, JSONL files (simple or OpenAI Batch format), globs
- * and `-` (stdin), in the order given, numbering them 0, 1, 2, … across all inputs. Everything is
+ * and `-` (stdin), in the order given, then the rows of a template's data files, numbering them 0, 1, 2, … across all inputs. Everything is
  * streamed: a record is read only when the consumer asks for it.
  *
  * Bad content never stops the others: it yields `{ok: false}` with a `file:line: expected …, got …`
@@ -63,6 +71,12 @@ async function* generateRecords(inputs: readonly string[], options: ReadPromptsO
       index += 1;
     }
   }
+  if (options.template === undefined) return;
+  for await (const draft of readTemplateRows(options.template)) {
+    guard?.check(draft.customId, draft.source);
+    yield toRecord(draft, index);
+    index += 1;
+  }
 }
 
 async function* readInput(input: ResolvedInput, options: ReadPromptsOptions): AsyncGenerator<PromptDraft> {
@@ -84,16 +98,16 @@ async function* readInput(input: ResolvedInput, options: ReadPromptsOptions): As
 
 function toRecord(draft: PromptDraft, index: number): PromptRecord {
   if (draft.ok) {
-    const { customId, source, endpoint, body } = draft;
-    return { ok: true, item: { customId, index, source, endpoint, body } };
+    const { customId, source, endpoint, body, rowData } = draft;
+    return { ok: true, item: { customId, index, source, endpoint, body, ...(rowData === undefined ? {} : { rowData }) } };
   }
-  const { customId, source, message } = draft;
-  return { ok: false, invalid: { customId, index, source, message } };
+  const { customId, source, message, rowData } = draft;
+  return { ok: false, invalid: { customId, index, source, message, ...(rowData === undefined ? {} : { rowData }) } };
 }
 
 function validateOptions(inputs: readonly string[], options: ReadPromptsOptions): void {
   checkStringArray('inputs', inputs);
-  if (inputs.length === 0) {
+  if (inputs.length === 0 && options.template === undefined) {
     throw new UsageError('expected at least one input: a folder of .txt/.md prompts, a .jsonl file, a glob, or - for stdin');
   }
   if (typeof options.cwd !== 'string' || !path.isAbsolute(options.cwd)) {
