@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { parseJobTemplate, type JobTemplate } from './job-template.js';
 import { checkSettingValue } from './parse-setting.js';
 import { settingRowsOf, type GivenSettings } from './settings-table.js';
 
@@ -18,18 +19,20 @@ export interface JobConfig {
   /** Absolute input paths, or `-` for stdin. */
   readonly inputs: readonly string[];
   readonly settings: JobSettings;
+  /** `--template`, `--data`, `--id-column` of a template run. */
+  readonly template?: JobTemplate;
 }
 
 const remembered = settingRowsOf('run').filter((row) => row.sources.includes('job'));
 
 /** The part of `settings` a job remembers. */
-export function jobConfigOf(inputs: readonly string[], settings: JobSettings): JobConfig {
+export function jobConfigOf(inputs: readonly string[], settings: JobSettings, template?: JobTemplate): JobConfig {
   const kept: Record<string, unknown> = {};
   for (const row of remembered) {
     const value = (settings as Record<string, unknown>)[row.key];
     if (value !== undefined) kept[row.key] = value;
   }
-  return { version: jobConfigVersion, inputs: [...inputs], settings: kept as JobSettings };
+  return { version: jobConfigVersion, inputs: [...inputs], settings: kept as JobSettings, ...(template === undefined ? {} : { template }) };
 }
 
 /** A saved config as read back, with what had to be left out of it. */
@@ -71,5 +74,6 @@ export function parseJobConfig(raw: Readonly<Record<string, unknown>>, where: st
       ignored.push(`${(error as Error).message}; ignoring it (pass ${row.flag} to set it)`);
     }
   }
-  return { config: { version: jobConfigVersion, inputs, settings: settings as JobSettings }, ignored };
+  const template = parseJobTemplate(raw.template, where);
+  return { config: { version: jobConfigVersion, inputs, settings: settings as JobSettings, ...(template === undefined ? {} : { template }) }, ignored };
 }

@@ -37,7 +37,7 @@ export interface LocateJobOptions {
 export function locateJob(options: LocateJobOptions, home: string, cwd: string): LocatedJob {
   const db = options.db === undefined ? undefined : path.resolve(cwd, options.db);
   if (!options.resume) {
-    if (options.inputs.length === 0) throw new UsageError('no inputs given; expected `batch run <folder|file.jsonl|glob|->...`');
+    if (options.inputs.length === 0) throw new UsageError('no inputs given; expected `batch run <folder|file.jsonl|glob|->...` or `batch run --template prompt.md --data rows.csv`');
     const job = options.job !== undefined ? validateJobName(options.job) : options.inputs.every((input) => input === '-') ? stdinJobName() : jobNameFor(options.inputs, cwd);
     const file = db ?? jobDbPath(home, job);
     return { job, db: file, created: !existsSync(file) };

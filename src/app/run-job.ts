@@ -16,6 +16,7 @@ import type { Router } from '../scheduler/router.js';
 import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
+import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templateInputsOf, templatePaths } from './job-template.js';
 import { checkOutputPath } from './check-output-path.js';
 import { reportInvalidPrompts } from './report-invalid-prompts.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
@@ -67,7 +68,9 @@ export interface RunJobContext {
  */
 export async function runJob(options: RunJobOptions, context: RunJobContext): Promise<RunSummary> {
   const home = batchHome(context.env, context.cwd);
-  const located = locateJob(options, home, context.cwd);
+  const templateGiven = options.resume ? undefined : jobTemplateOf(options, context.cwd);
+  // A template run is named after its template and data, as other runs are after their inputs.
+  const located = locateJob(templateGiven === undefined || options.inputs.length > 0 ? options : { ...options, inputs: templatePaths(templateGiven) }, home, context.cwd);
   for (const line of located.skipped ?? []) context.notice?.(line);
   const store = CheckpointStore.open({ path: located.db });
   const resumeWith = (retryFailed: boolean): string =>
@@ -93,11 +96,14 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const given: JobSettings = { ...saved?.config.settings, ...definedOf(absoluteSettings(options, context.cwd)) };
     const inputs = options.resume ? (saved?.config.inputs ?? []) : options.inputs.map((input) => absoluteInput(input, context.cwd));
     const savedInputs = saved?.config.inputs ?? [];
+    const template = options.resume ? saved?.config.template : templateGiven;
     // A job saved before its inputs were remembered has none to compare with: it adopts these.
-    if (!options.resume && savedInputs.length > 0 && !sameInputs(savedInputs, inputs) && options.replaceInputs !== true) {
+    const remembers = savedInputs.length > 0 || saved?.config.template !== undefined;
+    if (!options.resume && remembers && (!sameInputs(savedInputs, inputs) || !sameTemplate(saved?.config.template, template)) && options.replaceInputs !== true) {
+      const describe = (list: readonly string[], t: typeof template): string => [...list, ...(t === undefined ? [] : [describeTemplate(t)])].join(', ');
       throw new AppError(
         'JOB_INPUTS_CHANGED',
-        `job "${located.job}" (${located.db}) read ${savedInputs.join(', ')}; this run names ${inputs.join(', ')}. Pass --replace-inputs to make these its inputs (prompts not in them leave the job's output), or another --job to start a new job`,
+        `job "${located.job}" (${located.db}) read ${describe(savedInputs, saved?.config.template)}; this run names ${describe(inputs, template)}. Pass --replace-inputs to make these its inputs (prompts not in them leave the job's output), or another --job to start a new job`,
       );
     }
     // Re-read on resume only to retry failed prompts: a line fixed since then replaces its failure.
@@ -109,8 +115,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     // Before anything is sent: finding out at the end that the output cannot be written, or that
     // writing it destroys the prompts or the job, loses the night.
     await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
-    const config = jobConfigOf(inputs, given);
-    const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint(inputs) });
+    checkOutputNotTemplate(out, template);
+    const config = jobConfigOf(inputs, given, template);
+    const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint([...inputs, ...(template === undefined ? [] : templatePaths(template))]) });
     jobId = job.id;
     jobIsNew = job.isNew;
     if (!job.isNew) store.setJobConfig(job.id, { ...config });
@@ -121,7 +128,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) }), located.job, context.notice)) : undefined;
     ingested = true;
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
@@ -136,7 +143,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const cached = options.cache ? store.applyCache(job.id) : 0;
     const before = store.countByStatus(job.id);
     if (before.total === 0) {
-      throw new AppError('NO_PROMPTS', `no prompts found in ${inputs.join(', ')}; expected .txt/.md files or JSONL lines`);
+      const read = [...inputs, ...(template === undefined ? [] : template.data.map((file) => file.path))].join(', ');
+      throw new AppError('NO_PROMPTS', `no prompts found in ${read}; expected .txt/.md files, JSONL lines or --data rows`);
     }
 
     const found = findAdviceFor(home, machineIdentity());

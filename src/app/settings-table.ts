@@ -97,6 +97,11 @@ export const settingsTable = [
   { key: 'format', flag: '--format', valueName: 'format', type: 'choice', choices: ['jsonl', 'csv'], defaultText: 'csv for an --out ending in .csv, else jsonl', help: 'output format', sources: ['flag'], commands: ['export'] },
   { key: 'failedOnly', flag: '--failed', type: 'boolean', default: false, help: 'only the failed prompts', sources: ['flag'], commands: ['export'] },
   { key: 'bom', flag: '--bom', type: 'boolean', default: false, help: 'start a CSV with a UTF-8 byte order mark, for spreadsheets', sources: ['flag'], commands: ['export'] },
+  // Prompts from a template over a table, and a dry run first.
+  { key: 'template', flag: '--template', valueName: 'file', type: 'string', help: 'a prompt file whose {{column}} placeholders are filled from each --data row (one prompt per row)', sources: ['flag'], commands: ['run'] },
+  { key: 'data', flag: '--data', valueName: 'file', type: 'list', help: 'rows for --template: .csv, .tsv or .jsonl with the columns it names (repeatable)', sources: ['flag'], commands: ['run'] },
+  { key: 'idColumn', flag: '--id-column', valueName: 'column', type: 'string', defaultText: '<data file>:<line of the row>', help: "the --data column holding each row's custom_id", sources: ['flag'], commands: ['run'] },
+  { key: 'dryRun', flag: '--dry-run', type: 'boolean', default: false, help: 'send nothing and keep nothing: prompts, tokens, max_tokens, time and context fit per model', sources: ['flag'], commands: ['run'] },
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },

@@ -21,8 +21,8 @@ interface CommandSpec {
 const commands: readonly CommandSpec[] = [
   {
     name: 'run',
-    description: 'send every prompt of the inputs (folders of .txt/.md, JSONL, OpenAI batch JSONL, globs, - for stdin)',
-    argument: { syntax: '<inputs...>', description: 'prompt folders, files or globs' },
+    description: 'send every prompt of the inputs (folders of .txt/.md, JSONL, OpenAI batch JSONL, globs, - for stdin), or of a --template over --data rows',
+    argument: { syntax: '[inputs...]', description: 'prompt folders, files or globs' },
   },
   {
     name: 'resume',
@@ -53,7 +53,7 @@ async function dispatch(name: CommandName, positional: string | string[] | undef
       const { runCommand } = await import('./commands/run.js');
       const flags = readSettingFlags(command, name);
       return name === 'run'
-        ? runCommand({ ...flags, inputs: positional as string[] }, io)
+        ? runCommand({ ...flags, inputs: (positional as string[] | undefined) ?? [] }, io)
         : runCommand({ ...flags, job: positional as string | undefined, resume: true, inputs: [] }, io);
     }
     case 'jobs': {

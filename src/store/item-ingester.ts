@@ -41,6 +41,7 @@ interface ExistingRow {
   readonly invalid: number;
   readonly error_message: string | null;
   readonly duplicate_of: string | null;
+  readonly row_data: string | null;
 }
 
 interface Counters {
@@ -98,7 +99,7 @@ export class ItemIngester {
   constructor(db: BetterSqlite3.Database) {
     this.#db = db;
     this.#selectExisting = db.prepare(
-      `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of
+      `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of, row_data
        FROM items WHERE job_id = ? AND custom_id = ?`,
     );
     this.#findPrimary = db
@@ -112,26 +113,26 @@ export class ItemIngester {
       )
       .pluck();
     this.#insertItem = db.prepare(
-      `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status)
-       VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending')`,
+      `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data)
+       VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData)`,
     );
     this.#insertInvalid = db.prepare(
-      `INSERT INTO items (job_id, custom_id, idx, source, status, invalid, error_code, error_message, finished_at)
-       VALUES (@jobId, @customId, @idx, @source, 'failed', 1, 'PROMPT_INVALID', @message, @now)`,
+      `INSERT INTO items (job_id, custom_id, idx, source, status, invalid, error_code, error_message, finished_at, row_data)
+       VALUES (@jobId, @customId, @idx, @source, 'failed', 1, 'PROMPT_INVALID', @message, @now, @rowData)`,
     );
     this.#resetChanged = db.prepare(
       `UPDATE items SET idx = @idx, source = @source, endpoint = @endpoint, body = @body, model = @model,
-         request_hash = @hash, deterministic = @deterministic, duplicate_of = @duplicateOf,
+         request_hash = @hash, deterministic = @deterministic, duplicate_of = @duplicateOf, row_data = @rowData,
          status = 'pending', invalid = 0, finished_at = NULL, ${clearedResult}
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
     this.#markInvalid = db.prepare(
-      `UPDATE items SET idx = @idx, source = @source, endpoint = NULL, body = NULL, model = NULL,
+      `UPDATE items SET idx = @idx, source = @source, row_data = @rowData, endpoint = NULL, body = NULL, model = NULL,
          request_hash = NULL, deterministic = 0, duplicate_of = NULL, status = 'failed', invalid = 1,
          ${clearedResult}, error_code = 'PROMPT_INVALID', error_message = @message, finished_at = @now
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
-    this.#moveItem = db.prepare('UPDATE items SET idx = ?, source = ? WHERE job_id = ? AND custom_id = ?');
+    this.#moveItem = db.prepare('UPDATE items SET idx = ?, source = ?, row_data = ? WHERE job_id = ? AND custom_id = ?');
     this.#duplicatesOf = db
       .prepare<[number, string], string>(
         'SELECT custom_id FROM items WHERE job_id = ? AND duplicate_of = ? ORDER BY idx',
@@ -249,8 +250,9 @@ export class ItemIngester {
       counters.unchanged++;
       if (existing.status === 'done') counters.alreadyDone++;
       if (existing.duplicate_of !== null) counters.duplicates++;
-      if (existing.idx !== item.index || existing.source !== item.source) {
-        this.#moveItem.run(item.index, item.source, jobId, item.customId);
+      const rowData = rowDataOf(item);
+      if (existing.idx !== item.index || existing.source !== item.source || existing.row_data !== rowData) {
+        this.#moveItem.run(item.index, item.source, rowData, jobId, item.customId);
       }
       return;
     }
@@ -269,6 +271,7 @@ export class ItemIngester {
       hash,
       deterministic: deterministic ? 1 : 0,
       duplicateOf,
+      rowData: rowDataOf(item),
     };
     if (existing === undefined) {
       this.#insertItem.run(row);
@@ -290,14 +293,15 @@ export class ItemIngester {
       source: invalid.source,
       message: invalid.message,
       now: Date.now(),
+      rowData: rowDataOf(invalid),
     };
     if (existing === undefined) {
       this.#insertInvalid.run(row);
       return;
     }
     if (existing.invalid === 1 && existing.error_message === invalid.message) {
-      if (existing.idx !== invalid.index || existing.source !== invalid.source) {
-        this.#moveItem.run(invalid.index, invalid.source, jobId, invalid.customId);
+      if (existing.idx !== invalid.index || existing.source !== invalid.source || existing.row_data !== row.rowData) {
+        this.#moveItem.run(invalid.index, invalid.source, row.rowData, jobId, invalid.customId);
       }
       return;
     }
@@ -318,4 +322,9 @@ export class ItemIngester {
     this.#setDuplicateOf.run(null, jobId, heir);
     for (const other of rest) this.#setDuplicateOf.run(heir, jobId, other);
   }
+}
+
+/** `items.row_data`: the --data row as JSON (see RowData), or NULL for prompts read from prompt files. */
+function rowDataOf(record: PromptItem | InvalidPrompt): string | null {
+  return record.rowData === undefined ? null : JSON.stringify(record.rowData);
 }
