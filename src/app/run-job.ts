@@ -18,7 +18,7 @@ import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
 import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templateInputsOf, templatePaths } from './job-template.js';
 import { checkOutputPath } from './check-output-path.js';
-import { reportInvalidPrompts } from './report-invalid-prompts.js';
+import { reportInvalidPrompts, type InvalidTally } from './report-invalid-prompts.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
@@ -128,8 +128,13 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) }), located.job, context.notice)) : undefined;
+    const invalid: InvalidTally = {};
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) }), located.job, context.notice, invalid)) : undefined;
     ingested = true;
+    // A new job whose every prompt is unreadable has nothing to send: an input error, not a run.
+    if (job.isNew && ingest !== undefined && ingest.total > 0 && ingest.invalid === ingest.total) {
+      throw new AppError('PROMPT_INVALID', `nothing to send: all ${ingest.total} prompt(s) read are invalid, the first: ${invalid.first ?? '?'}; fix them and run the same command again`);
+    }
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
     }

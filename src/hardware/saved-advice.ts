@@ -15,6 +15,17 @@ export interface SavedAdvice {
   readonly hardwareFingerprint: string;
   /** The machine it was planned for (see `machineIdentity`): `batch run` uses it only there. */
   readonly machine: string;
+  /** What `batch optimize --measure` measured, when it ran: `batch run --dry-run` estimates durations from it. */
+  readonly measured?: MeasuredThroughput;
+}
+
+/** The throughput `batch optimize --measure` measured at the concurrency it recommends. */
+export interface MeasuredThroughput {
+  /** The model measured: the GGUF's absolute path (managed server), else the name the server gave. */
+  readonly model: string;
+  readonly completionTokensPerSecond: number;
+  /** Requests in flight at that throughput. */
+  readonly concurrency: number;
 }
 
 /** Saved advice as `batch run` finds it. */
@@ -32,7 +43,7 @@ export function advicePath(home: string): string {
  * Writes the plan's run settings to `<home>/advice.json` (through a temporary file and a rename,
  * so a run reading it never sees half a file). Returns the path written.
  */
-export function saveAdvice(home: string, plan: OptimizationPlan, machine: string, now: Date = new Date()): string {
+export function saveAdvice(home: string, plan: OptimizationPlan, machine: string, now: Date = new Date(), measured?: MeasuredThroughput): string {
   const advice: SavedAdvice = {
     workers: plan.workers,
     maxModels: plan.maxModels,
@@ -42,6 +53,7 @@ export function saveAdvice(home: string, plan: OptimizationPlan, machine: string
     savedAt: now.toISOString(),
     hardwareFingerprint: plan.hardwareFingerprint,
     machine,
+    ...(measured === undefined ? {} : { measured }),
   };
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const path = advicePath(home);
@@ -80,7 +92,16 @@ export function loadAdvice(home: string): SavedAdvice | undefined {
   if (typeof fingerprint !== 'string' || fingerprint === '') return undefined;
   // Advice saved before it named its machine reads as planned for no machine: never applied.
   const machine = typeof record.machine === 'string' ? record.machine : '';
-  return { workers, maxModels, slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint, machine };
+  const measured = measuredOf(record.measured);
+  return { workers, maxModels, slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint, machine, ...(measured === undefined ? {} : { measured }) };
+}
+
+function measuredOf(value: unknown): MeasuredThroughput | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { model, completionTokensPerSecond: rate, concurrency } = value as Record<string, unknown>;
+  if (typeof model !== 'string' || model === '' || typeof rate !== 'number' || !(rate > 0) || !Number.isFinite(rate)) return undefined;
+  if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) return undefined;
+  return { model, completionTokensPerSecond: rate, concurrency };
 }
 
 /**

@@ -100,7 +100,7 @@ export function defaultCacheDir(env: Readonly<Record<string, string | undefined>
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : join(os.homedir(), '.cache', 'batch', 'models');
 }
 
-function isOffline(env: Readonly<Record<string, string | undefined>>): boolean {
+export function isOffline(env: Readonly<Record<string, string | undefined>>): boolean {
   const ci = env['CI'];
   return env['BATCH_OFFLINE'] === '1' || (ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0');
 }

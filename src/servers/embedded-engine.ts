@@ -1,5 +1,8 @@
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { EmbeddedSlotPool } from './embedded-slot-pool.js';
+import { tokenizeChat, tokenizeText, type ChatMessage } from './tokenize-prompt.js';
+
+export type { ChatMessage };
 
 /** How the engine loads its model. Validated by `startEmbeddedServer`. */
 export interface EmbeddedEngineOptions {
@@ -8,11 +11,6 @@ export interface EmbeddedEngineOptions {
   readonly contextSize: number;
   readonly threads: number;
   readonly gpu: 'auto' | false;
-}
-
-export interface ChatMessage {
-  readonly role: 'system' | 'user' | 'assistant';
-  readonly content: string;
 }
 
 export interface GenerationRequest {
@@ -155,23 +153,12 @@ export class EmbeddedEngine {
 
   /** Renders chat messages with the model's chat wrapper, ending with an open assistant turn. */
   tokenizeChat(messages: readonly ChatMessage[]): Token[] {
-    const history: ChatHistoryItem[] = messages.map((message) =>
-      message.role === 'system'
-        ? { type: 'system', text: message.content }
-        : message.role === 'user'
-          ? { type: 'user', text: message.content }
-          : { type: 'model', response: [message.content] },
-    );
-    history.push({ type: 'model', response: [] });
-    const { contextText } = this.#chatWrapper.generateContextState({ chatHistory: history });
-    return contextText.tokenize(this.#model.tokenizer);
+    return tokenizeChat(this.#model, this.#chatWrapper, messages);
   }
 
   /** Tokenizes a raw completion prompt, with BOS when the model expects one (as llama-server does). */
   tokenizeText(prompt: string): Token[] {
-    const tokens = this.#model.tokenize(prompt);
-    const bos = this.#model.tokens.bos;
-    return bos !== null && this.#model.tokens.shouldPrependBosToken ? [bos, ...tokens] : tokens;
+    return tokenizeText(this.#model, prompt);
   }
 
   /** Stop strings of the chat template, for chat requests. */

@@ -127,10 +127,11 @@ describe('batch run --template --data', () => {
     expect(half.stderr).toContain('needs the rows to fill it with: pass --data');
     const ragged = path.join(dir, 'ragged.csv');
     writeFileSync(ragged, 'name,topic\nAnn\nBo,x,y\n');
-    const raggedRun = await runCli(['run', '--template', template, '--data', ragged, '--server', sim.url, '--job', 'ragged'], { env: env('refuse') });
-    expect(raggedRun.code).toBe(4);
+    const raggedRun = await runCli(['run', '--template', template, '--data', ragged, '--server', sim.url, '--job', 'ragged', '--quiet'], { env: env('refuse') });
+    expect(raggedRun.code).toBe(2);
+    expect(raggedRun.stderr).toContain(`nothing to send: all 2 prompt(s) read are invalid, the first: ${path.normalize(ragged)}:2: expected 2 field(s) like the header (name, topic), got 1`);
     expect(sim.stats().requests).toBe(before);
     const jobs = await runCli(['jobs', '--json'], { env: env('refuse') });
-    expect(JSON.parse(jobs.stdout).map((job: { name: string }) => job.name)).toEqual(['ragged']);
+    expect(jobs.stdout.trim() === '' ? [] : JSON.parse(jobs.stdout)).toEqual([]);
   });
 });

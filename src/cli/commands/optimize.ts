@@ -8,6 +8,7 @@ import type { MeasureConcurrencyOptions } from '../../hardware/measure-concurren
 import type { HardwareSummary } from '../../hardware/hardware-summary.js';
 import type { ModelProfile } from '../../hardware/model-profile.js';
 import type { OptimizationPlan } from '../../hardware/optimization-plan.js';
+import type { MeasuredThroughput } from '../../hardware/saved-advice.js';
 import type { PromptModelUse, PromptSurvey } from '../../hardware/survey-prompts.js';
 import { parseModelOption } from '../../models/parse-model-option.js';
 import type { CliIo } from '../io.js';
@@ -154,7 +155,7 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
       import('../../store/job-paths.js'),
       import('../../hardware/machine-identity.js'),
     ]);
-    const path = saveAdvice(batchHome(io.env, io.cwd), saved, machineIdentity());
+    const path = saveAdvice(batchHome(io.env, io.cwd), saved, machineIdentity(), new Date(), measuredThroughput(curve, options, io.cwd));
     notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} for flags you leave out (--no-save skips this)`);
   }
   return 0;
@@ -216,4 +217,14 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
     // Past the server's slots requests only queue, so twice the slots shows the plateau.
     measure: { maxConcurrency: options.maxConcurrency ?? 2 * plan.slots, signal: io.hardStop, onLevel, requestsPerLevel: options.requestsPerLevel, ...sampleRequests(survey, true) },
   });
+}
+
+/** The throughput at the recommended concurrency, for `batch run --dry-run`'s duration estimates. */
+function measuredThroughput(curve: ConcurrencyCurve | undefined, options: OptimizeCommandOptions, cwd: string): MeasuredThroughput | undefined {
+  const level = curve?.levels.find((candidate) => candidate.concurrency === curve.recommended);
+  if (curve === undefined || level === undefined || !(level.completionTokensPerSecond > 0)) return undefined;
+  // A managed server serves the first --model; a running server is known by its URL.
+  const first = options.models?.[0];
+  const model = options.measureServer !== undefined || first === undefined ? curve.url : parseModelOption(first, cwd).path;
+  return { model, completionTokensPerSecond: level.completionTokensPerSecond, concurrency: level.concurrency };
 }

@@ -30,6 +30,13 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
     onRetry: (...args) => reporter?.onRetry(...args),
   };
   const { quiet, json, ...job } = options;
+  if (job.dryRun) {
+    // Nothing is sent and nothing kept: no job, no database, no server.
+    const [{ dryRun }, { formatDryRunReport }] = await Promise.all([import('../../app/dry-run.js'), import('../../reporting/dry-run-report.js')]);
+    const report = await dryRun(job, { cwd: io.cwd, env: io.env, stdin: io.stdin, notice, perPrompt: json === true });
+    io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatDryRunReport(report));
+    return report.exitCode;
+  }
   try {
     const summary = await runJob(job, {
       cwd: io.cwd,

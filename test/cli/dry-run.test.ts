@@ -1,0 +1,85 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machineIdentity } from '../../src/hardware/machine-identity.js';
+import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
+import type { DryRunReport } from '../../src/reporting/dry-run-report.js';
+import { parseJsonl } from '../helpers/run-cli.js';
+import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { repoRoot } from '../helpers/sim-process.js';
+import { startSimServer } from '../sim/sim-server.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'batch-cli-dry-run-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('batch run --dry-run', () => {
+  it("counts the example prompts' tokens exactly as the embedded server reports prompt_tokens, and leaves nothing behind", async () => {
+    // No --model, offline: the generated demo model, as `npx batch run prompts-examples` uses here.
+    const env = { BATCH_HOME: path.join(dir, 'home-examples'), BATCH_MODELS_DIR: path.join(dir, 'models') };
+    const examples = path.join(repoRoot, 'prompts-examples');
+    const dry = await runCli(['run', examples, '--dry-run', '--json'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    const report = JSON.parse(dry.stdout) as DryRunReport;
+    expect(existsSync(env.BATCH_HOME)).toBe(false);
+    expect(report.models).toHaveLength(1);
+    expect(report.models[0]).toMatchObject({ model: '(default)', exactTokens: true, prompts: report.prompts });
+    expect(report.perPrompt).toHaveLength(report.prompts);
+    expect(report.prompts).toBeGreaterThan(10);
+
+    const out = path.join(dir, 'examples.out.jsonl');
+    const real = await runCli(['run', examples, '--threads', '1', '--slots', '2', '--out', out, '--quiet'], { env });
+    expect(real.code, real.stderr).toBe(0);
+    const reported = new Map(parseJsonl(readFileSync(out, 'utf8')).map((line) => [line.custom_id as string, line.response.body.usage.prompt_tokens as number]));
+    expect(reported.size).toBe(report.prompts);
+    for (const prompt of report.perPrompt!) expect([prompt.customId, prompt.promptTokens]).toEqual([prompt.customId, reported.get(prompt.customId)]);
+    expect(report.models[0]!.promptTokens).toBe([...reported.values()].reduce((a, b) => a + b, 0));
+  }, 300_000);
+
+  it('against --server sends nothing: estimates tokens, lists invalid lines and duplicate ids with file:line, exit 2 for duplicates', async () => {
+    const sim = await startSimServer();
+    try {
+      const file = path.join(dir, 'mixed.jsonl');
+      writeFileSync(file, [JSON.stringify({ id: 'a', prompt: 'x'.repeat(400), max_tokens: 10 }), '{"id": "b", "prompt": ', JSON.stringify({ id: 'a', messages: [{ role: 'user', content: 'hi' }] }), JSON.stringify({ id: 'c', prompt: 'y', model: 'other', max_tokens: 5 })].join('\n'));
+      const env = { BATCH_HOME: path.join(dir, 'home-server') };
+      const result = await runCli(['run', file, '--server', sim.url, '--dry-run'], { env });
+      expect(result.code).toBe(2);
+      expect(sim.stats().requests).toBe(0);
+      expect(existsSync(env.BATCH_HOME)).toBe(false);
+      expect(result.stdout).toContain('prompts     3 to send, 1 invalid, 1 duplicate custom_id(s)');
+      expect(result.stdout).toMatch(new RegExp(`invalid   ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: expected a JSON object, got malformed JSON`));
+      expect(result.stdout).toContain(`duplicate "a" at ${file}:3 (first at ${file}:1)`);
+      expect(result.stdout).toMatch(/model \(default\)\n {2}prompts {8}2\n {2}prompt tokens {2}\d+ \(estimated/);
+      expect(result.stdout).toContain('model other');
+      expect(result.stdout).toContain('max_tokens     10 (+ 1 prompt(s) without max_tokens');
+      expect(result.stdout).toContain('context        unknown');
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('over a template: the rows that do not fit the context, and the duration from the throughput optimize measured', async () => {
+    const model = path.join(dir, 'tiny.gguf');
+    await writeTinyLlamaGguf(model);
+    const home = path.join(dir, 'home-template');
+    mkdirSync(home, { recursive: true });
+    const advice = { workers: 2, maxModels: 1, slots: 2, contextSize: 512, threads: 1, savedAt: new Date().toISOString(), hardwareFingerprint: 'test', machine: machineIdentity(), measured: { model, completionTokensPerSecond: 50, concurrency: 2 } };
+    writeFileSync(path.join(home, 'advice.json'), JSON.stringify(advice));
+    const template = path.join(dir, 'fit.md');
+    writeFileSync(template, '---\nmax_tokens: 100\n---\nSummarise: {{text}}\n');
+    const data = path.join(dir, 'fit.csv');
+    writeFileSync(data, `id,text\nshort,hello\nlong,"${'word '.repeat(200)}"\n`);
+    const result = await runCli(['run', '--template', template, '--data', data, '--id-column', 'id', '--model', model, '--dry-run', '--ctx', '128'], { env: { BATCH_HOME: home } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('prompts     2 to send, 0 invalid, 0 duplicate custom_id(s)');
+    expect(result.stdout).toContain("counted with the model's tokenizer and chat template");
+    expect(result.stdout).toContain('max_tokens     200\n');
+    expect(result.stdout).toContain('duration       at most 4.0s of generation (max_tokens at 50.0 tokens/s');
+    expect(result.stdout).toMatch(new RegExp(`context {8}2 prompt\\(s\\) do not fit 128 tokens per slot[^\\n]*\\n {4}short \\(${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2\\): \\d+ \\+ 100 tokens\\n {4}long`));
+    expect(readFileSync(path.join(home, 'advice.json'), 'utf8')).toBe(JSON.stringify(advice));
+    expect(existsSync(path.join(home, 'checkpoints'))).toBe(false);
+  });
+});
