@@ -39,4 +39,15 @@ describe('optimize --measure starts its server with the wiring `batch run` uses'
     expect(result.stderr).toContain(`starting llama-server (${fakeLlamaServer})`);
     expect(result.stdout).toContain('concurrency');
   });
+
+  it('saves the throughput it measured with the advice, for `batch run --dry-run` estimates', async () => {
+    const model = path.join(dir, 'saved.gguf');
+    await writeTinyLlamaGguf(model);
+    const home = path.join(dir, 'home-saved');
+    const result = await runCli(['optimize', '--measure', '--model', model, '--llama-server', fakeLlamaServer, '--max-concurrency', '2', '--requests-per-level', '2'], { env: { BATCH_HOME: home } });
+    expect(result.code, result.stderr).toBe(0);
+    const { loadAdvice } = await import('../../src/hardware/saved-advice.js');
+    expect(loadAdvice(home)?.measured).toEqual({ model, completionTokensPerSecond: expect.any(Number), concurrency: expect.any(Number) });
+    expect(loadAdvice(home)!.measured!.completionTokensPerSecond).toBeGreaterThan(0);
+  });
 });

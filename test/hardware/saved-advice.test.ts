@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,18 @@ describe('saved advice', () => {
     });
     expect(plan.hardwareFingerprint).toBe('linux-x64; AMD Ryzen 7 5800X 8c/16t; 32 GiB RAM');
     expect(advise(hardwareFixture('rtx3090.json'), [], { contextSize: 4096 }).hardwareFingerprint).toMatch(/; NVIDIA GeForce RTX 3090 24 GiB$/);
+  });
+
+  it('keeps the throughput `optimize --measure` measured, and drops a malformed one without dropping the advice', () => {
+    const home = join(root, 'home-measured');
+    const plan = advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 });
+    const measured = { model: '/models/m.gguf', completionTokensPerSecond: 41.5, concurrency: 4 };
+    saveAdvice(home, plan, 'machine-m', new Date('2026-01-02T03:04:05.000Z'), measured);
+    expect(loadAdvice(home)?.measured).toEqual(measured);
+    const saved = JSON.parse(readFileSync(advicePath(home), 'utf8'));
+    writeFileSync(advicePath(home), JSON.stringify({ ...saved, measured: { model: '/models/m.gguf', completionTokensPerSecond: -1, concurrency: 4 } }));
+    expect(loadAdvice(home)).toMatchObject({ workers: plan.workers, machine: 'machine-m' });
+    expect(loadAdvice(home)?.measured).toBeUndefined();
   });
 
   it('ignores a missing or malformed file instead of failing the run', () => {
