@@ -5,7 +5,8 @@
  */
 export * from './errors.js';
 export type { PromptItem, PromptRecord, InvalidPrompt, PromptEndpoint } from './prompts/prompt-item.js';
-export { readPrompts } from './prompts/read-prompts.js';
+export { readPrompts, type ReadPromptsOptions, type TemplateInputs } from './prompts/read-prompts.js';
+export type { RowData } from './prompts/row-data.js';
 export type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backends/backend.js';
 export { openBackend } from './backends/open-backend.js';
 export type { ItemOutcome } from './store/item-outcome.js';
@@ -16,6 +17,8 @@ export { RetryPolicy, type RetryPolicyOptions } from './scheduler/retry-policy.j
 export { StaticRouter } from './scheduler/static-router.js';
 export type { Router, RouteLease, ModelLoadStats } from './scheduler/router.js';
 export { runJob, type RunJobOptions, type RunJobContext } from './app/run-job.js';
+export { dryRun, type DryRunContext } from './app/dry-run.js';
+export type { DryRunReport, DryRunModel } from './reporting/dry-run-report.js';
 export { settingsTable, settingRowsOf, settingDefaults, type SettingRow, type Settings, type GivenSettings, type CommandName } from './app/settings-table.js';
 export { resolveRunSettings, type RunSettings } from './app/resolve-run-settings.js';
 export { jobConfigOf, parseJobConfig, type JobConfig } from './app/job-config.js';
@@ -40,3 +43,4 @@ export { ModelPool } from './servers/model-pool.js';
 export { ModelCatalog } from './servers/model-catalog.js';
 export { ManagedServer } from './servers/managed-server.js';
 export { startEmbeddedServer } from './servers/embedded-server.js';
+export { PromptTokenCounter } from './servers/prompt-token-counter.js';

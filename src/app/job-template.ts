@@ -38,7 +38,12 @@ export function jobTemplateOf(flags: TemplateFlags, cwd: string): JobTemplate | 
   if (data.length === 0) throw new UsageError(`--template ${flags.template} needs the rows to fill it with: pass --data rows.csv (or .tsv, .jsonl)`);
   if (flags.idColumn === '') throw new UsageError('--id-column: expected a column name, got an empty string');
   const file = (given: string): JobTemplateFile => ({ path: path.resolve(cwd, given), display: toPosixPath(path.normalize(given)) });
-  return { template: file(flags.template), data: data.map(file), ...(flags.idColumn === undefined ? {} : { idColumn: flags.idColumn }) };
+  const files = data.map(file);
+  for (const [i, later] of files.entries()) {
+    const earlier = files.slice(0, i).find((candidate) => candidate.path === later.path);
+    if (earlier !== undefined) throw new UsageError(`--data ${later.display} is given twice (also as --data ${earlier.display}); its rows would be read twice: give each file once`);
+  }
+  return { template: file(flags.template), data: files, ...(flags.idColumn === undefined ? {} : { idColumn: flags.idColumn }) };
 }
 
 /** What readPrompts takes. */

@@ -48,7 +48,8 @@ export function parseFrontMatter(text: string): FrontMatterResult {
   const error = document.errors[0];
   if (error !== undefined) {
     const line = fileLine(counter.linePos(error.pos[0]).line);
-    return { ok: false, line, detail: `expected YAML \`key: value\` lines, got ${error.message.replace(/ at line \d+, column \d+[\s\S]*$/, '')}` };
+    const reason = error.message.replace(/ at line \d+, column \d+[\s\S]*$/, '');
+    return { ok: false, line, detail: `expected YAML \`key: value\` lines, got ${reason}; put a value that holds \`: \` or starts with [ { & * ! | > ' " % @ in quotes` };
   }
   const body = { body: lines.slice(end + 1).join('\n'), bodyLine: end + 2 };
   if (document.contents === null) return { ok: true, fields: {}, keyLines: {}, ...body };

@@ -97,6 +97,11 @@ describe('parseFrontMatter', () => {
     expect((parsed as { detail: string }).detail).toMatch(detail);
   });
 
+  it('says how to quote a value YAML cannot read as it is', () => {
+    const parsed = parseFrontMatter("---\nsystem: It's: tricky\n---\nP");
+    expect(parsed).toEqual({ ok: false, line: 2, detail: "expected YAML `key: value` lines, got Nested mappings are not allowed in compact mappings; put a value that holds `: ` or starts with [ { & * ! | > ' \" % @ in quotes" });
+  });
+
   it('names the accepted keys when a key is unknown', () => {
     const parsed = parseFrontMatter('---\n\ntemprature: 0\n---\nP');
     expect(parsed).toEqual({ ok: false, line: 3, detail: `expected one of the keys ${FRONT_MATTER_KEYS.join(', ')}, got \`temprature\`` });
