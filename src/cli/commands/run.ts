@@ -11,7 +11,7 @@ export interface RunCommandOptions extends RunJobOptions {
   readonly json?: boolean;
 }
 
-/** `batch run <inputs...>` / `batch resume [job]`. Returns the exit code. */
+/** `batch run [inputs...]` (or `--template … --data …`, `--dry-run`) / `batch resume [job]`. Returns the exit code. */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<number> {
   const [{ runJob }, { ProgressReporter }, { formatRunSummary }] = await Promise.all([
     import('../../app/run-job.js'),
