@@ -22,6 +22,9 @@ import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
 import { resumeCommand } from './resume-command.js';
+import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
+import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
+import { jsonAnswerCheck } from '../scheduler/answer-check.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -109,6 +112,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     // Before anything is sent: finding out at the end that the output cannot be written, or that
     // writing it destroys the prompts or the job, loses the night.
     await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
+    // Checked before the job is touched: a schema that cannot work must not cost a night.
+    const jsonSchema = reread && given.jsonSchema !== undefined ? loadJsonSchemaFile(given.jsonSchema) : undefined;
     const config = jobConfigOf(inputs, given);
     const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint(inputs) });
     jobId = job.id;
@@ -121,7 +126,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(applyAnswerShape(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), jsonSchema), located.job, context.notice)) : undefined;
     ingested = true;
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
@@ -173,6 +178,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           softStop: context.softStop,
           hardStop: context.hardStop,
           listener: context.listener,
+          answerCheck: jsonAnswerCheck({ retries: settings.jsonRetries }),
         }).run();
       }
     } finally {

@@ -1,4 +1,5 @@
-import type { EndpointInfo, ServerType } from './backend.js';
+import type { CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
+import { answerShapeOf } from './answer-shape.js';
 import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
 import { OpenAiBackend } from './openai-backend.js';
 
@@ -8,6 +9,18 @@ import { OpenAiBackend } from './openai-backend.js';
  */
 export class LlamaServerBackend extends OpenAiBackend {
   override readonly type: ServerType = 'llama-server';
+
+  /**
+   * Its chat endpoint reads OpenAI's `response_format` (json_schema, json_object); its completion
+   * endpoint ignores it and reads only its own `json_schema` field (turned into a grammar), so a
+   * completion request gets the schema there too.
+   */
+  override complete(request: CompletionRequest): Promise<CompletionResult> {
+    const shape = request.endpoint === '/v1/completions' ? answerShapeOf(request.body) : undefined;
+    if (shape === undefined || request.body.json_schema !== undefined || request.body.grammar !== undefined) return super.complete(request);
+    const schema = shape.kind === 'json_schema' ? shape.schema : { type: 'object' };
+    return super.complete({ ...request, body: { ...request.body, json_schema: schema } });
+  }
 
   override async describe(): Promise<EndpointInfo> {
     const [answer, models] = await Promise.all([
