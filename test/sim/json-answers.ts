@@ -73,7 +73,11 @@ function mismatched(value: unknown): unknown {
 
 /** Which prompts `invalidJson` breaks: decided by the prompt text alone, so a test can predict it. */
 export function jsonFate(promptText: string, onceRate: number, alwaysRate: number): JsonFate {
-  const share = parseInt(hashText(`json:${promptText}`), 16) / 0x1_0000_0000;
+  // FNV-1a of texts that differ in their last characters differ little in their high bits: mix them (MurmurHash3's fmix32).
+  let h = parseInt(hashText(promptText), 16);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  const share = ((h ^ (h >>> 16)) >>> 0) / 0x1_0000_0000;
   if (share < alwaysRate) return 'always';
   return share < alwaysRate + onceRate ? 'once' : 'valid';
 }
