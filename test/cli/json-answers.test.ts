@@ -189,3 +189,21 @@ describe('batch export --format csv beside the input rows', () => {
     expect(jsonl[2]!.answer).toEqual(sampleInstance(schema, promptText(prefix, 2)));
   });
 });
+
+describe('parsed answers reach prompts that send no request of their own', () => {
+  it('a duplicate deterministic prompt and a --cache hit in another job carry the parsed answer too', async () => {
+    sim = await startSimServer();
+    const input = path.join(dir, 'dup.jsonl');
+    writeFileSync(input, ['a', 'b'].map((id) => JSON.stringify({ id, prompt: 'same question', temperature: 0 })).join('\n') + '\n');
+    const env = { BATCH_HOME: path.join(dir, 'home-dup') };
+    const schemaFile = path.join(dir, 'ticket.schema.json');
+    const db = path.join(dir, 'dup.sqlite');
+    expect((await runCli(['run', input, '--server', sim.url, '--json-schema', schemaFile, '--job', 'dup1', '--db', db, '--quiet'], { env })).code).toBe(0);
+    expect(sim.stats().requests).toBe(1);
+    const expected = sampleInstance(schema, 'same question');
+    expect(parseJsonl((await runCli(['export', 'dup1', '--db', db], { env })).stdout).map((line) => line.answer)).toEqual([expected, expected]);
+    expect((await runCli(['run', input, '--server', sim.url, '--json-schema', schemaFile, '--job', 'dup2', '--db', db, '--cache', '--quiet'], { env })).code).toBe(0);
+    expect(sim.stats().requests).toBe(1);
+    expect(parseJsonl((await runCli(['export', 'dup2', '--db', db], { env })).stdout).map((line) => line.answer)).toEqual([expected, expected]);
+  });
+});
