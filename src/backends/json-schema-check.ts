@@ -1,11 +1,22 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+
+let shared: Ajv2020 | undefined;
 
 /**
  * One validator for every schema of a run: draft 2020-12, all errors (a message lists several),
  * unknown keywords ignored as the draft says (OpenAI's `strict` and vendor extensions appear in
  * real schemas), and `format` an annotation, as in draft 2020-12 without the format vocabulary.
+ * Loaded on first use (synchronously): ajv costs ~200 ms to import, which a run without a schema
+ * should not pay.
  */
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+function ajv(): Ajv2020 {
+  if (shared === undefined) {
+    const { Ajv2020: Validator } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    shared = new Validator({ strict: false, allErrors: true, validateFormats: false });
+  }
+  return shared;
+}
 
 /** Compiled validators by schema text: every prompt of a run usually shares one schema. */
 const compiled = new Map<string, { readonly source: object; readonly validate: ValidateFunction }>();
@@ -23,7 +34,7 @@ export function jsonSchemaProblem(schema: unknown): string | undefined {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
     return `expected a JSON Schema object, got ${Array.isArray(schema) ? 'an array' : schema === null ? 'null' : typeof schema}`;
   }
-  if (!ajv.validateSchema(schema)) return `not a valid JSON Schema (draft 2020-12): ${describeErrors(ajv.errors ?? [])}`;
+  if (!ajv().validateSchema(schema)) return `not a valid JSON Schema (draft 2020-12): ${describeErrors(ajv().errors ?? [])}`;
   try {
     validatorOf(schema as Readonly<Record<string, unknown>>);
   } catch (error) {
@@ -47,11 +58,11 @@ function validatorOf(schema: Readonly<Record<string, unknown>>): ValidateFunctio
   if (cached !== undefined) return cached.validate;
   // Without its `$id`, so that two schemas naming one `$id` never clash in the shared instance.
   const source = { ...schema, $id: undefined };
-  const validate = ajv.compile(source);
+  const validate = ajv().compile(source);
   if (compiled.size >= maxCached) {
     const [oldest, entry] = compiled.entries().next().value as [string, { source: object }];
     compiled.delete(oldest);
-    ajv.removeSchema(entry.source);
+    ajv().removeSchema(entry.source);
   }
   compiled.set(key, { source, validate });
   return validate;
