@@ -57,6 +57,10 @@ describe('the JSON Schema reaches each flavour in its own field', () => {
     expect(body.json_schema).toBeUndefined();
   });
 
+  it('llama-server chat json_object: its own response_format.schema too, without which it would not constrain the answer', async () => {
+    expect((await sent('llama-server', '/v1/chat/completions', { ...chat, response_format: { type: 'json_object' } })).response_format).toEqual({ type: 'json_object', schema: { type: 'object' } });
+  });
+
   it('llama-server completions: its own json_schema field (the endpoint ignores response_format); json_object becomes an object schema', async () => {
     expect((await sent('llama-server', '/v1/completions', { ...completion, response_format: responseFormat })).json_schema).toEqual(schema);
     await backend!.close();
