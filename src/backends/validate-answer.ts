@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { answerShapeOf } from './answer-shape.js';
+import { answerShapeOf, type AnswerShape } from './answer-shape.js';
 import { schemaMismatch } from './json-schema-check.js';
 
 type Json = Record<string, unknown>;
@@ -37,7 +37,7 @@ export function validateAnswer(requestBody: Readonly<Json>, responseBody: Readon
   return { answer };
 }
 
-function describeShape(shape: NonNullable<ReturnType<typeof answerShapeOf>>): string {
+function describeShape(shape: AnswerShape): string {
   return shape.kind === 'json_schema' ? `JSON matching schema "${shape.name}"` : 'a JSON object (response_format json_object)';
 }
 
