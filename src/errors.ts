@@ -64,6 +64,7 @@ export const errorCodes = {
   JOB_INPUTS_CHANGED: { exitCode: ExitCode.Usage, description: 'a run names a job (--job) that read other inputs; pass --replace-inputs or another --job' },
   JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },
   INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
+  ANSWER_INVALID: { exitCode: ExitCode.Environment, description: "the answer is not JSON, or does not match the prompt's JSON Schema (--json-schema, response_format); sent again --json-retries times" },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code: a key of `errorCodes`. */
@@ -135,6 +136,7 @@ export type BackendErrorCode =
   | 'CONTEXT_EXCEEDED'
   | 'REQUEST_REJECTED'
   | 'MODEL_NOT_FOUND'
+  | 'ANSWER_INVALID'
   | 'INTERNAL';
 
 /** An error answer exactly as the server sent it, for the output's `response`. */

@@ -114,6 +114,7 @@ export function absoluteSettings(settings: JobSettings, cwd: string): JobSetting
     ...settings,
     out: absolute(settings.out),
     modelsDir: absolute(settings.modelsDir),
+    jsonSchema: absolute(settings.jsonSchema),
     // A bare name is looked up on PATH by the shell's rules; only a path is resolved here.
     llamaServer: settings.llamaServer !== undefined && /[\\/]/.test(settings.llamaServer) ? absolute(settings.llamaServer) : settings.llamaServer,
     models: settings.models?.map((value) => {

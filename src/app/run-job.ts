@@ -23,6 +23,9 @@ import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
 import { resumeCommand } from './resume-command.js';
+import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
+import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
+import { jsonAnswerCheck } from '../scheduler/answer-check.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -116,6 +119,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     // writing it destroys the prompts or the job, loses the night.
     await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
     checkOutputNotTemplate(out, template);
+    // Checked before the job is touched: a schema that cannot work must not cost a night.
+    const jsonSchema = reread && given.jsonSchema !== undefined ? loadJsonSchemaFile(given.jsonSchema) : undefined;
     const config = jobConfigOf(inputs, given, template);
     const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint([...inputs, ...(template === undefined ? [] : templatePaths(template))]) });
     jobId = job.id;
@@ -129,7 +134,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
     const invalid: InvalidTally = {};
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) }), located.job, context.notice, invalid)) : undefined;
+    const prompts = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(applyAnswerShape(prompts, jsonSchema), located.job, context.notice, invalid)) : undefined;
     ingested = true;
     // A new job whose every prompt is unreadable has nothing to send: an input error, not a run.
     if (job.isNew && ingest !== undefined && ingest.total > 0 && ingest.invalid === ingest.total) {
@@ -186,6 +192,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           softStop: context.softStop,
           hardStop: context.hardStop,
           listener: context.listener,
+          answerCheck: jsonAnswerCheck({ retries: settings.jsonRetries }),
         }).run();
       }
     } finally {

@@ -87,6 +87,9 @@ export const settingsTable = [
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: 1_800_000, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: 30_000, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
+  // Answers in a JSON shape.
+  { key: 'jsonSchema', flag: '--json-schema', valueName: 'file', type: 'string', help: 'JSON Schema (draft 2020-12) every answer must match, for prompts without a response_format of their own', sources: ['flag', 'job'], commands: runLike },
+  { key: 'jsonRetries', flag: '--json-retries', valueName: 'n', type: 'count', min: 0, default: 2, help: 'times an answer that is not JSON or does not match its schema is asked again (apart from --retries)', sources: ['flag', 'job'], commands: runLike },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },

@@ -1,4 +1,5 @@
-import type { EndpointInfo, ServerType } from './backend.js';
+import type { CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
+import { answerShapeOf } from './answer-shape.js';
 import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
 import { OpenAiBackend } from './openai-backend.js';
 
@@ -6,8 +7,27 @@ import { OpenAiBackend } from './openai-backend.js';
  * llama.cpp's llama-server: the OpenAI API plus /health (503 while loading), /props (slots and
  * context per slot) and `timings` in answers (read by the OpenAI adapter into promptMs/predictedMs).
  */
+/** What OpenAI's json_object asks for: a JSON object. */
+const anyObject = { type: 'object' } as const;
+
 export class LlamaServerBackend extends OpenAiBackend {
   override readonly type: ServerType = 'llama-server';
+
+  /**
+   * Its chat endpoint reads OpenAI's `response_format` json_schema, but constrains a json_object
+   * only when `response_format.schema` (its extension) says how; its completion endpoint ignores
+   * `response_format` and reads only its own `json_schema` field. Each gets the shape where it
+   * reads it, turned into a grammar, unless the request brings a grammar or schema of its own.
+   */
+  override complete(request: CompletionRequest): Promise<CompletionResult> {
+    const shape = answerShapeOf(request.body);
+    if (shape === undefined || request.body.json_schema !== undefined || request.body.grammar !== undefined) return super.complete(request);
+    const schema = shape.kind === 'json_schema' ? shape.schema : anyObject;
+    if (request.endpoint === '/v1/completions') return super.complete({ ...request, body: { ...request.body, json_schema: schema } });
+    const format = request.body.response_format as Readonly<Record<string, unknown>>;
+    if (shape.kind === 'json_schema' || format.schema !== undefined) return super.complete(request);
+    return super.complete({ ...request, body: { ...request.body, response_format: { ...format, schema } } });
+  }
 
   override async describe(): Promise<EndpointInfo> {
     const [answer, models] = await Promise.all([

@@ -140,8 +140,8 @@ export function classifyHttpError(statusCode: number, bodyText: string): HttpErr
 /** Where to look for the models a server serves: Ollama lists them at /api/tags, the others at /v1/models. */
 function modelListHint(url: string, serverType: ServerType, model: string | undefined): string {
   if (serverType === 'ollama') {
-    const pull = model === undefined ? '' : `pull it (ollama pull ${model}) or `;
-    return `${pull}check the model name (GET ${url}/api/tags lists them)`;
+    const pull = `\`ollama pull ${model ?? 'NAME'}\` fetches it`;
+    return `\`ollama list\` on the server's machine lists the models it has (GET ${url}/api/tags), ${pull}`;
   }
   return `check the model name (GET ${url}/v1/models lists them)`;
 }

@@ -5,6 +5,7 @@ import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, Server
 import { HttpEndpoint, type HttpEndpointOptions } from './http-endpoint.js';
 import { invalidShape } from './check-completion-shape.js';
 import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
+import { ollamaFormat, ollamaMessages } from './ollama-request.js';
 
 export interface OllamaBackendOptions extends HttpEndpointOptions {
   /**
@@ -70,8 +71,11 @@ export class OllamaBackend implements Backend {
       if (name !== undefined && source[key] !== undefined) options[name] = source[key];
     }
     const native: Json = { model, stream: false, keep_alive: this.#keepAlive, options };
-    if (chat) native.messages = source.messages;
+    if (chat) native.messages = ollamaMessages(source.messages);
     else native.prompt = source.prompt;
+    // A native `format` in the request wins over one derived from `response_format`.
+    const format = source.format ?? ollamaFormat(source);
+    if (format !== undefined) native.format = format;
     const answer = await this.#http.send('POST', chat ? '/api/chat' : '/api/generate', native, request);
     if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, typeof model === 'string' ? model : undefined, this.type);
     const body = parseJsonAnswer(answer.text, this.url);

@@ -8,6 +8,7 @@ import { RetryPolicy } from './retry-policy.js';
 import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
+import type { AnswerCheck } from './answer-check.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
 export interface WorkSource {
@@ -58,6 +59,8 @@ export interface BatchSchedulerOptions {
   /** Grace period after a soft stop, before in-flight requests are aborted. @default 30000 */
   readonly graceMs?: number;
   readonly listener?: SchedulerListener;
+  /** Checks each answer's JSON shape; an invalid one is sent again `answerCheck.retries` times, apart from `retryPolicy`. */
+  readonly answerCheck?: AnswerCheck;
   /** Clock, injectable for tests. @default Date.now */
   readonly now?: () => number;
 }
@@ -202,9 +205,10 @@ export class BatchScheduler {
     const { router } = this.#options;
     const signal = this.#abort.signal;
     let attempts = 0;
+    let invalidAnswers = 0;
     for (let failures = 0; ; ) {
       // A retry after a stop request is not sent: the prompt stays pending for resume.
-      if (signal.aborted || (failures > 0 && this.#stopped !== undefined)) return;
+      if (signal.aborted || (failures + invalidAnswers > 0 && this.#stopped !== undefined)) return;
       let lease;
       try {
         lease = await untilAborted(router.acquire(group.model ?? undefined), signal);
@@ -242,6 +246,7 @@ export class BatchScheduler {
         } finally {
           this.#options.listener?.onRequestEnd?.(item);
         }
+        const checked = this.#options.answerCheck?.check(body, result, lease.backend.url);
         this.#done += 1;
         this.#promptTokens += result.promptTokens;
         this.#completionTokens += result.completionTokens;
@@ -264,6 +269,7 @@ export class BatchScheduler {
           latencyMs: result.timings.latencyMs,
           ttftMs: result.timings.ttftMs,
           modelLoadMs: result.timings.modelLoadMs,
+          answer: checked?.answer,
           finishedAt: this.#now(),
         });
         return;
@@ -271,6 +277,11 @@ export class BatchScheduler {
         // An aborted request is not an answer: the item stays pending and resume sends it again.
         if (signal.aborted) return;
         const appError = toAppError(error);
+        if (appError.code === 'ANSWER_INVALID' && invalidAnswers < (this.#options.answerCheck?.retries ?? 0)) {
+          invalidAnswers += 1;
+          await this.#backoff(item, appError, 0);
+          continue;
+        }
         failures += 1;
         const delay = this.#retry.delayMs(failures, appError);
         if (delay === undefined) return this.#fail(item, attempts, appError, lease.backend.url);

@@ -1,4 +1,4 @@
-import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { EmbeddedSlotPool } from './embedded-slot-pool.js';
 import { tokenizeChat, tokenizeText, type ChatMessage } from './tokenize-prompt.js';
 
@@ -24,6 +24,8 @@ export interface GenerationRequest {
   readonly signal: AbortSignal;
   /** Receives text as it becomes final (streaming). */
   readonly onText?: (text: string) => void;
+  /** A JSON Schema the answer must follow: generation is constrained by a grammar made from it. */
+  readonly jsonSchema?: Readonly<Record<string, unknown>>;
 }
 
 export interface GenerationTimings {
@@ -60,6 +62,14 @@ export class GenerationRequestError extends Error {
   }
 }
 
+/** Thrown for a JSON Schema the grammar converter cannot take; answered with 400. */
+export class GenerationSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GenerationSchemaError';
+  }
+}
+
 /**
  * The loaded model: one llama.cpp context with `slots` sequences, each sequence a slot. Every
  * request starts from a cleared sequence, so answers never depend on earlier requests.
@@ -71,6 +81,8 @@ export class EmbeddedEngine {
   readonly #chatWrapper: ChatWrapper;
   readonly #wrapperStops: readonly string[];
   readonly #slots: EmbeddedSlotPool<LlamaContextSequence>;
+  /** Grammars by schema text: a batch usually sends one schema with every prompt. */
+  readonly #grammars = new Map<string, Promise<LlamaGrammar>>();
 
   /** What `/props` reports as `build_info`. */
   readonly buildInfo: string;
@@ -181,20 +193,42 @@ export class EmbeddedEngine {
     this.checkPrompt(request.tokens);
     const promptTokens = request.tokens.length;
     const maxTokens = Math.min(request.maxTokens, this.contextSize - promptTokens);
+    const grammar = request.jsonSchema === undefined ? undefined : await this.#grammarFor(request.jsonSchema);
     const slot = await this.#slots.acquire();
     try {
       const sequence = slot.value;
       await sequence.clearHistory();
-      return await this.#run(sequence, request, maxTokens);
+      return await this.#run(sequence, request, maxTokens, grammar);
     } finally {
       this.#slots.release(slot);
     }
   }
 
-  async #run(sequence: LlamaContextSequence, request: GenerationRequest, maxTokens: number): Promise<GenerationResult> {
+  /** The grammar of a JSON Schema (as llama-server's `json_schema`), made once per schema. */
+  async #grammarFor(schema: Readonly<Record<string, unknown>>): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = this.#grammars.get(key);
+    if (grammar === undefined) {
+      grammar = this.#llama.createGrammarForJsonSchema(schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+      this.#grammars.set(key, grammar);
+      // A schema that failed once fails again: forget it, so the cache holds only grammars.
+      grammar.catch(() => this.#grammars.delete(key));
+    }
+    try {
+      return await grammar;
+    } catch (error) {
+      throw new GenerationSchemaError(`"json_schema": ${(error as Error).message}`);
+    }
+  }
+
+  async #run(sequence: LlamaContextSequence, request: GenerationRequest, maxTokens: number, grammar?: LlamaGrammar): Promise<GenerationResult> {
     const started = performance.now();
     let firstTokenAt: number | undefined;
     const generated: Token[] = [];
+    // The grammar's own end (a JSON grammar allows trailing newlines) stops generation too.
+    const grammarStops = grammar?.stopGenerationTriggers.filter((stop): stop is string => typeof stop === 'string') ?? [];
+    request = grammarStops.length === 0 ? request : { ...request, stop: [...request.stop, ...grammarStops] };
+    const grammarState = grammar === undefined ? undefined : new (await import('node-llama-cpp')).LlamaGrammarEvaluationState({ model: this.#model, grammar });
     const longestStop = request.stop.reduce((max, stop) => Math.max(max, stop.length), 0);
     let text = '';
     let emitted = 0;
@@ -204,6 +238,7 @@ export class EmbeddedEngine {
         temperature: request.temperature,
         topP: request.topP,
         ...(request.seed === undefined ? {} : { seed: request.seed }),
+        ...(grammarState === undefined ? {} : { grammarEvaluationState: grammarState }),
       });
       for await (const token of tokens) {
         firstTokenAt ??= performance.now();
@@ -233,6 +268,7 @@ export class EmbeddedEngine {
     }
     // A stopped generation must not look like a finished one (a batch would keep half an answer).
     if (request.signal.aborted) throw new GenerationAbortedError();
+    if (grammar?.trimWhitespaceSuffix === true) text = text.trimEnd();
     if (request.onText !== undefined && text.length > emitted) request.onText(text.slice(emitted));
     const ended = performance.now();
     const promptMs = (firstTokenAt ?? ended) - started;

@@ -28,6 +28,11 @@ export interface SamplingParams {
   readonly stream: boolean;
   /** The model the request names, if any. */
   readonly model?: string;
+  /**
+   * The JSON Schema the answer must follow, as llama-server reads it: its own `json_schema`
+   * field, else `response_format` (json_schema's schema; json_object's `schema`, else any object).
+   */
+  readonly jsonSchema?: Readonly<Record<string, unknown>>;
 }
 
 export interface ParsedChatRequest extends SamplingParams {
@@ -130,7 +135,30 @@ function parseSampling(body: Record<string, unknown>, maxTokensDefault: number):
     stop: parseStop(body['stop']),
     stream: stream === true,
     ...(typeof model === 'string' && model !== '' ? { model } : {}),
+    ...parseJsonSchema(body),
   };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseJsonSchema(body: Record<string, unknown>): { jsonSchema?: Record<string, unknown> } {
+  const own = body['json_schema'];
+  if (own !== undefined && own !== null) {
+    if (!isObject(own)) throw new OpenAiRequestError(400, `expected \`json_schema\` to be a JSON Schema object, got ${describeValue(own)}`, 'invalid_request_error');
+    return { jsonSchema: own };
+  }
+  const format = body['response_format'];
+  if (format === undefined || format === null) return {};
+  if (!isObject(format)) throw new OpenAiRequestError(400, `expected \`response_format\` to be an object, got ${describeValue(format)}`, 'invalid_request_error');
+  if (format['type'] === 'json_object') return { jsonSchema: isObject(format['schema']) ? format['schema'] : { type: 'object' } };
+  if (format['type'] === 'json_schema') {
+    const wrapper = format['json_schema'];
+    const schema = isObject(wrapper) ? wrapper['schema'] : undefined;
+    if (!isObject(schema)) throw new OpenAiRequestError(400, 'expected `response_format.json_schema.schema` to be a JSON Schema object', 'invalid_request_error');
+    return { jsonSchema: schema };
+  }
+  if (format['type'] === 'text' || format['type'] === undefined) return {};
+  throw new OpenAiRequestError(400, `response_format type must be one of "text", "json_object" or "json_schema", but got: ${describeValue(format['type'])}`, 'invalid_request_error');
 }
 
 function parseStop(stop: unknown): string[] {

@@ -1,7 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GgufInfo } from '../models/gguf-reader.js';
-import { GenerationAbortedError, GenerationRequestError, type EmbeddedEngine, type GenerationResult } from './embedded-engine.js';
+import { GenerationAbortedError, GenerationRequestError, GenerationSchemaError, type EmbeddedEngine, type GenerationResult } from './embedded-engine.js';
 import {
   OpenAiRequestError,
   openAiErrorBody,
@@ -166,6 +166,7 @@ async function generate(
       stop,
       signal,
       ...(onText === undefined ? {} : { onText }),
+      ...(params.jsonSchema === undefined ? {} : { jsonSchema: params.jsonSchema }),
     });
   } catch (error) {
     throw toRequestError(error);
@@ -174,6 +175,7 @@ async function generate(
 
 function toRequestError(error: unknown): unknown {
   if (error instanceof GenerationRequestError) return new OpenAiRequestError(400, error.message, 'invalid_request_error', 'context_length_exceeded');
+  if (error instanceof GenerationSchemaError) return new OpenAiRequestError(400, error.message, 'invalid_request_error');
   if (error instanceof GenerationAbortedError) return new OpenAiRequestError(503, 'the server is shutting down: the request was stopped before it finished; send it again', 'unavailable_error');
   return error;
 }

@@ -66,7 +66,7 @@ interface UnseenRow {
 const clearedResult = `
   cached = 0, attempts = 0, response = NULL, error_code = NULL, error_message = NULL,
   endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
-  latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL`;
+  latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, answer = NULL`;
 
 /**
  * Loads prompt records into a job's items, comparing each with what is stored so that a resumed
@@ -144,9 +144,9 @@ export class ItemIngester {
     this.#copyFinishedPrimaries = db.prepare(
       `UPDATE items AS d SET
          (status, response, error_code, error_message, endpoint_url, served_model, prompt_tokens,
-          completion_tokens, finished_at) =
+          completion_tokens, finished_at, answer) =
          (SELECT p.status, p.response, p.error_code, p.error_message, p.endpoint_url, p.served_model,
-                 p.prompt_tokens, p.completion_tokens, p.finished_at
+                 p.prompt_tokens, p.completion_tokens, p.finished_at, p.answer
           FROM items AS p WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of)
        WHERE d.job_id = ? AND d.duplicate_of IS NOT NULL AND d.status = 'pending'
          AND EXISTS (SELECT 1 FROM items AS p

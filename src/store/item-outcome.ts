@@ -23,6 +23,8 @@ export interface ItemOutcome {
   readonly latencyMs?: number;
   readonly ttftMs?: number;
   readonly modelLoadMs?: number;
+  /** The answer parsed as JSON, when the request asked for a JSON shape and the answer has it. */
+  readonly answer?: unknown;
   /** Epoch milliseconds. */
   readonly finishedAt: number;
 }

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
+import { parseRowData } from './row-data.js';
 import type {
   FinishedItem,
   FinishedItemsOptions,
@@ -33,6 +34,8 @@ interface FinishedRow {
   readonly invalid: number;
   readonly duplicate_of: string | null;
   readonly cached: number;
+  readonly answer: string | null;
+  readonly row_data: string | null;
 }
 
 const defaultPageSize = 500;
@@ -62,6 +65,8 @@ function toFinishedItem(row: FinishedRow): FinishedItem {
     invalid: row.invalid === 1,
     duplicateOf: row.duplicate_of,
     cached: row.cached === 1,
+    answer: row.answer === null ? undefined : (JSON.parse(row.answer) as unknown),
+    rowData: parseRowData(row.row_data),
   };
 }
 
@@ -87,15 +92,16 @@ export class ItemQueries {
     this.#resetFailed = db.prepare(
       `UPDATE items SET status = 'pending', response = NULL, error_code = NULL, error_message = NULL,
          endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
-         latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = NULL
+         latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = NULL,
+         answer = NULL
        WHERE job_id = ? AND status = 'failed' AND invalid = 0`,
     );
     // The newest done answer to the same request in another job. Latency is left out: nothing
     // was sent, and copying it would skew this job's statistics.
     this.#applyCache = db.prepare(
       `UPDATE items AS i SET
-         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens) =
-         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens
+         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens, answer) =
+         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens, s.answer
           FROM items AS s INDEXED BY items_request_hash
           WHERE s.request_hash = i.request_hash AND s.deterministic = 1 AND s.job_id != i.job_id AND s.status = 'done'
           ORDER BY s.finished_at DESC LIMIT 1),
@@ -118,7 +124,7 @@ export class ItemQueries {
     );
     this.#finishedPage = db.prepare(
       `SELECT custom_id, idx, status, endpoint, model, served_model, response, error_code, error_message,
-              prompt_tokens, completion_tokens, latency_ms, invalid, duplicate_of, cached
+              prompt_tokens, completion_tokens, latency_ms, invalid, duplicate_of, cached, answer, row_data
        FROM items
        WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
        ORDER BY idx LIMIT ?`,

@@ -11,6 +11,8 @@ export interface BatchOutputLine {
     readonly body: Readonly<Record<string, unknown>>;
   } | null;
   readonly error: { readonly code: string; readonly message: string } | null;
+  /** The answer parsed as JSON, when the request asked for a JSON shape (`batch`'s own field). */
+  readonly answer?: unknown;
 }
 
 /**
@@ -37,6 +39,7 @@ export function toBatchOutputLine(jobName: string, item: FinishedItem): BatchOut
       item.status === 'failed'
         ? (item.error ?? { code: 'INTERNAL', message: 'failed without a recorded reason' })
         : null,
+    ...(item.answer === undefined ? {} : { answer: item.answer }),
   };
 }
 

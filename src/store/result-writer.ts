@@ -59,7 +59,7 @@ export class ResultWriter {
          error_code = @errorCode, error_message = @errorMessage, endpoint_url = @endpointUrl,
          served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
          latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
-         finished_at = @finishedAt, cached = 0
+         finished_at = @finishedAt, cached = 0, answer = @answer
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
     // Duplicates sent no request: they get the answer, not the primary's timings, so latency
@@ -68,7 +68,8 @@ export class ResultWriter {
       `UPDATE items SET status = @status, response = @response, error_code = @errorCode,
          error_message = @errorMessage, endpoint_url = @endpointUrl, served_model = @servedModel,
          prompt_tokens = @promptTokens, completion_tokens = @completionTokens, latency_ms = NULL,
-         ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = @finishedAt, cached = 0
+         ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = @finishedAt, cached = 0,
+         answer = @answer
        WHERE job_id = @jobId AND duplicate_of = @customId`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
@@ -102,6 +103,7 @@ export class ResultWriter {
           latencyMs: outcome.latencyMs ?? null,
           ttftMs: outcome.ttftMs ?? null,
           modelLoadMs: outcome.modelLoadMs ?? null,
+          answer: outcome.answer === undefined ? null : JSON.stringify(outcome.answer),
           finishedAt: outcome.finishedAt,
         };
         this.#applyOutcome.run(row);

@@ -1,4 +1,5 @@
 import type { PromptEndpoint } from '../prompts/prompt-item.js';
+import type { RowData } from './row-data.js';
 
 /**
  * Where a job stands. `running` while a process holds it, `interrupted` after Ctrl-C or a crash
@@ -116,6 +117,10 @@ export interface FinishedItem {
   /** The primary item this one copied its result from. */
   readonly duplicateOf: string | null;
   readonly cached: boolean;
+  /** The answer parsed as JSON, when the request asked for a JSON shape and got it. */
+  readonly answer?: unknown;
+  /** The `--data` row the prompt was made from. */
+  readonly rowData?: RowData;
 }
 
 /** Which finished items `finishedItems` yields. */

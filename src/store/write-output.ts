@@ -6,7 +6,8 @@ import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { toBatchOutputLine } from './output-line.js';
-import { csvBom, csvColumns, toCsvRecord } from './csv-record.js';
+import { csvBom } from './csv-record.js';
+import { CsvLayout } from './csv-layout.js';
 
 /** The output formats `batch export` writes. */
 export type OutputFormat = 'jsonl' | 'csv';
@@ -66,9 +67,12 @@ export async function writeOutputTo(
     throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${store.path}; \`batch jobs\` lists them`);
   }
   let lines = 0;
-  if (format === 'csv') await write(stream, (options.bom === true ? csvBom : '') + csvColumns.join(',') + csvLineBreak);
-  for await (const item of store.finishedItems(jobId, { failedOnly: options.failedOnly ?? false })) {
-    const line = format === 'jsonl' ? `${JSON.stringify(toBatchOutputLine(job.name, item))}\n` : toCsvRecord(item) + csvLineBreak;
+  const which = { failedOnly: options.failedOnly ?? false };
+  // Input and answer columns depend on every row: a first pass decides them.
+  const layout = format === 'csv' ? await CsvLayout.of(store.finishedItems(jobId, which)) : undefined;
+  if (layout !== undefined) await write(stream, (options.bom === true ? csvBom : '') + layout.header() + csvLineBreak);
+  for await (const item of store.finishedItems(jobId, which)) {
+    const line = layout === undefined ? `${JSON.stringify(toBatchOutputLine(job.name, item))}\n` : layout.record(item) + csvLineBreak;
     await write(stream, line);
     lines++;
   }

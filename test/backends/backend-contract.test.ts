@@ -119,7 +119,7 @@ describe.each(flavours)('backend contract: %s', (flavour) => {
     const error = await backendFailure(backend.complete(chat('unknown model', { model: 'no-such-model' })));
     expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', retryable: false, statusCode: 404, url: sim.url, exitCode: ExitCode.Environment });
     expect(error.message).toContain('"no-such-model"');
-    expect(error.message).toContain(flavour === 'ollama' ? `GET ${sim.url}/api/tags lists them` : `GET ${sim.url}/v1/models lists them`);
+    expect(error.message).toContain(flavour === 'ollama' ? `\`ollama list\` on the server's machine lists the models it has (GET ${sim.url}/api/tags)` : `GET ${sim.url}/v1/models lists them`);
   });
 
   it('turns a 500 into a retryable error with statusCode 500', async () => {

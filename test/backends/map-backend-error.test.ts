@@ -184,11 +184,11 @@ describe('mapHttpError', () => {
   it.each([
     ['"model \'llama9\' not found"', '{"error":"model \'llama9\' not found"}'],
     ['"model \\"llama9\\" not found, try pulling it first"', '{"error":"model \\"llama9\\" not found, try pulling it first"}'],
-  ])("maps Ollama's %s to MODEL_NOT_FOUND whose hint names /api/tags", (_, body) => {
+  ])("maps Ollama's %s to MODEL_NOT_FOUND whose hint names `ollama list` and `ollama pull`", (_, body) => {
     const error = mapHttpError(404, {}, body, url, 'llama9', 'ollama');
     expect(error.code).toBe('MODEL_NOT_FOUND');
     expect(error.message).toContain('llama9');
-    expect(error.message).toContain(`pull it (ollama pull llama9) or check the model name (GET ${url}/api/tags lists them)`);
+    expect(error.message).toContain(`\`ollama list\` on the server's machine lists the models it has (GET ${url}/api/tags), \`ollama pull llama9\` fetches it`);
     expect(error.message).not.toContain('/v1/models');
   });
 

@@ -81,7 +81,7 @@ describe('OllamaBackend', () => {
     expect(error).toBeInstanceOf(BackendError);
     expect(error.code).toBe('MODEL_NOT_FOUND');
     expect(error.message).toContain("model 'nope' not found");
-    expect(error.message).toContain(`GET ${server!.url}/api/tags lists them`);
+    expect(error.message).toContain(`\`ollama list\` on the server's machine lists the models it has (GET ${server!.url}/api/tags), \`ollama pull nope\` fetches it`);
   });
 
   it('describes local and resident models from /api/tags and /api/ps, with no slot count', async () => {

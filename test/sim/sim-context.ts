@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { JsonAnswerer } from './json-answers.js';
 import type { ModelResidency } from './model-residency.js';
 import type { ResolvedSimOptions } from './sim-options.js';
 import type { SimStatsRecorder } from './sim-stats.js';
@@ -10,6 +11,8 @@ export interface SimContext {
   readonly stats: SimStatsRecorder;
   readonly queue: SlotQueue;
   readonly residency: ModelResidency;
+  /** Answers requests that ask for JSON (and breaks some, by `invalidJson`). */
+  readonly jsonAnswers: JsonAnswerer;
   /** `performance.now()` before which llama-server and openai flavours answer 503 "Loading model". */
   readonly readyAt: number;
   /** Seconds since the epoch at start, for `created` fields. */

@@ -4,6 +4,7 @@ import { parseKeepAliveMs } from './model-residency.js';
 import { ollamaBody, OllamaStream, type OllamaKind } from './ollama-answers.js';
 import { openAiBody, OpenAiStream, type OpenAiKind } from './openai-answers.js';
 import { estimateTokens, simAnswer } from './sim-answer.js';
+import { requestedShape } from './json-answers.js';
 import type { SimContext } from './sim-context.js';
 import type { SimRequest } from './sim-options.js';
 import type { SlotWaiter } from './slot-queue.js';
@@ -125,7 +126,7 @@ export class SimExchange implements SlotWaiter {
     return {
       id: `${this.#route.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${this.#id}`,
       model: this.#request.model,
-      content: simAnswer(this.#request.promptText),
+      content: this.#content(),
       promptTokens: estimateTokens(this.#request.promptText),
       completionTokens: limited ? cap : completionTokens,
       finishReason: limited ? 'length' : 'stop',
@@ -133,6 +134,12 @@ export class SimExchange implements SlotWaiter {
       predictedMs: serviceMs - promptMs,
       loadMs: this.#loadMs,
     };
+  }
+
+  /** `simAnswer(prompt)`, or JSON when the request asks for it. */
+  #content(): string {
+    const shape = requestedShape(this.#route, this.#request.body);
+    return shape === undefined ? simAnswer(this.#request.promptText) : this.#context.jsonAnswers.answer(shape, this.#request.promptText);
   }
 
   #includeUsage(): boolean {

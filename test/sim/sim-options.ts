@@ -80,6 +80,15 @@ export interface SimServerOptions {
    */
   readonly script?: (n: number, request: SimRequest) => SimFault | undefined;
   /**
+   * A request that asks for JSON (OpenAI `response_format`, llama-server's `json_schema`, Ollama's
+   * `format`) is answered with an instance of its schema (`{"answer": …}` for any JSON). These
+   * shares of prompts, chosen by a hash of the prompt text (the same prompts on every run, in any
+   * order; `jsonFate` in json-answers.ts tells which), get broken answers instead: `onceRate`
+   * answers text that is not JSON the first time and valid JSON after; `alwaysRate` answers JSON
+   * that does not match the schema every time. They add up to at most 1. @default none
+   */
+  readonly invalidJson?: { readonly onceRate?: number; readonly alwaysRate?: number };
+  /**
    * When set, every endpoint but `/health`, `/v1/health`, Ollama's `/` and `/__sim/*` answers 401
    * unless the request carries `Authorization: Bearer <apiKey>`.
    */
@@ -106,6 +115,8 @@ export interface ResolvedSimOptions {
   readonly seed: number;
   readonly script: ((n: number, request: SimRequest) => SimFault | undefined) | undefined;
   readonly apiKey: string | undefined;
+  readonly invalidJsonOnceRate: number;
+  readonly invalidJsonAlwaysRate: number;
 }
 
 const flavours: readonly SimFlavour[] = ['llama-server', 'ollama', 'openai'];
@@ -169,7 +180,10 @@ export function resolveSimOptions(options: SimServerOptions = {}): ResolvedSimOp
     seed: integer('seed', options.seed, 1, 0),
     script: options.script,
     apiKey: options.apiKey,
+    invalidJsonOnceRate: rate('invalidJson.onceRate', options.invalidJson?.onceRate),
+    invalidJsonAlwaysRate: rate('invalidJson.alwaysRate', options.invalidJson?.alwaysRate),
   };
+  check(resolved.invalidJsonOnceRate + resolved.invalidJsonAlwaysRate <= 1, 'invalidJson', 'rates that add up to at most 1', resolved.invalidJsonOnceRate + resolved.invalidJsonAlwaysRate);
   const total = resolved.error500Rate + resolved.error429Rate + resolved.dropRate + resolved.hangRate;
   check(total <= 1, 'faults', 'rates that add up to at most 1', total);
   check(options.port === undefined || options.port <= 65535, 'port', 'an integer from 0 to 65535', options.port);

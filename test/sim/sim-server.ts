@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CompletionHandler, completionRoutes } from './completion-handler.js';
 import { answerInfo } from './info-routes.js';
+import { JsonAnswerer } from './json-answers.js';
 import { ModelResidency } from './model-residency.js';
 import { openAiError } from './openai-answers.js';
 import { sendJson, type SimContext } from './sim-context.js';
@@ -54,6 +55,7 @@ export async function startSimServer(options: SimServerOptions = {}): Promise<Si
     stats: new SimStatsRecorder(),
     queue: new SlotQueue(resolved.slots),
     residency: new ModelResidency(resolved.loadMs),
+    jsonAnswers: new JsonAnswerer(resolved.invalidJsonOnceRate, resolved.invalidJsonAlwaysRate),
     readyAt: performance.now() + resolved.loadMs,
     startedAtSeconds: Math.floor(Date.now() / 1000),
   };
