@@ -17,6 +17,8 @@ import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
 import { checkOutputPath } from './check-output-path.js';
+import { checkMetricsPath } from './check-metrics-path.js';
+import { startRunTelemetry, type RunTelemetry } from '../reporting/run-telemetry.js';
 import { reportInvalidPrompts } from './report-invalid-prompts.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
@@ -109,6 +111,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     // Before anything is sent: finding out at the end that the output cannot be written, or that
     // writing it destroys the prompts or the job, loses the night.
     await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
+    if (given.metrics !== undefined) await checkMetricsPath({ metrics: given.metrics, out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
     const config = jobConfigOf(inputs, given);
     const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint(inputs) });
     jobId = job.id;
@@ -148,6 +151,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const started = Date.now();
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Router | undefined;
+    let telemetry: RunTelemetry | undefined;
     try {
       if (before.pending > 0) {
         if (found.advice !== undefined && fromAdvice.length > 0) {
@@ -156,6 +160,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         router = await openRouter(settings, { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, located.job), workersHint: settings.workers, notice: context.notice });
         const workers = workersFor(settings, router.capacity, found.advice);
         await context.onStart?.({ pending: before.pending, job: located.job });
+        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, listener: context.listener, env: context.env, notice: context.notice });
         const source: WorkSource = {
           models: () => store.pendingModels(job.id),
           items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),
@@ -172,10 +177,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           graceMs: settings.graceMs,
           softStop: context.softStop,
           hardStop: context.hardStop,
-          listener: context.listener,
+          listener: telemetry.listener,
         }).run();
       }
     } finally {
+      await telemetry?.stop();
       try {
         await writer.close();
       } catch {

@@ -23,6 +23,17 @@ export interface ItemOutcome {
   readonly latencyMs?: number;
   readonly ttftMs?: number;
   readonly modelLoadMs?: number;
+  /**
+   * Time from ready (taken from the job's pending prompts into the worker pool's queue) to its
+   * first request on the wire: waiting for a free worker, a server, a model load. Undefined when
+   * no request was sent (a server that never started).
+   */
+  readonly queueWaitMs?: number;
+  /**
+   * Why requests were sent again: error code -> requests that failed with it and were retried.
+   * Undefined when the first request was the last. The store adds it to earlier runs' causes.
+   */
+  readonly retryCauses?: Readonly<Record<string, number>>;
   /** Epoch milliseconds. */
   readonly finishedAt: number;
 }
