@@ -36,12 +36,15 @@ export class MetricsWriter {
   #error: Error | undefined;
   #closed = false;
 
-  /** Opens `file` for appending (its folder is created). Throws USAGE when it cannot be opened. */
+  /**
+   * Opens `file` for appending; a new file is created 0600 and its folders 0700, as outputs are.
+   * Throws USAGE when it cannot be opened.
+   */
   static async open(file: string, options: MetricsWriterOptions = {}): Promise<MetricsWriter> {
     let handle: FileHandle;
     try {
-      mkdirSync(path.dirname(file), { recursive: true });
-      handle = await open(file, 'a');
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      handle = await open(file, 'a', 0o600);
     } catch (error) {
       throw new UsageError(`--metrics ${file}: cannot open it for appending: ${(error as Error).message}; pass another --metrics`, error);
     }

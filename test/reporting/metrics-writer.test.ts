@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ describe('MetricsWriter', () => {
     second.write({ n: 3 });
     await second.close();
     expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2,"s":"a \\"quoted\\"\\nline"}\n{"n":3}\n');
+    // Private, as the output and the job database are.
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('writes in batches while records keep coming, and everything by close()', async () => {
