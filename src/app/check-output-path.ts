@@ -19,6 +19,8 @@ export interface CheckOutputPathOptions {
    * @default true
    */
   readonly inputsMustExist?: boolean;
+  /** The flag that named `out`, for messages (`--metrics` checks its file the same way). @default '--out' */
+  readonly flag?: string;
 }
 
 /**
@@ -30,20 +32,21 @@ export interface CheckOutputPathOptions {
 export async function checkOutputPath(options: CheckOutputPathOptions): Promise<void> {
   const out = path.resolve(options.cwd, options.out);
   const real = realPath(out);
-  const shown = `--out ${out}`;
+  const flag = options.flag ?? '--out';
+  const shown = `${flag} ${out}`;
   const stats = statOrUndefined(out);
   if (stats?.isDirectory() === true) {
-    throw new UsageError(`${shown} is a folder; expected the path of the output file, e.g. --out ${path.join(out, 'output.jsonl')}`);
+    throw new UsageError(`${shown} is a folder; expected the path of the output file, e.g. ${flag} ${path.join(out, 'output.jsonl')}`);
   }
   for (const suffix of ['', '-wal', '-shm']) {
     if (real === realPath(`${options.db}${suffix}`)) {
-      throw new UsageError(`${shown} is the job database${suffix === '' ? '' : `'s ${suffix} file`} (${options.db}${suffix}); writing the output there would destroy the job: pass another --out`);
+      throw new UsageError(`${shown} is the job database${suffix === '' ? '' : `'s ${suffix} file`} (${options.db}${suffix}); writing the output there would destroy the job: pass another ${flag}`);
     }
   }
   // Another job's database (or any SQLite file): the output would replace it without a trace.
   const database = sqliteFileBehind(out);
   if (database !== undefined) {
-    throw new UsageError(`${shown} is ${database === out ? 'a SQLite database' : `a file of the SQLite database ${database}`} (another job's, perhaps); writing the output there would destroy it: pass another --out`);
+    throw new UsageError(`${shown} is ${database === out ? 'a SQLite database' : `a file of the SQLite database ${database}`} (another job's, perhaps); writing the output there would destroy it: pass another ${flag}`);
   }
   for (const input of options.inputs) {
     if (input === '-') continue;
@@ -57,38 +60,38 @@ export async function checkOutputPath(options: CheckOutputPathOptions): Promise<
     if (resolved.kind === 'folder') {
       const folder = realPath(resolved.folderPath);
       if (promptFileKind(out) !== undefined && real.startsWith(`${folder}${path.sep}`)) {
-        throw new UsageError(`${shown} is inside the input folder ${resolved.folderPath}, where the next run would read it back as prompts; pass an --out outside it`);
+        throw new UsageError(`${shown} is inside the input folder ${resolved.folderPath}, where the next run would read it back as prompts; pass ${flag} outside it`);
       }
     } else if (resolved.kind === 'files') {
       for (const file of resolved.files) {
         if (realPath(file.filePath) === real) {
-          throw new UsageError(`${shown} is an input file (${input}); writing the output there would replace the prompts: pass another --out`);
+          throw new UsageError(`${shown} is an input file (${input}); writing the output there would replace the prompts: pass another ${flag}`);
         }
       }
     }
   }
-  checkFolderWritable(out, shown);
+  checkFolderWritable(out, shown, flag);
 }
 
 /** The folder of `out` must be writable, or creatable in its nearest existing ancestor. */
-function checkFolderWritable(out: string, shown: string): void {
+function checkFolderWritable(out: string, shown: string, flag: string): void {
   let folder = path.dirname(out);
   while (statOrUndefined(folder) === undefined && path.dirname(folder) !== folder) {
     // A link to nowhere looks absent to stat, but nothing can be created through it.
     if (lstatOrUndefined(folder)?.isSymbolicLink() === true) {
-      throw new UsageError(`${shown}: ${folder} is a symbolic link to ${readlinkSync(folder)}, which does not exist; create that folder or pass another --out`);
+      throw new UsageError(`${shown}: ${folder} is a symbolic link to ${readlinkSync(folder)}, which does not exist; create that folder or pass another ${flag}`);
     }
     folder = path.dirname(folder);
   }
   const stats = statOrUndefined(folder);
   if (stats !== undefined && !stats.isDirectory()) {
-    throw new UsageError(`${shown}: ${folder} is a file, not a folder, so the output cannot be written under it; pass another --out`);
+    throw new UsageError(`${shown}: ${folder} is a file, not a folder, so the output cannot be written under it; pass another ${flag}`);
   }
   try {
     accessSync(folder, constants.W_OK | constants.X_OK);
   } catch {
     const exists = folder === path.dirname(out);
-    throw new UsageError(`${shown}: ${exists ? 'its folder' : 'the folder it would be created in,'} ${folder} is not writable; pass an --out in a folder you can write to`);
+    throw new UsageError(`${shown}: ${exists ? 'its folder' : 'the folder it would be created in,'} ${folder} is not writable; pass ${flag} in a folder you can write to`);
   }
 }
 

@@ -106,13 +106,14 @@ function stdinJobName(now: Date = new Date()): string {
 
 /**
  * The settings with their paths made absolute, so that `batch resume` works from any folder:
- * `--out`, `--models-dir`, `--llama-server` when it names a path, and each `--model` (keeping its alias).
+ * `--out`, `--metrics`, `--models-dir`, `--llama-server` when it names a path, and each `--model` (keeping its alias).
  */
 export function absoluteSettings(settings: JobSettings, cwd: string): JobSettings {
   const absolute = (value: string | undefined): string | undefined => (value === undefined ? undefined : path.resolve(cwd, value));
   return {
     ...settings,
     out: absolute(settings.out),
+    metrics: absolute(settings.metrics),
     modelsDir: absolute(settings.modelsDir),
     jsonSchema: absolute(settings.jsonSchema),
     // A bare name is looked up on PATH by the shell's rules; only a path is resolved here.

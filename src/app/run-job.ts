@@ -19,6 +19,8 @@ import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
 import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templateInputsOf, templatePaths } from './job-template.js';
 import { checkOutputPath } from './check-output-path.js';
 import { reportInvalidPrompts, type InvalidTally } from './report-invalid-prompts.js';
+import { checkMetricsPath } from './check-metrics-path.js';
+import { startRunTelemetry, type RunTelemetry } from '../reporting/run-telemetry.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
@@ -120,6 +122,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
     checkOutputNotTemplate(out, template);
     // Checked before the job is touched: a schema that cannot work must not cost a night.
+    if (given.metrics !== undefined) await checkMetricsPath({ metrics: given.metrics, out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
     const jsonSchema = reread && given.jsonSchema !== undefined ? loadJsonSchemaFile(given.jsonSchema) : undefined;
     const config = jobConfigOf(inputs, given, template);
     const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint([...inputs, ...(template === undefined ? [] : templatePaths(template))]) });
@@ -167,6 +170,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const started = Date.now();
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Router | undefined;
+    let telemetry: RunTelemetry | undefined;
     try {
       if (before.pending > 0) {
         if (found.advice !== undefined && fromAdvice.length > 0) {
@@ -175,6 +179,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         router = await openRouter(settings, { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, located.job), workersHint: settings.workers, notice: context.notice });
         const workers = workersFor(settings, router.capacity, found.advice);
         await context.onStart?.({ pending: before.pending, job: located.job });
+        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, listener: context.listener, env: context.env, notice: context.notice });
         const source: WorkSource = {
           models: () => store.pendingModels(job.id),
           items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),
@@ -191,11 +196,12 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           graceMs: settings.graceMs,
           softStop: context.softStop,
           hardStop: context.hardStop,
-          listener: context.listener,
+          listener: telemetry.listener,
           answerCheck: jsonAnswerCheck({ retries: settings.jsonRetries }),
         }).run();
       }
     } finally {
+      await telemetry?.stop();
       try {
         await writer.close();
       } catch {

@@ -106,6 +106,8 @@ export const settingsTable = [
   { key: 'idColumn', flag: '--id-column', valueName: 'column', type: 'string', defaultText: '<data file>:<line of the row>', help: "the --data column holding each row's custom_id", sources: ['flag'], commands: ['run'] },
   { key: 'dryRun', flag: '--dry-run', type: 'boolean', default: false, help: 'send nothing and keep nothing: prompts, tokens, max_tokens, time and context fit per model', sources: ['flag'], commands: ['run'] },
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
+  // Metrics for other tools.
+  { key: 'metrics', flag: '--metrics', valueName: 'file.jsonl', type: 'string', help: 'append one JSON line per finished prompt and one per sample of the run (every 5 s) to this file', sources: ['flag', 'job'], commands: runLike },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
   { key: 'measure', flag: '--measure', type: 'boolean', default: false, help: 'measure throughput at concurrency 1, 2, 4, … and recommend the knee', sources: ['flag'], commands: ['optimize'] },

@@ -9,6 +9,7 @@ import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
 import type { AnswerCheck } from './answer-check.js';
+import { isWarmStart } from './warm-start.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
 export interface WorkSource {
@@ -30,9 +31,12 @@ export interface ResultSink {
 export interface SchedulerListener {
   /** A prompt's first request is about to go out (once per prompt: what the summary counts as sent). */
   onDispatch?(item: PromptItem): void;
-  /** A request (first or a retry) goes on the wire; `onRequestEnd` follows it, whatever its end. */
-  onRequestStart?(item: PromptItem): void;
-  onRequestEnd?(item: PromptItem): void;
+  /**
+   * A request (first or a retry) goes on the wire to the server at `serverUrl`; `onRequestEnd`
+   * follows it, whatever its end.
+   */
+  onRequestStart?(item: PromptItem, serverUrl: string): void;
+  onRequestEnd?(item: PromptItem, serverUrl: string): void;
   onOutcome?(outcome: ItemOutcome): void;
   onRetry?(item: PromptItem, error: AppError, delayMs: number): void;
 }
@@ -153,13 +157,16 @@ export class BatchScheduler {
         // Backpressure: hold at most `workers` prompts beyond those in flight.
         if (queue.size >= workers) await queue.onSizeLessThan(workers);
         if (this.#shouldStop()) break;
+        // Ready: taken from the job's pending prompts into the pool's queue; its queue wait runs
+        // from here to its first request (a free worker, a server, a model load).
+        const readyAt = this.#now();
         void queue.add(async () => {
           // Marked running when a worker takes it, not when it is queued: a prompt that waited in
           // the queue when the run stopped was never sent and stays pending. It is counted as sent
           // only once its request goes out (#process), after any wait for a server.
           if (this.#shouldStop()) return;
           sink.markRunning(next.item.customId);
-          return this.#process(next.item, next.group);
+          return this.#process(next.item, next.group, readyAt);
         });
       }
     } finally {
@@ -201,11 +208,14 @@ export class BatchScheduler {
     return false;
   }
 
-  async #process(item: PromptItem, group: ModelGroup): Promise<void> {
+  async #process(item: PromptItem, group: ModelGroup, readyAt: number): Promise<void> {
     const { router } = this.#options;
     const signal = this.#abort.signal;
     let attempts = 0;
     let invalidAnswers = 0;
+    let queueWaitMs: number | undefined;
+    /** Why requests were sent again: error code -> requests that failed with it and were retried. */
+    const retryCauses: Record<string, number> = {};
     for (let failures = 0; ; ) {
       // A retry after a stop request is not sent: the prompt stays pending for resume.
       if (signal.aborted || (failures + invalidAnswers > 0 && this.#stopped !== undefined)) return;
@@ -218,7 +228,7 @@ export class BatchScheduler {
         if (signal.aborted || this.#stopped !== undefined) return;
         const appError = toAppError(error);
         const delay = this.#retry.delayMs(failures + 1, appError);
-        if (delay === undefined) return this.#fail(item, attempts, appError, undefined);
+        if (delay === undefined) return this.#fail(item, attempts, appError, undefined, { queueWaitMs, retryCauses });
         failures += 1;
         await this.#backoff(item, appError, delay);
         continue;
@@ -230,6 +240,7 @@ export class BatchScheduler {
       }
       attempts += 1;
       if (attempts === 1) {
+        queueWaitMs = this.#now() - readyAt;
         this.#dispatched += 1;
         this.#options.listener?.onDispatch?.(item);
       } else {
@@ -239,12 +250,12 @@ export class BatchScheduler {
       }
       const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
       try {
-        this.#options.listener?.onRequestStart?.(item);
+        this.#options.listener?.onRequestStart?.(item, lease.backend.url);
         let result;
         try {
           result = await lease.backend.complete({ endpoint: item.endpoint, body, timeoutMs: this.#timeoutMs, signal });
         } finally {
-          this.#options.listener?.onRequestEnd?.(item);
+          this.#options.listener?.onRequestEnd?.(item, lease.backend.url);
         }
         const checked = this.#options.answerCheck?.check(body, result, lease.backend.url);
         this.#done += 1;
@@ -254,8 +265,7 @@ export class BatchScheduler {
         if (result.timings.ttftMs !== undefined) this.#ttft.record(result.timings.ttftMs);
         if (result.timings.modelLoadMs !== undefined) {
           this.#loadReported += 1;
-          // Ollama reports a few ms of bookkeeping even when the model was resident.
-          if (result.timings.modelLoadMs < 50) this.#warmStarts += 1;
+          if (isWarmStart(result.timings.modelLoadMs)) this.#warmStarts += 1;
         }
         this.#emit({
           customId: item.customId,
@@ -270,6 +280,8 @@ export class BatchScheduler {
           ttftMs: result.timings.ttftMs,
           modelLoadMs: result.timings.modelLoadMs,
           answer: checked?.answer,
+          queueWaitMs,
+          retryCauses: nonEmpty(retryCauses),
           finishedAt: this.#now(),
         });
         return;
@@ -284,7 +296,8 @@ export class BatchScheduler {
         }
         failures += 1;
         const delay = this.#retry.delayMs(failures, appError);
-        if (delay === undefined) return this.#fail(item, attempts, appError, lease.backend.url);
+        if (delay === undefined) return this.#fail(item, attempts, appError, lease.backend.url, { queueWaitMs, retryCauses });
+        retryCauses[appError.code] = (retryCauses[appError.code] ?? 0) + 1;
         await this.#backoff(item, appError, delay);
       } finally {
         lease.release();
@@ -308,7 +321,7 @@ export class BatchScheduler {
     });
   }
 
-  #fail(item: PromptItem, attempts: number, error: AppError, endpointUrl: string | undefined): void {
+  #fail(item: PromptItem, attempts: number, error: AppError, endpointUrl: string | undefined, waits: { readonly queueWaitMs: number | undefined; readonly retryCauses: Record<string, number> }): void {
     this.#failed += 1;
     this.#emit({
       customId: item.customId,
@@ -319,6 +332,8 @@ export class BatchScheduler {
       error: { code: error.code, message: error.message },
       endpointUrl,
       model: typeof item.body.model === 'string' ? item.body.model : undefined,
+      queueWaitMs: waits.queueWaitMs,
+      retryCauses: nonEmpty(waits.retryCauses),
       finishedAt: this.#now(),
     });
   }
@@ -327,6 +342,10 @@ export class BatchScheduler {
     this.#options.sink.record(outcome);
     this.#options.listener?.onOutcome?.(outcome);
   }
+}
+
+function nonEmpty(counts: Record<string, number>): Record<string, number> | undefined {
+  return Object.keys(counts).length > 0 ? counts : undefined;
 }
 
 /** Resident models first (no load needed), then the rest in the source's order. */

@@ -7,6 +7,7 @@ import { ItemIngester, type IngestSummary } from './item-ingester.js';
 import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
+import type { RunSample } from './run-sample.js';
 import { scrubArgv, scrubSecrets } from './scrub-secrets.js';
 import type {
   AcquireLockResult,
@@ -83,6 +84,8 @@ export class CheckpointStore {
   readonly #updateRun: BetterSqlite3.Statement;
   readonly #jobActivity: BetterSqlite3.Statement<[{ jobId: number; updatedAt: number }], { started_at: number | null; last_at: number | null }>;
   readonly #items: ItemQueries;
+  /** Prepared on first use: a read-only open of a database from before `006_samples` has no table. */
+  #insertSample: BetterSqlite3.Statement | undefined;
 
   private constructor(path: string, db: BetterSqlite3.Database, readonly: boolean) {
     this.path = path;
@@ -274,6 +277,28 @@ export class CheckpointStore {
   endRun(runId: number, exitCode: number): void {
     return this.#write('record the end of the run', () => {
       this.#updateRun.run(Date.now(), exitCode, runId);
+    });
+  }
+
+  /**
+   * Records one sample of a run (`samples`). A few rows a minute: written on the caller's
+   * connection, not through the result writer.
+   */
+  insertSample(sample: RunSample): void {
+    return this.#write('record a sample of the run', () => {
+      this.#writable('record a sample of the run');
+      this.#insertSample ??= this.#db.prepare(
+        `INSERT INTO samples (job_id, run_id, at, interval_ms, done, failed, queued, in_flight, in_flight_by_server,
+           requests_per_s, tokens_per_s, rss_bytes, heap_bytes, gpus)
+         VALUES (@jobId, @runId, @at, @intervalMs, @done, @failed, @queued, @inFlight, @inFlightByServer,
+           @requestsPerS, @tokensPerS, @rssBytes, @heapBytes, @gpus)`,
+      );
+      this.#insertSample.run({
+        ...sample,
+        intervalMs: Math.round(sample.intervalMs),
+        inFlightByServer: JSON.stringify(sample.inFlightByServer),
+        gpus: sample.gpus === null ? null : JSON.stringify(sample.gpus),
+      });
     });
   }
 

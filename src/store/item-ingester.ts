@@ -66,7 +66,8 @@ interface UnseenRow {
 const clearedResult = `
   cached = 0, attempts = 0, response = NULL, error_code = NULL, error_message = NULL,
   endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
-  latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, answer = NULL`;
+  latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, answer = NULL,
+  queue_wait_ms = NULL, retry_causes = NULL`;
 
 /**
  * Loads prompt records into a job's items, comparing each with what is stored so that a resumed

@@ -25,6 +25,17 @@ export interface ItemOutcome {
   readonly modelLoadMs?: number;
   /** The answer parsed as JSON, when the request asked for a JSON shape and the answer has it. */
   readonly answer?: unknown;
+  /**
+   * Time from ready (taken from the job's pending prompts into the worker pool's queue) to its
+   * first request on the wire: waiting for a free worker, a server, a model load. Undefined when
+   * no request was sent (a server that never started).
+   */
+  readonly queueWaitMs?: number;
+  /**
+   * Why requests were sent again: error code -> requests that failed with it and were retried.
+   * Undefined when the first request was the last. The store adds it to earlier runs' causes.
+   */
+  readonly retryCauses?: Readonly<Record<string, number>>;
   /** Epoch milliseconds. */
   readonly finishedAt: number;
 }

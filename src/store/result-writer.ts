@@ -17,6 +17,19 @@ type Entry =
   | { readonly kind: 'running'; readonly customId: string; readonly at: number }
   | { readonly kind: 'outcome'; readonly outcome: ItemOutcome };
 
+/**
+ * `retry_causes` plus this run's (`@retryCauses`), code by code, as attempts add up across runs
+ * (`--retry-failed`). The JSON merge runs only when both sides hold causes, which is rare.
+ */
+const mergeRetryCauses = `CASE
+  WHEN @retryCauses IS NULL THEN retry_causes
+  WHEN retry_causes IS NULL THEN @retryCauses
+  ELSE (SELECT json_group_object(key, total) FROM (
+    SELECT key, sum(value) AS total FROM (
+      SELECT key, value FROM json_each(items.retry_causes) UNION ALL SELECT key, value FROM json_each(@retryCauses)
+    ) GROUP BY key ORDER BY key))
+  END`;
+
 /** What a `ResultWriter` needs from the store. */
 export interface ResultWriterTarget {
   readonly db: BetterSqlite3.Database;
@@ -59,6 +72,7 @@ export class ResultWriter {
          error_code = @errorCode, error_message = @errorMessage, endpoint_url = @endpointUrl,
          served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
          latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
+         queue_wait_ms = @queueWaitMs, retry_causes = ${mergeRetryCauses},
          finished_at = @finishedAt, cached = 0, answer = @answer
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
@@ -104,10 +118,12 @@ export class ResultWriter {
           ttftMs: outcome.ttftMs ?? null,
           modelLoadMs: outcome.modelLoadMs ?? null,
           answer: outcome.answer === undefined ? null : JSON.stringify(outcome.answer),
+          queueWaitMs: outcome.queueWaitMs ?? null,
+          retryCauses: outcome.retryCauses === undefined ? null : JSON.stringify(outcome.retryCauses),
           finishedAt: outcome.finishedAt,
         };
         this.#applyOutcome.run(row);
-        const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, ...shared } = row;
+        const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, queueWaitMs: _wait, retryCauses: _causes, ...shared } = row;
         this.#propagate.run(shared);
       }
       this.#touchJob.run(Date.now(), jobId);

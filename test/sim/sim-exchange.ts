@@ -48,6 +48,8 @@ export class SimExchange implements SlotWaiter {
   #queued = false;
   #timer: NodeJS.Timeout | undefined;
   #loadMs = residentLoadMs;
+  /** What the answer holds, once its slot is taken. */
+  #answer: AnswerParts | undefined;
 
   constructor(context: SimContext, res: ServerResponse, route: CompletionRoute, request: SimRequest, id: string, hang: boolean) {
     this.#context = context;
@@ -97,6 +99,7 @@ export class SimExchange implements SlotWaiter {
     const raw = typeof options.serviceMs === 'function' ? options.serviceMs(this.#request) : options.serviceMs;
     const serviceMs = Number.isFinite(raw) && raw > 0 ? raw : 0;
     const parts = this.#parts(serviceMs);
+    this.#answer = parts;
     if (!this.#request.stream) {
       const send = (): void => this.#finish(() => this.#sendBody(parts));
       if (serviceMs === 0) setImmediate(send);
@@ -162,6 +165,8 @@ export class SimExchange implements SlotWaiter {
     const { queue, stats, residency, options } = this.#context;
     this.#phase = 'over';
     stats.completed++;
+    stats.promptTokens += this.#answer?.promptTokens ?? 0;
+    stats.completionTokens += this.#answer?.completionTokens ?? 0;
     if (options.flavour === 'ollama') {
       const keepAlive = this.#route.api === 'ollama' ? this.#request.body['keep_alive'] : undefined;
       residency.touch(this.#request.model, parseKeepAliveMs(keepAlive));

@@ -4,6 +4,10 @@ export interface SimStats {
   readonly requests: number;
   /** Completion requests answered 200. */
   readonly completed: number;
+  /** Prompt tokens of the answers counted in `completed`, as their `usage` reports them. */
+  readonly promptTokens: number;
+  /** Tokens generated in the answers counted in `completed`. */
+  readonly completionTokens: number;
   /** Faults injected, by kind (503 "Loading model" answers are not faults). */
   readonly faults: { readonly '500': number; readonly '429': number; readonly drop: number; readonly hang: number };
   /** Most completion requests open at once: in service plus waiting for a slot. */
@@ -29,6 +33,8 @@ export interface SimStats {
 export class SimStatsRecorder {
   requests = 0;
   completed = 0;
+  promptTokens = 0;
+  completionTokens = 0;
   error500 = 0;
   error429 = 0;
   drop = 0;
@@ -60,6 +66,8 @@ export class SimStatsRecorder {
   reset(): void {
     this.requests = 0;
     this.completed = 0;
+    this.promptTokens = 0;
+    this.completionTokens = 0;
     this.error500 = 0;
     this.error429 = 0;
     this.drop = 0;
@@ -76,6 +84,8 @@ export class SimStatsRecorder {
     return {
       requests: this.requests,
       completed: this.completed,
+      promptTokens: this.promptTokens,
+      completionTokens: this.completionTokens,
       faults: { '500': this.error500, '429': this.error429, drop: this.drop, hang: this.hang },
       maxConcurrent: this.maxConcurrent,
       maxInService: this.maxInService,

@@ -1,0 +1,98 @@
+import { GpuUsageReader } from '../hardware/query-gpu-usage.js';
+import type { SchedulerListener } from '../scheduler/batch-scheduler.js';
+import type { RunSample } from '../store/run-sample.js';
+import { promptMetric, sampleMetric, type MetricsContext } from './metric-lines.js';
+import { MetricsWriter } from './metrics-writer.js';
+import { RunSampler } from './run-sampler.js';
+
+/** What `startRunTelemetry` records, and where. */
+export interface RunTelemetryOptions {
+  /** Where samples are stored (the job's `CheckpointStore`). */
+  readonly store: { insertSample(sample: RunSample): void };
+  readonly job: string;
+  readonly jobId: number;
+  readonly runId: number;
+  /** Prompts this run has to send. */
+  readonly pending: number;
+  /** `--metrics`: the JSONL file lines are appended to; none: no file. */
+  readonly metricsPath?: string;
+  /** The caller's listener (progress): every event reaches it as before. */
+  readonly listener?: SchedulerListener;
+  /** Where nvidia-smi is looked up (`PATH`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Told once when samples or metrics cannot be written (the run goes on without them). */
+  readonly notice?: (line: string) => void;
+  /** Time between samples. @default 5000 */
+  readonly intervalMs?: number;
+  /** Reads the GPUs. @default nvidia-smi when it is on `env.PATH`, else none */
+  readonly gpu?: { read(): ReturnType<GpuUsageReader['read']> } | null;
+}
+
+/** A run's sampling and metrics, started; `listener` is the one to give the scheduler. */
+export interface RunTelemetry {
+  readonly listener: SchedulerListener;
+  /** Takes the last sample, writes what is buffered and closes the metrics file. Never throws. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Samples a run into the job database (and the metrics file) and writes one metrics line per
+ * finished prompt. Opening `metricsPath` is the only step that can fail (USAGE): call it before
+ * the first request. Later write failures are told once through `notice` and never fail the run.
+ */
+export async function startRunTelemetry(options: RunTelemetryOptions): Promise<RunTelemetry> {
+  const metrics = options.metricsPath === undefined ? undefined : await MetricsWriter.open(options.metricsPath);
+  const context: MetricsContext = { job: options.job, runId: options.runId };
+  let sampleFailure: string | undefined;
+  const sampler = new RunSampler({
+    jobId: options.jobId,
+    runId: options.runId,
+    pending: options.pending,
+    intervalMs: options.intervalMs,
+    gpu: options.gpu === undefined ? GpuUsageReader.find(options.env) : (options.gpu ?? undefined),
+    onSample: (sample) => {
+      metrics?.write(sampleMetric(sample, context));
+      try {
+        options.store.insertSample(sample);
+      } catch (error) {
+        if (sampleFailure === undefined) {
+          sampleFailure = (error as Error).message;
+          options.notice?.(`samples of the run are not recorded: ${sampleFailure}`);
+        }
+      }
+    },
+  });
+  const inner = options.listener;
+  const listener: SchedulerListener = {
+    onDispatch: (item) => inner?.onDispatch?.(item),
+    onRequestStart: (item, serverUrl) => {
+      sampler.onRequestStart(item, serverUrl);
+      inner?.onRequestStart?.(item, serverUrl);
+    },
+    onRequestEnd: (item, serverUrl) => {
+      sampler.onRequestEnd(item, serverUrl);
+      inner?.onRequestEnd?.(item, serverUrl);
+    },
+    onOutcome: (outcome) => {
+      sampler.onOutcome(outcome);
+      metrics?.write(promptMetric(outcome, context));
+      inner?.onOutcome?.(outcome);
+    },
+    onRetry: (item, error, delayMs) => inner?.onRetry?.(item, error, delayMs),
+  };
+  // The first sample is the first line: a prompt that finishes at once comes after it.
+  await sampler.start();
+  return {
+    listener,
+    async stop(): Promise<void> {
+      await sampler.stop();
+      if (metrics === undefined) return;
+      await metrics.close();
+      if (metrics.error !== undefined) {
+        options.notice?.(`--metrics ${metrics.path}: writing stopped: ${metrics.error.message}; ${metrics.dropped} line(s) were not written (the job database has every result)`);
+      } else if (metrics.dropped > 0) {
+        options.notice?.(`--metrics ${metrics.path}: ${metrics.dropped} line(s) were dropped because the file could not keep up (the job database has every result)`);
+      }
+    },
+  };
+}
