@@ -22,6 +22,8 @@ import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
 import { resumeCommand } from './resume-command.js';
+import { readJobInsights, type JobInsights } from '../store/job-report-data.js';
+import type { JobRecord } from '../store/store-records.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -193,6 +195,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     const after = store.countByStatus(job.id);
     const stats = store.jobStats(job.id);
+    const insights = readInsights(store, job);
     await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
@@ -221,6 +224,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       modelLoads: router?.loadStats() ?? [],
       interrupted,
       resumeCommand: resume,
+      insights,
     });
     if (storeError) throw storeError;
     return summary;
@@ -289,4 +293,13 @@ function absoluteInput(input: string, cwd: string): string {
 
 function fingerprint(inputs: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify([...inputs].sort())).digest('hex').slice(0, 16);
+}
+
+/** The job's insights for the summary; a failure to read them leaves them out rather than failing a finished run. */
+function readInsights(store: CheckpointStore, job: JobRecord): JobInsights | undefined {
+  try {
+    return readJobInsights(store.database, job);
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@
  */
 
 /** The commands that take settings. */
-export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup';
+export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup' | 'report' | 'bench';
 
 /**
  * How a flag's text becomes a value:
@@ -115,6 +115,23 @@ export const settingsTable = [
   // Output of every command.
   { key: 'quiet', flag: '--quiet', short: '-q', type: 'boolean', default: false, help: 'no progress output', sources: ['flag'], commands: runLike },
   { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize'] },
+  // `batch report` and `batch bench`.
+  { key: 'html', flag: '--html', valueName: 'file.html', type: 'string', help: 'also write the report as one self-contained HTML page with charts (nothing fetched from the network)', sources: ['flag'], commands: ['report'] },
+  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: ['report', 'bench'] },
+  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: ['report', 'bench'] },
+  { key: 'server', flag: '--server', valueName: 'url', type: 'string', help: 'bench a running model server; without it a managed server runs the model given, or the default model', sources: ['flag'], commands: ['bench'] },
+  { key: 'serverType', flag: '--server-type', valueName: 'type', type: 'choice', choices: ['openai', 'llama-server', 'ollama'], defaultText: 'detected by probing', help: 'skip detection of the server flavour', sources: ['flag'], commands: ['bench'] },
+  { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', defaultText: 'OPENAI_API_KEY for non-local URLs', help: 'environment variable holding the API key (the key itself is never stored)', sources: ['flag'], commands: ['bench'] },
+  { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'bench this GGUF model on a managed server', sources: ['flag'], commands: ['bench'] },
+  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for the managed server', sources: ['flag'], commands: ['bench'] },
+  { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests the managed server generates at once', sources: ['flag', 'advice'], commands: ['bench'] },
+  { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'advice'], commands: ['bench'] },
+  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: 'the embedded server: the physical cores less one; llama-server: its own', help: 'CPU threads of the managed server', sources: ['flag'], commands: ['bench'] },
+  { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, defaultText: "the server's slots, else saved advice, else 4", help: 'requests in flight at once in the pool phase', sources: ['flag', 'advice'], commands: ['bench'] },
+  { key: 'loads', flag: '--loads', valueName: 'n', type: 'count', min: 1, default: 3, help: 'cold starts of a managed model to time; a running server cannot be made cold', sources: ['flag'], commands: ['bench'] },
+  { key: 'requests', flag: '--requests', valueName: 'n', type: 'count', min: 1, default: 16, help: 'prompts sent one at a time, then the same through the pool', sources: ['flag'], commands: ['bench'] },
+  { key: 'maxTokens', flag: '--max-tokens', valueName: 'n', type: 'count', min: 1, default: 32, help: 'tokens each bench prompt generates at most', sources: ['flag'], commands: ['bench'] },
+  { key: 'job', flag: '--job', valueName: 'name', type: 'string', default: 'bench', help: 'the job the result is saved in, for `batch report`', sources: ['flag'], commands: ['bench'] },
 ] as const satisfies readonly SettingRow[];
 
 type Row = (typeof settingsTable)[number];
