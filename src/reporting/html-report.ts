@@ -110,12 +110,9 @@ function charts(data: JobReportData): string[] {
   const out: string[] = [];
   out.push(lineChart({ id: 'throughput', title: `Answers per second (${source})`, xLabel: time, yLabel: 'answers / s' }, [{ name: 'answers per second', color: palette[0], points: points.map((p) => [rel(p.at), p.requestsPerS]) }]));
   out.push(lineChart({ id: 'tokens', title: `Completion tokens per second (${source})`, xLabel: time, yLabel: 'tokens / s' }, [{ name: 'completion tokens per second', color: palette[2], points: points.map((p) => [rel(p.at), p.tokensPerS]) }]));
-  out.push(
-    lineChart({ id: 'concurrency', title: `Requests in flight and prompts queued (${source})`, xLabel: time, yLabel: 'prompts' }, [
-      { name: 'in flight', color: palette[0], points: points.map((p) => [rel(p.at), p.inFlight]) },
-      { name: 'queued', color: palette[1], points: points.map((p) => [rel(p.at), p.queued]) },
-    ]),
-  );
+  // Two charts: a queue of thousands would flatten a handful of requests in flight to the axis.
+  out.push(lineChart({ id: 'in-flight', title: `Requests in flight (${source})`, xLabel: time, yLabel: 'requests' }, [{ name: 'requests in flight', color: palette[0], points: points.map((p) => [rel(p.at), p.inFlight]) }]));
+  out.push(lineChart({ id: 'queued', title: `Prompts queued, not sent yet (${source})`, xLabel: time, yLabel: 'prompts' }, [{ name: 'prompts queued', color: palette[1], points: points.map((p) => [rel(p.at), p.queued]) }]));
   out.push(
     data.latencyHistogram === null
       ? emptyChart({ id: 'latency', title: 'Latency', xLabel: '', yLabel: '' }, 'no prompt answered yet')

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { sentAt } from './item-series.js';
 import { percentileRank, type Percentiles } from './job-stats.js';
 
 /** What one model or one server did over a job. */
@@ -82,7 +83,7 @@ export function groupStats(db: BetterSqlite3.Database, jobId: number, by: keyof 
          count(*) AS requests,
          count(*) FILTER (WHERE status = 'failed') AS failed,
          coalesce(sum(completion_tokens), 0) AS completion_tokens,
-         min(started_at) AS first_start,
+         min(${sentAt}) AS first_start,
          max(finished_at) AS last_finish,
          count(model_load_ms) AS load_reported,
          count(*) FILTER (WHERE model_load_ms < ${warmLoadMs}) AS warm

@@ -44,6 +44,13 @@ export interface FailureGroup {
   readonly count: number;
 }
 
+/**
+ * When a prompt's (last) request went out. `started_at` is stamped when the result writer commits
+ * it, which with the writer on its own thread can be after the answer came; an answer's finish less
+ * its latency is exact.
+ */
+export const sentAt = `CASE WHEN finished_at IS NOT NULL AND latency_ms IS NOT NULL THEN finished_at - latency_ms ELSE started_at END`;
+
 /** Bins of a histogram: enough to see a shape, few enough to read on a phone. */
 const bins = 20;
 
@@ -147,7 +154,7 @@ export function retryCauses(db: BetterSqlite3.Database, jobId: number): Array<{ 
 export function seriesFromItems(db: BetterSqlite3.Database, jobId: number, points = 60): SeriesPoint[] {
   const span = db
     .prepare<[number], { t0: number | null; t1: number | null; eligible: number }>(
-      `SELECT min(started_at) FILTER (WHERE attempts > 0 OR status = 'running') AS t0,
+      `SELECT min(${sentAt}) FILTER (WHERE attempts > 0 OR status = 'running') AS t0,
          max(finished_at) FILTER (WHERE attempts > 0) AS t1,
          count(*) FILTER (WHERE attempts > 0 OR status IN ('pending', 'running')) AS eligible
        FROM items WHERE job_id = ?`,
@@ -163,8 +170,8 @@ export function seriesFromItems(db: BetterSqlite3.Database, jobId: number, point
   const bucket = (at: number): number => Math.min(count - 1, Math.max(0, Math.floor((at - t0) / stepMs)));
   const rows = db
     .prepare<[number], { started_at: number; finished_at: number | null; tokens: number }>(
-      `SELECT started_at, CASE WHEN attempts > 0 THEN finished_at END AS finished_at, coalesce(completion_tokens, 0) AS tokens
-       FROM items WHERE job_id = ? AND started_at IS NOT NULL AND (attempts > 0 OR status = 'running')`,
+      `SELECT ${sentAt} AS started_at, CASE WHEN attempts > 0 THEN finished_at END AS finished_at, coalesce(completion_tokens, 0) AS tokens
+       FROM items WHERE job_id = ? AND ${sentAt} IS NOT NULL AND (attempts > 0 OR status = 'running')`,
     )
     .iterate(jobId);
   for (const row of rows) {

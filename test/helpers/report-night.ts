@@ -68,7 +68,7 @@ function writeSamples(db: string, name: string): void {
   try {
     const job = store.getJob(name)!;
     const raw = store.database;
-    const span = raw.prepare<[number], { t0: number; t1: number; total: number }>('SELECT min(started_at) AS t0, max(finished_at) AS t1, count(*) AS total FROM items WHERE job_id = ?').get(job.id)!;
+    const span = raw.prepare<[number], { t0: number; t1: number; total: number }>('SELECT min(finished_at - coalesce(latency_ms, 0)) AS t0, max(finished_at) AS t1, count(*) AS total FROM items WHERE job_id = ?').get(job.id)!;
     const runId = raw.prepare<[number], number>('SELECT max(id) FROM runs WHERE job_id = ?').pluck().get(job.id) ?? null;
     const n = 20;
     const step = Math.max(1, (span.t1 - span.t0) / (n - 1));
@@ -79,7 +79,7 @@ function writeSamples(db: string, name: string): void {
       const row = raw
         .prepare<[number, number, number, number, number], { done: number; failed: number; started: number; tokens: number }>(
           `SELECT count(*) FILTER (WHERE status = 'done' AND finished_at <= ?) AS done, count(*) FILTER (WHERE status = 'failed' AND finished_at <= ?) AS failed,
-             count(*) FILTER (WHERE started_at <= ?) AS started, coalesce(sum(completion_tokens) FILTER (WHERE finished_at <= ?), 0) AS tokens FROM items WHERE job_id = ?`,
+             count(*) FILTER (WHERE finished_at - coalesce(latency_ms, 0) <= ?) AS started, coalesce(sum(completion_tokens) FILTER (WHERE finished_at <= ?), 0) AS tokens FROM items WHERE job_id = ?`,
         )
         .get(at, at, at, at, job.id)!;
       const finished = row.done + row.failed;

@@ -63,7 +63,8 @@ export async function reportCommand(options: ReportCommandOptions, io: CliIo): P
     return ExitCode.Ok;
   }
   const { formatBench } = await import('../../reporting/format-bench.js');
-  const lines = [`job         ${terminalText(job.name)} (${job.state})`, ...formatInsightTables(data)];
+  // A job that only holds benches has no prompt tables to show.
+  const lines = [`job         ${terminalText(job.name)} (${job.state})`, ...(data.stats.counts.total > 0 ? formatInsightTables(data) : [])];
   if (data.failures.length > 0) {
     lines.push('', 'Failures with their messages');
     for (const failure of data.failures.slice(0, failuresShown)) lines.push(`  ${String(failure.count).padStart(6)}  ${failure.code}  ${terminalText(failure.message)}`);
