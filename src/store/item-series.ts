@@ -49,7 +49,7 @@ export interface FailureGroup {
  * it, which with the writer on its own thread can be after the answer came; an answer's finish less
  * its latency is exact.
  */
-export const sentAt = `CASE WHEN finished_at IS NOT NULL AND latency_ms IS NOT NULL THEN finished_at - latency_ms ELSE started_at END`;
+export const sentAt = `CASE WHEN finished_at IS NOT NULL AND latency_ms IS NOT NULL THEN finished_at - latency_ms ELSE coalesce(started_at, finished_at) END`;
 
 /** Bins of a histogram: enough to see a shape, few enough to read on a phone. */
 const bins = 20;

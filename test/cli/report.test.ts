@@ -136,6 +136,9 @@ describe('batch report', () => {
       const finished = await run.done;
       expect(finished.code, finished.stderr).toBe(0);
       expect(sim.stats().requests).toBe(120);
+      // The run's own summary carries the short form too.
+      expect(finished.stdout).toMatch(/^ {2}per server\n {4}http:\/\/127\.0\.0\.1:\d+ +120 req +[\d.]+ req\/s/m);
+      expect(finished.stdout).toMatch(/^ {2}loads {7}0 model load\(s\), 100% of prompts served without a load$/m);
     } finally {
       await sim.close();
     }
