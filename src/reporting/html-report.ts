@@ -18,6 +18,7 @@ const palette = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00
  */
 export const reportCsp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
+// Charts are drawn 640 units wide and scale to their box: on a phone their text is drawn larger to stay readable.
 const styles = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;background:#fff}
 body{margin:0 auto;max-width:1280px;padding:16px;line-height:1.4}
@@ -40,6 +41,7 @@ th,td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:left;vertical-a
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.msg{overflow-wrap:anywhere;max-width:60ch}
 .note{color:#555;font-size:.85rem}
+@media (max-width:600px){body{padding:8px}.tick{font-size:22px}.label{font-size:22px}figure.chart{padding:4px}}
 `;
 
 const ms = (value: number): string => formatDuration(value);

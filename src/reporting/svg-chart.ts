@@ -25,7 +25,7 @@ export interface ChartFrame {
 // The drawing's own coordinates: the SVG scales to its container (viewBox), on a phone as at 1280 px.
 const width = 640;
 const height = 300;
-const margin = { left: 64, right: 16, top: 16, bottom: 48 };
+const margin = { left: 80, right: 16, top: 16, bottom: 52 };
 const plotW = width - margin.left - margin.right;
 const plotH = height - margin.top - margin.bottom;
 
@@ -68,7 +68,7 @@ function axes(frame: ChartFrame, xTicks: ReadonlyArray<{ x: number; label: strin
   }
   parts.push(`<line class="axis" x1="${margin.left}" x2="${margin.left + plotW}" y1="${margin.top + plotH}" y2="${margin.top + plotH}"/>`);
   parts.push(`<line class="axis" x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${margin.top + plotH}"/>`);
-  parts.push(`<text class="label" x="${margin.left + plotW / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(frame.xLabel)}</text>`);
+  parts.push(`<text class="label" x="${margin.left + plotW / 2}" y="${height - 6}" text-anchor="middle">${escapeHtml(frame.xLabel)}</text>`);
   parts.push(`<text class="label" transform="translate(14 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(frame.yLabel)}</text>`);
   return parts.join('');
 }
