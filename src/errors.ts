@@ -63,6 +63,7 @@ export const errorCodes = {
   JOB_LOCKED: { exitCode: ExitCode.Usage, description: 'another `batch` process is running the job' },
   JOB_INPUTS_CHANGED: { exitCode: ExitCode.Usage, description: 'a run names a job (--job) that read other inputs; pass --replace-inputs or another --job' },
   JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },
+  JOB_EMPTY: { exitCode: ExitCode.Usage, description: '`batch report` on a job that holds no prompts (and no bench) yet: nothing to report' },
   INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
   ANSWER_INVALID: { exitCode: ExitCode.Environment, description: "the answer is not JSON, or does not match the prompt's JSON Schema (--json-schema, response_format); sent again --json-retries times" },
 } as const satisfies Record<string, ErrorCodeInfo>;

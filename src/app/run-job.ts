@@ -28,6 +28,8 @@ import { resumeCommand } from './resume-command.js';
 import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
 import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
 import { jsonAnswerCheck } from '../scheduler/answer-check.js';
+import { readJobInsights, type JobInsights } from '../store/job-report-data.js';
+import type { JobRecord } from '../store/store-records.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -219,6 +221,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     const after = store.countByStatus(job.id);
     const stats = store.jobStats(job.id);
+    const insights = readInsights(store, job);
     await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
@@ -247,6 +250,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       modelLoads: router?.loadStats() ?? [],
       interrupted,
       resumeCommand: resume,
+      insights,
     });
     if (storeError) throw storeError;
     return summary;
@@ -315,4 +319,13 @@ function absoluteInput(input: string, cwd: string): string {
 
 function fingerprint(inputs: readonly string[]): string {
   return createHash('sha256').update(JSON.stringify([...inputs].sort())).digest('hex').slice(0, 16);
+}
+
+/** The job's insights for the summary; a failure to read them leaves them out rather than failing a finished run. */
+function readInsights(store: CheckpointStore, job: JobRecord): JobInsights | undefined {
+  try {
+    return readJobInsights(store.database, job);
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@
  */
 
 /** The commands that take settings. */
-export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup';
+export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup' | 'report' | 'bench';
 
 /**
  * How a flag's text becomes a value:
@@ -70,12 +70,12 @@ export const settingsTable = [
   { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model to plan for, as path or alias=path (repeatable); --measure starts the first', sources: ['flag'], commands: ['optimize'] },
   { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'the GGUF model to serve', sources: ['flag'], commands: ['serve'] },
   { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: runLike },
-  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: managed },
+  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
   { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', help: 'extra arguments for every managed llama-server (one string)', sources: ['flag', 'job'], commands: managed },
   { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: 2, defaultText: 'saved advice, else 2', help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
-  { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve'] },
-  { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve'] },
-  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve'] },
+  { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve', 'bench'] },
+  { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve', 'bench'] },
+  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve', 'bench'] },
   { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "llama-server's own", help: 'layers a managed llama-server offloads to the GPU (-ngl)', sources: ['flag', 'job'], commands: managed },
   { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: runLike },
   { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: 600_000, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
@@ -125,6 +125,19 @@ export const settingsTable = [
   // Output of every command.
   { key: 'quiet', flag: '--quiet', short: '-q', type: 'boolean', default: false, help: 'no progress output', sources: ['flag'], commands: runLike },
   { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize'] },
+  // `batch report` and `batch bench`.
+  { key: 'html', flag: '--html', valueName: 'file.html', type: 'string', help: 'also write the report as one self-contained HTML page with charts (nothing fetched from the network)', sources: ['flag'], commands: ['report'] },
+  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: ['report', 'bench'] },
+  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: ['report', 'bench'] },
+  { key: 'server', flag: '--server', valueName: 'url', type: 'string', help: 'bench a running model server; without it a managed server runs the model given, or the default model', sources: ['flag'], commands: ['bench'] },
+  { key: 'serverType', flag: '--server-type', valueName: 'type', type: 'choice', choices: ['openai', 'llama-server', 'ollama'], defaultText: 'detected by probing', help: 'skip detection of the server flavour', sources: ['flag'], commands: ['bench'] },
+  { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', defaultText: 'OPENAI_API_KEY for non-local URLs', help: 'environment variable holding the API key (the key itself is never stored)', sources: ['flag'], commands: ['bench'] },
+  { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'bench this GGUF model on a managed server', sources: ['flag'], commands: ['bench'] },
+  { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, defaultText: "the server's slots, else saved advice, else 4", help: 'requests in flight at once in the pool phase', sources: ['flag', 'advice'], commands: ['bench'] },
+  { key: 'loads', flag: '--loads', valueName: 'n', type: 'count', min: 1, default: 3, help: 'cold starts of a managed model to time; a running server cannot be made cold', sources: ['flag'], commands: ['bench'] },
+  { key: 'requests', flag: '--requests', valueName: 'n', type: 'count', min: 1, default: 16, help: 'prompts sent one at a time, then the same through the pool', sources: ['flag'], commands: ['bench'] },
+  { key: 'maxTokens', flag: '--max-tokens', valueName: 'n', type: 'count', min: 1, default: 32, help: 'tokens each bench prompt generates at most', sources: ['flag'], commands: ['bench'] },
+  { key: 'job', flag: '--job', valueName: 'name', type: 'string', default: 'bench', help: 'the job the result is saved in, for `batch report`', sources: ['flag'], commands: ['bench'] },
 ] as const satisfies readonly SettingRow[];
 
 type Row = (typeof settingsTable)[number];

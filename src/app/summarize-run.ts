@@ -2,6 +2,7 @@ import type { RunSummary } from '../reporting/run-summary.js';
 import type { SchedulerSummary } from '../scheduler/batch-scheduler.js';
 import type { ModelLoadStats } from '../scheduler/router.js';
 import type { IngestSummary } from '../store/item-ingester.js';
+import type { JobInsights } from '../store/job-report-data.js';
 import type { StatusCounts } from '../store/store-records.js';
 
 /** What one run of a job did and found, as `runJob` gathers it. */
@@ -23,6 +24,8 @@ export interface RunFacts {
   readonly modelLoads: readonly ModelLoadStats[];
   readonly interrupted: boolean;
   readonly resumeCommand: string | undefined;
+  /** The job's insights after the run (per model and server, loads, memory, GPU); undefined when they could not be read. */
+  readonly insights?: JobInsights;
 }
 
 /** The summary `batch run` prints (and `--json` writes) from the facts of a run. */
@@ -57,5 +60,6 @@ export function summarizeRun(facts: RunFacts): RunSummary {
     warmStartRate: scheduled && scheduled.loadReported > 0 ? scheduled.warmStarts / scheduled.loadReported : undefined,
     interrupted: facts.interrupted,
     resumeCommand: facts.resumeCommand,
+    ...(facts.insights === undefined ? {} : { insights: facts.insights }),
   };
 }

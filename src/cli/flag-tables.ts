@@ -8,7 +8,7 @@ function markers(command: CommandName): readonly [string, string] {
 }
 
 /** The commands whose flags README lists, in its order. */
-export const documentedCommands: readonly CommandName[] = ['run', 'resume', 'jobs', 'status', 'export', 'optimize', 'serve', 'setup'];
+export const documentedCommands: readonly CommandName[] = ['run', 'resume', 'jobs', 'status', 'export', 'report', 'bench', 'optimize', 'serve', 'setup'];
 
 function flagCell(row: SettingRow): string {
   const value = row.valueName === undefined ? '' : ` <${row.valueName}>`;

@@ -33,6 +33,15 @@ const commands: readonly CommandSpec[] = [
   { name: 'status', description: 'one job in detail: counts, throughput, latency percentiles, top errors', argument: { syntax: '<job>', description: 'job name (see `batch jobs`)' } },
   { name: 'export', description: "write a job's results as OpenAI batch output JSONL or CSV", argument: { syntax: '<job>', description: 'job name' } },
   {
+    name: 'report',
+    description: 'a job in tables per model and per server (throughput, latency, loads, memory, GPU, failures); --html writes a page with charts',
+    argument: { syntax: '<job>', description: 'job name (see `batch jobs`); a job still running can be reported' },
+  },
+  {
+    name: 'bench',
+    description: 'time model loads (cold), warm latency one at a time, and the same prompts through the pool; saved for `batch report`',
+  },
+  {
     name: 'optimize',
     description: 'probe this machine and the models, and advise workers, slots, context and models to keep loaded',
     argument: { syntax: '[inputs...]', description: 'a prompt set: the models its prompts name are included' },
@@ -67,6 +76,14 @@ async function dispatch(name: CommandName, positional: string | string[] | undef
     case 'export': {
       const { exportCommand } = await import('./commands/export.js');
       return exportCommand({ ...readSettingFlags(command, name), job: positional as string }, io);
+    }
+    case 'report': {
+      const { reportCommand } = await import('./commands/report.js');
+      return reportCommand({ ...readSettingFlags(command, name), job: positional as string }, io);
+    }
+    case 'bench': {
+      const { benchCommand } = await import('./commands/bench.js');
+      return benchCommand(readSettingFlags(command, name), io);
     }
     case 'optimize': {
       const { optimizeCommand } = await import('./commands/optimize.js');

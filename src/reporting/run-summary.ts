@@ -1,5 +1,7 @@
 import type { ModelLoadStats } from '../scheduler/router.js';
+import type { JobInsights } from '../store/job-report-data.js';
 import { formatDuration } from './format-duration.js';
+import { formatInsightLines } from './format-job-insights.js';
 
 /** What `batch run` / `batch resume` print at the end (`--json` prints this object). */
 export interface RunSummary {
@@ -40,6 +42,8 @@ export interface RunSummary {
   readonly interrupted: boolean;
   /** The command that continues this job, when work is left. */
   readonly resumeCommand?: string;
+  /** The whole job after this run: per model and per server, loads, failures by code, memory, GPU and the idle-GPU warning. */
+  readonly insights?: JobInsights;
 }
 
 function ms(value: number | undefined): string {
@@ -66,6 +70,7 @@ export function formatRunSummary(s: RunSummary): string {
     lines.push(`  model loads: ${s.modelLoads.map((l) => `${l.model} ×${l.loads} (${formatDuration(l.loadMs)})`).join(', ')}`);
   }
   if (s.warmStartRate !== undefined) lines.push(`  warm starts: ${(s.warmStartRate * 100).toFixed(0)}%`);
+  if (s.insights !== undefined) lines.push(...formatInsightLines(s.insights, `batch report ${s.job}`).map((line) => `  ${line}`));
   lines.push(`  output: ${s.output}`, `  database: ${s.database}`);
   if (s.interrupted) lines.push(`interrupted: nothing is lost; continue with: ${s.resumeCommand ?? `batch resume ${s.job}`}`);
   else if (s.resumeCommand) lines.push(`to continue: ${s.resumeCommand}`);

@@ -8,6 +8,7 @@ import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
 import type { RunSample } from './run-sample.js';
+import { recordSample } from './samples.js';
 import { scrubArgv, scrubSecrets } from './scrub-secrets.js';
 import type {
   AcquireLockResult,
@@ -85,7 +86,6 @@ export class CheckpointStore {
   readonly #jobActivity: BetterSqlite3.Statement<[{ jobId: number; updatedAt: number }], { started_at: number | null; last_at: number | null }>;
   readonly #items: ItemQueries;
   /** Prepared on first use: a read-only open of a database from before `006_samples` has no table. */
-  #insertSample: BetterSqlite3.Statement | undefined;
 
   private constructor(path: string, db: BetterSqlite3.Database, readonly: boolean) {
     this.path = path;
@@ -287,18 +287,7 @@ export class CheckpointStore {
   insertSample(sample: RunSample): void {
     return this.#write('record a sample of the run', () => {
       this.#writable('record a sample of the run');
-      this.#insertSample ??= this.#db.prepare(
-        `INSERT INTO samples (job_id, run_id, at, interval_ms, done, failed, queued, in_flight, in_flight_by_server,
-           requests_per_s, tokens_per_s, rss_bytes, heap_bytes, gpus)
-         VALUES (@jobId, @runId, @at, @intervalMs, @done, @failed, @queued, @inFlight, @inFlightByServer,
-           @requestsPerS, @tokensPerS, @rssBytes, @heapBytes, @gpus)`,
-      );
-      this.#insertSample.run({
-        ...sample,
-        intervalMs: Math.round(sample.intervalMs),
-        inFlightByServer: JSON.stringify(sample.inFlightByServer),
-        gpus: sample.gpus === null ? null : JSON.stringify(sample.gpus),
-      });
+      recordSample(this.#db, sample);
     });
   }
 

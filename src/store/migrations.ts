@@ -149,6 +149,21 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE items ADD COLUMN queue_wait_ms REAL;
       ALTER TABLE items ADD COLUMN retry_causes TEXT;`,
   },
+  {
+    // `batch bench` results (cold loads, warm latency one at a time and through the pool), kept
+    // in a job database for `batch report`. A database from before it simply has none.
+    name: '012b_benches',
+    readersMayLack: true,
+    sql: `
+      CREATE TABLE benches (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        result TEXT NOT NULL
+      );
+      CREATE INDEX benches_job ON benches (job_id, at);`,
+  },
 ];
 
 /** What `applyMigrations` did. */

@@ -4,6 +4,8 @@ import { ExitCode } from '../../errors.js';
 import { formatDuration } from '../../reporting/format-duration.js';
 import { parseJobConfig } from '../../app/job-config.js';
 import { jobSettingsFlags } from '../../app/job-settings-flags.js';
+import { readJobInsights } from '../../store/job-report-data.js';
+import { formatInsightLines } from '../../reporting/format-job-insights.js';
 
 /** Options of `batch status`. */
 export interface StatusCommandOptions {
@@ -31,8 +33,9 @@ export async function statusCommand(options: StatusCommandOptions, io: CliIo): P
     const superseded = store.supersededItems(job.id);
     const saved = readSavedConfig(job.config, store.path);
     const resumeUses = { inputs: saved.config.inputs, settings: saved.config.settings };
+    const { stats: _stats, ...insights } = readJobInsights(store.database, job);
     if (options.json === true) {
-      io.stdout.write(`${JSON.stringify({ job: job.name, state: job.state, ...stats, superseded, resumeUses }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ job: job.name, state: job.state, ...stats, superseded, resumeUses, insights }, null, 2)}\n`);
       return ExitCode.Ok;
     }
     const { counts } = stats;
@@ -54,6 +57,7 @@ export async function statusCommand(options: StatusCommandOptions, io: CliIo): P
       lines.push('top errors');
       for (const group of stats.topErrors) lines.push(`  ${String(group.count).padStart(6)}  ${group.code}  ${group.message}`);
     }
+    lines.push(...formatInsightLines({ stats, ...insights }, `batch report ${job.name}`));
     if (superseded.length > 0) {
       lines.push(`superseded  ${superseded.length} prompt(s) no longer in the inputs, left out of the output:`);
       for (const item of superseded.slice(0, supersededShown)) lines.push(`  ${item.customId}  (${item.source}, was ${item.status})`);
