@@ -64,6 +64,8 @@ export const errorCodes = {
   JOB_INPUTS_CHANGED: { exitCode: ExitCode.Usage, description: 'a run names a job (--job) that read other inputs; pass --replace-inputs or another --job' },
   JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },
   INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
+  STALLED: { exitCode: ExitCode.Environment, description: 'no byte of the answer arrived within --stall-timeout (a hung slot); retried on another server' },
+  ALL_SERVERS_DOWN: { exitCode: ExitCode.Environment, description: 'every server that serves the prompts stayed down for --max-down; the job is checkpointed and `batch resume` continues it' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code: a key of `errorCodes`. */
@@ -126,6 +128,7 @@ export type BackendErrorCode =
   | 'SERVER_UNRECOGNISED'
   | 'CONNECTION_RESET'
   | 'REQUEST_TIMEOUT'
+  | 'STALLED'
   | 'REQUEST_ABORTED'
   | 'RATE_LIMITED'
   | 'AUTH_FAILED'

@@ -87,6 +87,10 @@ export const settingsTable = [
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: 1_800_000, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: 30_000, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
+  // A fleet of servers: failover, pauses, stalls.
+  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
+  { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: 3_600_000, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },

@@ -8,6 +8,7 @@ import { RetryPolicy } from './retry-policy.js';
 import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
+import type { FleetListener } from './fleet-listener.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
 export interface WorkSource {
@@ -25,8 +26,8 @@ export interface ResultSink {
   readonly error: AppError | undefined;
 }
 
-/** What the scheduler reports while it runs (the progress bar listens). */
-export interface SchedulerListener {
+/** What the scheduler reports while it runs (the progress bar listens); the router's fleet events ride along. */
+export interface SchedulerListener extends FleetListener {
   /** A prompt's first request is about to go out (once per prompt: what the summary counts as sent). */
   onDispatch?(item: PromptItem): void;
   /** A request (first or a retry) goes on the wire; `onRequestEnd` follows it, whatever its end. */
@@ -78,7 +79,9 @@ export interface SchedulerSummary {
   /** Answers that reported a load time at all (the denominator of the warm-start rate). */
   readonly loadReported: number;
   /** Why dispatching stopped early, if it did. */
-  readonly stoppedBy?: 'interrupt' | 'store-error';
+  readonly stoppedBy?: 'interrupt' | 'store-error' | 'servers-down';
+  /** With `stoppedBy: 'servers-down'`: the ALL_SERVERS_DOWN error that ended the run. */
+  readonly stopError?: AppError;
 }
 
 /**
@@ -95,6 +98,7 @@ export class BatchScheduler {
   readonly #latency = new LatencyHistogram();
   readonly #ttft = new LatencyHistogram();
   #stopped: SchedulerSummary['stoppedBy'];
+  #stopError: AppError | undefined;
   /** Aborted on the first stop request: ends retry waits at once (in-flight requests get the grace). */
   readonly #softStopped = new AbortController();
   #dispatched = 0;
@@ -186,6 +190,7 @@ export class BatchScheduler {
       warmStarts: this.#warmStarts,
       loadReported: this.#loadReported,
       stoppedBy: this.#stopped,
+      stopError: this.#stopError,
     };
   }
 
@@ -201,18 +206,28 @@ export class BatchScheduler {
   async #process(item: PromptItem, group: ModelGroup): Promise<void> {
     const { router } = this.#options;
     const signal = this.#abort.signal;
+    const model = group.model ?? undefined;
     let attempts = 0;
+    /** Where the last attempt failed: the retry goes to another server when one can take it. */
+    let avoid: string | undefined;
     for (let failures = 0; ; ) {
       // A retry after a stop request is not sent: the prompt stays pending for resume.
-      if (signal.aborted || (failures > 0 && this.#stopped !== undefined)) return;
+      if (signal.aborted || ((failures > 0 || attempts > 0) && this.#stopped !== undefined)) return;
       let lease;
       try {
-        lease = await untilAborted(router.acquire(group.model ?? undefined), signal);
+        lease = await untilAborted(router.acquire(model, { avoid }), signal);
       } catch (error) {
         // Stopped while a server was starting, or its start failed because of the stop: nothing was
         // sent, so the prompt stays pending for resume instead of failing.
         if (signal.aborted || this.#stopped !== undefined) return;
         const appError = toAppError(error);
+        if (appError.code === 'ALL_SERVERS_DOWN') {
+          // No server came back within --max-down: the run ends resumable, its prompts pending.
+          this.#stopped = 'servers-down';
+          this.#stopError = appError;
+          this.#softStopped.abort();
+          return;
+        }
         const delay = this.#retry.delayMs(failures + 1, appError);
         if (delay === undefined) return this.#fail(item, attempts, appError, undefined);
         failures += 1;
@@ -234,50 +249,58 @@ export class BatchScheduler {
         this.#retries += 1;
       }
       const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
+      let result;
       try {
         this.#options.listener?.onRequestStart?.(item);
-        let result;
         try {
           result = await lease.backend.complete({ endpoint: item.endpoint, body, timeoutMs: this.#timeoutMs, signal });
         } finally {
           this.#options.listener?.onRequestEnd?.(item);
         }
-        this.#done += 1;
-        this.#promptTokens += result.promptTokens;
-        this.#completionTokens += result.completionTokens;
-        this.#latency.record(result.timings.latencyMs);
-        if (result.timings.ttftMs !== undefined) this.#ttft.record(result.timings.ttftMs);
-        if (result.timings.modelLoadMs !== undefined) {
-          this.#loadReported += 1;
-          // Ollama reports a few ms of bookkeeping even when the model was resident.
-          if (result.timings.modelLoadMs < 50) this.#warmStarts += 1;
-        }
-        this.#emit({
-          customId: item.customId,
-          status: 'done',
-          attempts,
-          response: { statusCode: result.statusCode, requestId: result.requestId, body: result.body },
-          endpointUrl: lease.backend.url,
-          model: typeof body.model === 'string' ? body.model : undefined,
-          promptTokens: result.promptTokens,
-          completionTokens: result.completionTokens,
-          latencyMs: result.timings.latencyMs,
-          ttftMs: result.timings.ttftMs,
-          modelLoadMs: result.timings.modelLoadMs,
-          finishedAt: this.#now(),
-        });
-        return;
       } catch (error) {
         // An aborted request is not an answer: the item stays pending and resume sends it again.
-        if (signal.aborted) return;
+        if (signal.aborted) {
+          lease.release();
+          return;
+        }
         const appError = toAppError(error);
-        failures += 1;
-        const delay = this.#retry.delayMs(failures, appError);
-        if (delay === undefined) return this.#fail(item, attempts, appError, lease.backend.url);
-        await this.#backoff(item, appError, delay);
-      } finally {
-        lease.release();
+        const url = lease.backend.url;
+        // The router learns the server's health; a server already known down costs no retry.
+        const excused = lease.release({ error: appError })?.excused === true;
+        if (!excused) failures += 1;
+        const delay = this.#retry.delayMs(Math.max(1, failures), appError);
+        if (delay === undefined) return this.#fail(item, attempts, appError, url);
+        avoid = url;
+        // Another healthy server takes the retry at once; a known-down one's prompts wait in the router.
+        await this.#backoff(item, appError, excused || router.hasAlternative?.(model, url) === true ? 0 : delay);
+        continue;
       }
+      lease.release({});
+      this.#done += 1;
+      this.#promptTokens += result.promptTokens;
+      this.#completionTokens += result.completionTokens;
+      this.#latency.record(result.timings.latencyMs);
+      if (result.timings.ttftMs !== undefined) this.#ttft.record(result.timings.ttftMs);
+      if (result.timings.modelLoadMs !== undefined) {
+        this.#loadReported += 1;
+        // Ollama reports a few ms of bookkeeping even when the model was resident.
+        if (result.timings.modelLoadMs < 50) this.#warmStarts += 1;
+      }
+      this.#emit({
+        customId: item.customId,
+        status: 'done',
+        attempts,
+        response: { statusCode: result.statusCode, requestId: result.requestId, body: result.body },
+        endpointUrl: lease.backend.url,
+        model: typeof body.model === 'string' ? body.model : undefined,
+        promptTokens: result.promptTokens,
+        completionTokens: result.completionTokens,
+        latencyMs: result.timings.latencyMs,
+        ttftMs: result.timings.ttftMs,
+        modelLoadMs: result.timings.modelLoadMs,
+        finishedAt: this.#now(),
+      });
+      return;
     }
   }
 
