@@ -133,7 +133,7 @@ function notUpYet(error: unknown): 'down' | 'loading' | undefined {
 function fleetNotices(context: FleetContext, maxDownMs: number | undefined): FleetListener {
   const notice = (line: string): void => context.notice?.(line);
   const next = context.fleetListener;
-  const maxDown = maxDownMs === undefined ? '' : ` (after --max-down ${Math.round(maxDownMs / 1000)} s it ends, resumable)`;
+  const maxDown = maxDownMs === undefined ? '' : ` (after --max-down ${maxDownMs / 1000} s it ends, resumable)`;
   return {
     onAllDown: (since) => {
       notice(`every server is down since ${clockTime(since)}: paused, probing them with backoff; the run goes on by itself when one answers${maxDown}`);

@@ -296,7 +296,7 @@ export class StaticRouter implements Router {
       waiter.reject(
         new AppError(
           'ALL_SERVERS_DOWN',
-          `every server${waiter.model === undefined ? '' : ` that serves model "${waiter.model}"`} (${urls}) has been down since ${new Date(since).toISOString()}, longer than --max-down ${Math.round(this.#maxDownMs / 1000)} s: start them (or raise --max-down)`,
+          `every server${waiter.model === undefined ? '' : ` that serves model "${waiter.model}"`} (${urls}) has been down since ${new Date(since).toISOString()}, longer than --max-down ${this.#maxDownMs / 1000} s: start them (or raise --max-down)`,
         ),
       );
     }, left);
