@@ -212,8 +212,7 @@ export class StaticRouter implements Router {
       const verdict = e.health.recordFailure(outcome.error, this.#now());
       if (verdict.opened) {
         // When it was the last one up, the pause notice says it all.
-        const othersUp = this.#endpoints.some((o) => o.health.state !== 'open');
-        if (wasDownSince === undefined && othersUp) this.#listener?.onEndpointDown?.(e.url, e.health.loading);
+        if (wasDownSince === undefined && !this.#allDown()) this.#listener?.onEndpointDown?.(e.url, e.health.loading);
         this.#scheduleProbe(e);
         this.#checkAllDown();
         return { excused: verdict.excused };
@@ -302,9 +301,14 @@ export class StaticRouter implements Router {
     }, left);
   }
 
+  /** Whether every server is down: a server loading its model is on its way, not down. */
+  #allDown(): boolean {
+    return this.#endpoints.every((e) => e.health.state === 'open' && !e.health.loading);
+  }
+
   /** Tells the listener when every server is down, and when one is back. */
   #checkAllDown(): void {
-    const allDown = this.#endpoints.every((e) => e.health.state === 'open');
+    const allDown = this.#allDown();
     if (allDown && this.#allDownSince === undefined) {
       this.#allDownSince = this.#now();
       this.#listener?.onAllDown?.(this.#allDownSince);
