@@ -118,7 +118,7 @@ export class BatchScheduler {
     this.#now = options.now ?? Date.now;
     // Every request in flight listens on this one signal: `workers` listeners is the design,
     // not a leak.
-    setMaxListeners(options.workers + 16, this.#abort.signal);
+    setMaxListeners(options.workers + 16, this.#abort.signal, this.#softStopped.signal);
   }
 
   async run(): Promise<SchedulerSummary> {
@@ -215,7 +215,8 @@ export class BatchScheduler {
       if (signal.aborted || ((failures > 0 || attempts > 0) && this.#stopped !== undefined)) return;
       let lease;
       try {
-        lease = await untilAborted(router.acquire(model, { avoid }), signal);
+        // A stop ends the wait for a server (one loading, or every one down): nothing was sent yet.
+        lease = await untilAborted(router.acquire(model, { avoid }), [signal, this.#softStopped.signal]);
       } catch (error) {
         // Stopped while a server was starting, or its start failed because of the stop: nothing was
         // sent, so the prompt stays pending for resume instead of failing.
@@ -235,7 +236,7 @@ export class BatchScheduler {
         continue;
       }
       // Stopped while waiting for a server (a model loading): nothing was sent, the item stays pending.
-      if (signal.aborted) {
+      if (signal.aborted || this.#softStopped.signal.aborted) {
         lease.release();
         return;
       }
@@ -266,13 +267,13 @@ export class BatchScheduler {
         const appError = toAppError(error);
         const url = lease.backend.url;
         // The router learns the server's health; a server already known down costs no retry.
-        const excused = lease.release({ error: appError })?.excused === true;
+        const excused = lease.release({ error: appError })?.excused === true && appError.retryable;
         if (!excused) failures += 1;
-        const delay = this.#retry.delayMs(Math.max(1, failures), appError);
+        const delay = excused ? 0 : this.#retry.delayMs(failures, appError);
         if (delay === undefined) return this.#fail(item, attempts, appError, url);
         avoid = url;
         // Another healthy server takes the retry at once; a known-down one's prompts wait in the router.
-        await this.#backoff(item, appError, excused || router.hasAlternative?.(model, url) === true ? 0 : delay);
+        await this.#backoff(item, appError, router.hasAlternative?.(model, url) === true ? 0 : delay);
         continue;
       }
       lease.release({});
@@ -352,27 +353,33 @@ export function orderModels(
 }
 
 /**
- * `promise`, or a rejection as soon as `signal` aborts: a hard stop must not wait for a model that
- * takes minutes to load. A lease that arrives after the stop is released at once.
+ * `promise`, or a rejection as soon as one of `signals` aborts: a stop must not wait for a model
+ * that takes minutes to load, or for a server to come back. A lease that arrives after the stop is
+ * released at once.
  */
-function untilAborted<T extends { release(): void }>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
+function untilAborted<T extends { release(): void }>(promise: Promise<T>, signals: readonly AbortSignal[]): Promise<T> {
+  const aborted = signals.find((signal) => signal.aborted);
+  if (aborted !== undefined) {
     void promise.then((late) => late.release(), () => undefined);
-    return Promise.reject(signal.reason);
+    return Promise.reject(aborted.reason);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      void promise.then((late) => late.release(), () => undefined);
-      reject(signal.reason);
+    const detach = (): void => {
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    function onAbort(this: AbortSignal): void {
+      detach();
+      void promise.then((late) => late.release(), () => undefined);
+      reject(this.reason);
+    }
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         reject(error);
       },
     );

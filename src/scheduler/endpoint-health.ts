@@ -51,7 +51,7 @@ export interface EndpointHealthOptions {
 
 /** What recording a failure did. */
 export interface FailureVerdict {
-  /** The endpoint was already known down (or loading): the request is not charged a retry. */
+  /** The endpoint was already known down, or the request never reached a model (refused, 503): it is not charged a retry. */
   readonly excused: boolean;
   /** This failure opened the breaker (a probe must be scheduled). */
   readonly opened: boolean;
@@ -123,9 +123,11 @@ export class EndpointHealth {
     this.#failures += 1;
     if (kind === 'failure' && !onTrial && this.#failures < this.#threshold) return { excused: false, opened: false };
     this.#open(now, kind === 'loading');
-    // A trial request is charged whatever the failure: a server that says "ok" to every probe and
-    // "loading" to every request must not keep a prompt forever.
-    return { excused: kind === 'loading' && !onTrial, opened: true };
+    // A refused connection or a 503 never reached a model: the prompt is not at fault, and the
+    // open breaker keeps it from trying again before a probe finds the server back. A trial request
+    // is charged whatever the failure: a server that says "ok" to every probe and fails every
+    // request must not keep a prompt forever.
+    return { excused: kind !== 'failure' && !onTrial, opened: true };
   }
 
   /** Milliseconds before the next probe of an open endpoint. */

@@ -39,9 +39,9 @@ describe('EndpointHealth: the circuit breaker of one endpoint', () => {
     expect(health.accepts(0)).toBe(false);
   });
 
-  it('opens at once when nothing listens, and excuses the requests that fail after it is known down', () => {
+  it('opens at once when nothing listens (a request that never reached a model is not charged), and excuses the requests that fail after it is known down', () => {
     const health = new EndpointHealth();
-    expect(health.recordFailure(refused, 10)).toEqual({ excused: false, opened: true });
+    expect(health.recordFailure(refused, 10)).toEqual({ excused: true, opened: true });
     // Requests already on their way to the dead server: not the prompts' fault.
     expect(health.recordFailure(reset, 11)).toEqual({ excused: true, opened: false });
     expect(health.recordFailure(refused, 12)).toEqual({ excused: true, opened: false });

@@ -111,6 +111,41 @@ describe('StaticRouter over a fleet', () => {
     expect(ended.failed).toBe(0);
   });
 
+  it('a refused connection costs no retry: with --retries 0 every prompt is still answered by the server that is up', async () => {
+    const refusing = new FakeBackend('http://refusing', () => {
+      throw new BackendError('SERVER_UNREACHABLE', 'http://refusing', 'refused', { retryable: true });
+    });
+    refusing.health = async () => 'down';
+    const up = new FakeBackend('http://up');
+    const router = new StaticRouter([
+      { backend: refusing, info: { type: 'openai', models: [] } },
+      { backend: up, info: { type: 'openai', models: [] } },
+    ]);
+    routers.push(router);
+    const summary = await new BatchScheduler({ router, source: memorySource(chatItems(30)), sink: new MemorySink(), workers: 4, retryPolicy: new RetryPolicy({ retries: 0 }) }).run();
+    expect(summary).toMatchObject({ done: 30, failed: 0 });
+    // One request found it down; none went there after.
+    expect(refusing.calls).toBe(1);
+  });
+
+  it('Ctrl-C while every server is down ends the run at once, its prompts pending', async () => {
+    const backend = new FakeBackend('http://solo', () => {
+      throw new BackendError('SERVER_UNREACHABLE', 'http://solo', 'refused', { retryable: true });
+    });
+    backend.health = async () => 'down';
+    let paused = false;
+    const router = new StaticRouter([{ backend, info: { type: 'openai', models: [] } }], { listener: { onAllDown: () => (paused = true) } });
+    routers.push(router);
+    const soft = new AbortController();
+    const sink = new MemorySink();
+    const run = new BatchScheduler({ router, source: memorySource(chatItems(10)), sink, workers: 2, softStop: soft.signal, graceMs: 3_600_000 }).run();
+    await expect.poll(() => paused, { timeout: 5000 }).toBe(true);
+    soft.abort();
+    const summary = await run;
+    expect(summary).toMatchObject({ stoppedBy: 'interrupt', done: 0, failed: 0 });
+    expect(sink.outcomes).toEqual([]);
+  });
+
   it('a server that was down at start joins when it answers', async () => {
     const up = await sim({ slots: 2, serviceMs: 5 });
     let late: SimServer | undefined;
