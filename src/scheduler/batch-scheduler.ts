@@ -250,23 +250,48 @@ export class BatchScheduler {
         this.#retries += 1;
       }
       const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
-      let result;
+      let released = false;
       try {
         this.#options.listener?.onRequestStart?.(item);
+        let result;
         try {
           result = await lease.backend.complete({ endpoint: item.endpoint, body, timeoutMs: this.#timeoutMs, signal });
         } finally {
           this.#options.listener?.onRequestEnd?.(item);
         }
+        this.#done += 1;
+        this.#promptTokens += result.promptTokens;
+        this.#completionTokens += result.completionTokens;
+        this.#latency.record(result.timings.latencyMs);
+        if (result.timings.ttftMs !== undefined) this.#ttft.record(result.timings.ttftMs);
+        if (result.timings.modelLoadMs !== undefined) {
+          this.#loadReported += 1;
+          // Ollama reports a few ms of bookkeeping even when the model was resident.
+          if (result.timings.modelLoadMs < 50) this.#warmStarts += 1;
+        }
+        this.#emit({
+          customId: item.customId,
+          status: 'done',
+          attempts,
+          response: { statusCode: result.statusCode, requestId: result.requestId, body: result.body },
+          endpointUrl: lease.backend.url,
+          model: typeof body.model === 'string' ? body.model : undefined,
+          promptTokens: result.promptTokens,
+          completionTokens: result.completionTokens,
+          latencyMs: result.timings.latencyMs,
+          ttftMs: result.timings.ttftMs,
+          modelLoadMs: result.timings.modelLoadMs,
+          finishedAt: this.#now(),
+        });
+        return;
       } catch (error) {
         // An aborted request is not an answer: the item stays pending and resume sends it again.
-        if (signal.aborted) {
-          lease.release();
-          return;
-        }
+        if (signal.aborted) return;
         const appError = toAppError(error);
         const url = lease.backend.url;
-        // The router learns the server's health; a server already known down costs no retry.
+        // The router learns the server's health, and the lease is not held through the backoff (a
+        // server on trial takes one request at a time). A server already known down costs no retry.
+        released = true;
         const excused = lease.release({ error: appError })?.excused === true && appError.retryable;
         if (!excused) failures += 1;
         const delay = excused ? 0 : this.#retry.delayMs(failures, appError);
@@ -274,34 +299,10 @@ export class BatchScheduler {
         avoid = url;
         // Another healthy server takes the retry at once; a known-down one's prompts wait in the router.
         await this.#backoff(item, appError, router.hasAlternative?.(model, url) === true ? 0 : delay);
-        continue;
+      } finally {
+        // An answer tells the router the server is up; an abort tells it nothing.
+        if (!released) lease.release(signal.aborted ? undefined : {});
       }
-      lease.release({});
-      this.#done += 1;
-      this.#promptTokens += result.promptTokens;
-      this.#completionTokens += result.completionTokens;
-      this.#latency.record(result.timings.latencyMs);
-      if (result.timings.ttftMs !== undefined) this.#ttft.record(result.timings.ttftMs);
-      if (result.timings.modelLoadMs !== undefined) {
-        this.#loadReported += 1;
-        // Ollama reports a few ms of bookkeeping even when the model was resident.
-        if (result.timings.modelLoadMs < 50) this.#warmStarts += 1;
-      }
-      this.#emit({
-        customId: item.customId,
-        status: 'done',
-        attempts,
-        response: { statusCode: result.statusCode, requestId: result.requestId, body: result.body },
-        endpointUrl: lease.backend.url,
-        model: typeof body.model === 'string' ? body.model : undefined,
-        promptTokens: result.promptTokens,
-        completionTokens: result.completionTokens,
-        latencyMs: result.timings.latencyMs,
-        ttftMs: result.timings.ttftMs,
-        modelLoadMs: result.timings.modelLoadMs,
-        finishedAt: this.#now(),
-      });
-      return;
     }
   }
 
