@@ -3,34 +3,11 @@ import { checkNumber, optionError } from '../util/check-option.js';
 import type { Backend, EndpointInfo } from '../backends/backend.js';
 import { EndpointHealth, type EndpointHealthOptions } from './endpoint-health.js';
 import type { FleetListener } from './fleet-listener.js';
+import { leastLoaded } from './least-loaded.js';
+import type { GivenEndpoint, LateEndpoint, StaticEndpoint } from './static-endpoint.js';
+
+export type { LateEndpoint, ReadyEndpoint, StaticEndpoint } from './static-endpoint.js';
 import type { AcquireOptions, ModelLoadStats, ReleaseVerdict, RouteLease, RouteOutcome, Router } from './router.js';
-
-/** What a server file or the command line says of one server, besides what the server says itself. */
-interface GivenEndpoint {
-  /** Requests it runs at once; overrides what the server reports (llama-server `/props`). */
-  readonly slots?: number;
-  /** Models it serves; overrides the server's own list. */
-  readonly models?: readonly string[];
-  /** Multiplies its share of the requests. @default 1 */
-  readonly weight?: number;
-}
-
-/** A server reached at start. */
-export interface ReadyEndpoint extends GivenEndpoint {
-  readonly backend: Backend;
-  readonly info: EndpointInfo;
-}
-
-/** A server that did not answer at start (or was loading its model): probed until `open` succeeds. */
-export interface LateEndpoint extends GivenEndpoint {
-  readonly url: string;
-  /** Reaches the server: detects its flavour if need be and reads its info. Rejects while it is down. */
-  open(): Promise<{ readonly backend: Backend; readonly info: EndpointInfo }>;
-  /** It answered 503 "Loading model" at start. @default false */
-  readonly loading?: boolean;
-}
-
-export type StaticEndpoint = ReadyEndpoint | LateEndpoint;
 
 export interface StaticRouterOptions {
   /** The circuit breakers' thresholds and probe backoff. */
@@ -163,25 +140,14 @@ export class StaticRouter implements Router {
     return known.length === 0 ? 1 : known.reduce((a, b) => a + b, 0) / known.length;
   }
 
-  /** Least outstanding relative to capacity; the endpoint to avoid only when no other can take it. */
+  /** Least outstanding relative to capacity, among the servers of `model` that take requests now. */
   #choose(model: string | undefined, avoid: string | undefined): Endpoint | undefined {
-    let best: Endpoint | undefined;
-    let bestLoad = Infinity;
-    let fallback: Endpoint | undefined;
-    for (const e of this.#candidates(model)) {
-      if (!this.#accepts(e)) continue;
-      if (e.url === avoid) {
-        fallback = e;
-        continue;
-      }
-      const share = this.#slotsOf(e) * (e.given.weight ?? 1);
-      const load = (e.inFlight + 1) / share;
-      if (load < bestLoad || (load === bestLoad && best !== undefined && share > this.#slotsOf(best) * (best.given.weight ?? 1))) {
-        best = e;
-        bestLoad = load;
-      }
-    }
-    return best ?? fallback;
+    const ready = this.#candidates(model).filter((e) => this.#accepts(e));
+    const chosen = leastLoaded(
+      ready.map((e) => ({ url: e.url, inFlight: e.inFlight, share: this.#slotsOf(e) * (e.given.weight ?? 1), endpoint: e })),
+      avoid,
+    );
+    return chosen?.endpoint;
   }
 
   #lease(e: Endpoint, model: string | undefined): RouteLease {
