@@ -4,10 +4,10 @@ import type { Backend, EndpointInfo } from '../backends/backend.js';
 import { EndpointHealth, type EndpointHealthOptions } from './endpoint-health.js';
 import type { FleetListener } from './fleet-listener.js';
 import { leastLoaded } from './least-loaded.js';
+import type { AcquireOptions, ModelLoadStats, ReleaseVerdict, RouteLease, RouteOutcome, Router } from './router.js';
 import type { GivenEndpoint, LateEndpoint, StaticEndpoint } from './static-endpoint.js';
 
 export type { LateEndpoint, ReadyEndpoint, StaticEndpoint } from './static-endpoint.js';
-import type { AcquireOptions, ModelLoadStats, ReleaseVerdict, RouteLease, RouteOutcome, Router } from './router.js';
 
 export interface StaticRouterOptions {
   /** The circuit breakers' thresholds and probe backoff. */
