@@ -80,11 +80,12 @@ describe('batch run over a fleet of servers', () => {
     expect(a.stats().completed + b.stats().completed).toBeGreaterThan(0);
   }, 60_000);
 
-  it('--max-down ends a run whose only server stays down with exit 3, resumable', async () => {
+  it('--max-down ends a run whose only server stays down with exit 3, resumable; resume reads the remembered servers file', async () => {
     let server = await sim({ slots: 2, serviceMs: 5 });
     const input = promptsFile('gone', 100);
     const out = path.join(dir, 'gone.out.jsonl');
-    const run = startCli(['run', input, '--server', server.url, '--workers', '2', '--max-down', '0.5', '--job', 'gone', '--out', out], { env: home('gone') });
+    writeFileSync(path.join(dir, 'gone-fleet.json'), JSON.stringify([{ url: server.url, type: 'llama-server' }]));
+    const run = startCli(['run', input, '--servers', 'gone-fleet.json', '--workers', '2', '--max-down', '0.5', '--job', 'gone', '--out', out], { env: home('gone'), cwd: dir });
     await pollUntil(() => server.stats().completed >= 10, '10 answers');
     const port = server.port;
     await server.close();
