@@ -66,6 +66,8 @@ export const errorCodes = {
   JOB_EMPTY: { exitCode: ExitCode.Usage, description: '`batch report` on a job that holds no prompts (and no bench) yet: nothing to report' },
   INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
   ANSWER_INVALID: { exitCode: ExitCode.Environment, description: "the answer is not JSON, or does not match the prompt's JSON Schema (--json-schema, response_format); sent again --json-retries times" },
+  STALLED: { exitCode: ExitCode.Environment, description: 'no byte of the answer arrived within --stall-timeout (a hung slot); retried on another server' },
+  ALL_SERVERS_DOWN: { exitCode: ExitCode.Environment, description: 'every server that serves the prompts stayed down for --max-down; the job is checkpointed and `batch resume` continues it' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code: a key of `errorCodes`. */
@@ -128,6 +130,7 @@ export type BackendErrorCode =
   | 'SERVER_UNRECOGNISED'
   | 'CONNECTION_RESET'
   | 'REQUEST_TIMEOUT'
+  | 'STALLED'
   | 'REQUEST_ABORTED'
   | 'RATE_LIMITED'
   | 'AUTH_FAILED'

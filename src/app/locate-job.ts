@@ -106,7 +106,7 @@ function stdinJobName(now: Date = new Date()): string {
 
 /**
  * The settings with their paths made absolute, so that `batch resume` works from any folder:
- * `--out`, `--metrics`, `--models-dir`, `--llama-server` when it names a path, and each `--model` (keeping its alias).
+ * `--out`, `--metrics`, `--models-dir`, `--servers`, `--llama-server` when it names a path, and each `--model` (keeping its alias).
  */
 export function absoluteSettings(settings: JobSettings, cwd: string): JobSettings {
   const absolute = (value: string | undefined): string | undefined => (value === undefined ? undefined : path.resolve(cwd, value));
@@ -116,6 +116,7 @@ export function absoluteSettings(settings: JobSettings, cwd: string): JobSetting
     metrics: absolute(settings.metrics),
     modelsDir: absolute(settings.modelsDir),
     jsonSchema: absolute(settings.jsonSchema),
+    serversFile: absolute(settings.serversFile),
     // A bare name is looked up on PATH by the shell's rules; only a path is resolved here.
     llamaServer: settings.llamaServer !== undefined && /[\\/]/.test(settings.llamaServer) ? absolute(settings.llamaServer) : settings.llamaServer,
     models: settings.models?.map((value) => {

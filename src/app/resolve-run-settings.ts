@@ -24,7 +24,7 @@ const managedOnly = new Set(['maxModels', 'slots', 'contextSize']);
 export function resolveRunSettings(given: JobSettings, advice: SavedAdvice | undefined): ResolvedRunSettings {
   const settings: Record<string, unknown> = { ...given };
   const fromAdvice: string[] = [];
-  const managed = (given.servers ?? []).length === 0;
+  const managed = (given.servers ?? []).length === 0 && given.serversFile === undefined;
   for (const row of settingRowsOf('run')) {
     if (settings[row.key] !== undefined) continue;
     const advised = row.sources.includes('advice') && advice !== undefined ? (advice as unknown as Record<string, unknown>)[row.key] : undefined;

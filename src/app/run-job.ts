@@ -178,7 +178,14 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         if (found.advice !== undefined && fromAdvice.length > 0) {
           context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${found.advice.savedAt}) for ${fromAdvice.join(', ')}; flags override it`);
         }
-        router = await openRouter(settings, { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, located.job), workersHint: settings.workers, notice: context.notice });
+        router = await openRouter(settings, {
+          env: context.env,
+          cwd: context.cwd,
+          logDir: jobLogDir(home, located.job),
+          workersHint: settings.workers,
+          notice: context.notice,
+          fleetListener: context.listener,
+        });
         const workers = workersFor(settings, router.capacity, found.advice);
         await context.onStart?.({ pending: before.pending, job: located.job });
         telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, listener: context.listener, env: context.env, notice: context.notice });
@@ -212,6 +219,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       await router?.close();
     }
     let storeError: AppError | undefined = writer.error;
+    // Every server stayed down past --max-down: the run ends like a store failure, resumable.
+    const downError = scheduled?.stoppedBy === 'servers-down' ? scheduled.stopError : undefined;
     // A prompt whose request was aborted (Ctrl-C, a store failure) was taken but not answered.
     try {
       store.resetInterrupted(job.id);
@@ -225,7 +234,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
-    exitCode = storeError
+    exitCode = storeError || downError
       ? ExitCode.Environment
       : interrupted
         ? ExitCode.Interrupted
@@ -253,6 +262,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       insights,
     });
     if (storeError) throw storeError;
+    if (downError) throw new AppError(downError.code, `${downError.message}; the job is checkpointed: continue with \`${resumeWith(false)}\``, { cause: downError });
     return summary;
   } catch (error) {
     exitCode = (error as AppError).exitCode ?? ExitCode.Internal;

@@ -90,6 +90,10 @@ export const settingsTable = [
   // Answers in a JSON shape.
   { key: 'jsonSchema', flag: '--json-schema', valueName: 'file', type: 'string', help: 'JSON Schema (draft 2020-12) every answer must match, for prompts without a response_format of their own', sources: ['flag', 'job'], commands: runLike },
   { key: 'jsonRetries', flag: '--json-retries', valueName: 'n', type: 'count', min: 0, default: 2, help: 'times an answer that is not JSON or does not match its schema is asked again (apart from --retries)', sources: ['flag', 'job'], commands: runLike },
+  // A fleet of servers: failover, pauses, stalls.
+  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
+  { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: 3_600_000, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },

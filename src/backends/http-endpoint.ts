@@ -3,7 +3,7 @@ import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { checkWholeNumber } from '../util/check-option.js';
-import { mapTransportError } from './map-backend-error.js';
+import { mapTransportError, type TransportContext } from './map-backend-error.js';
 
 export interface HttpEndpointOptions {
   /** Base URL (`http(s)://host:port`), without a trailing slash or credentials. */
@@ -14,6 +14,13 @@ export interface HttpEndpointOptions {
   readonly apiKey?: string;
   /** Time to open a TCP connection before giving up. @default 10000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * Longest silence of a request once sent: no header and no byte of the body for this long
+   * aborts it as STALLED (a hung slot while the server's health check says ok). Undefined: only
+   * the request's own deadline applies. An answer that is not streamed sends nothing until it is
+   * complete, so this must exceed the longest generation unless answers are streamed.
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -48,23 +55,27 @@ export interface SendOptions {
 export class HttpEndpoint {
   readonly url: string;
   readonly #pool: Pool;
+  readonly #stallTimeoutMs: number | undefined;
   readonly #headers: Record<string, string>;
 
   constructor(options: HttpEndpointOptions) {
     if (options.connections !== undefined) checkWholeNumber('connections', options.connections, 1);
     if (options.connectTimeoutMs !== undefined) checkWholeNumber('connectTimeoutMs', options.connectTimeoutMs, 1);
+    if (options.stallTimeoutMs !== undefined) checkWholeNumber('stallTimeoutMs', options.stallTimeoutMs, 1);
     if (options.apiKey !== undefined && (options.apiKey === '' || /[\r\n]/.test(options.apiKey))) {
       // The key itself is never quoted, even when it is wrong.
       throw new UsageError('expected `apiKey` to be a non-empty single-line string: check the variable named by --api-key-env');
     }
     this.url = options.url;
+    this.#stallTimeoutMs = options.stallTimeoutMs;
     this.#pool = new Pool(options.url, {
       connections: options.connections ?? 16,
       pipelining: 1,
       connectTimeout: options.connectTimeoutMs ?? 10_000,
-      // The per-request deadline below bounds each exchange; undici's own would cut long generations short.
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      // The per-request deadline below bounds each exchange; undici's own timeouts watch for
+      // silence only when a stall timeout is asked for (else they would cut long generations short).
+      headersTimeout: options.stallTimeoutMs ?? 0,
+      bodyTimeout: options.stallTimeoutMs ?? 0,
       keepAliveTimeout: 60_000,
     });
     this.#headers = { 'content-type': 'application/json', accept: 'application/json' };
@@ -79,7 +90,7 @@ export class HttpEndpoint {
       await socketReleased();
       return { statusCode: stream.statusCode, headers: stream.headers, text };
     } catch (error) {
-      throw mapTransportError(error, this.url, { timeoutMs: options.timeoutMs, timedOut: stream.timedOut(), aborted: options.signal?.aborted ?? false });
+      throw mapTransportError(error, this.url, this.#transportContext(options, stream.timedOut()));
     } finally {
       stream.done();
     }
@@ -112,8 +123,17 @@ export class HttpEndpoint {
       return { statusCode: response.statusCode, headers: response.headers, body: response.body, done, timedOut: () => timedOut };
     } catch (error) {
       done();
-      throw mapTransportError(error, this.url, { timeoutMs: options.timeoutMs, timedOut, aborted: signal?.aborted ?? false });
+      throw mapTransportError(error, this.url, this.#transportContext(options, timedOut));
     }
+  }
+
+  /** What a caller that reads `open`'s stream itself passes to `mapTransportError`. */
+  transportContext(options: SendOptions, stream: HttpStream): TransportContext {
+    return this.#transportContext(options, stream.timedOut());
+  }
+
+  #transportContext(options: SendOptions, timedOut: boolean): TransportContext {
+    return { timeoutMs: options.timeoutMs, timedOut, aborted: options.signal?.aborted ?? false, stallTimeoutMs: this.#stallTimeoutMs };
   }
 
   close(): Promise<void> {

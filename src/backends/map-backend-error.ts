@@ -24,7 +24,12 @@ export interface TransportContext {
   readonly timedOut: boolean;
   /** Whether the caller aborted (`CompletionRequest.signal`). */
   readonly aborted: boolean;
+  /** The endpoint's stall timeout, when one is set: undici's silence timeouts then mean STALLED. */
+  readonly stallTimeoutMs?: number;
 }
+
+/** undici's silence timeouts, armed only by a stall timeout. */
+const silenceCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -61,6 +66,14 @@ export function mapTransportError(error: unknown, url: string, context: Transpor
   }
   const code = errorCode(error);
   const message = errorMessage(error);
+  if (context.stallTimeoutMs !== undefined && code !== undefined && silenceCodes.has(code)) {
+    return new BackendError(
+      'STALLED',
+      url,
+      `${url} sent nothing for ${context.stallTimeoutMs} ms (--stall-timeout): a slot may have hung; raise --stall-timeout if answers are not streamed and take longer`,
+      { retryable: true, cause: error },
+    );
+  }
   if (code !== undefined && unreachableCodes.has(code)) {
     return new BackendError('SERVER_UNREACHABLE', url, `cannot reach ${url} (${code}): check that the server is running and that --server is right`, {
       retryable: true,

@@ -20,6 +20,8 @@ export interface OpenBackendOptions {
   readonly stream?: boolean;
   /** Time to open a TCP connection. @default 10000 (5000 while detecting) */
   readonly connectTimeoutMs?: number;
+  /** Longest silence of a sent request before it fails as STALLED (`--stall-timeout`). @default none */
+  readonly stallTimeoutMs?: number;
 }
 
 const serverTypes: readonly ServerType[] = ['openai', 'llama-server', 'ollama'];
@@ -61,7 +63,7 @@ export function normaliseServerUrl(raw: string): string {
 /** A backend of a known flavour, without probing. */
 export function createBackend(type: ServerType, options: Omit<OpenBackendOptions, 'type'>): Backend {
   const url = normaliseServerUrl(options.url);
-  const common = { url, apiKey: options.apiKey, connections: options.connections, connectTimeoutMs: options.connectTimeoutMs };
+  const common = { url, apiKey: options.apiKey, connections: options.connections, connectTimeoutMs: options.connectTimeoutMs, stallTimeoutMs: options.stallTimeoutMs };
   switch (type) {
     case 'ollama':
       return new OllamaBackend({ ...common, keepAlive: options.keepAlive });

@@ -64,7 +64,7 @@ export class OpenAiBackend implements Backend {
       await socketReleased();
       return this.#result(assembled.body, headerString(stream.headers['x-request-id']), performance.now() - started, assembled.ttftMs);
     } catch (error) {
-      throw mapTransportError(error, this.url, { timeoutMs: request.timeoutMs, timedOut: stream.timedOut(), aborted: request.signal?.aborted ?? false });
+      throw mapTransportError(error, this.url, this.http.transportContext(request, stream));
     } finally {
       stream.done();
     }

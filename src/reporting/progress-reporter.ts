@@ -42,6 +42,8 @@ export class ProgressReporter implements SchedulerListener {
   #bar: BarLike | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastDraw = 0;
+  /** Since when every server has been down (epoch ms), while the run is paused. */
+  #pausedSince: number | undefined;
 
   constructor(options: ProgressReporterOptions) {
     this.#options = options;
@@ -56,7 +58,7 @@ export class ProgressReporter implements SchedulerListener {
       const bar = new cliProgress.SingleBar(
         {
           stream: this.#options.stream as NodeJS.WritableStream,
-          format: ' {bar} {percentage}% | {value}/{total} | {rps} req/s | {tps} tok/s | ETA {eta} | failed {failed} | in flight {inflight}',
+          format: '{paused} {bar} {percentage}% | {value}/{total} | {rps} req/s | {tps} tok/s | ETA {eta} | failed {failed} | in flight {inflight}',
           hideCursor: true,
           clearOnComplete: false,
           fps: 5,
@@ -84,6 +86,17 @@ export class ProgressReporter implements SchedulerListener {
     this.#retries += 1;
   }
 
+  /** Every server is down: the bar says since when, until one answers. */
+  onAllDown(since: number): void {
+    this.#pausedSince = since;
+    this.#bar?.update(this.#finished, this.#payload());
+  }
+
+  onRecovered(_downMs: number): void {
+    this.#pausedSince = undefined;
+    this.#bar?.update(this.#finished, this.#payload());
+  }
+
   onOutcome(outcome: ItemOutcome): void {
     this.#finished += 1;
     if (outcome.status === 'failed') this.#failed += 1;
@@ -101,7 +114,7 @@ export class ProgressReporter implements SchedulerListener {
     const p = this.#payload();
     const total = this.#options.total;
     const pct = total === 0 ? 100 : Math.floor((this.#finished / total) * 100);
-    return `batch: ${this.#finished}/${total} (${pct}%) ${p.rps} req/s ${p.tps} tok/s failed ${p.failed} in flight ${p.inflight} retries ${this.#retries} ETA ${p.eta}`;
+    return `batch: ${p.paused === '' ? '' : `${p.paused} `}${this.#finished}/${total} (${pct}%) ${p.rps} req/s ${p.tps} tok/s failed ${p.failed} in flight ${p.inflight} retries ${this.#retries} ETA ${p.eta}`;
   }
 
   stop(): void {
@@ -114,14 +127,15 @@ export class ProgressReporter implements SchedulerListener {
     }
   }
 
-  #payload(): { rps: string; tps: string; eta: string; failed: number; inflight: number } {
+  #payload(): { paused: string; rps: string; tps: string; eta: string; failed: number; inflight: number } {
     const elapsedS = Math.max(0.001, (this.#now() - this.#started) / 1000);
     const rps = this.#finished / elapsedS;
     const remaining = this.#options.total - this.#finished;
     return {
+      paused: this.#pausedSince === undefined ? '' : `paused: every server down since ${new Date(this.#pausedSince).toTimeString().slice(0, 8)} |`,
       rps: rps.toFixed(1),
       tps: (this.#tokens / elapsedS).toFixed(0),
-      eta: rps > 0 ? formatDuration((remaining / rps) * 1000) : '?',
+      eta: rps > 0 && this.#pausedSince === undefined ? formatDuration((remaining / rps) * 1000) : '?',
       failed: this.#failed,
       inflight: this.#inFlight,
     };

@@ -10,6 +10,7 @@ import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
 import type { AnswerCheck } from './answer-check.js';
 import { isWarmStart } from './warm-start.js';
+import type { FleetListener } from './fleet-listener.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
 export interface WorkSource {
@@ -27,8 +28,8 @@ export interface ResultSink {
   readonly error: AppError | undefined;
 }
 
-/** What the scheduler reports while it runs (the progress bar listens). */
-export interface SchedulerListener {
+/** What the scheduler reports while it runs (the progress bar listens); the router's fleet events ride along. */
+export interface SchedulerListener extends FleetListener {
   /** A prompt's first request is about to go out (once per prompt: what the summary counts as sent). */
   onDispatch?(item: PromptItem): void;
   /**
@@ -85,7 +86,9 @@ export interface SchedulerSummary {
   /** Answers that reported a load time at all (the denominator of the warm-start rate). */
   readonly loadReported: number;
   /** Why dispatching stopped early, if it did. */
-  readonly stoppedBy?: 'interrupt' | 'store-error';
+  readonly stoppedBy?: 'interrupt' | 'store-error' | 'servers-down';
+  /** With `stoppedBy: 'servers-down'`: the ALL_SERVERS_DOWN error that ended the run. */
+  readonly stopError?: AppError;
 }
 
 /**
@@ -102,6 +105,7 @@ export class BatchScheduler {
   readonly #latency = new LatencyHistogram();
   readonly #ttft = new LatencyHistogram();
   #stopped: SchedulerSummary['stoppedBy'];
+  #stopError: AppError | undefined;
   /** Aborted on the first stop request: ends retry waits at once (in-flight requests get the grace). */
   readonly #softStopped = new AbortController();
   #dispatched = 0;
@@ -121,7 +125,7 @@ export class BatchScheduler {
     this.#now = options.now ?? Date.now;
     // Every request in flight listens on this one signal: `workers` listeners is the design,
     // not a leak.
-    setMaxListeners(options.workers + 16, this.#abort.signal);
+    setMaxListeners(options.workers + 16, this.#abort.signal, this.#softStopped.signal);
   }
 
   async run(): Promise<SchedulerSummary> {
@@ -196,6 +200,7 @@ export class BatchScheduler {
       warmStarts: this.#warmStarts,
       loadReported: this.#loadReported,
       stoppedBy: this.#stopped,
+      stopError: this.#stopError,
     };
   }
 
@@ -211,22 +216,33 @@ export class BatchScheduler {
   async #process(item: PromptItem, group: ModelGroup, readyAt: number): Promise<void> {
     const { router } = this.#options;
     const signal = this.#abort.signal;
+    const model = group.model ?? undefined;
     let attempts = 0;
     let invalidAnswers = 0;
     let queueWaitMs: number | undefined;
     /** Why requests were sent again: error code -> requests that failed with it and were retried. */
     const retryCauses: Record<string, number> = {};
+    /** Where the last attempt failed: the retry goes to another server when one can take it. */
+    let avoid: string | undefined;
     for (let failures = 0; ; ) {
       // A retry after a stop request is not sent: the prompt stays pending for resume.
-      if (signal.aborted || (failures + invalidAnswers > 0 && this.#stopped !== undefined)) return;
+      if (signal.aborted || ((failures > 0 || attempts > 0) && this.#stopped !== undefined)) return;
       let lease;
       try {
-        lease = await untilAborted(router.acquire(group.model ?? undefined), signal);
+        // A stop ends the wait for a server (one loading, or every one down): nothing was sent yet.
+        lease = await untilAborted(router.acquire(model, { avoid }), [signal, this.#softStopped.signal]);
       } catch (error) {
         // Stopped while a server was starting, or its start failed because of the stop: nothing was
         // sent, so the prompt stays pending for resume instead of failing.
         if (signal.aborted || this.#stopped !== undefined) return;
         const appError = toAppError(error);
+        if (appError.code === 'ALL_SERVERS_DOWN') {
+          // No server came back within --max-down: the run ends resumable, its prompts pending.
+          this.#stopped = 'servers-down';
+          this.#stopError = appError;
+          this.#softStopped.abort();
+          return;
+        }
         const delay = this.#retry.delayMs(failures + 1, appError);
         if (delay === undefined) return this.#fail(item, attempts, appError, undefined, { queueWaitMs, retryCauses });
         failures += 1;
@@ -234,7 +250,7 @@ export class BatchScheduler {
         continue;
       }
       // Stopped while waiting for a server (a model loading): nothing was sent, the item stays pending.
-      if (signal.aborted) {
+      if (signal.aborted || this.#softStopped.signal.aborted) {
         lease.release();
         return;
       }
@@ -249,6 +265,7 @@ export class BatchScheduler {
         this.#retries += 1;
       }
       const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
+      let released = false;
       try {
         this.#options.listener?.onRequestStart?.(item, lease.backend.url);
         let result;
@@ -289,18 +306,32 @@ export class BatchScheduler {
         // An aborted request is not an answer: the item stays pending and resume sends it again.
         if (signal.aborted) return;
         const appError = toAppError(error);
-        if (appError.code === 'ANSWER_INVALID' && invalidAnswers < (this.#options.answerCheck?.retries ?? 0)) {
+        const url = lease.backend.url;
+        if (appError.code === 'ANSWER_INVALID') {
+          // The server answered, just not in the shape asked for: it is healthy, and the answer is
+          // asked for again (counted apart from transport retries) or the prompt fails.
+          released = true;
+          lease.release({});
+          if (invalidAnswers >= (this.#options.answerCheck?.retries ?? 0)) return this.#fail(item, attempts, appError, url, { queueWaitMs, retryCauses });
           invalidAnswers += 1;
+          retryCauses[appError.code] = (retryCauses[appError.code] ?? 0) + 1;
           await this.#backoff(item, appError, 0);
           continue;
         }
-        failures += 1;
-        const delay = this.#retry.delayMs(failures, appError);
-        if (delay === undefined) return this.#fail(item, attempts, appError, lease.backend.url, { queueWaitMs, retryCauses });
+        // The router learns the server's health, and the lease is not held through the backoff (a
+        // server on trial takes one request at a time). A server already known down costs no retry.
+        released = true;
+        const excused = lease.release({ error: appError })?.excused === true && appError.retryable;
+        if (!excused) failures += 1;
+        const delay = excused ? 0 : this.#retry.delayMs(failures, appError);
+        if (delay === undefined) return this.#fail(item, attempts, appError, url, { queueWaitMs, retryCauses });
         retryCauses[appError.code] = (retryCauses[appError.code] ?? 0) + 1;
-        await this.#backoff(item, appError, delay);
+        avoid = url;
+        // Another healthy server takes the retry at once; a known-down one's prompts wait in the router.
+        await this.#backoff(item, appError, router.hasAlternative?.(model, url) === true ? 0 : delay);
       } finally {
-        lease.release();
+        // An answer tells the router the server is up; an abort tells it nothing.
+        if (!released) lease.release(signal.aborted ? undefined : {});
       }
     }
   }
@@ -359,27 +390,33 @@ export function orderModels(
 }
 
 /**
- * `promise`, or a rejection as soon as `signal` aborts: a hard stop must not wait for a model that
- * takes minutes to load. A lease that arrives after the stop is released at once.
+ * `promise`, or a rejection as soon as one of `signals` aborts: a stop must not wait for a model
+ * that takes minutes to load, or for a server to come back. A lease that arrives after the stop is
+ * released at once.
  */
-function untilAborted<T extends { release(): void }>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
+function untilAborted<T extends { release(): void }>(promise: Promise<T>, signals: readonly AbortSignal[]): Promise<T> {
+  const aborted = signals.find((signal) => signal.aborted);
+  if (aborted !== undefined) {
     void promise.then((late) => late.release(), () => undefined);
-    return Promise.reject(signal.reason);
+    return Promise.reject(aborted.reason);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      void promise.then((late) => late.release(), () => undefined);
-      reject(signal.reason);
+    const detach = (): void => {
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    function onAbort(this: AbortSignal): void {
+      detach();
+      void promise.then((late) => late.release(), () => undefined);
+      reject(this.reason);
+    }
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         reject(error);
       },
     );

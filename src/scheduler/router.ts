@@ -1,4 +1,26 @@
 import type { Backend } from '../backends/backend.js';
+import type { AppError } from '../errors.js';
+
+/** How the request sent on a lease ended, so that the router learns which endpoints are healthy. */
+export interface RouteOutcome {
+  /** Why the request failed; absent when the server answered. */
+  readonly error?: AppError;
+}
+
+/** What the router makes of a failed request. */
+export interface ReleaseVerdict {
+  /**
+   * The endpoint was already known to be down (or loading its model) when the request failed:
+   * the failure is the server's, not the prompt's, and costs the prompt no retry.
+   */
+  readonly excused: boolean;
+}
+
+/** How a request wants its endpoint chosen. */
+export interface AcquireOptions {
+  /** An endpoint's URL to avoid when another serves the model: where the last attempt failed. */
+  readonly avoid?: string;
+}
 
 /** A backend borrowed for one request. `release()` must be called exactly once. */
 export interface RouteLease {
@@ -8,7 +30,8 @@ export interface RouteLease {
    * for a server that serves one model).
    */
   readonly model: string | undefined;
-  release(): void;
+  /** Gives the backend back, saying how its request ended (nothing: it was not sent). */
+  release(outcome?: RouteOutcome): ReleaseVerdict | void;
 }
 
 /** Load statistics of one model, for the summary. */
@@ -30,7 +53,12 @@ export interface Router {
    * the pool waits for a server to become idle; rejects with an AppError when the model cannot be
    * served at all (unknown, invalid, too large), which fails only that model's prompts.
    */
-  acquire(model: string | undefined): Promise<RouteLease>;
+  acquire(model: string | undefined, options?: AcquireOptions): Promise<RouteLease>;
+  /**
+   * Whether a healthy endpoint other than `url` serves `model` now: a failed request's retry then
+   * goes there at once instead of waiting out its backoff.
+   */
+  hasAlternative?(model: string | undefined, url: string): boolean;
   /** Models resident now, most recently used first; the scheduler serves them first. */
   residentModels(): readonly string[];
   /** Model loads during this run, where the router starts servers itself. */

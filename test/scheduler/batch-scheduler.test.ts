@@ -117,8 +117,9 @@ describe('BatchScheduler', () => {
   });
 
   it('gives up after the retry budget and records the attempts', async () => {
+    // A 500 reached the server, so every attempt is charged (a refused connection would not be).
     const backend = new FakeBackend('http://a', () => {
-      throw new BackendError('SERVER_UNREACHABLE', 'http://a', 'refused', { retryable: true });
+      throw new BackendError('SERVER_ERROR', 'http://a', '500', { retryable: true, statusCode: 500 });
     });
     const sink = new MemorySink();
     await new BatchScheduler({ router: routerFor(backend), source: memorySource(items(1)), sink, workers: 1, retryPolicy: new RetryPolicy({ retries: 2, random: () => 0 }) }).run();

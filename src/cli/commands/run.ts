@@ -28,6 +28,8 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
     onRequestEnd: (item) => reporter?.onRequestEnd(item),
     onOutcome: (outcome) => reporter?.onOutcome(outcome),
     onRetry: (...args) => reporter?.onRetry(...args),
+    onAllDown: (since) => reporter?.onAllDown(since),
+    onRecovered: (downMs) => reporter?.onRecovered(downMs),
   };
   const { quiet, json, ...job } = options;
   if (job.dryRun) {
