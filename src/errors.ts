@@ -64,6 +64,7 @@ export const errorCodes = {
   JOB_INPUTS_CHANGED: { exitCode: ExitCode.Usage, description: 'a run names a job (--job) that read other inputs; pass --replace-inputs or another --job' },
   JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },
   INTERRUPTED: { exitCode: ExitCode.Interrupted, description: 'stopped by Ctrl-C or SIGTERM; the job is checkpointed and `batch resume` continues it' },
+  SHARDS_MISMATCHED: { exitCode: ExitCode.Usage, description: '`batch export` was given databases that are not every shard of one split, once each (another N, a shard missing or twice, other inputs)' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code: a key of `errorCodes`. */

@@ -20,7 +20,9 @@ import { checkOutputPath } from './check-output-path.js';
 import { reportInvalidPrompts } from './report-invalid-prompts.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
-import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
+import { resolveRunSettings } from './resolve-run-settings.js';
+import { planRequestGate } from './plan-request-gate.js';
+import { formatInputShard, parseInputShard, selectInputShard } from '../prompts/input-shard.js';
 import { resumeCommand } from './resume-command.js';
 
 /**
@@ -67,7 +69,9 @@ export interface RunJobContext {
  */
 export async function runJob(options: RunJobOptions, context: RunJobContext): Promise<RunSummary> {
   const home = batchHome(context.env, context.cwd);
-  const located = locateJob(options, home, context.cwd);
+  // Checked before anything is created: a shard is a job of its own, named after it.
+  const shard = options.shard === undefined ? undefined : parseInputShard(options.shard);
+  const located = locateJob({ ...options, shard }, home, context.cwd);
   for (const line of located.skipped ?? []) context.notice?.(line);
   const store = CheckpointStore.open({ path: located.db });
   const resumeWith = (retryFailed: boolean): string =>
@@ -105,6 +109,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     if (options.resume && options.retryFailed === true && inputs.includes('-')) {
       context.notice?.(`job "${located.job}" read its prompts from standard input, which cannot be read again: unreadable lines stay failed; run the fixed lines with \`batch run - --job ${located.job}\``);
     }
+    const share = shard ?? (given.shard === undefined ? undefined : parseInputShard(given.shard, `saved in ${located.db}`));
     const out = given.out ?? jobOutputPath(home, located.job);
     // Before anything is sent: finding out at the end that the output cannot be written, or that
     // writing it destroys the prompts or the job, loses the night.
@@ -121,7 +126,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
+    const read = { seen: 0 };
+    const records = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin });
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(share === undefined ? records : selectInputShard(records, share, read), located.job, context.notice)) : undefined;
     ingested = true;
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
@@ -135,7 +142,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     if (options.retryFailed) store.resetFailed(job.id);
     const cached = options.cache ? store.applyCache(job.id) : 0;
     const before = store.countByStatus(job.id);
-    if (before.total === 0) {
+    if (before.total === 0 && share !== undefined && (read.seen > 0 || !reread)) {
+      context.notice?.(`shard ${formatInputShard(share)} holds none of the prompts of ${inputs.join(', ')}: nothing to send`);
+    } else if (before.total === 0) {
       throw new AppError('NO_PROMPTS', `no prompts found in ${inputs.join(', ')}; expected .txt/.md files or JSONL lines`);
     }
 
@@ -154,7 +163,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${found.advice.savedAt}) for ${fromAdvice.join(', ')}; flags override it`);
         }
         router = await openRouter(settings, { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, located.job), workersHint: settings.workers, notice: context.notice });
-        const workers = workersFor(settings, router.capacity, found.advice);
+        const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
         await context.onStart?.({ pending: before.pending, job: located.job });
         const source: WorkSource = {
           models: () => store.pendingModels(job.id),
@@ -173,6 +182,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           softStop: context.softStop,
           hardStop: context.hardStop,
           listener: context.listener,
+          gate,
         }).run();
       }
     } finally {

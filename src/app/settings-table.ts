@@ -87,11 +87,16 @@ export const settingsTable = [
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: 1_800_000, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: 30_000, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
+  // Remote APIs' limits and scaling out (README "Remote APIs and rate limits", "Scaling out").
+  { key: 'rpm', flag: '--rpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'requests per minute to each server at most (a token bucket)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'tpm', flag: '--tpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'tokens per minute to each server at most, estimated per request as prompt characters / 4 + max_tokens', sources: ['flag', 'job'], commands: runLike },
+  { key: 'shard', flag: '--shard', valueName: 'k/n', type: 'string', help: "send only shard K of N of the inputs (by a hash of each custom_id); each shard is a job of its own, named <job>.shard-K-of-N", sources: ['flag', 'job'], commands: ['run'] },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },
   { key: 'retryFailed', flag: '--retry-failed', type: 'boolean', default: false, help: 'send the failed prompts again too', sources: ['flag'], commands: ['resume'] },
-  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'export'] },
+  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status'] },
+  { key: 'dbs', flag: '--db', valueName: 'path', type: 'list', defaultText: 'checkpoints/<job>.sqlite, or the shards <job>.shard-K-of-N.sqlite, under $BATCH_HOME', help: 'a job database (repeatable: the databases of all shards of a job, merged in input order)', sources: ['flag'], commands: ['export'] },
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'beside the job database', help: 'output JSONL', sources: ['flag', 'job'], commands: runLike },
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'standard output', help: 'file to write', sources: ['flag'], commands: ['export'] },
   { key: 'format', flag: '--format', valueName: 'format', type: 'choice', choices: ['jsonl', 'csv'], defaultText: 'csv for an --out ending in .csv, else jsonl', help: 'output format', sources: ['flag'], commands: ['export'] },

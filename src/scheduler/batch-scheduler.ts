@@ -5,6 +5,7 @@ import type { PromptItem } from '../prompts/prompt-item.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { RetryPolicy } from './retry-policy.js';
+import type { RequestGate } from './request-gate.js';
 import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
@@ -58,6 +59,8 @@ export interface BatchSchedulerOptions {
   /** Grace period after a soft stop, before in-flight requests are aborted. @default 30000 */
   readonly graceMs?: number;
   readonly listener?: SchedulerListener;
+  /** Holds each request to its endpoint's rate limits and adaptive concurrency. @default none: only `workers` bounds */
+  readonly gate?: RequestGate;
   /** Clock, injectable for tests. @default Date.now */
   readonly now?: () => number;
 }
@@ -97,6 +100,8 @@ export class BatchScheduler {
   #stopped: SchedulerSummary['stoppedBy'];
   /** Aborted on the first stop request: ends retry waits at once (in-flight requests get the grace). */
   readonly #softStopped = new AbortController();
+  /** Either stop: a request still waiting at the gate is not sent. */
+  readonly #stopping = AbortSignal.any([this.#abort.signal, this.#softStopped.signal]);
   #dispatched = 0;
   #done = 0;
   #failed = 0;
@@ -114,7 +119,7 @@ export class BatchScheduler {
     this.#now = options.now ?? Date.now;
     // Every request in flight listens on this one signal: `workers` listeners is the design,
     // not a leak.
-    setMaxListeners(options.workers + 16, this.#abort.signal);
+    setMaxListeners(options.workers + 16, this.#abort.signal, this.#stopping);
   }
 
   async run(): Promise<SchedulerSummary> {
@@ -223,6 +228,12 @@ export class BatchScheduler {
       if (signal.aborted) {
         lease.release();
         return;
+      }
+      if (this.#options.gate !== undefined) {
+        // Stopped while waiting for the endpoint's limits: nothing was sent, the item stays pending.
+        const admitted = await this.#options.gate.admit(lease, item, this.#stopping);
+        if (admitted === undefined) return;
+        lease = admitted;
       }
       attempts += 1;
       if (attempts === 1) {

@@ -84,6 +84,19 @@ export interface SimServerOptions {
    * unless the request carries `Authorization: Bearer <apiKey>`.
    */
   readonly apiKey?: string;
+  /**
+   * A concurrency cap like a hosted API's: a completion request arriving while `max` are being
+   * served is answered 429 at once (no `Retry-After`), in the flavour's error shape. How many were
+   * served over time is recorded in `SimStats.servedTimeline`.
+   */
+  readonly limitConcurrency?: { readonly max: number };
+  /**
+   * Answer ids derived from the prompt and `created` 0 in OpenAI bodies, so that two runs of the
+   * same prompts get byte-identical answers. @default false
+   */
+  readonly reproducibleAnswers?: boolean;
+  /** Record when each completion request arrived (`SimStats.arrivalsMs`). @default false */
+  readonly recordArrivals?: boolean;
 }
 
 /** Options with defaults applied and values checked. */
@@ -106,6 +119,9 @@ export interface ResolvedSimOptions {
   readonly seed: number;
   readonly script: ((n: number, request: SimRequest) => SimFault | undefined) | undefined;
   readonly apiKey: string | undefined;
+  readonly limitConcurrency: { readonly max: number } | undefined;
+  readonly reproducibleAnswers: boolean;
+  readonly recordArrivals: boolean;
 }
 
 const flavours: readonly SimFlavour[] = ['llama-server', 'ollama', 'openai'];
@@ -169,6 +185,9 @@ export function resolveSimOptions(options: SimServerOptions = {}): ResolvedSimOp
     seed: integer('seed', options.seed, 1, 0),
     script: options.script,
     apiKey: options.apiKey,
+    limitConcurrency: options.limitConcurrency === undefined ? undefined : { max: integer('limitConcurrency.max', options.limitConcurrency.max, 1, 1) },
+    reproducibleAnswers: options.reproducibleAnswers ?? false,
+    recordArrivals: options.recordArrivals ?? false,
   };
   const total = resolved.error500Rate + resolved.error429Rate + resolved.dropRate + resolved.hangRate;
   check(total <= 1, 'faults', 'rates that add up to at most 1', total);
