@@ -73,7 +73,11 @@ export class RequestGate {
         return undefined;
       }
       const admission = endpoint.gate.tryAdmit(tokens);
-      if ('permit' in admission) return this.#gatedLease(lease, endpoint, admission.permit);
+      if ('permit' in admission) {
+        // One waiter is woken per freed slot; a slot still free (the limit grew) goes to the next.
+        if (endpoint.gate.inFlight < endpoint.gate.concurrency) wakeFirst(endpoint.waiters);
+        return this.#gatedLease(lease, endpoint, admission.permit);
+      }
       await nextChance(endpoint.waiters, 'waitMs' in admission ? admission.waitMs : undefined, signal);
     }
   }
@@ -108,7 +112,7 @@ export class RequestGate {
       if (!held) return;
       held = false;
       endpoint.gate.release(permit, outcome);
-      for (const wake of [...endpoint.waiters]) wake();
+      wakeFirst(endpoint.waiters);
     };
     const inner = lease.backend;
     const backend: Backend = {
@@ -139,6 +143,12 @@ export class RequestGate {
       },
     };
   }
+}
+
+/** Wakes the longest waiting request, if any (it leaves the set as it wakes). */
+function wakeFirst(waiters: Set<() => void>): void {
+  const first = waiters.values().next();
+  if (first.done !== true) first.value();
 }
 
 /** Resolves on the first of: a slot freed at the endpoint, `waitMs` passed (when given), `signal` aborted. */

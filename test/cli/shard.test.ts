@@ -68,6 +68,27 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     expect(alone.stdout).toBe(readFileSync(path.join(shardsHome(), `${jobs[0]}.output.jsonl`), 'utf8'));
   });
 
+  it('a shard resumes as a shard: --retry-failed reads the inputs again and keeps only its share', async () => {
+    const flaky = await startSimServer({ flavour: 'openai', serviceMs: 1, script: (_n, request) => (request.promptText.endsWith('7') ? '500' : undefined) });
+    try {
+      const env = { BATCH_HOME: path.join(dir, 'resume-home') };
+      const first = await runCli(['run', input, '--server', flaky.url, '--shard', '1/2', '--retries', '0', '--json', '--quiet'], { env });
+      expect(first.code).toBe(4);
+      const summary = JSON.parse(first.stdout) as { job: string; failed: number; total: number };
+      expect(summary.failed).toBeGreaterThan(0);
+      sim.resetStats();
+      const resumed = await runCli(['resume', summary.job, '--retry-failed', '--server', sim.url, '--json'], { env });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stderr).not.toMatch(/no longer in the inputs|changed since/);
+      expect(sim.stats().requests).toBe(summary.failed);
+      const lines = parseJsonl(readFileSync(path.join(dir, 'resume-home', `${summary.job}.output.jsonl`), 'utf8'));
+      expect(lines).toHaveLength(summary.total);
+      expect(lines.every((line) => line.error === null)).toBe(true);
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it('an empty shard is a finished job with nothing to send, not an error', async () => {
     const tiny = path.join(dir, 'tiny.jsonl');
     writePrompts(tiny, 1, 'tiny');
