@@ -8,6 +8,12 @@ import { EndpointGate } from './endpoint-gate.js';
 import { estimateRequestTokens } from './estimate-request-tokens.js';
 import type { RouteLease } from './router.js';
 
+/** One endpoint's limits, and the requests waiting for a slot there, longest waiting first. */
+interface GatedEndpoint {
+  readonly gate: EndpointGate;
+  readonly waiters: Set<() => void>;
+}
+
 /** The limits requests to each endpoint are held to. */
 export interface RequestGateOptions {
   /** Requests per minute to each endpoint (`--rpm`). @default no bound */
@@ -45,7 +51,7 @@ export class RequestGate {
   readonly #maxConcurrency: number;
   readonly #probed: ReadonlySet<ServerType>;
   readonly #now: () => number;
-  readonly #endpoints = new Map<string, { readonly gate: EndpointGate; readonly waiters: Set<() => void> }>();
+  readonly #endpoints = new Map<string, GatedEndpoint>();
 
   constructor(options: RequestGateOptions) {
     if (options.rpm !== undefined) checkWholeNumber('rpm', options.rpm, 1);
@@ -78,7 +84,14 @@ export class RequestGate {
         if (endpoint.gate.inFlight < endpoint.gate.concurrency) wakeFirst(endpoint.waiters);
         return this.#gatedLease(lease, endpoint, admission.permit);
       }
-      await nextChance(endpoint.waiters, 'waitMs' in admission ? admission.waitMs : undefined, signal);
+      if ('waitMs' in admission) {
+        // This request waits for a rate, not a slot: a free slot goes to the next in line (a
+        // smaller request may fit the token budget). Rate waiters are not in line themselves.
+        if (endpoint.gate.inFlight < endpoint.gate.concurrency) wakeFirst(endpoint.waiters);
+        await wakeAfter(admission.waitMs, signal);
+      } else {
+        await nextSlot(endpoint.waiters, signal);
+      }
     }
   }
 
@@ -87,7 +100,7 @@ export class RequestGate {
     return this.#endpoints.get(url)?.gate.concurrency;
   }
 
-  #endpointFor(backend: Backend): { readonly gate: EndpointGate; readonly waiters: Set<() => void> } {
+  #endpointFor(backend: Backend): GatedEndpoint {
     let endpoint = this.#endpoints.get(backend.url);
     if (endpoint === undefined) {
       const initial = this.#options.initialConcurrency;
@@ -106,7 +119,7 @@ export class RequestGate {
     return endpoint;
   }
 
-  #gatedLease(lease: RouteLease, endpoint: { readonly gate: EndpointGate; readonly waiters: Set<() => void> }, permit: LimitPermit): RouteLease {
+  #gatedLease(lease: RouteLease, endpoint: GatedEndpoint, permit: LimitPermit): RouteLease {
     let held = true;
     const finish = (outcome: 'success' | 'overload' | 'other'): void => {
       if (!held) return;
@@ -151,17 +164,28 @@ function wakeFirst(waiters: Set<() => void>): void {
   if (first.done !== true) first.value();
 }
 
-/** Resolves on the first of: a slot freed at the endpoint, `waitMs` passed (when given), `signal` aborted. */
-function nextChance(waiters: Set<() => void>, waitMs: number | undefined, signal: AbortSignal): Promise<void> {
+/** Resolves once a slot is freed at the endpoint (the longest waiting is woken first) or `signal` aborts. */
+function nextSlot(waiters: Set<() => void>, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = waitMs === undefined ? undefined : setTimeout(wake, waitMs);
     function wake(): void {
-      if (timer !== undefined) clearTimeout(timer);
       waiters.delete(wake);
       signal.removeEventListener('abort', wake);
       resolve();
     }
     waiters.add(wake);
+    signal.addEventListener('abort', wake, { once: true });
+  });
+}
+
+/** Resolves after `waitMs`, or at once when `signal` aborts. */
+function wakeAfter(waitMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(wake, waitMs);
+    function wake(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    }
     signal.addEventListener('abort', wake, { once: true });
   });
 }
