@@ -5,6 +5,8 @@ import { AppError, UsageError } from '../errors.js';
 import { parseModelOption } from '../models/parse-model-option.js';
 import { CheckpointStore } from '../store/checkpoint-store.js';
 import { jobDbPath, jobNameFor, listJobDatabases, validateJobName } from '../store/job-paths.js';
+import { shardJobName } from '../store/shard-job-name.js';
+import type { InputShard } from '../prompts/input-shard.js';
 import type { JobSettings } from './job-config.js';
 
 /** A job's name and database. */
@@ -27,6 +29,8 @@ export interface LocateJobOptions {
   readonly resume?: boolean;
   readonly job?: string;
   readonly db?: string;
+  /** `--shard`: the job is this shard of `job` (or of the name derived from the inputs). */
+  readonly shard?: InputShard;
 }
 
 /**
@@ -38,7 +42,8 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
   const db = options.db === undefined ? undefined : path.resolve(cwd, options.db);
   if (!options.resume) {
     if (options.inputs.length === 0) throw new UsageError('no inputs given; expected `batch run <folder|file.jsonl|glob|->...` or `batch run --template prompt.md --data rows.csv`');
-    const job = options.job !== undefined ? validateJobName(options.job) : options.inputs.every((input) => input === '-') ? stdinJobName() : jobNameFor(options.inputs, cwd);
+    const whole = options.job !== undefined ? validateJobName(options.job) : options.inputs.every((input) => input === '-') ? stdinJobName() : jobNameFor(options.inputs, cwd);
+    const job = options.shard === undefined ? whole : validateJobName(shardJobName(whole, options.shard));
     const file = db ?? jobDbPath(home, job);
     return { job, db: file, created: !existsSync(file) };
   }

@@ -23,7 +23,9 @@ import { checkMetricsPath } from './check-metrics-path.js';
 import { startRunTelemetry, type RunTelemetry } from '../reporting/run-telemetry.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
-import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
+import { resolveRunSettings } from './resolve-run-settings.js';
+import { planRequestGate } from './plan-request-gate.js';
+import { formatInputShard, parseInputShard, selectInputShard } from '../prompts/input-shard.js';
 import { resumeCommand } from './resume-command.js';
 import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
 import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
@@ -76,8 +78,11 @@ export interface RunJobContext {
 export async function runJob(options: RunJobOptions, context: RunJobContext): Promise<RunSummary> {
   const home = batchHome(context.env, context.cwd);
   const templateGiven = options.resume ? undefined : jobTemplateOf(options, context.cwd);
+  // Checked before anything is created: a shard is a job of its own, named after it.
+  const shard = options.shard === undefined ? undefined : parseInputShard(options.shard);
   // A template run is named after its template and data, as other runs are after their inputs.
-  const located = locateJob(templateGiven === undefined || options.inputs.length > 0 ? options : { ...options, inputs: templatePaths(templateGiven) }, home, context.cwd);
+  const named = templateGiven === undefined || options.inputs.length > 0 ? options : { ...options, inputs: templatePaths(templateGiven) };
+  const located = locateJob({ ...named, shard }, home, context.cwd);
   for (const line of located.skipped ?? []) context.notice?.(line);
   const store = CheckpointStore.open({ path: located.db });
   const resumeWith = (retryFailed: boolean): string =>
@@ -118,6 +123,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     if (options.resume && options.retryFailed === true && inputs.includes('-')) {
       context.notice?.(`job "${located.job}" read its prompts from standard input, which cannot be read again: unreadable lines stay failed; run the fixed lines with \`batch run - --job ${located.job}\``);
     }
+    const share = shard ?? (given.shard === undefined ? undefined : parseInputShard(given.shard, `saved in ${located.db}`));
     const out = given.out ?? jobOutputPath(home, located.job);
     // Before anything is sent: finding out at the end that the output cannot be written, or that
     // writing it destroys the prompts or the job, loses the night.
@@ -139,8 +145,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
     const invalid: InvalidTally = {};
+    const read = { seen: 0 };
     const prompts = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(applyAnswerShape(prompts, jsonSchema), located.job, context.notice, invalid)) : undefined;
+    const records = share === undefined ? prompts : selectInputShard(prompts, share, read);
+    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(applyAnswerShape(records, jsonSchema), located.job, context.notice, invalid)) : undefined;
     ingested = true;
     // A new job whose every prompt is unreadable has nothing to send: an input error, not a run.
     if (job.isNew && ingest !== undefined && ingest.total > 0 && ingest.invalid === ingest.total) {
@@ -158,9 +166,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     if (options.retryFailed) store.resetFailed(job.id);
     const cached = options.cache ? store.applyCache(job.id) : 0;
     const before = store.countByStatus(job.id);
-    if (before.total === 0) {
-      const read = [...inputs, ...(template === undefined ? [] : template.data.map((file) => file.path))].join(', ');
-      throw new AppError('NO_PROMPTS', `no prompts found in ${read}; expected .txt/.md files, JSONL lines or --data rows`);
+    const sources = [...inputs, ...(template === undefined ? [] : template.data.map((file) => file.path))].join(', ');
+    if (before.total === 0 && share !== undefined && (read.seen > 0 || !reread)) {
+      context.notice?.(`shard ${formatInputShard(share)} holds none of the prompts of ${sources}: nothing to send`);
+    } else if (before.total === 0) {
+      throw new AppError('NO_PROMPTS', `no prompts found in ${sources}; expected .txt/.md files, JSONL lines or --data rows`);
     }
 
     const found = findAdviceFor(home, machineIdentity());
@@ -186,7 +196,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           notice: context.notice,
           fleetListener: context.listener,
         });
-        const workers = workersFor(settings, router.capacity, found.advice);
+        const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
         await context.onStart?.({ pending: before.pending, job: located.job });
         telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, listener: context.listener, env: context.env, notice: context.notice });
         const source: WorkSource = {
@@ -207,6 +217,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           hardStop: context.hardStop,
           listener: telemetry.listener,
           answerCheck: jsonAnswerCheck({ retries: settings.jsonRetries }),
+          gate,
         }).run();
       }
     } finally {

@@ -1,3 +1,5 @@
+import type { RateLimitState } from './rate-limit-headers.js';
+
 /** The OpenAI endpoints a request can target. */
 export type PromptEndpoint = '/v1/chat/completions' | '/v1/completions';
 
@@ -39,6 +41,8 @@ export interface CompletionResult {
   readonly promptTokens: number;
   readonly completionTokens: number;
   readonly timings: CompletionTimings;
+  /** The server's `x-ratelimit-*` budgets after this request, when it reports them (hosted APIs). */
+  readonly rateLimit?: RateLimitState;
 }
 
 /** What an endpoint tells about itself. */

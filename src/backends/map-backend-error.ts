@@ -3,6 +3,8 @@ import type { ServerType } from './backend.js';
 import { excerpt } from './check-completion-shape.js';
 import { contextExceededMessage, contextOverflow } from './context-exceeded.js';
 import { isModelNotFound } from './is-model-not-found.js';
+import { parseRateLimitHeaders, rateLimitWaitMs } from './rate-limit-headers.js';
+import { RateLimitedError } from './rate-limited-error.js';
 
 /** Failures to open a connection at all: nothing listens, or nothing answers the SYN. */
 const unreachableCodes = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -167,7 +169,7 @@ function fixFor(code: BackendErrorCode, url: string, serverType: ServerType, mod
     case 'AUTH_FAILED':
       return '; check the API key (--api-key-env names the variable that holds it)';
     case 'RATE_LIMITED':
-      return '; lower --workers if the server keeps asking';
+      return "; pass --rpm/--tpm with the server's limits, or lower --workers, if it keeps asking";
     case 'REQUEST_REJECTED':
       return "; check --server and the prompt's request body";
     default:
@@ -204,7 +206,9 @@ export function mapHttpError(
   const { code, retryable } = classifyHttpError(statusCode, bodyText);
   const message = serverMessage(bodyText);
   const fix = fixFor(code, url, serverType, model);
-  const retryAfterMs = retryable ? parseRetryAfter(headers['retry-after']) : undefined;
+  // A 429's x-ratelimit-reset-* say how long to wait when it sends no Retry-After.
+  const rateLimit = statusCode === 429 ? parseRateLimitHeaders(headers) : undefined;
+  const retryAfterMs = retryable ? (parseRetryAfter(headers['retry-after']) ?? rateLimitWaitMs(rateLimit)) : undefined;
   const response = serverAnswer(statusCode, headers, bodyText);
   if (code === 'MODEL_NOT_FOUND') {
     const named = model === undefined ? '(no model named in the request)' : `"${model}"`;
@@ -215,6 +219,9 @@ export function mapHttpError(
   }
   const status = statusCode === 429 ? '429 (too many requests)' : String(statusCode);
   const asked = retryAfterMs === undefined ? '' : ` (Retry-After: ${retryAfterMs} ms)`;
+  if (statusCode === 429) {
+    return new RateLimitedError(url, `${url} answered ${status}${asked}: ${message}${fix}`, rateLimit, { retryAfterMs, statusCode, response });
+  }
   return new BackendError(code, url, `${url} answered ${status}${asked}: ${message}${fix}`, { retryable, retryAfterMs, statusCode, response });
 }
 

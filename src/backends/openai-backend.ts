@@ -5,6 +5,7 @@ import { HttpEndpoint, socketReleased, type HttpEndpointOptions } from './http-e
 import { mapHttpError, mapTransportError, parseJsonAnswer } from './map-backend-error.js';
 import { assembleStream } from './assemble-stream.js';
 import { checkCompletionShape } from './check-completion-shape.js';
+import { parseRateLimitHeaders } from './rate-limit-headers.js';
 
 export interface OpenAiBackendOptions extends HttpEndpointOptions {
   /**
@@ -18,6 +19,7 @@ export interface OpenAiBackendOptions extends HttpEndpointOptions {
 }
 
 type Json = Record<string, unknown>;
+type Headers = Record<string, string | string[] | undefined>;
 
 function headerString(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -48,7 +50,7 @@ export class OpenAiBackend implements Backend {
     if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, modelOf(request), this.type);
     const body = parseJsonAnswer(answer.text, this.url);
     checkCompletionShape(body, request.endpoint, this.url, answer.text);
-    return this.#result(body, headerString(answer.headers['x-request-id']), performance.now() - started, undefined);
+    return this.#result(body, answer.headers, performance.now() - started, undefined);
   }
 
   async #completeStreamed(request: CompletionRequest, started: number): Promise<CompletionResult> {
@@ -62,7 +64,7 @@ export class OpenAiBackend implements Backend {
       }
       const assembled = await assembleStream(stream.body, request.endpoint, started, this.url);
       await socketReleased();
-      return this.#result(assembled.body, headerString(stream.headers['x-request-id']), performance.now() - started, assembled.ttftMs);
+      return this.#result(assembled.body, stream.headers, performance.now() - started, assembled.ttftMs);
     } catch (error) {
       throw mapTransportError(error, this.url, this.http.transportContext(request, stream));
     } finally {
@@ -70,7 +72,8 @@ export class OpenAiBackend implements Backend {
     }
   }
 
-  #result(body: Json, headerId: string | undefined, latencyMs: number, ttftMs: number | undefined): CompletionResult {
+  #result(body: Json, headers: Headers, latencyMs: number, ttftMs: number | undefined): CompletionResult {
+    const headerId = headerString(headers['x-request-id']);
     const usage = (body.usage ?? {}) as Json;
     const timings = body.timings as Json | undefined;
     return {
@@ -85,6 +88,7 @@ export class OpenAiBackend implements Backend {
         promptMs: typeof timings?.prompt_ms === 'number' ? timings.prompt_ms : undefined,
         predictedMs: typeof timings?.predicted_ms === 'number' ? timings.predicted_ms : undefined,
       },
+      rateLimit: parseRateLimitHeaders(headers),
     };
   }
 

@@ -31,7 +31,11 @@ const commands: readonly CommandSpec[] = [
   },
   { name: 'jobs', description: 'list jobs: state, done/total, failed, started, last activity' },
   { name: 'status', description: 'one job in detail: counts, throughput, latency percentiles, top errors', argument: { syntax: '<job>', description: 'job name (see `batch jobs`)' } },
-  { name: 'export', description: "write a job's results as OpenAI batch output JSONL or CSV", argument: { syntax: '<job>', description: 'job name' } },
+  {
+    name: 'export',
+    description: "write a job's results as OpenAI batch output JSONL or CSV; a sharded job's shards (--shard) merged in input order",
+    argument: { syntax: '<job>', description: 'job name (of a sharded job: without .shard-K-of-N)' },
+  },
   {
     name: 'report',
     description: 'a job in tables per model and per server (throughput, latency, loads, memory, GPU, failures); --html writes a page with charts',

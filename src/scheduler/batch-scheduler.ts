@@ -5,6 +5,7 @@ import type { PromptItem } from '../prompts/prompt-item.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { RetryPolicy } from './retry-policy.js';
+import type { RequestGate } from './request-gate.js';
 import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
@@ -66,6 +67,8 @@ export interface BatchSchedulerOptions {
   readonly listener?: SchedulerListener;
   /** Checks each answer's JSON shape; an invalid one is sent again `answerCheck.retries` times, apart from `retryPolicy`. */
   readonly answerCheck?: AnswerCheck;
+  /** Holds each request to its endpoint's rate limits and adaptive concurrency. @default none: only `workers` bounds */
+  readonly gate?: RequestGate;
   /** Clock, injectable for tests. @default Date.now */
   readonly now?: () => number;
 }
@@ -108,6 +111,8 @@ export class BatchScheduler {
   #stopError: AppError | undefined;
   /** Aborted on the first stop request: ends retry waits at once (in-flight requests get the grace). */
   readonly #softStopped = new AbortController();
+  /** Either stop: a request still waiting at the gate is not sent. */
+  readonly #stopping = AbortSignal.any([this.#abort.signal, this.#softStopped.signal]);
   #dispatched = 0;
   #done = 0;
   #failed = 0;
@@ -125,7 +130,7 @@ export class BatchScheduler {
     this.#now = options.now ?? Date.now;
     // Every request in flight listens on this one signal: `workers` listeners is the design,
     // not a leak.
-    setMaxListeners(options.workers + 16, this.#abort.signal, this.#softStopped.signal);
+    setMaxListeners(options.workers + 16, this.#abort.signal, this.#softStopped.signal, this.#stopping);
   }
 
   async run(): Promise<SchedulerSummary> {
@@ -253,6 +258,12 @@ export class BatchScheduler {
       if (signal.aborted || this.#softStopped.signal.aborted) {
         lease.release();
         return;
+      }
+      if (this.#options.gate !== undefined) {
+        // Stopped while waiting for the endpoint's limits: nothing was sent, the item stays pending.
+        const admitted = await this.#options.gate.admit(lease, item, this.#stopping);
+        if (admitted === undefined) return;
+        lease = admitted;
       }
       attempts += 1;
       if (attempts === 1) {

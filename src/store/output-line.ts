@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FinishedItem } from './store-records.js';
+import { wholeJobName } from './shard-job-name.js';
 
 /** One line of OpenAI Batch output. */
 export interface BatchOutputLine {
@@ -17,10 +18,11 @@ export interface BatchOutputLine {
 
 /**
  * `batch_req_` plus 24 hex digits derived from the job and custom id: the same item keeps the
- * same id across exports and resumes, as consumers may key on it.
+ * same id across exports and resumes, as consumers may key on it. A shard's job counts as the
+ * whole job (`wholeJobName`), so the shards' lines are those one run of all the inputs writes.
  */
 export function batchRequestId(jobName: string, customId: string): string {
-  return `batch_req_${createHash('sha256').update(`${jobName}\0${customId}`).digest('hex').slice(0, 24)}`;
+  return `batch_req_${createHash('sha256').update(`${wholeJobName(jobName)}\0${customId}`).digest('hex').slice(0, 24)}`;
 }
 
 /**

@@ -110,7 +110,7 @@ describe('mapHttpError', () => {
     expect(error.retryAfterMs).toBe(3000);
     expect(error.statusCode).toBe(429);
     expect(error.exitCode).toBe(ExitCode.Environment);
-    expect(error.message).toBe(`${url} answered 429 (too many requests) (Retry-After: 3000 ms): slow down; lower --workers if the server keeps asking`);
+    expect(error.message).toBe(`${url} answered 429 (too many requests) (Retry-After: 3000 ms): slow down; pass --rpm/--tpm with the server's limits, or lower --workers, if it keeps asking`);
     // Stored as the prompt's error after the last retry, when no retry follows.
     expect(error.message).not.toMatch(/retrying/i);
   });

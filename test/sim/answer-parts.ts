@@ -1,7 +1,9 @@
 /** Everything an answer body needs, whichever wire format carries it. */
 export interface AnswerParts {
-  /** Response id, unique per server. */
+  /** Response id, unique per server (derived from the prompt with `reproducibleAnswers`). */
   readonly id: string;
+  /** `created` of OpenAI bodies, seconds since the epoch (0 with `reproducibleAnswers`). */
+  readonly created: number;
   readonly model: string;
   /** `simAnswer(promptText)`. */
   readonly content: string;

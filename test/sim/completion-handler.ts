@@ -53,6 +53,9 @@ export class CompletionHandler {
   readonly #random: () => number;
   readonly #faultRates: number;
   #nextId = 0;
+  /** Requests being served under `limitConcurrency` now. */
+  #served = 0;
+  readonly #startedAt = performance.now();
 
   constructor(context: SimContext) {
     this.#context = context;
@@ -84,6 +87,7 @@ export class CompletionHandler {
     const requested = typeof record['model'] === 'string' && record['model'] !== '' ? record['model'] : options.models[0]!;
     const model = this.#findModel(requested);
     const n = stats.receive(promptText, model ?? requested);
+    if (options.recordArrivals) stats.arrivalsMs.push(performance.now() - this.#startedAt);
     if (record['keep_alive'] !== undefined) stats.keepAlives.add(String(record['keep_alive']));
     if (model === undefined) {
       if (route.api === 'ollama') sendJson(res, 404, ollamaError(`model "${requested}" not found, try pulling it first`));
@@ -96,6 +100,16 @@ export class CompletionHandler {
     }
     const stream = route.api === 'ollama' ? record['stream'] !== false : record['stream'] === true;
     const request: SimRequest = { path, model, promptText, stream, body: record };
+    const limit = options.limitConcurrency;
+    if (limit !== undefined) {
+      if (this.#served >= limit.max) {
+        stats.overLimit++;
+        this.#error(res, route, 429, `Concurrency limit of ${limit.max} reached (simulated)`, 'rate_limit_error', 'rate_limit_exceeded');
+        return;
+      }
+      stats.servedTimeline.push([performance.now() - this.#startedAt, ++this.#served]);
+      res.once('close', () => stats.servedTimeline.push([performance.now() - this.#startedAt, --this.#served]));
+    }
     const fault = options.script?.(n, request) ?? this.#draw();
     if (fault === 'ok' || fault === 'hang') {
       if (fault === 'hang') stats.hang++;

@@ -31,8 +31,6 @@ function usage(parts: AnswerParts): Record<string, number> {
   };
 }
 
-const created = (): number => Math.floor(Date.now() / 1000);
-
 /** The non-streamed answer. `withTimings` adds llama-server's `timings`. */
 export function openAiBody(kind: OpenAiKind, parts: AnswerParts, withTimings: boolean): Record<string, unknown> {
   const choice =
@@ -42,7 +40,7 @@ export function openAiBody(kind: OpenAiKind, parts: AnswerParts, withTimings: bo
   const body: Record<string, unknown> = {
     id: parts.id,
     object: kind === 'chat' ? 'chat.completion' : 'text_completion',
-    created: created(),
+    created: parts.created,
     model: parts.model,
     choices: [choice],
     usage: usage(parts),
@@ -59,7 +57,7 @@ function chunk(kind: OpenAiKind, parts: AnswerParts, delta: string | undefined, 
   const body = {
     id: parts.id,
     object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
-    created: created(),
+    created: parts.created,
     model: parts.model,
     choices: [choice],
   };
@@ -100,7 +98,7 @@ export class OpenAiStream {
       const final: Record<string, unknown> = {
         id: this.#parts.id,
         object: this.#kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
-        created: created(),
+        created: this.#parts.created,
         model: this.#parts.model,
         choices: [],
         usage: usage(this.#parts),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { AnswerParts } from './answer-parts.js';
 import { parseKeepAliveMs } from './model-residency.js';
@@ -126,8 +127,10 @@ export class SimExchange implements SlotWaiter {
     const limited = cap !== undefined && cap < completionTokens;
     // A quarter of the slot time goes to the prompt, the rest to generation, as timings report.
     const promptMs = serviceMs / 4;
+    const reproducible = this.#context.options.reproducibleAnswers;
     return {
-      id: `${this.#route.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${this.#id}`,
+      id: `${this.#route.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${reproducible ? createHash('sha256').update(this.#request.promptText).digest('hex').slice(0, 12) : this.#id}`,
+      created: reproducible ? 0 : Math.floor(Date.now() / 1000),
       model: this.#request.model,
       content: this.#content(),
       promptTokens: estimateTokens(this.#request.promptText),

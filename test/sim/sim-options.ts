@@ -93,6 +93,19 @@ export interface SimServerOptions {
    * unless the request carries `Authorization: Bearer <apiKey>`.
    */
   readonly apiKey?: string;
+  /**
+   * A concurrency cap like a hosted API's: a completion request arriving while `max` are being
+   * served is answered 429 at once (no `Retry-After`), in the flavour's error shape. How many were
+   * served over time is recorded in `SimStats.servedTimeline`.
+   */
+  readonly limitConcurrency?: { readonly max: number };
+  /**
+   * Answer ids derived from the prompt and `created` 0 in OpenAI bodies, so that two runs of the
+   * same prompts get byte-identical answers. @default false
+   */
+  readonly reproducibleAnswers?: boolean;
+  /** Record when each completion request arrived (`SimStats.arrivalsMs`). @default false */
+  readonly recordArrivals?: boolean;
 }
 
 /** Options with defaults applied and values checked. */
@@ -117,6 +130,9 @@ export interface ResolvedSimOptions {
   readonly apiKey: string | undefined;
   readonly invalidJsonOnceRate: number;
   readonly invalidJsonAlwaysRate: number;
+  readonly limitConcurrency: { readonly max: number } | undefined;
+  readonly reproducibleAnswers: boolean;
+  readonly recordArrivals: boolean;
 }
 
 const flavours: readonly SimFlavour[] = ['llama-server', 'ollama', 'openai'];
@@ -182,6 +198,9 @@ export function resolveSimOptions(options: SimServerOptions = {}): ResolvedSimOp
     apiKey: options.apiKey,
     invalidJsonOnceRate: rate('invalidJson.onceRate', options.invalidJson?.onceRate),
     invalidJsonAlwaysRate: rate('invalidJson.alwaysRate', options.invalidJson?.alwaysRate),
+    limitConcurrency: options.limitConcurrency === undefined ? undefined : { max: integer('limitConcurrency.max', options.limitConcurrency.max, 1, 1) },
+    reproducibleAnswers: options.reproducibleAnswers ?? false,
+    recordArrivals: options.recordArrivals ?? false,
   };
   check(resolved.invalidJsonOnceRate + resolved.invalidJsonAlwaysRate <= 1, 'invalidJson', 'rates that add up to at most 1', resolved.invalidJsonOnceRate + resolved.invalidJsonAlwaysRate);
   const total = resolved.error500Rate + resolved.error429Rate + resolved.dropRate + resolved.hangRate;

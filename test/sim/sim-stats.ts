@@ -27,6 +27,15 @@ export interface SimStats {
    * whether any request carried an `Authorization` header at all.
    */
   readonly authorizationSeen: boolean;
+  /** Requests answered 429 by `limitConcurrency`. */
+  readonly overLimit: number;
+  /**
+   * With `limitConcurrency`: each change of the number of requests being served, as
+   * `[ms since the server started, requests served from then on]`, in order.
+   */
+  readonly servedTimeline: Array<readonly [number, number]>;
+  /** With `recordArrivals`: when each completion request arrived, ms since the server started (`performance.now` based). */
+  readonly arrivalsMs: number[];
 }
 
 /** Mutable counters behind `SimStats`; plain fields because they change on every request. */
@@ -46,6 +55,9 @@ export class SimStatsRecorder {
   keepAlives = new Set<string>();
   models = new Map<string, number>();
   authorizationSeen = false;
+  overLimit = 0;
+  servedTimeline: Array<readonly [number, number]> = [];
+  arrivalsMs: number[] = [];
 
   /** Records a received completion request and returns its 1-based ordinal. */
   receive(promptText: string, model: string): number {
@@ -78,6 +90,9 @@ export class SimStatsRecorder {
     this.keepAlives = new Set();
     this.models = new Map();
     this.authorizationSeen = false;
+    this.overLimit = 0;
+    this.servedTimeline = [];
+    this.arrivalsMs = [];
   }
 
   snapshot(): SimStats {
@@ -94,6 +109,9 @@ export class SimStatsRecorder {
       keepAlives: [...this.keepAlives],
       models: Object.fromEntries(this.models),
       authorizationSeen: this.authorizationSeen,
+      overLimit: this.overLimit,
+      servedTimeline: [...this.servedTimeline],
+      arrivalsMs: [...this.arrivalsMs],
     };
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { AppError, ExitCode, UsageError } from '../../errors.js';
 import { optionError } from '../../util/check-option.js';
 
 /** Options of `batch export`. */
@@ -16,11 +16,18 @@ export interface ExportCommandOptions {
   readonly failedOnly?: boolean;
   /** Start a CSV with a UTF-8 byte order mark, so spreadsheets read it as UTF-8. @default false */
   readonly bom?: boolean;
-  /** The job database file. @default `<batch home>/<job>.sqlite` */
-  readonly db?: string;
+  /**
+   * The job database files: one, or those of a sharded job's shards (merged in input order).
+   * @default `<batch home>/<job>.sqlite`, else the shards `<batch home>/<job>.shard-K-of-N.sqlite`
+   */
+  readonly dbs?: readonly string[];
 }
 
-/** `batch export <job>`: writes the finished items as OpenAI Batch JSONL or CSV. */
+/**
+ * `batch export <job>`: writes the finished items as OpenAI Batch JSONL or CSV. A job that is not
+ * in the one database named (or in the batch home) but whose shards are (`batch run --shard`) is
+ * exported whole: its shards merged in input order, exactly as one run would have written it.
+ */
 export async function exportCommand(options: ExportCommandOptions, io: CliIo): Promise<number> {
   const toStdout = options.out === undefined || options.out === '-';
   const format = options.format ?? (!toStdout && options.out!.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
@@ -28,8 +35,24 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
   if (options.bom === true && format !== 'csv') {
     throw new UsageError(`--bom: a byte order mark is for CSV read by spreadsheets, and JSONL readers would take it for part of the first line; add --format csv or drop --bom`);
   }
+  const dbs = (options.dbs ?? []).map((db) => path.resolve(io.cwd, db));
+  let single;
+  if (dbs.length <= 1) {
+    try {
+      single = await openExistingJob({ job: options.job, db: dbs[0] }, io);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'JOB_NOT_FOUND') throw error;
+      const exported = await exportShards(options, dbs, format, io);
+      if (exported === undefined) throw error;
+      return exported;
+    }
+  } else {
+    const exported = await exportShards(options, dbs, format, io);
+    if (exported === undefined) throw new AppError('JOB_NOT_FOUND', `no shards of job "${options.job}" in ${dbs.join(', ')}; \`batch jobs --db <path>\` lists the jobs of each`);
+    return exported;
+  }
   const { writeOutput, writeOutputTo } = await import('../../store/write-output.js');
-  const { store, job } = await openExistingJob(options, io);
+  const { store, job } = single;
   try {
     const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
     if (toStdout) {
@@ -47,5 +70,46 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
     return ExitCode.Ok;
   } finally {
     store.close();
+  }
+}
+
+/**
+ * Writes the shards of `options.job` merged, or returns undefined when there are none (in `dbs`,
+ * or in the batch home when none are named). Shards that do not fit together are refused.
+ */
+async function exportShards(options: ExportCommandOptions, dbs: readonly string[], format: 'jsonl' | 'csv', io: CliIo): Promise<number | undefined> {
+  const [{ openJobShards }, { writeMergedOutput, writeMergedOutputTo }, { batchHome }] = await Promise.all([
+    import('../../app/open-job-shards.js'),
+    import('../../store/merge-job-outputs.js'),
+    import('../../store/job-paths.js'),
+  ]);
+  const opened = openJobShards(options.job, dbs, batchHome(io.env, io.cwd));
+  try {
+    if (opened.shards.length === 0) return undefined;
+    const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
+    const count = opened.shards.length;
+    let lines: number;
+    let target = 'stdout';
+    if (options.out === undefined || options.out === '-') {
+      ({ lines } = await writeMergedOutputTo(opened.whole, opened.shards, io.stdout, outputOptions));
+    } else {
+      target = path.resolve(io.cwd, options.out);
+      const [{ checkOutputPath }, { parseJobConfig }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
+      for (const { store, job } of opened.shards) {
+        await checkOutputPath({ out: target, db: store.path, inputs: parseJobConfig(job.config, store.path).config.inputs, cwd: io.cwd, inputsMustExist: false });
+      }
+      ({ lines } = await writeMergedOutput(opened.whole, opened.shards, { ...outputOptions, path: target }));
+    }
+    io.stderr.write(`wrote ${lines} ${format} lines of job "${opened.whole}" (${count} shards merged in input order) to ${target}\n`);
+    for (const { store, job, shard } of opened.shards) {
+      const counts = store.countByStatus(job.id);
+      const unfinished = counts.pending + counts.running;
+      if (unfinished > 0) {
+        io.stderr.write(`batch: shard ${shard.index}/${shard.count} (${store.path}) has ${unfinished} prompt(s) not finished, left out; \`batch resume ${job.name}\` where it ran finishes them\n`);
+      }
+    }
+    return ExitCode.Ok;
+  } finally {
+    opened.close();
   }
 }

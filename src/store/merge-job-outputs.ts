@@ -1,0 +1,164 @@
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { AppError, StoreError } from '../errors.js';
+import { formatInputShard, shardOfCustomId, type InputShard } from '../prompts/input-shard.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { csvBom, csvColumns, toCsvRecord } from './csv-record.js';
+import { toBatchOutputLine } from './output-line.js';
+import type { FinishedItem, JobRecord } from './store-records.js';
+import type { OutputOptions, WriteOutputOptions, WriteOutputResult } from './write-output.js';
+
+/** One shard's job, in its (open) database. */
+export interface ShardJob {
+  readonly store: CheckpointStore;
+  readonly job: JobRecord;
+  readonly shard: InputShard;
+}
+
+function mismatch(message: string): AppError {
+  return new AppError('SHARDS_MISMATCHED', message);
+}
+
+function where(shard: ShardJob): string {
+  return `${shard.store.path} (job "${shard.job.name}", shard ${formatInputShard(shard.shard)})`;
+}
+
+/**
+ * Checks that `shards` are every shard of one split of job `whole`, each once: one N, and K from
+ * 1 to N. Throws SHARDS_MISMATCHED (exit 2) naming the databases and the fix otherwise.
+ */
+export function checkShardSet(whole: string, shards: readonly ShardJob[]): void {
+  if (shards.length === 0) throw mismatch(`no shards of job "${whole}" to merge; pass each shard's database with --db`);
+  const count = shards[0]!.shard.count;
+  const other = shards.find((s) => s.shard.count !== count);
+  if (other !== undefined) {
+    throw mismatch(`the shards of job "${whole}" come from different splits: ${where(shards[0]!)} is one of ${count}, ${where(other)} one of ${other.shard.count}; pass the databases of one split (the same N in --shard K/N)`);
+  }
+  const byIndex = new Map<number, ShardJob>();
+  for (const shard of shards) {
+    const seen = byIndex.get(shard.shard.index);
+    if (seen !== undefined) {
+      throw mismatch(`shard ${formatInputShard(shard.shard)} of job "${whole}" was given twice: ${seen.store.path} and ${shard.store.path}; pass each shard's database once`);
+    }
+    byIndex.set(shard.shard.index, shard);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((index) => !byIndex.has(index));
+  if (missing.length > 0) {
+    const found = [...byIndex.values()].map(where).join(', ');
+    throw mismatch(`shard${missing.length > 1 ? 's' : ''} ${missing.map((k) => `${k}/${count}`).join(', ')} of job "${whole}" missing (found ${found}); pass the database of every shard with --db`);
+  }
+}
+
+/** The next item of each shard, merged by input position. */
+interface Cursor {
+  readonly shard: ShardJob;
+  readonly items: AsyncIterator<FinishedItem>;
+  head: FinishedItem | undefined;
+}
+
+/**
+ * The finished items of every shard in input order (each keeps its position in the whole input),
+ * checking on the way that they fit: an item must belong to its shard by its custom_id's hash, and
+ * no input position may be held by two shards (shards of different inputs).
+ */
+async function* mergedItems(shards: readonly ShardJob[], failedOnly: boolean): AsyncGenerator<FinishedItem> {
+  const cursors: Cursor[] = [];
+  try {
+    for (const shard of shards) {
+      const items = shard.store.finishedItems(shard.job.id, { failedOnly })[Symbol.asyncIterator]();
+      const cursor: Cursor = { shard, items, head: undefined };
+      cursors.push(cursor);
+      cursor.head = await nextOf(cursor);
+    }
+    let last: { readonly cursor: Cursor; readonly index: number } | undefined;
+    for (;;) {
+      let next: Cursor | undefined;
+      for (const cursor of cursors) if (cursor.head !== undefined && (next === undefined || cursor.head.index < next.head!.index)) next = cursor;
+      if (next === undefined) return;
+      const item = next.head!;
+      // Within one job positions only increase: the same one twice comes from two shards.
+      if (last !== undefined && item.index === last.index) {
+        throw mismatch(`${where(last.cursor.shard)} and ${where(next.shard)} both hold input position ${item.index}: they read different inputs; pass the shards of one set of inputs`);
+      }
+      yield item;
+      last = { cursor: next, index: item.index };
+      next.head = await nextOf(next);
+    }
+  } finally {
+    await Promise.all(cursors.map((cursor) => cursor.items.return?.()));
+  }
+}
+
+async function nextOf(cursor: Cursor): Promise<FinishedItem | undefined> {
+  const next = await cursor.items.next();
+  if (next.done === true) return undefined;
+  const item = next.value;
+  const { index, count } = cursor.shard.shard;
+  const belongs = shardOfCustomId(item.customId, count);
+  if (belongs !== index) {
+    throw mismatch(`${where(cursor.shard)} holds "${item.customId}", which belongs to shard ${belongs}/${count}: this database does not hold shard ${index}/${count} of these inputs; pass the databases \`batch run --shard\` made`);
+  }
+  return item;
+}
+
+async function write(stream: Writable, chunk: string): Promise<void> {
+  if (!stream.write(chunk)) await once(stream, 'drain');
+}
+
+/**
+ * Writes the finished items of all shards of job `whole` to `stream`, in input order, line for
+ * line what one run of all the inputs would write (the same `id`s: see `batchRequestId`). Checks
+ * the shards first (`checkShardSet`); an item that shows they do not fit stops the output with
+ * SHARDS_MISMATCHED. The stream is not ended.
+ */
+export async function writeMergedOutputTo(whole: string, shards: readonly ShardJob[], stream: Writable, options: OutputOptions): Promise<WriteOutputResult> {
+  checkShardSet(whole, shards);
+  const format = options.format;
+  let lines = 0;
+  if (format === 'csv') await write(stream, (options.bom === true ? csvBom : '') + csvColumns.join(',') + '\r\n');
+  for await (const item of mergedItems(shards, options.failedOnly ?? false)) {
+    await write(stream, format === 'jsonl' ? `${JSON.stringify(toBatchOutputLine(whole, item))}\n` : `${toCsvRecord(item)}\r\n`);
+    lines++;
+  }
+  return { lines };
+}
+
+/**
+ * `writeMergedOutputTo` into a file, atomically (a `.tmp` beside it, renamed over it): readers see
+ * the old file or the whole new one, and shards that turn out not to fit leave no file behind.
+ */
+export async function writeMergedOutput(whole: string, shards: readonly ShardJob[], options: WriteOutputOptions): Promise<WriteOutputResult> {
+  checkShardSet(whole, shards);
+  const target = path.resolve(options.path);
+  const temporary = `${target}.tmp`;
+  let stream;
+  try {
+    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    rmSync(temporary, { force: true });
+    stream = createWriteStream(temporary, { mode: 0o600, flags: 'wx' });
+    await once(stream, 'open');
+  } catch (error) {
+    stream?.destroy();
+    throw outputFailed(target, error);
+  }
+  const failure = new Promise<never>((_, reject) => stream.once('error', (error) => reject(outputFailed(target, error))));
+  failure.catch(() => undefined);
+  try {
+    const result = await Promise.race([writeMergedOutputTo(whole, shards, stream, options), failure]);
+    stream.end();
+    await Promise.race([once(stream, 'finish'), failure]);
+    renameSync(temporary, target);
+    return result;
+  } catch (error) {
+    stream.destroy();
+    rmSync(temporary, { force: true });
+    throw error instanceof AppError ? error : outputFailed(target, error);
+  }
+}
+
+function outputFailed(target: string, cause: unknown): StoreError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new StoreError('STORE_WRITE_FAILED', `cannot write output file ${target}: ${message}; check that its folder is writable and has space, or pass another --out`, cause);
+}

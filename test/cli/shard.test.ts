@@ -1,0 +1,166 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJsonl } from '../helpers/run-cli.js';
+import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { writePrompts } from '../helpers/write-prompts.js';
+import { startSimServer, type SimServer } from '../sim/sim-server.js';
+
+let dir: string;
+let sim: SimServer;
+let input: string;
+/** The job one run of all the inputs makes (the shards are `<whole>.shard-K-of-N`). */
+let whole: string;
+let singleOutput: string;
+const shardsHome = (): string => path.join(dir, 'shards-home');
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'batch-cli-shard-'));
+  sim = await startSimServer({ flavour: 'openai', slots: 8, serviceMs: 1, reproducibleAnswers: true });
+  input = path.join(dir, 'prompts.jsonl');
+  // Every 7th prompt asks for fewer tokens: answers differ in more than their text.
+  writePrompts(input, 90, 'q', (i) => (i % 7 === 0 ? { max_tokens: 4 } : {}));
+  singleOutput = path.join(dir, 'single.jsonl');
+  const single = await runCli(['run', input, '--server', sim.url, '--out', singleOutput, '--json', '--quiet'], { env: { BATCH_HOME: path.join(dir, 'single-home') } });
+  expect(single.code).toBe(0);
+  whole = (JSON.parse(single.stdout) as { job: string }).job;
+});
+afterAll(async () => {
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('batch run --shard K/N and batch export of the shards', () => {
+  it('--shard 1/2 and --shard 2/2 on one machine are two jobs that together send every prompt exactly once; their export is the single run\'s output byte for byte', async () => {
+    sim.resetStats();
+    const env = { BATCH_HOME: shardsHome() };
+    const first = await runCli(['run', input, '--server', sim.url, '--shard', '1/2', '--json', '--quiet'], { env });
+    const second = await runCli(['run', input, '--server', sim.url, '--shard', '2/2', '--json', '--quiet'], { env });
+    expect([first.code, second.code]).toEqual([0, 0]);
+    const jobs = [first, second].map((run) => (JSON.parse(run.stdout) as { job: string }).job);
+    expect(jobs).toEqual([`${whole}.shard-1-of-2`, `${whole}.shard-2-of-2`]);
+    for (const job of jobs) expect(existsSync(path.join(shardsHome(), `${job}.sqlite`))).toBe(true);
+
+    const stats = sim.stats();
+    expect(stats.requests).toBe(90);
+    expect(Object.keys(stats.byPrompt)).toHaveLength(90);
+    expect(Object.values(stats.byPrompt).every((n) => n === 1)).toBe(true);
+    const shardLines = jobs.map((job) => parseJsonl(readFileSync(path.join(shardsHome(), `${job}.output.jsonl`), 'utf8')));
+    expect(shardLines[0]!.length).toBeGreaterThan(20);
+    expect(shardLines[1]!.length).toBeGreaterThan(20);
+    expect(shardLines[0]!.length + shardLines[1]!.length).toBe(90);
+
+    const expected = readFileSync(singleOutput, 'utf8');
+    // Found in the batch home by the whole job's name…
+    const merged = path.join(dir, 'merged.jsonl');
+    const fromHome = await runCli(['export', whole, '--out', merged], { env });
+    expect(fromHome.code).toBe(0);
+    expect(fromHome.stderr).toContain(`wrote 90 jsonl lines of job "${whole}" (2 shards merged in input order)`);
+    expect(readFileSync(merged, 'utf8')).toBe(expected);
+    // …or given as databases, in any order, to stdout.
+    const fromDbs = await runCli(['export', whole, '--db', path.join(shardsHome(), `${jobs[1]}.sqlite`), '--db', path.join(shardsHome(), `${jobs[0]}.sqlite`)], { env: { BATCH_HOME: path.join(dir, 'elsewhere') } });
+    expect(fromDbs.code).toBe(0);
+    expect(fromDbs.stdout).toBe(expected);
+    // One shard alone is still a job of its own.
+    const alone = await runCli(['export', jobs[0]!], { env });
+    expect(alone.code).toBe(0);
+    expect(alone.stdout).toBe(readFileSync(path.join(shardsHome(), `${jobs[0]}.output.jsonl`), 'utf8'));
+  });
+
+  it('a shard resumes as a shard: --retry-failed reads the inputs again and keeps only its share', async () => {
+    const flaky = await startSimServer({ flavour: 'openai', serviceMs: 1, script: (_n, request) => (request.promptText.endsWith('7') ? '500' : undefined) });
+    try {
+      const env = { BATCH_HOME: path.join(dir, 'resume-home') };
+      const first = await runCli(['run', input, '--server', flaky.url, '--shard', '1/2', '--retries', '0', '--json', '--quiet'], { env });
+      expect(first.code).toBe(4);
+      const summary = JSON.parse(first.stdout) as { job: string; failed: number; total: number };
+      expect(summary.failed).toBeGreaterThan(0);
+      sim.resetStats();
+      const resumed = await runCli(['resume', summary.job, '--retry-failed', '--server', sim.url, '--json'], { env });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stderr).not.toMatch(/no longer in the inputs|changed since/);
+      expect(sim.stats().requests).toBe(summary.failed);
+      const lines = parseJsonl(readFileSync(path.join(dir, 'resume-home', `${summary.job}.output.jsonl`), 'utf8'));
+      expect(lines).toHaveLength(summary.total);
+      expect(lines.every((line) => line.error === null)).toBe(true);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it('an empty shard is a finished job with nothing to send, not an error', async () => {
+    const tiny = path.join(dir, 'tiny.jsonl');
+    writePrompts(tiny, 1, 'tiny');
+    const env = { BATCH_HOME: path.join(dir, 'tiny-home') };
+    const codes = [];
+    let notices = '';
+    for (const shard of ['1/2', '2/2']) {
+      const run = await runCli(['run', tiny, '--server', sim.url, '--shard', shard], { env });
+      codes.push(run.code);
+      notices += run.stderr;
+    }
+    expect(codes).toEqual([0, 0]);
+    expect(notices).toMatch(/shard [12]\/2 holds none of the prompts of .*tiny\.jsonl: nothing to send/);
+  });
+
+  describe('export refuses shards that do not fit together, exit 2', () => {
+    const dbOf = (home: string, job: string): string => path.join(home, `${job}.sqlite`);
+
+    it('a missing shard', async () => {
+      const result = await runCli(['export', whole, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`)], { env: { BATCH_HOME: path.join(dir, 'elsewhere') } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`error [SHARDS_MISMATCHED]: shard 2/2 of job "${whole}" missing`);
+      expect(result.stdout).toBe('');
+    });
+
+    it('shards of different splits', async () => {
+      const home = path.join(dir, 'thirds-home');
+      expect((await runCli(['run', input, '--server', sim.url, '--shard', '1/3', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const result = await runCli(['export', whole, '--db', dbOf(home, `${whole}.shard-1-of-3`), '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/come from different splits: .* is one of 3, .* one of 2/);
+    });
+
+    it('one shard twice', async () => {
+      const copy = path.join(dir, 'copy', `${whole}.shard-1-of-2.sqlite`);
+      mkdirSync(path.dirname(copy), { recursive: true });
+      copyFileSync(dbOf(shardsHome(), `${whole}.shard-1-of-2`), copy);
+      const out = path.join(dir, 'twice.jsonl');
+      const result = await runCli(
+        ['export', whole, '--out', out, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', copy, '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)],
+        { env: { BATCH_HOME: shardsHome() } },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`shard 1/2 of job "${whole}" was given twice`);
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it("a database whose job is named as a shard but holds other prompts (overlapping custom_ids)", async () => {
+      const home = path.join(dir, 'impostor-home');
+      // Named like shard 2/2, run without --shard: it holds every prompt.
+      expect((await runCli(['run', input, '--server', sim.url, '--job', `${whole}.shard-2-of-2`, '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const out = path.join(dir, 'impostor.jsonl');
+      const result = await runCli(['export', whole, '--out', out, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/holds "q\d+", which belongs to shard 1\/2: this database does not hold shard 2\/2 of these inputs/);
+      expect(existsSync(out)).toBe(false);
+    });
+
+    it('shards of other inputs (the same input positions twice)', async () => {
+      const other = path.join(dir, 'other.jsonl');
+      writePrompts(other, 90, 'other');
+      const home = path.join(dir, 'other-home');
+      expect((await runCli(['run', other, '--server', sim.url, '--job', whole, '--shard', '2/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const result = await runCli(['export', whole, '--out', path.join(dir, 'other.out.jsonl'), '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/both hold input position \d+: they read different inputs/);
+    });
+
+    it('a named database with no shard of the job', async () => {
+      const result = await runCli(['export', 'nightly', '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: shardsHome() } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`holds no shard of job "nightly" (it holds "${whole}.shard-1-of-2")`);
+    });
+  });
+});
