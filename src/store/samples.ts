@@ -5,32 +5,16 @@ import type { RunSample, SampledGpu } from './run-sample.js';
 /** One GPU as a sample saw it (`nvidia-smi`). */
 export type GpuSample = SampledGpu;
 
-/** One row of `samples`: what a run looked like at one moment (migration 006_samples). */
-export interface SampleRecord {
-  readonly jobId: number;
-  /** The run that took it; null for a sample not tied to a run. */
+/**
+ * A row of `samples` as read back: a run's sample (see `RunSample`), whose run may be gone, whose
+ * memory may be missing, and whose GPU list is empty when no GPU was read.
+ */
+export type SampleRecord = Omit<RunSample, 'runId' | 'rssBytes' | 'heapBytes' | 'gpus'> & {
   readonly runId: number | null;
-  /** Epoch milliseconds. */
-  readonly at: number;
-  /** Time since the previous sample of the run, in milliseconds (the rates' interval). */
-  readonly intervalMs: number;
-  /** Prompts the sample's run answered and gave up on so far (counts restart with each run). */
-  readonly done: number;
-  readonly failed: number;
-  /** Prompts ready to send but not sent yet. */
-  readonly queued: number;
-  /** Requests in flight, in all and per server URL. */
-  readonly inFlight: number;
-  readonly inFlightByServer: Readonly<Record<string, number>>;
-  /** Over the interval; null when not measured. */
-  readonly requestsPerS: number | null;
-  readonly tokensPerS: number | null;
-  /** Of the `batch` process. */
   readonly rssBytes: number | null;
   readonly heapBytes: number | null;
-  /** Empty when no GPU could be read. */
   readonly gpus: readonly GpuSample[];
-}
+};
 
 interface SampleRow {
   readonly job_id: number;
