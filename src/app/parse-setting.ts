@@ -8,6 +8,7 @@ export function describeSettingType(row: SettingRow): string {
     case 'count':
       return `a whole number >= ${row.min ?? 0}`;
     case 'seconds':
+      if (row.min !== undefined) return `a number of seconds >= ${row.min / 1000}`;
       return row.zero === 'unlimited' ? 'a number of seconds >= 0 (0 = no limit)' : 'a number of seconds > 0';
     case 'gib':
       return 'a number of GiB > 0';
@@ -37,7 +38,7 @@ export function parseSettingText(row: SettingRow, text: string): string | number
       return parseWholeNumber(row.flag, text, row.min ?? 0);
     case 'seconds': {
       const n = Number(trimmed);
-      if (trimmed === '' || !Number.isFinite(n) || n < 0 || (n === 0 && row.zero !== 'unlimited')) refuse(row, text, undefined);
+      if (trimmed === '' || !Number.isFinite(n) || n < 0 || (n === 0 && row.zero !== 'unlimited') || n * 1000 < (row.min ?? 0)) refuse(row, text, undefined);
       const ms = Math.round(n * 1000);
       // 0.0001 s would round to 0 ms, which means "no limit" or is refused: keep the smallest real limit.
       return n > 0 ? Math.max(1, ms) : 0;
@@ -69,7 +70,7 @@ export function checkSettingValue(row: SettingRow, value: unknown, where: string
       if (!(Number.isSafeInteger(value) && (value as number) >= (row.min ?? 0))) refuse(row, value, where);
       return value;
     case 'seconds':
-      if (!(Number.isSafeInteger(value) && (value as number) >= (row.zero === 'unlimited' ? 0 : 1))) refuse(row, value, where);
+      if (!(Number.isSafeInteger(value) && (value as number) >= (row.min ?? (row.zero === 'unlimited' ? 0 : 1)))) refuse(row, value, where);
       return value;
     case 'gib':
       if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) refuse(row, value, where);

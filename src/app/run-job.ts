@@ -198,7 +198,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         });
         const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
         await context.onStart?.({ pending: before.pending, job: located.job });
-        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, listener: context.listener, env: context.env, notice: context.notice });
+        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, intervalMs: settings.sampleEveryMs, listener: context.listener, env: context.env, notice: context.notice });
         const source: WorkSource = {
           models: () => store.pendingModels(job.id),
           items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),

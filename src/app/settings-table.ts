@@ -37,7 +37,7 @@ export interface SettingRow {
   /** The placeholder shown in help, e.g. `n`; absent for booleans. */
   readonly valueName?: string;
   readonly type: SettingType;
-  /** `count`: the smallest value accepted. */
+  /** `count`: the smallest value accepted; `seconds`: the smallest accepted, in milliseconds (as `default`). */
   readonly min?: number;
   /** `seconds`: whether 0 is accepted, and what it means. @default refused */
   readonly zero?: 'refused' | 'unlimited';
@@ -116,7 +116,8 @@ export const settingsTable = [
   { key: 'dryRun', flag: '--dry-run', type: 'boolean', default: false, help: 'send nothing and keep nothing: prompts, tokens, max_tokens, time and context fit per model', sources: ['flag'], commands: ['run'] },
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
   // Metrics for other tools.
-  { key: 'metrics', flag: '--metrics', valueName: 'file.jsonl', type: 'string', help: 'append one JSON line per finished prompt and one per sample of the run (every 5 s) to this file', sources: ['flag', 'job'], commands: runLike },
+  { key: 'metrics', flag: '--metrics', valueName: 'file.jsonl', type: 'string', help: 'append one JSON line per finished prompt and one per sample of the run (see --sample-every) to this file', sources: ['flag', 'job'], commands: runLike },
+  { key: 'sampleEveryMs', flag: '--sample-every', valueName: 's', type: 'seconds', min: 100, default: 5000, help: 'time between samples of the run (counts, rates, memory, GPU) in the job database and --metrics, in seconds, at least 0.1', sources: ['flag', 'job'], commands: runLike },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
   { key: 'measure', flag: '--measure', type: 'boolean', default: false, help: 'measure throughput at concurrency 1, 2, 4, … and recommend the knee', sources: ['flag'], commands: ['optimize'] },

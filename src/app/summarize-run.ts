@@ -51,7 +51,7 @@ export function summarizeRun(facts: RunFacts): RunSummary {
     failedThisRun: scheduled?.failed ?? 0,
     retries: scheduled?.retries ?? 0,
     wallMs,
-    requestsPerSecond: perSecond(scheduled?.done ?? 0),
+    requestsPerSecond: perSecond((scheduled?.done ?? 0) + (scheduled?.failed ?? 0)),
     completionTokens: scheduled?.completionTokens ?? 0,
     completionTokensPerSecond: perSecond(scheduled?.completionTokens ?? 0),
     latencyMs: scheduled?.latencyMs ?? {},

@@ -1,7 +1,7 @@
 import { formatTable } from '../hardware/format-table.js';
 import type { GroupStats } from '../store/group-stats.js';
 import type { JobInsights } from '../store/job-report-data.js';
-import type { Percentiles } from '../store/job-stats.js';
+import type { JobStats, Percentiles } from '../store/job-stats.js';
 import { formatDuration } from './format-duration.js';
 
 /** `12.3 MiB`, `1.20 GiB`: memory as people read it. */
@@ -22,6 +22,22 @@ const ms = (value: number | undefined): string => (value === undefined ? '-' : f
 
 function percentilesText(p: Percentiles | null): string {
   return p === null ? '-' : `${ms(p.p50)} / ${ms(p.p95)} / ${ms(p.p99)}`;
+}
+
+/**
+ * What the job's rates are over, after "over 3.6s": its time on the clock, start-up included (and
+ * the pauses between runs, if resumed), unlike a model's or server's rates (`groupRatesText`).
+ */
+export function jobSpanText(stats: Pick<JobStats, 'runs'>): string {
+  return stats.runs > 1 ? `since the first of ${stats.runs} runs started (start-up and pauses between runs included)` : 'since the run started (start-up included)';
+}
+
+/** What the rates of a model or server are over (`GroupStats.spanMs`). */
+export const groupRatesText = "rates over each one's own span, first request to last answer";
+
+/** `throughput  61.86 req/s, 1480.2 completion tokens/s over 485ms since the run started (start-up included)`. */
+export function jobThroughputLine(stats: JobStats): string {
+  return `throughput  ${stats.requestsPerSecond.toFixed(2)} req/s, ${stats.completionTokensPerSecond.toFixed(1)} completion tokens/s over ${formatDuration(stats.wallMs)} ${jobSpanText(stats)}`;
 }
 
 /** One line per group for the short forms: `m1  120 req  3.20 req/s  51.0 tok/s  p50 100ms p95 … p99 …`. */
@@ -78,8 +94,8 @@ function gpuLine(insights: JobInsights): string {
  */
 export function formatInsightLines(insights: JobInsights, command?: string): string[] {
   const lines: string[] = [];
-  lines.push(...groupLines('per model', insights.perModel, command));
-  lines.push(...groupLines('per server', insights.perServer, command));
+  lines.push(...groupLines(`per model (${groupRatesText})`, insights.perModel, command));
+  lines.push(...groupLines(`per server (${groupRatesText})`, insights.perServer, command));
   const loads = loadsLine(insights);
   if (loads !== undefined) lines.push(loads);
   if (insights.failuresByCode.length > 0) lines.push(`failures    ${counted(insights.failuresByCode)}`);
@@ -111,15 +127,15 @@ export function formatInsightTables(insights: JobInsights): string[] {
   const { counts } = stats;
   const blocks: string[] = [
     `prompts     ${counts.total} total: ${counts.done} done, ${counts.failed} failed, ${counts.pending} pending, ${counts.running} running`,
-    `throughput  ${stats.requestsPerSecond.toFixed(2)} req/s, ${stats.completionTokensPerSecond.toFixed(1)} completion tokens/s over ${formatDuration(stats.wallMs)}`,
+    jobThroughputLine(stats),
   ];
   if (stats.latencyMs !== null) blocks.push(`latency     p50 ${ms(stats.latencyMs.p50)}  p95 ${ms(stats.latencyMs.p95)}  p99 ${ms(stats.latencyMs.p99)}`);
   const loads = loadsLine(insights);
   if (loads !== undefined) blocks.push(loads);
   blocks.push(memoryLine(insights), gpuLine(insights));
   if (insights.warning !== undefined) blocks.push(`warning     ${insights.warning}`);
-  if (insights.perModel.length > 0) blocks.push('', 'Per model', groupTable(insights.perModel, 'model'));
-  if (insights.perServer.length > 0) blocks.push('', 'Per server', groupTable(insights.perServer, 'server'));
+  if (insights.perModel.length > 0) blocks.push('', `Per model (${groupRatesText})`, groupTable(insights.perModel, 'model'));
+  if (insights.perServer.length > 0) blocks.push('', `Per server (${groupRatesText})`, groupTable(insights.perServer, 'server'));
   if (insights.failuresByCode.length > 0) blocks.push('', 'Failures by code', formatTable(['code', 'prompts'], insights.failuresByCode.map((f) => [f.code, String(f.count)])));
   if (insights.retryCauses.length > 0) blocks.push('', 'Retries by cause', formatTable(['code', 'attempts'], insights.retryCauses.map((f) => [f.code, String(f.count)])));
   return blocks;

@@ -5,7 +5,7 @@ import type { JobReportData } from '../store/job-report-data.js';
 import type { Percentiles } from '../store/job-stats.js';
 import { sampleGpuPct } from '../store/sample-insights.js';
 import { escapeHtml } from './escape-html.js';
-import { formatBytes, formatPct } from './format-job-insights.js';
+import { formatBytes, formatPct, jobSpanText } from './format-job-insights.js';
 import { formatDuration } from './format-duration.js';
 import { barChart, emptyChart, formatTick, lineChart, stackedBar, type LineSeries } from './svg-chart.js';
 
@@ -179,7 +179,7 @@ export function renderHtmlReport(data: JobReportData, options: HtmlReportOptions
   const { stats } = data;
   const kpis = [
     kpi(`${stats.counts.done} / ${stats.counts.total}`, `done (${stats.counts.failed} failed, ${stats.counts.pending + stats.counts.running} left)`),
-    kpi(`${stats.requestsPerSecond.toFixed(2)} req/s`, `over ${formatDuration(stats.wallMs)}`),
+    kpi(`${stats.requestsPerSecond.toFixed(2)} req/s`, `over ${formatDuration(stats.wallMs)} ${jobSpanText(stats)}`),
     kpi(`${stats.completionTokensPerSecond.toFixed(1)} tok/s`, 'completion tokens'),
     kpi(stats.latencyMs === null ? '-' : ms(stats.latencyMs.p50), stats.latencyMs === null ? 'latency' : `latency p50 (p95 ${ms(stats.latencyMs.p95)}, p99 ${ms(stats.latencyMs.p99)})`),
     kpi(data.loads.cacheHitRatio === null ? '-' : formatPct(data.loads.cacheHitRatio), `served without a load (${data.loads.loads} load(s))`),
@@ -210,6 +210,7 @@ ${data.warning === undefined ? '' : `<p class="warning" role="alert">${escapeHtm
 <h2>Over time</h2>
 <section class="charts">${charts(data).join('\n')}</section>
 <h2>Per model</h2>
+<p class="note">The rates of a model or server are over its own span, first request to last answer; the job's at the top are over its time on the clock, start-up included.</p>
 ${groupTable(data.perModel, 'model')}
 <h2>Per server</h2>
 ${groupTable(data.perServer, 'server')}
@@ -217,7 +218,7 @@ ${groupTable(data.perServer, 'server')}
 ${failures}
 ${retries}
 ${benches}
-<p class="note">Rates of a model or server are over its own span, from its first request to its last answer. Made by <code>batch report</code>.</p>
+<p class="note">Made by <code>batch report</code>.</p>
 </body>
 </html>
 `;

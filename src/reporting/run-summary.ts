@@ -30,9 +30,12 @@ export interface RunSummary {
   readonly succeeded: number;
   readonly failedThisRun: number;
   readonly retries: number;
+  /** This run's time sending: from the worker pool's start to its last answer (start-up, such as model loads before it, excluded). */
   readonly wallMs: number;
+  /** Prompts this run finished (answered or failed, as the job's and each server's rates count them) per second of `wallMs`. */
   readonly requestsPerSecond: number;
   readonly completionTokens: number;
+  /** Per second of `wallMs`. */
   readonly completionTokensPerSecond: number;
   readonly latencyMs: { readonly p50?: number; readonly p95?: number; readonly p99?: number };
   readonly ttftP50Ms?: number;
@@ -55,7 +58,7 @@ export function formatRunSummary(s: RunSummary): string {
   const lines = [
     `job ${s.job}: ${s.done}/${s.total} done, ${s.failed} failed, ${s.pending} pending`,
     `  this run: ${s.sent} sent, ${s.succeeded} ok, ${s.failedThisRun} failed, ${s.retries} retries in ${formatDuration(s.wallMs)}`,
-    `  throughput: ${s.requestsPerSecond.toFixed(2)} req/s, ${s.completionTokensPerSecond.toFixed(1)} completion tokens/s (${s.completionTokens} tokens)`,
+    `  throughput: ${s.requestsPerSecond.toFixed(2)} req/s, ${s.completionTokensPerSecond.toFixed(1)} completion tokens/s (${s.completionTokens} tokens) over ${formatDuration(s.wallMs)} of sending (start-up excluded)`,
     `  latency: p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}, p99 ${ms(s.latencyMs.p99)}${s.ttftP50Ms === undefined ? '' : `, time to first token p50 ${ms(s.ttftP50Ms)}`}`,
   ];
   const skipped = [

@@ -18,8 +18,14 @@ export interface ErrorGroup {
 /** What `batch status` shows about a job. */
 export interface JobStats {
   readonly counts: StatusCounts;
-  /** From the first run's start (or first item's) to the last item finished; 0 before any. */
+  /**
+   * From the first run's start (or first item's) to the last item finished; 0 before any. Start-up
+   * (server probes, model loads) counts, and so do pauses between runs: the job's time on the clock,
+   * unlike a model's or server's rates (`GroupStats`, from its first request to its last answer).
+   */
   readonly wallMs: number;
+  /** Runs of the job so far (`batch run` and each `batch resume`): more than one, `wallMs` holds the pauses between them. */
+  readonly runs: number;
   /** Items that sent requests and finished, per second of `wallMs`. */
   readonly requestsPerSecond: number;
   /** Completion tokens of those items per second of `wallMs`. */
@@ -96,10 +102,10 @@ export function computeJobStats(db: BetterSqlite3.Database, jobId: number, count
        FROM items WHERE job_id = ?`,
     )
     .get(jobId);
-  const firstRunStart = db
-    .prepare<[number], number | null>('SELECT min(started_at) FROM runs WHERE job_id = ?')
-    .pluck()
+  const runs = db
+    .prepare<[number], { first_start: number | null; runs: number }>('SELECT min(started_at) AS first_start, count(*) AS runs FROM runs WHERE job_id = ?')
     .get(jobId);
+  const firstRunStart = runs?.first_start ?? null;
   const starts = [firstRunStart, aggregates?.first_item_start].filter((t): t is number => typeof t === 'number');
   const lastFinish = aggregates?.last_finish ?? null;
   const wallMs = starts.length > 0 && lastFinish !== null ? Math.max(0, lastFinish - Math.min(...starts)) : 0;
@@ -117,6 +123,7 @@ export function computeJobStats(db: BetterSqlite3.Database, jobId: number, count
   return {
     counts,
     wallMs,
+    runs: runs?.runs ?? 0,
     requestsPerSecond: seconds > 0 ? sent / seconds : 0,
     completionTokensPerSecond: seconds > 0 ? (aggregates?.completion_tokens ?? 0) / seconds : 0,
     latencyMs: latency === null ? null : { p50: latency[0] ?? 0, p95: latency[1] ?? 0, p99: latency[2] ?? 0 },

@@ -59,6 +59,17 @@ describe('parseSettingText', () => {
     expect(() => parseSettingText(settingRow('run', 'graceMs'), '-1')).toThrow(UsageError);
   });
 
+  it("holds a duration's minimum in milliseconds and refuses less, from a flag or the job", () => {
+    const row = settingRow('run', 'sampleEveryMs');
+    expect(settingDefault('run', 'sampleEveryMs')).toBe(5000);
+    expect(parseSettingText(row, '0.1')).toBe(100);
+    expect(parseSettingText(settingRow('resume', 'sampleEveryMs'), '2.5')).toBe(2500);
+    expect(() => parseSettingText(row, '0.05')).toThrow('expected `--sample-every` to be a number of seconds >= 0.1, got "0.05"');
+    expect(() => parseSettingText(row, '0')).toThrow(UsageError);
+    expect(() => checkSettingValue(row, 50, 'saved in jobs.sqlite')).toThrow('expected `--sample-every` (saved in jobs.sqlite) to be a number of seconds >= 0.1, got 50');
+    expect(checkSettingValue(row, 100, 'x')).toBe(100);
+  });
+
   it('reads counts as digits only, from the row minimum', () => {
     expect(parseSettingText(settingRow('run', 'workers'), ' 8 ')).toBe(8);
     for (const text of ['0', '1e3', '2.0', '0x10', '', 'four']) {

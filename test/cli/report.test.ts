@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium, visitInChromium } from '../helpers/chromium.js';
-import { hostileModel, runReportNight, type ReportNight } from '../helpers/report-night.js';
+import { fakeGpuName, hostileModel, nightServiceMs, runReportNight, type ReportNight } from '../helpers/report-night.js';
 import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
 import { repoRoot } from '../helpers/sim-process.js';
 import { pollUntil } from '../helpers/poll-until.js';
@@ -17,7 +17,8 @@ let dir: string;
 let night: ReportNight;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'batch-cli-report-'));
-  night = await runReportNight({ dir, prompts: 600 });
+  // The run's own sampler every 0.1 s, reading a test stand-in nvidia-smi (this machine has no GPU).
+  night = await runReportNight({ dir, prompts: 600, sampleEvery: 0.1, fakeGpu: true });
 }, 180_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -39,14 +40,30 @@ describe('batch report', () => {
     expect(data.stats.counts.done).toBe(night.completed[0]! + night.completed[1]!);
     expect(data.failuresByCode.map((f: { code: string }) => f.code).sort()).toEqual(['MODEL_NOT_FOUND', 'SERVER_ERROR']);
     // The slow server's median is at least its service time.
-    expect(data.perServer.find((g: { key: string }) => g.key === night.servers[1]).latencyMs.p50).toBeGreaterThanOrEqual(8);
+    expect(data.perServer.find((g: { key: string }) => g.key === night.servers[1]).latencyMs.p50).toBeGreaterThanOrEqual(nightServiceMs[1]);
     expect(data.timeSplit.promptMs).toBeGreaterThan(0);
     expect(data.warning).toMatch(/GPU sat under 50% .* likely /);
 
+    // The samples are the run sampler's: at the start (all 601 prompts queued), every 0.1 s (the
+    // servers' service times make the run last over a second), and at the end (the run added up).
+    // Each GPU figure is one answer of the stand-in nvidia-smi, and every sample has the memory.
+    const samples = data.samples as { done: number; failed: number; queued: number; inFlight: number; gpus: unknown[] }[];
+    expect(data.sampleCount).toBe(samples.length);
+    expect(samples.length).toBeGreaterThanOrEqual(4);
+    expect(samples[0]).toMatchObject({ done: 0, failed: 0, queued: 601, inFlight: 0 });
+    expect(samples.at(-1)).toMatchObject({ done: data.stats.counts.done, failed: data.stats.counts.failed, queued: 0, inFlight: 0 });
+    expect(data.series.source).toBe('samples');
+    expect(data.memory.samples).toBe(samples.length);
+    expect(night.gpuReadings).toBeGreaterThanOrEqual(2);
+    expect(data.gpu).toMatchObject({ samples: night.gpuReadings, names: [fakeGpuName] });
+    expect(samples.filter((s) => s.gpus.length > 0)).toHaveLength(night.gpuReadings);
+
     const text = await runCli(['report', night.job], { env: { BATCH_HOME: night.home } });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('Per model');
-    expect(text.stdout).toContain('Per server');
+    expect(text.stdout).toContain("Per model (rates over each one's own span, first request to last answer)");
+    expect(text.stdout).toContain('Per server (rates over');
+    // The job's rates say what they are over: its time on the clock since the run started.
+    expect(text.stdout).toMatch(/^throughput +[\d.]+ req\/s, [\d.]+ completion tokens\/s over \S+ since the run started \(start-up included\)$/m);
     expect(text.stdout).toContain(night.servers[1]);
     expect(text.stdout).toMatch(/Failures by code[\s\S]*SERVER_ERROR/);
     expect(text.stdout).toMatch(/memory +RSS .* per 1,000 prompts/);
@@ -55,17 +72,20 @@ describe('batch report', () => {
 
   it('batch status and the run summary show the short form: per model, per server, failures by code, memory, GPU and the warning', async () => {
     const summary = JSON.parse(night.runStdout);
+    // The run's rate counts what the job's and each server's count (answered or failed), over its time sending.
+    expect(summary.requestsPerSecond).toBeCloseTo(((summary.succeeded + summary.failedThisRun) / summary.wallMs) * 1000, 6);
     expect(summary.insights.perServer.map((g: { key: string }) => g.key).sort()).toEqual([...night.servers].sort());
     const status = await runCli(['status', night.job], { env: { BATCH_HOME: night.home } });
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/^per model\n {2}\(default model\) +600 req/m);
-    expect(status.stdout).toMatch(/^per server\n {2}http:\/\/127\.0\.0\.1:\d+ +\d+ req \(\d+ failed\) +[\d.]+ req\/s +[\d.]+ tok\/s +p50 \S+ p95 \S+ p99 \S+ +ttft p50 \S+/m);
+    expect(status.stdout).toMatch(/^throughput +[\d.]+ req\/s, [\d.]+ completion tokens\/s over \S+ since the run started \(start-up included\)$/m);
+    expect(status.stdout).toMatch(/^per model \(rates over each one's own span, first request to last answer\)\n {2}\(default model\) +600 req/m);
+    expect(status.stdout).toMatch(/^per server \(rates over .*\)\n {2}http:\/\/127\.0\.0\.1:\d+ +\d+ req \(\d+ failed\) +[\d.]+ req\/s +[\d.]+ tok\/s +p50 \S+ p95 \S+ p99 \S+ +ttft p50 \S+/m);
     expect(status.stdout).toMatch(/^failures {4}SERVER_ERROR \d+, MODEL_NOT_FOUND 1$/m);
     expect(status.stdout).toMatch(/^memory {6}RSS /m);
-    expect(status.stdout).toMatch(/^GPU {9}mean \d+% utilisation over 20 sample\(s\) \(Simulated GPU\)$/m);
+    expect(status.stdout).toMatch(new RegExp(`^GPU {9}mean \\d+% utilisation over ${night.gpuReadings} sample\\(s\\) \\(Test stand-in GPU \\(fake nvidia-smi\\)\\)$`, 'm'));
     expect(status.stdout).toMatch(/^warning {5}the GPU sat under 50%/m);
     const json = await runCli(['status', night.job, '--json'], { env: { BATCH_HOME: night.home } });
-    expect(JSON.parse(json.stdout).insights.gpu.samples).toBe(20);
+    expect(JSON.parse(json.stdout).insights.gpu.samples).toBe(night.gpuReadings);
   });
 
   it('writes one self-contained page whose every chart draws its data, escapes the database, and fetches nothing', async () => {
@@ -137,7 +157,8 @@ describe('batch report', () => {
       expect(finished.code, finished.stderr).toBe(0);
       expect(sim.stats().requests).toBe(120);
       // The run's own summary carries the short form too.
-      expect(finished.stdout).toMatch(/^ {2}per server\n {4}http:\/\/127\.0\.0\.1:\d+ +120 req +[\d.]+ req\/s/m);
+      expect(finished.stdout).toMatch(/^ {2}throughput: [\d.]+ req\/s, [\d.]+ completion tokens\/s \(\d+ tokens\) over \S+ of sending \(start-up excluded\)$/m);
+      expect(finished.stdout).toMatch(/^ {2}per server \(rates over .*\)\n {4}http:\/\/127\.0\.0\.1:\d+ +120 req +[\d.]+ req\/s/m);
       expect(finished.stdout).toMatch(/^ {2}loads {7}0 model load\(s\), 100% of prompts served without a load$/m);
     } finally {
       await sim.close();

@@ -1,8 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { jobDbPath } from '../../src/store/job-paths.js';
-import { recordSample } from '../../src/store/samples.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 import { runCliInProcess } from './run-cli-in-process.js';
 
@@ -18,6 +16,8 @@ export interface ReportNight {
   readonly completed: readonly number[];
   readonly runCode: number;
   readonly runStdout: string;
+  /** The fake `nvidia-smi`'s answers (one per GPU reading of the sampler); 0 without `fakeGpu`. */
+  readonly gpuReadings: number;
 }
 
 export interface ReportNightOptions {
@@ -27,22 +27,36 @@ export interface ReportNightOptions {
   readonly prompts?: number;
   /** Markup in a prompt's model name (it comes back in the failure message): the page must escape it. @default an <img> to a host that does not exist */
   readonly hostileModel?: string;
+  /** `--sample-every` of the run, in seconds: short, so that a run of seconds has samples enough for every chart. @default 0.1 */
+  readonly sampleEvery?: number;
+  /**
+   * Put a test stand-in `nvidia-smi` first on the run's PATH, for a machine without a GPU: one
+   * "Test stand-in GPU (fake nvidia-smi)" whose utilisation cycles 20, 40, 60, 80 % reading after
+   * reading (so under 50 % in half the samples, prompts waiting or not) and whose memory grows.
+   * Without it the run reads whatever GPU the machine has, or none. @default false
+   */
+  readonly fakeGpu?: boolean;
 }
 
 /** The name of the model a hostile prompt names, unless the test gives its own. */
 export const hostileModel = `<img src="http://report-leak.invalid/x.png" onerror="alert(1)">`;
 
+/** The name the fake `nvidia-smi` of `fakeGpu` gives its GPU. */
+export const fakeGpuName = 'Test stand-in GPU (fake nvidia-smi)';
+
+/** Each server's service time per request, in ms: the fast one, then one four times slower. */
+export const nightServiceMs = [10, 40] as const;
+
 /**
  * A real run against two simulated llama-servers (one four times slower, both answering some 500s;
  * retries off, so some prompts fail), streamed so that time to first token and llama-server
  * timings are recorded; one prompt names a model with markup in it (a failure whose message
- * holds it). Then samples over the run's span, as the run's sampler writes them (memory growing,
- * a GPU under 50 % while prompts wait in the first half), through `recordSample`.
+ * holds it). Its samples are the run sampler's own, every `sampleEvery` seconds.
  */
 export async function runReportNight(options: ReportNightOptions): Promise<ReportNight> {
   const count = options.prompts ?? 600;
-  const fast = await startSimServer({ slots: 4, serviceMs: 2, completionTokens: 24, faults: { error500Rate: 0.02 }, seed: 7 });
-  const slow = await startSimServer({ slots: 4, serviceMs: 8, completionTokens: 24, faults: { error500Rate: 0.02 }, seed: 8 });
+  const fast = await startSimServer({ slots: 4, serviceMs: nightServiceMs[0], completionTokens: 24, faults: { error500Rate: 0.02 }, seed: 7 });
+  const slow = await startSimServer({ slots: 4, serviceMs: nightServiceMs[1], completionTokens: 24, faults: { error500Rate: 0.02 }, seed: 8 });
   const servers: SimServer[] = [fast, slow];
   try {
     mkdirSync(options.dir, { recursive: true });
@@ -52,59 +66,49 @@ export async function runReportNight(options: ReportNightOptions): Promise<Repor
     lines.push(JSON.stringify({ id: 'hostile', prompt: 'a prompt naming a model that does not exist', model: options.hostileModel ?? hostileModel }));
     writeFileSync(file, `${lines.join('\n')}\n`);
     const job = 'night';
-    const run = await runCliInProcess(['run', file, '--job', job, '--server', fast.url, '--server', slow.url, '--workers', '6', '--retries', '0', '--stream', '--json'], { env: { BATCH_HOME: home } });
+    const counter = path.join(options.dir, 'fake-nvidia-smi.count');
+    const env: Record<string, string> = { BATCH_HOME: home };
+    if (options.fakeGpu === true) env.PATH = `${writeFakeNvidiaSmi(path.join(options.dir, 'fake-gpu-bin'), counter)}${path.delimiter}${process.env.PATH ?? ''}`;
+    const args = ['run', file, '--job', job, '--server', fast.url, '--server', slow.url, '--workers', '6', '--retries', '0', '--stream', '--sample-every', String(options.sampleEvery ?? 0.1), '--json'];
+    const run = await runCliInProcess(args, { env });
     const stats = servers.map((s) => s.stats());
-    const db = jobDbPath(home, job);
-    writeSamples(db, job);
-    return { home, job, db, servers: servers.map((s) => s.url), requests: stats.map((s) => s.requests), completed: stats.map((s) => s.completed), runCode: run.code, runStdout: run.stdout };
+    return {
+      home,
+      job,
+      db: jobDbPath(home, job),
+      servers: servers.map((s) => s.url),
+      requests: stats.map((s) => s.requests),
+      completed: stats.map((s) => s.completed),
+      runCode: run.code,
+      runStdout: run.stdout,
+      gpuReadings: options.fakeGpu === true ? readCount(counter) : 0,
+    };
   } finally {
     await Promise.all(servers.map((s) => s.close()));
   }
 }
 
-/** Twenty samples over the job's span, from its items' times, with memory and one GPU. */
-function writeSamples(db: string, name: string): void {
-  const store = CheckpointStore.open({ path: db });
-  try {
-    const job = store.getJob(name)!;
-    const raw = store.database;
-    const span = raw.prepare<[number], { t0: number; t1: number; total: number }>('SELECT min(finished_at - coalesce(latency_ms, 0)) AS t0, max(finished_at) AS t1, count(*) AS total FROM items WHERE job_id = ?').get(job.id)!;
-    const runId = raw.prepare<[number], number>('SELECT max(id) FROM runs WHERE job_id = ?').pluck().get(job.id) ?? null;
-    const n = 20;
-    const step = Math.max(1, (span.t1 - span.t0) / (n - 1));
-    let previousDone = 0;
-    let previousTokens = 0;
-    for (let i = 0; i < n; i++) {
-      const at = Math.round(span.t0 + i * step);
-      const row = raw
-        .prepare<[number, number, number, number, number], { done: number; failed: number; started: number; tokens: number }>(
-          `SELECT count(*) FILTER (WHERE status = 'done' AND finished_at <= ?) AS done, count(*) FILTER (WHERE status = 'failed' AND finished_at <= ?) AS failed,
-             count(*) FILTER (WHERE finished_at - coalesce(latency_ms, 0) <= ?) AS started, coalesce(sum(completion_tokens) FILTER (WHERE finished_at <= ?), 0) AS tokens FROM items WHERE job_id = ?`,
-        )
-        .get(at, at, at, at, job.id)!;
-      const finished = row.done + row.failed;
-      const queued = Math.max(0, span.total - row.started);
-      const intervalMs = i === 0 ? 0 : Math.round(step);
-      recordSample(raw, {
-        jobId: job.id,
-        runId,
-        at,
-        intervalMs,
-        done: row.done,
-        failed: row.failed,
-        queued,
-        inFlight: Math.max(0, row.started - finished),
-        inFlightByServer: {},
-        requestsPerS: intervalMs > 0 ? ((row.done - previousDone) / intervalMs) * 1000 : 0,
-        tokensPerS: intervalMs > 0 ? ((row.tokens - previousTokens) / intervalMs) * 1000 : 0,
-        rssBytes: 90 * 2 ** 20 + finished * 4096,
-        heapBytes: 30 * 2 ** 20 + finished * 1024,
-        gpus: [{ index: 0, name: 'Simulated GPU', utilizationPct: i < n / 2 ? 30 : 85, memoryUsedBytes: 4 * 2 ** 30, memoryTotalBytes: 24 * 2 ** 30 }],
-      });
-      previousDone = row.done;
-      previousTokens = row.tokens;
-    }
-  } finally {
-    store.close();
-  }
+/**
+ * Writes the test stand-in `nvidia-smi` into `folder` (returned, for PATH). It answers the CSV the
+ * real one gives for `--query-gpu=index,name,utilization.gpu,memory.used,memory.total
+ * --format=csv,noheader,nounits`, counting its calls in `counter`.
+ */
+function writeFakeNvidiaSmi(folder: string, counter: string): string {
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(counter, '0\n');
+  const script = [
+    '#!/bin/sh',
+    '# A test stand-in for nvidia-smi (test/helpers/report-night.ts): no GPU is read.',
+    `n=$(cat '${counter}')`,
+    `echo $((n + 1)) > '${counter}'`,
+    `echo "0, ${fakeGpuName}, $((20 + (n % 4) * 20)), $((4096 + n * 16)), 24576"`,
+  ].join('\n');
+  const bin = path.join(folder, 'nvidia-smi');
+  writeFileSync(bin, `${script}\n`);
+  chmodSync(bin, 0o755);
+  return folder;
+}
+
+function readCount(file: string): number {
+  return Number(readFileSync(file, 'utf8').trim());
 }

@@ -1,11 +1,10 @@
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
 import { ExitCode } from '../../errors.js';
-import { formatDuration } from '../../reporting/format-duration.js';
 import { parseJobConfig } from '../../app/job-config.js';
 import { jobSettingsFlags } from '../../app/job-settings-flags.js';
 import { readJobInsights } from '../../store/job-report-data.js';
-import { formatInsightLines } from '../../reporting/format-job-insights.js';
+import { formatInsightLines, jobThroughputLine } from '../../reporting/format-job-insights.js';
 
 /** Options of `batch status`. */
 export interface StatusCommandOptions {
@@ -46,9 +45,7 @@ export async function statusCommand(options: StatusCommandOptions, io: CliIo): P
     if (stats.deduplicated > 0 || stats.cached > 0) {
       lines.push(`            ${stats.deduplicated} deduplicated, ${stats.cached} from cache`);
     }
-    lines.push(
-      `throughput  ${stats.requestsPerSecond.toFixed(2)} req/s, ${stats.completionTokensPerSecond.toFixed(1)} completion tokens/s over ${formatDuration(stats.wallMs)}`,
-    );
+    lines.push(jobThroughputLine(stats));
     if (stats.latencyMs !== null) {
       const ttft = stats.ttftP50Ms === null ? '' : `  (ttft p50 ${ms(stats.ttftP50Ms)})`;
       lines.push(`latency     p50 ${ms(stats.latencyMs.p50)}  p95 ${ms(stats.latencyMs.p95)}  p99 ${ms(stats.latencyMs.p99)}${ttft}`);
