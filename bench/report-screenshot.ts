@@ -1,8 +1,10 @@
 /**
  * Makes README's screenshot of `batch report --html` from a real run: 3,000 prompts against two
- * simulated llama-servers (one slower, both answering some 500s), then the page in headless
- * Chromium at 1280 px. The memory and GPU samples are written by the helper (see runReportNight):
- * the machine that makes it has no GPU. `npm run build && npm run build:tools && node .build/bench/report-screenshot.js [out.png]`
+ * simulated llama-servers (one four times slower, both answering some 500s), sampled by the run's
+ * own sampler every 0.25 s, then the page in headless Chromium at 1280 px. Nothing is written
+ * into the job database but what the run wrote, and no GPU is faked: on a machine without
+ * `nvidia-smi` the GPU panel says it has no GPU samples.
+ * `npm run build && npm run build:tools && node .build/bench/report-screenshot.js [out.png]`
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +18,7 @@ const chromium = findChromium();
 if (chromium === undefined) throw new Error('chromium is not installed');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-report-screenshot-'));
 try {
-  const night = await runReportNight({ dir, prompts: 3000, hostileModel: 'no-such-model' });
+  const night = await runReportNight({ dir, prompts: 3000, hostileModel: 'no-such-model', sampleEvery: 0.25 });
   const html = path.join(dir, 'report.html');
   const report = await runCliInProcess(['report', night.job, '--html', html], { env: { BATCH_HOME: night.home } });
   process.stdout.write(report.stdout);

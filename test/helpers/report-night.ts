@@ -91,16 +91,17 @@ export async function runReportNight(options: ReportNightOptions): Promise<Repor
 /**
  * Writes the test stand-in `nvidia-smi` into `folder` (returned, for PATH). It answers the CSV the
  * real one gives for `--query-gpu=index,name,utilization.gpu,memory.used,memory.total
- * --format=csv,noheader,nounits`, counting its calls in `counter`.
+ * --format=csv,noheader,nounits`, counting its calls in `counter` (a line each).
  */
 function writeFakeNvidiaSmi(folder: string, counter: string): string {
   mkdirSync(folder, { recursive: true });
-  writeFileSync(counter, '0\n');
+  writeFileSync(counter, '');
   const script = [
     '#!/bin/sh',
     '# A test stand-in for nvidia-smi (test/helpers/report-night.ts): no GPU is read.',
-    `n=$(cat '${counter}')`,
-    `echo $((n + 1)) > '${counter}'`,
+    // One line appended per call (O_APPEND: two calls at once, as the run's last sample may make, both count).
+    `n=$(wc -l < '${counter}')`,
+    `echo call >> '${counter}'`,
     `echo "0, ${fakeGpuName}, $((20 + (n % 4) * 20)), $((4096 + n * 16)), 24576"`,
   ].join('\n');
   const bin = path.join(folder, 'nvidia-smi');
@@ -110,5 +111,5 @@ function writeFakeNvidiaSmi(folder: string, counter: string): string {
 }
 
 function readCount(file: string): number {
-  return Number(readFileSync(file, 'utf8').trim());
+  return readFileSync(file, 'utf8').split('\n').filter((line) => line === 'call').length;
 }
