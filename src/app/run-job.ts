@@ -17,11 +17,13 @@ import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
 import { checkOutputPath } from './check-output-path.js';
+import type { IngestSummary } from '../store/item-ingester.js';
 import { reportInvalidPrompts } from './report-invalid-prompts.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings, workersFor } from './resolve-run-settings.js';
 import { resumeCommand } from './resume-command.js';
+import { StreamingIngest } from './streaming-ingest.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -53,8 +55,13 @@ export interface RunJobContext {
   readonly hardStop?: AbortSignal;
   /** Progress and notices. */
   readonly listener?: SchedulerListener;
-  /** Called once the number of prompts to send is known, before the first is sent. */
-  readonly onStart?: (info: { readonly pending: number; readonly job: string }) => void | Promise<void>;
+  /**
+   * Called before the first prompt is sent, with the number to send. `reading`: the inputs are
+   * still being read, and `onTotal` tells how the number grows.
+   */
+  readonly onStart?: (info: { readonly pending: number; readonly job: string; readonly reading?: boolean }) => void | Promise<void>;
+  /** The number of prompts to send grew (inputs read while sending), or reading ended. */
+  readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
   readonly notice?: (line: string) => void;
   /** The command line, recorded with the run (secrets scrubbed). @default process.argv.slice(2) */
   readonly argv?: readonly string[];
@@ -82,6 +89,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
   let ingested = false;
   let failure: unknown;
   let exitCode: number = ExitCode.Internal;
+  /** A new job's inputs, read and checkpointed while its first prompts are sent. */
+  let streaming: StreamingIngest | undefined;
   try {
     const existing = store.getJob(located.job);
     if (options.resume && existing === undefined) {
@@ -121,8 +130,30 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin }), located.job, context.notice)) : undefined;
-    ingested = true;
+    let ingest: IngestSummary | undefined;
+    if (reread) {
+      // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
+      const records = reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false }), located.job, context.notice);
+      if (store.countByStatus(job.id).total === 0) {
+        // A new job: sending starts with its first prompts, reading goes on beside it.
+        streaming = new StreamingIngest({
+          store,
+          jobId: job.id,
+          records,
+          signal: context.softStop,
+          cache: options.cache === true,
+          onLineError: (message) => context.notice?.(`skipped: ${message}`),
+          onTotal: context.onTotal,
+        });
+        await streaming.firstWork();
+        if (!streaming.reading) ingest = await streaming.finished;
+      } else {
+        // Items already held are compared with the inputs before anything is sent: a changed or
+        // removed line must not be sent as it was.
+        ingest = await store.ingest(job.id, records, { signal: context.softStop });
+      }
+    }
+    ingested = ingest?.stopped !== true && streaming?.reading !== true;
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
     }
@@ -133,8 +164,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     store.resetInterrupted(job.id);
     if (options.retryFailed) store.resetFailed(job.id);
-    const cached = options.cache ? store.applyCache(job.id) : 0;
+    let cached = options.cache ? store.applyCache(job.id) : 0;
     const before = store.countByStatus(job.id);
+    if (before.total === 0 && ingest?.stopped === true) {
+      throw new AppError('INTERRUPTED', `stopped while reading ${inputs.join(', ')}, before any prompt was read`);
+    }
     if (before.total === 0) {
       throw new AppError('NO_PROMPTS', `no prompts found in ${inputs.join(', ')}; expected .txt/.md files or JSONL lines`);
     }
@@ -149,18 +183,24 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Router | undefined;
     try {
-      if (before.pending > 0) {
+      if (before.pending > 0 || streaming?.reading === true) {
         if (found.advice !== undefined && fromAdvice.length > 0) {
           context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${found.advice.savedAt}) for ${fromAdvice.join(', ')}; flags override it`);
         }
         router = await openRouter(settings, { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, located.job), workersHint: settings.workers, notice: context.notice });
         const workers = workersFor(settings, router.capacity, found.advice);
-        await context.onStart?.({ pending: before.pending, job: located.job });
-        const source: WorkSource = {
+        const pageSize = Math.max(64, workers * 2);
+        // Refused before the first request (a duplicate custom_id, an unreadable file): no job.
+        streaming?.throwIfFailed();
+        await context.onStart?.({ pending: streaming?.pending ?? before.pending, job: located.job, reading: streaming?.reading ?? false });
+        const source: WorkSource = streaming?.workSource(pageSize) ?? {
           models: () => store.pendingModels(job.id),
-          items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),
+          items: (model) => store.pendingItems(job.id, { model, pageSize }),
         };
         dispatched = true;
+        streaming?.beginDispatch();
+        // Reading that fails once prompts were sent stops the sending; its error ends the run.
+        const softStop = streaming && context.softStop ? AbortSignal.any([context.softStop, streaming.failedSignal]) : (streaming?.failedSignal ?? context.softStop);
         scheduled = await new BatchScheduler({
           router,
           source,
@@ -170,10 +210,17 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           retryPolicy: new RetryPolicy({ retries: settings.retries }),
           maxWaitMs: settings.maxWaitMs,
           graceMs: settings.graceMs,
-          softStop: context.softStop,
+          softStop,
           hardStop: context.hardStop,
           listener: context.listener,
         }).run();
+      }
+      if (streaming) {
+        // Dispatch stopped early (a stop, a store failure): so does reading.
+        await streaming.stop();
+        ingest = await streaming.finished;
+        cached += streaming.cached;
+        ingested = !ingest.stopped;
       }
     } finally {
       try {
@@ -226,6 +273,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     return summary;
   } catch (error) {
     exitCode = (error as AppError).exitCode ?? ExitCode.Internal;
+    // Nothing may write the store once it closes.
+    await streaming?.stop();
     // A new job refused before its first request is not a job: nothing to resume, nothing to list.
     if (jobIsNew && !dispatched && jobId !== undefined) {
       try {

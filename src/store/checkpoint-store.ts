@@ -3,7 +3,7 @@ import type { PromptItem, PromptRecord } from '../prompts/prompt-item.js';
 import { AppError, StoreError } from '../errors.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
 import { isProcessAlive } from './is-process-alive.js';
-import { ItemIngester, type IngestSummary } from './item-ingester.js';
+import { ItemIngester, type IngestOptions, type IngestSummary } from './item-ingester.js';
 import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
@@ -283,10 +283,10 @@ export class CheckpointStore {
    * Loads prompt records into the job (see `IngestSummary`): new ones become pending, unchanged
    * ones keep their status, changed ones are reset, unreadable ones are recorded as failed.
    */
-  async ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
+  async ingest(jobId: number, records: AsyncIterable<PromptRecord>, options?: IngestOptions): Promise<IngestSummary> {
     const ingester = this.#writable('ingest prompts');
     try {
-      return await ingester.ingest(jobId, records);
+      return await ingester.ingest(jobId, records, options);
     } catch (error) {
       throw this.#writeFailed('record the prompts', error);
     }
@@ -323,9 +323,9 @@ export class CheckpointStore {
    * Gives pending deterministic items the answer of a done item with the same request in another
    * job of this database (`--cache`). Returns how many were answered.
    */
-  applyCache(jobId: number): number {
+  applyCache(jobId: number, fromIndex = 0): number {
     return this.#write('apply the cache', () => {
-      return this.#items.applyCache(jobId);
+      return this.#items.applyCache(jobId, fromIndex);
     });
   }
 

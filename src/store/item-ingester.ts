@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { PromptError } from '../errors.js';
 import type { InvalidPrompt, PromptItem, PromptRecord } from '../prompts/prompt-item.js';
+import { readInChunks } from '../util/read-in-chunks.js';
 import { isDeterministic, requestHash } from './request-hash.js';
 
 /** What `ingest` found, compared with what the job already held. */
@@ -27,6 +29,41 @@ export interface IngestSummary {
   readonly superseded: number;
   /** The first 20 superseded custom ids, to show the user. */
   readonly supersededIds: readonly string[];
+  /** Reading was stopped (`signal`) before the inputs' end: the job holds only what was read. */
+  readonly stopped: boolean;
+}
+
+/** What one committed chunk added, for a consumer that sends prompts while they are read. */
+export interface IngestChunk {
+  /** Input position of the chunk's first record. */
+  readonly fromIndex: number;
+  /** Items the chunk made pending (as `countByStatus` counts them: duplicates of others included). */
+  readonly pending: number;
+  /** `body.model` of the sendable items it added (null: none named), each once, in input order. */
+  readonly models: ReadonlyArray<string | null>;
+}
+
+/** How to read: for a run that sends prompts while it reads them. */
+export interface IngestOptions {
+  /** Stops reading; what was read is kept, and the summary says `stopped`. */
+  readonly signal?: AbortSignal;
+  /**
+   * Called after each committed chunk. Given, chunks are also committed when the reader waits
+   * (the first at once, later ones within `flushAfterMs`), so that what was read can be sent.
+   */
+  readonly onChunk?: (chunk: IngestChunk) => void;
+  /** Called when the reader has had nothing for `flushAfterMs` and everything read is committed. */
+  readonly onIdle?: () => void;
+  /** @default 20 */
+  readonly flushAfterMs?: number;
+  /**
+   * Whether a custom_id met a second time only fails its line (stored as unreadable, naming both
+   * places), instead of refusing the inputs with DUPLICATE_CUSTOM_ID: once prompts were sent, a
+   * refusal would leave a half-run job. Asked at each duplicate. @default () => false
+   */
+  readonly duplicateFailsLine?: () => boolean;
+  /** Called with the message of a duplicate that failed its line. */
+  readonly onLineError?: (message: string) => void;
 }
 
 /** Rows per transaction: large enough for throughput, small enough to keep memory flat. */
@@ -44,6 +81,9 @@ interface ExistingRow {
 }
 
 interface Counters {
+  /** Of the chunk being written: see IngestChunk. */
+  chunkPending: number;
+  chunkModels: Set<string | null>;
   total: number;
   added: number;
   unchanged: number;
@@ -83,6 +123,9 @@ export class ItemIngester {
   readonly #duplicatesOf: BetterSqlite3.Statement<[number, string], string>;
   readonly #setDuplicateOf: BetterSqlite3.Statement;
   readonly #copyFinishedPrimaries: BetterSqlite3.Statement;
+  readonly #copyFinishedPrimariesFrom: BetterSqlite3.Statement<[number, number]>;
+  readonly #insertItemOnce: BetterSqlite3.Statement;
+  readonly #hasItem: BetterSqlite3.Statement<[number, string], number>;
   readonly #touchJob: BetterSqlite3.Statement;
   readonly #hasItems: BetterSqlite3.Statement<[number], number>;
   readonly #clearSeen: BetterSqlite3.Statement;
@@ -93,6 +136,7 @@ export class ItemIngester {
   readonly #forgetRestored: BetterSqlite3.Statement<[number, number]>;
   /** The job had no items when this ingest began: nothing to compare with, so no lookups. */
   #fresh = false;
+  #options: IngestOptions = {};
   readonly #ingestChunk: BetterSqlite3.Transaction<(jobId: number, chunk: readonly PromptRecord[], counters: Counters) => void>;
 
   constructor(db: BetterSqlite3.Database) {
@@ -115,6 +159,13 @@ export class ItemIngester {
       `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status)
        VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending')`,
     );
+    // A job that started empty meets each id once unless the inputs repeat one: the primary key finds it.
+    this.#insertItemOnce = db.prepare(
+      `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status)
+       VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending')
+       ON CONFLICT (job_id, custom_id) DO NOTHING`,
+    );
+    this.#hasItem = db.prepare<[number, string], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND custom_id = ?)').pluck();
     this.#insertInvalid = db.prepare(
       `INSERT INTO items (job_id, custom_id, idx, source, status, invalid, error_code, error_message, finished_at)
        VALUES (@jobId, @customId, @idx, @source, 'failed', 1, 'PROMPT_INVALID', @message, @now)`,
@@ -151,6 +202,17 @@ export class ItemIngester {
          AND EXISTS (SELECT 1 FROM items AS p
                      WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
     );
+    this.#copyFinishedPrimariesFrom = db.prepare(
+      `UPDATE items AS d SET
+         (status, response, error_code, error_message, endpoint_url, served_model, prompt_tokens,
+          completion_tokens, finished_at) =
+         (SELECT p.status, p.response, p.error_code, p.error_message, p.endpoint_url, p.served_model,
+                 p.prompt_tokens, p.completion_tokens, p.finished_at
+          FROM items AS p WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of)
+       WHERE d.job_id = ? AND d.idx >= ? AND d.duplicate_of IS NOT NULL AND d.status = 'pending'
+         AND EXISTS (SELECT 1 FROM items AS p
+                     WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
+    );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
     this.#hasItems = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?)').pluck();
     // The custom ids read by this ingest, so that what the inputs no longer hold can leave the job.
@@ -175,19 +237,27 @@ export class ItemIngester {
     this.#ingestChunk = db.transaction((jobId: number, chunk: readonly PromptRecord[], counters: Counters) => {
       for (const record of chunk) {
         counters.total++;
-        if (!this.#fresh) this.#markSeen.run(record.ok ? record.item.customId : record.invalid.customId);
-        if (record.ok) this.#ingestItem(jobId, record.item, counters);
+        const customId = record.ok ? record.item.customId : record.invalid.customId;
+        if (!this.#fresh && this.#markSeen.run(customId).changes === 0) this.#ingestDuplicate(jobId, record, counters);
+        else if (record.ok) this.#ingestItem(jobId, record.item, counters);
         else this.#ingestInvalid(jobId, record.invalid, counters);
+      }
+      // A duplicate whose primary finished before it was read gets the answer now, not at the end.
+      if (this.#options.onChunk !== undefined && chunk.length > 0) {
+        const first = chunk[0]!;
+        this.#copyFinishedPrimariesFrom.run(jobId, first.ok ? first.item.index : first.invalid.index);
       }
     });
   }
 
   /**
    * Reads `records` to the end, writing them in transactions of about 1000 rows; at most one such
-   * chunk is held in memory.
+   * chunk is held in memory, and nothing of a record once it is committed.
    */
-  async ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
+  async ingest(jobId: number, records: AsyncIterable<PromptRecord>, options: IngestOptions = {}): Promise<IngestSummary> {
     const counters: Counters = {
+      chunkPending: 0,
+      chunkModels: new Set(),
       total: 0,
       added: 0,
       unchanged: 0,
@@ -199,29 +269,37 @@ export class ItemIngester {
       superseded: 0,
       supersededIds: [],
     };
-    // The readers refuse duplicate custom_ids, so a job that starts empty meets each id once.
     this.#fresh = this.#hasItems.get(jobId) === 0;
+    this.#options = options;
     if (!this.#fresh) this.#clearSeen.run();
-    let chunk: PromptRecord[] = [];
-    for await (const record of records) {
-      chunk.push(record);
-      if (chunk.length >= chunkSize) {
+    const { onChunk } = options;
+    const { stopped } = await readInChunks(records, {
+      chunkSize,
+      flushAfterMs: onChunk === undefined ? undefined : (options.flushAfterMs ?? 20),
+      signal: options.signal,
+      onIdle: options.onIdle,
+      write: (chunk) => {
         this.#ingestChunk.immediate(jobId, chunk, counters);
-        chunk = [];
-      }
-    }
+        const pending = counters.chunkPending;
+        const models = [...counters.chunkModels];
+        counters.chunkPending = 0;
+        counters.chunkModels.clear();
+        const first = chunk[0]!;
+        onChunk?.({ fromIndex: first.ok ? first.item.index : first.invalid.index, pending, models });
+      },
+    });
     this.#db
       .transaction(() => {
-        if (chunk.length > 0) this.#ingestChunk(jobId, chunk, counters);
         // Only after every input was read to its end: an ingest that stopped early saw only part.
-        if (!this.#fresh) this.#supersede(jobId, counters);
+        if (!this.#fresh && !stopped) this.#supersede(jobId, counters);
         this.#forgetRestored.run(jobId, jobId);
         this.#copyFinishedPrimaries.run(jobId);
         this.#touchJob.run(Date.now(), jobId);
       })
       .immediate();
     if (!this.#fresh) this.#clearSeen.run();
-    return { ...counters, changedIds: [...counters.changedIds], supersededIds: [...counters.supersededIds] };
+    const { chunkPending: _pending, chunkModels: _models, ...summary } = counters;
+    return { ...summary, changedIds: [...counters.changedIds], supersededIds: [...counters.supersededIds], stopped };
   }
 
   /**
@@ -271,18 +349,25 @@ export class ItemIngester {
       duplicateOf,
     };
     if (existing === undefined) {
-      this.#insertItem.run(row);
+      if (this.#fresh) {
+        if (this.#insertItemOnce.run(row).changes === 0) return this.#ingestDuplicate(jobId, { ok: true, item }, counters);
+      } else this.#insertItem.run(row);
       counters.added++;
+      counters.chunkPending++;
+      if (duplicateOf === null) counters.chunkModels.add(row.model);
     } else {
       this.#resetChanged.run(row);
       counters.changed++;
+      counters.chunkPending++;
+      if (duplicateOf === null) counters.chunkModels.add(row.model);
       if (counters.changedIds.length < maxChangedIds) counters.changedIds.push(item.customId);
     }
   }
 
   #ingestInvalid(jobId: number, invalid: InvalidPrompt, counters: Counters): void {
-    counters.invalid++;
     const existing = this.#selectExisting.get(jobId, invalid.customId);
+    if (this.#fresh && existing !== undefined) return this.#ingestDuplicate(jobId, { ok: false, invalid }, counters);
+    counters.invalid++;
     const row = {
       jobId,
       customId: invalid.customId,
@@ -303,6 +388,25 @@ export class ItemIngester {
     }
     this.#handOverDuplicates(jobId, invalid.customId, existing.duplicate_of);
     this.#markInvalid.run(row);
+  }
+
+  /**
+   * A custom_id this ingest met before. Before anything was sent the inputs are refused, as the
+   * readers refused them; after, only this line fails: it is stored as an unreadable line, under
+   * its place in the inputs (the id belongs to the first).
+   */
+  #ingestDuplicate(jobId: number, record: PromptRecord, counters: Counters): void {
+    const { customId, index, source } = record.ok ? record.item : record.invalid;
+    const first = this.#selectExisting.get(jobId, customId)?.source ?? 'an earlier line';
+    const detail = `duplicate custom_id ${JSON.stringify(customId)} (first at ${first}); custom_ids must be unique within a job: rename one`;
+    if (this.#options.duplicateFailsLine?.() !== true) throw new PromptError('DUPLICATE_CUSTOM_ID', source, detail);
+    let key = source;
+    for (let n = 2; this.#hasItem.get(jobId, key) === 1; n++) key = `${source}#${n}`;
+    if (!this.#fresh) this.#markSeen.run(key);
+    const message = `${source}: ${detail}`;
+    this.#insertInvalid.run({ jobId, customId: key, idx: index, source, message, now: Date.now() });
+    counters.invalid++;
+    this.#options.onLineError?.(message);
   }
 
   /**

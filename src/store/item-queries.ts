@@ -101,7 +101,7 @@ export class ItemQueries {
           ORDER BY s.finished_at DESC LIMIT 1),
          cached = 1, error_code = NULL, error_message = NULL, latency_ms = NULL, ttft_ms = NULL,
          model_load_ms = NULL, started_at = NULL, finished_at = @now
-       WHERE i.job_id = @jobId AND i.status = 'pending' AND i.deterministic = 1
+       WHERE i.job_id = @jobId AND i.idx >= @fromIndex AND i.status = 'pending' AND i.deterministic = 1
          AND EXISTS (SELECT 1 FROM items AS s INDEXED BY items_request_hash
                      WHERE s.request_hash = i.request_hash AND s.deterministic = 1 AND s.job_id != i.job_id AND s.status = 'done')`,
     );
@@ -142,8 +142,9 @@ export class ItemQueries {
     return this.#resetFailed.run(jobId).changes;
   }
 
-  applyCache(jobId: number): number {
-    return this.#applyCache.run({ jobId, now: Date.now() }).changes;
+  /** Gives pending items (from input position `fromIndex` on) the answer another job got to the same request. */
+  applyCache(jobId: number, fromIndex = 0): number {
+    return this.#applyCache.run({ jobId, fromIndex, now: Date.now() }).changes;
   }
 
   pendingModels(jobId: number): PendingModel[] {
@@ -156,7 +157,8 @@ export class ItemQueries {
     if (model !== null && typeof model !== 'string') {
       throw optionError('model', 'a string or null', model);
     }
-    let after = -1;
+    let after = options.afterIndex ?? -1;
+    if (!Number.isInteger(after)) throw optionError('afterIndex', 'an integer', after);
     for (;;) {
       const rows = this.#pendingPage.all(jobId, model, after, pageSize);
       for (const row of rows) {

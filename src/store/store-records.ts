@@ -85,6 +85,8 @@ export interface PendingItemsOptions {
   readonly pageSize?: number;
   /** Custom ids to skip (for example those already in flight). */
   readonly excludeIds?: ReadonlySet<string>;
+  /** Only items after this input position (a reader opened again where the last one ended). @default -1 */
+  readonly afterIndex?: number;
 }
 
 /** Pending work for one model. */

@@ -1,0 +1,161 @@
+import type { PromptRecord } from '../prompts/prompt-item.js';
+import type { WorkSource } from '../scheduler/batch-scheduler.js';
+import type { CheckpointStore } from '../store/checkpoint-store.js';
+import type { IngestChunk, IngestSummary } from '../store/item-ingester.js';
+
+export interface StreamingIngestOptions {
+  readonly store: CheckpointStore;
+  /** A job that held no items when reading began: every item read is new, in input order. */
+  readonly jobId: number;
+  readonly records: AsyncIterable<PromptRecord>;
+  /** Stops reading (Ctrl-C); what was read stays in the job. */
+  readonly signal?: AbortSignal;
+  /** Give each chunk's prompts the answers of earlier jobs (`--cache`) before they can be sent. */
+  readonly cache: boolean;
+  /** Told about each line that failed after sending began (a duplicate custom_id). */
+  readonly onLineError?: (message: string) => void;
+  /** Told, after sending began, each time the number of prompts to send grows, and when reading ends. */
+  readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
+}
+
+/**
+ * Reads and checkpoints a new job's prompts while they are being sent: the store commits them in
+ * chunks, and each commit is what the scheduler's source grows by (models in order of first use,
+ * their prompts paged from the store). Nothing per prompt is held here: counts and the list of
+ * models only.
+ */
+export class StreamingIngest {
+  readonly #options: StreamingIngestOptions;
+  readonly #models: Array<string | null> = [];
+  readonly #known = new Set<string | null>();
+  readonly #stop = new AbortController();
+  readonly #failed = new AbortController();
+  #reading = true;
+  #dispatching = false;
+  #pending = 0;
+  #cached = 0;
+  #hasWork = false;
+  #failure: unknown;
+  #wake!: () => void;
+  #grown!: Promise<void>;
+  /** What reading found, once it ended; rejects with the reader's or the store's failure. */
+  readonly finished: Promise<IngestSummary>;
+
+  constructor(options: StreamingIngestOptions) {
+    this.#options = options;
+    this.#renew();
+    const signal = options.signal === undefined ? this.#stop.signal : AbortSignal.any([options.signal, this.#stop.signal]);
+    this.finished = options.store
+      .ingest(options.jobId, options.records, {
+        signal,
+        onChunk: (chunk) => this.#onChunk(chunk),
+        onIdle: () => this.#notify(),
+        duplicateFailsLine: () => this.#dispatching,
+        onLineError: options.onLineError,
+      })
+      .then(
+        (summary) => {
+          this.#end();
+          return summary;
+        },
+        (error: unknown) => {
+          this.#failure = error;
+          this.#failed.abort(error);
+          this.#end();
+          throw error;
+        },
+      );
+    // Awaited by whoever ends the run; a failure before that is reported through `throwIfFailed`.
+    this.finished.catch(() => undefined);
+  }
+
+  /** Whether prompts are still being read. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /** Prompts read so far that this run has to finish (pending, less those the cache answered). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Prompts the cache answered (`--cache`). */
+  get cached(): number {
+    return this.#cached;
+  }
+
+  /** Aborts when reading fails: dispatching stops, and the failure is reported at the end. */
+  get failedSignal(): AbortSignal {
+    return this.#failed.signal;
+  }
+
+  /** Resolves once there is a prompt to send, or reading ended (whatever its end). */
+  async firstWork(): Promise<void> {
+    while (this.#reading && !this.#hasWork) await this.#grown;
+  }
+
+  /** Throws the failure of reading, if it failed. */
+  throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Prompts are being sent from now on: a duplicate custom_id fails only its line. */
+  beginDispatch(): void {
+    this.#dispatching = true;
+    this.#options.onTotal?.({ pending: this.#pending, reading: this.#reading });
+  }
+
+  /** Stops reading (the run is ending early) and waits until the store is no longer written. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.finished.catch(() => undefined);
+  }
+
+  /** The scheduler's view: the job's pending prompts, growing while they are read. */
+  workSource(pageSize: number): WorkSource {
+    const { store, jobId } = this.#options;
+    return {
+      models: () => this.#models.map((model) => ({ model, pending: 1 })),
+      items: (model, afterIndex) => store.pendingItems(jobId, { model, pageSize, afterIndex }),
+      growth: {
+        growing: () => this.#reading,
+        grown: () => this.#grown,
+        models: () => this.#models,
+      },
+    };
+  }
+
+  #onChunk(chunk: IngestChunk): void {
+    let pending = chunk.pending;
+    if (this.#options.cache && pending > 0) {
+      const answered = this.#options.store.applyCache(this.#options.jobId, chunk.fromIndex);
+      this.#cached += answered;
+      pending -= answered;
+    }
+    this.#pending += pending;
+    for (const model of chunk.models) {
+      if (this.#known.has(model)) continue;
+      this.#known.add(model);
+      this.#models.push(model);
+    }
+    if (chunk.models.length > 0) this.#hasWork = true;
+    if (this.#dispatching) this.#options.onTotal?.({ pending: this.#pending, reading: true });
+    this.#notify();
+  }
+
+  #end(): void {
+    this.#reading = false;
+    if (this.#dispatching) this.#options.onTotal?.({ pending: this.#pending, reading: false });
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#renew();
+    wake();
+  }
+
+  #renew(): void {
+    this.#grown = new Promise<void>((resolve) => (this.#wake = resolve));
+  }
+}
