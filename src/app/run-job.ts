@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -109,8 +110,13 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         `job "${located.job}" (${located.db}) read ${savedInputs.join(', ')}; this run names ${inputs.join(', ')}. Pass --replace-inputs to make these its inputs (prompts not in them leave the job's output), or another --job to start a new job`,
       );
     }
-    // Re-read on resume only to retry failed prompts: a line fixed since then replaces its failure.
-    const reread = !options.resume || (options.retryFailed === true && !inputs.includes('-'));
+    // Re-read on resume only to retry failed prompts (a line fixed since then replaces its
+    // failure), or to read the rest of inputs an earlier run stopped reading.
+    const partial = existing?.inputsRead === false;
+    const reread = !options.resume || ((options.retryFailed === true || partial) && !inputs.includes('-'));
+    if (options.resume && partial && inputs.includes('-')) {
+      context.notice?.(`job "${located.job}" stopped reading standard input before its end: it holds the prompts read until then`);
+    }
     if (options.resume && options.retryFailed === true && inputs.includes('-')) {
       context.notice?.(`job "${located.job}" read its prompts from standard input, which cannot be read again: unreadable lines stay failed; run the fixed lines with \`batch run - --job ${located.job}\``);
     }
@@ -132,6 +138,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
 
     let ingest: IngestSummary | undefined;
     if (reread) {
+      // Until reading ends, the job holds only part of its inputs (whatever stops this run).
+      store.setInputsRead(job.id, false);
       // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
       const records = reportInvalidPrompts(readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false }), located.job, context.notice);
       if (store.countByStatus(job.id).total === 0) {
@@ -154,6 +162,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       }
     }
     ingested = ingest?.stopped !== true && streaming?.reading !== true;
+    if (reread && ingested) store.setInputsRead(job.id, true);
+    if (ingest?.stopped === true) stopReadingStdin(inputs, context.stdin);
     if (ingest?.changed) {
       context.notice?.(`${ingest.changed} prompt(s) changed since the job started and will be sent again: ${ingest.changedIds.join(', ')}${ingest.changed > ingest.changedIds.length ? ', …' : ''}`);
     }
@@ -221,6 +231,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         ingest = await streaming.finished;
         cached += streaming.cached;
         ingested = !ingest.stopped;
+        if (ingested) store.setInputsRead(job.id, true);
+        else stopReadingStdin(inputs, context.stdin);
       }
     } finally {
       try {
@@ -319,6 +331,11 @@ function withHint(error: unknown, ingested: boolean, resume: string): unknown {
   if (!(error instanceof AppError) || (error.code !== 'STORE_WRITE_FAILED' && error.code !== 'STORE_UNAVAILABLE')) return error;
   const next = ingested ? `continue with \`${resume}\`` : 'run the same command again';
   return new StoreError(error.code, `${error.message}; then ${next}`, error);
+}
+
+/** The rest of standard input is not read: a producer still writing must not keep `batch` alive. */
+function stopReadingStdin(inputs: readonly string[], stdin: NodeJS.ReadableStream): void {
+  if (inputs.includes('-')) (stdin as Partial<Readable>).destroy?.();
 }
 
 /** Whether two input lists name the same inputs, in any order. */

@@ -72,8 +72,10 @@ export class ModelGroupQueue {
     for (;;) {
       if (growth) for (const model of growth.models()) this.#adopt(model, this.#options.now());
       this.#preemptIfStarved();
-      // Read before pulling: a source that has stopped growing has committed everything it read.
+      // Both read before pulling: a source that has stopped growing has committed everything it
+      // read, and a growth while pulling must end the wait below, not be missed by it.
       const reading = growth?.growing() ?? false;
+      const grown = reading ? growth!.grown() : undefined;
       for (let i = 0; i < this.#groups.length; ) {
         const group = this.#groups[i]!;
         const item = await this.#pull(group);
@@ -94,7 +96,7 @@ export class ModelGroupQueue {
       }
       patient = false;
       if (signal?.aborted) return undefined;
-      await untilAborted(growth!.grown(), signal);
+      await untilAborted(grown!, signal);
       if (signal?.aborted) return undefined;
     }
   }

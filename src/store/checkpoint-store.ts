@@ -46,6 +46,8 @@ interface JobRow {
   readonly lock_pid: number | null;
   readonly lock_host: string | null;
   readonly lock_at: number | null;
+  /** Absent in a database opened read-only before migration 011a_inputs_read. */
+  readonly inputs_read?: number;
 }
 
 function toJobRecord(row: JobRow, isNew: boolean): JobRecord {
@@ -56,6 +58,7 @@ function toJobRecord(row: JobRow, isNew: boolean): JobRecord {
     config: JSON.parse(row.config) as Record<string, unknown>,
     inputFingerprint: row.input_fingerprint,
     state: row.state,
+    inputsRead: row.inputs_read !== 0,
     isNew,
   };
 }
@@ -198,6 +201,13 @@ export class CheckpointStore {
   setJobState(jobId: number, state: JobState): void {
     return this.#write("record the job's state", () => {
       this.#updateJobState.run(state, Date.now(), jobId);
+    });
+  }
+
+  /** Records whether the job holds all of its inputs (see `JobRecord.inputsRead`). */
+  setInputsRead(jobId: number, read: boolean): void {
+    return this.#write('record how far the inputs were read', () => {
+      this.#db.prepare('UPDATE jobs SET inputs_read = ? WHERE id = ?').run(read ? 1 : 0, jobId);
     });
   }
 

@@ -149,6 +149,13 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE items ADD COLUMN queue_wait_ms REAL;
       ALTER TABLE items ADD COLUMN retry_causes TEXT;`,
   },
+  {
+    // A run sends prompts while it reads them: a run stopped (or killed) before its inputs' end
+    // leaves a job that holds only part of them, which `batch resume` must read again.
+    name: '011a_inputs_read',
+    readersMayLack: true,
+    sql: `ALTER TABLE jobs ADD COLUMN inputs_read INTEGER NOT NULL DEFAULT 1;`,
+  },
 ];
 
 /** What `applyMigrations` did. */

@@ -20,6 +20,11 @@ export interface JobRecord {
   /** Fingerprint of the inputs the job was created from (the caller's choice of hash). */
   readonly inputFingerprint: string;
   readonly state: JobState;
+  /**
+   * Whether the job holds all of its inputs: false after a run that stopped (or died) while it
+   * was still reading them, so that the next run or resume reads them again.
+   */
+  readonly inputsRead: boolean;
   /** Whether `openJob` created it just now. */
   readonly isNew: boolean;
 }
