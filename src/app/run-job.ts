@@ -222,7 +222,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           graceMs: settings.graceMs,
           softStop,
           hardStop: context.hardStop,
-          listener: context.listener,
+          listener: streaming?.listen(context.listener) ?? context.listener,
         }).run();
       }
       if (streaming) {

@@ -1,5 +1,5 @@
 import type { PromptRecord } from '../prompts/prompt-item.js';
-import type { WorkSource } from '../scheduler/batch-scheduler.js';
+import type { SchedulerListener, WorkSource } from '../scheduler/batch-scheduler.js';
 import type { CheckpointStore } from '../store/checkpoint-store.js';
 import type { IngestChunk, IngestSummary } from '../store/item-ingester.js';
 
@@ -17,6 +17,9 @@ export interface StreamingIngestOptions {
   /** Told, after sending began, each time the number of prompts to send grows, and when reading ends. */
   readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
 }
+
+/** Longest that reading waits for the first request to go out (a server may be loading a model). */
+const resumeAfterMs = 1000;
 
 /**
  * Reads and checkpoints a new job's prompts while they are being sent: the store commits them in
@@ -36,6 +39,10 @@ export class StreamingIngest {
   #cached = 0;
   #hasWork = false;
   #failure: unknown;
+  #resumeReading!: () => void;
+  /** Resolves when the first request went out (or reading is stopped). */
+  readonly #firstRequest = new Promise<void>((resolve) => (this.#resumeReading = resolve));
+  #resumeTimer: NodeJS.Timeout | undefined;
   #wake!: () => void;
   #grown!: Promise<void>;
   /** What reading found, once it ended; rejects with the reader's or the store's failure. */
@@ -45,11 +52,16 @@ export class StreamingIngest {
     this.#options = options;
     this.#renew();
     const signal = options.signal === undefined ? this.#stop.signal : AbortSignal.any([options.signal, this.#stop.signal]);
+    signal.addEventListener('abort', () => this.#resume(), { once: true });
     this.finished = options.store
       .ingest(options.jobId, options.records, {
         signal,
         onChunk: (chunk) => this.#onChunk(chunk),
         onIdle: () => this.#notify(),
+        // Once there is something to send, reading waits until the first request is out: opening
+        // the server (its modules, its requests) and the first request's own steps must not
+        // queue behind the rest of the input.
+        pause: () => (this.#hasWork ? this.#firstRequest : undefined),
         duplicateFailsLine: () => this.#dispatching,
         onLineError: options.onLineError,
       })
@@ -102,7 +114,24 @@ export class StreamingIngest {
   /** Prompts are being sent from now on: a duplicate custom_id fails only its line. */
   beginDispatch(): void {
     this.#dispatching = true;
+    // A first request that waits for a model to load must not hold reading up for all that time.
+    this.#resumeTimer = setTimeout(() => this.#resume(), resumeAfterMs);
+    this.#resumeTimer.unref();
     this.#options.onTotal?.({ pending: this.#pending, reading: this.#reading });
+  }
+
+  /** `listener`, told besides when the first request goes out: reading then goes on. */
+  listen(listener: SchedulerListener | undefined): SchedulerListener {
+    return {
+      onDispatch: (item) => listener?.onDispatch?.(item),
+      onRequestStart: (item) => {
+        this.#resume();
+        listener?.onRequestStart?.(item);
+      },
+      onRequestEnd: (item) => listener?.onRequestEnd?.(item),
+      onOutcome: (outcome) => listener?.onOutcome?.(outcome),
+      onRetry: (item, error, delayMs) => listener?.onRetry?.(item, error, delayMs),
+    };
   }
 
   /** Stops reading (the run is ending early) and waits until the store is no longer written. */
@@ -143,7 +172,14 @@ export class StreamingIngest {
     this.#notify();
   }
 
+  #resume(): void {
+    if (this.#resumeTimer !== undefined) clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
+    this.#resumeReading();
+  }
+
   #end(): void {
+    this.#resume();
     this.#reading = false;
     if (this.#dispatching) this.#options.onTotal?.({ pending: this.#pending, reading: false });
     this.#notify();

@@ -56,6 +56,8 @@ export interface IngestOptions {
   readonly onIdle?: () => void;
   /** @default 20 */
   readonly flushAfterMs?: number;
+  /** Asked after each committed chunk: reading waits for the promise it returns (see readInChunks). */
+  readonly pause?: () => Promise<void> | undefined;
   /**
    * Whether a custom_id met a second time only fails its line (stored as unreadable, naming both
    * places), instead of refusing the inputs with DUPLICATE_CUSTOM_ID: once prompts were sent, a
@@ -278,6 +280,7 @@ export class ItemIngester {
       flushAfterMs: onChunk === undefined ? undefined : (options.flushAfterMs ?? 20),
       signal: options.signal,
       onIdle: options.onIdle,
+      pause: options.pause,
       write: (chunk) => {
         this.#ingestChunk.immediate(jobId, chunk, counters);
         const pending = counters.chunkPending;

@@ -15,6 +15,11 @@ export interface ReadInChunksOptions<T> {
   readonly write: (chunk: readonly T[]) => void;
   /** The reader has had nothing for `flushAfterMs` and everything read is written. */
   readonly onIdle?: () => void;
+  /**
+   * Asked after each chunk is written: reading waits for the promise it returns, if any (the
+   * consumer of what was written is not ready for more). It must settle when `signal` aborts.
+   */
+  readonly pause?: () => Promise<void> | undefined;
 }
 
 /** How reading ended. */
@@ -62,6 +67,8 @@ export async function readInChunks<T>(source: AsyncIterable<T>, options: ReadInC
     written = true;
     idleReported = false;
     await yieldToEventLoop();
+    const pause = options.pause?.();
+    if (pause !== undefined) await pause;
     // Nothing read for a while after this one: the reader is idle.
     arm(flushAfterMs ?? 0);
   };

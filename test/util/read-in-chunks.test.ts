@@ -36,6 +36,26 @@ describe('readInChunks', () => {
     expect(idle).toBe(1);
   });
 
+  it('reads no further after a chunk while the promise `pause` returned is pending', async () => {
+    let pulled = 0;
+    async function* counted(): AsyncGenerator<number> {
+      for (let i = 0; i < 6; i++) {
+        pulled += 1;
+        yield i;
+      }
+    }
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const chunks: number[][] = [];
+    const reading = readInChunks(counted(), { chunkSize: 2, write: (chunk) => chunks.push([...chunk]), pause: () => (chunks.length === 1 ? held : undefined) });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(chunks).toEqual([[0, 1]]);
+    expect(pulled).toBe(2);
+    release();
+    await reading;
+    expect(chunks).toEqual([[0, 1], [2, 3], [4, 5]]);
+  });
+
   it('stops at once when the signal aborts, even while the reader waits for input that never comes, and releases the reader', async () => {
     const stop = new AbortController();
     let released = false;
