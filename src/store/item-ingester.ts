@@ -2,7 +2,11 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { PromptError } from '../errors.js';
 import type { InvalidPrompt, PromptItem, PromptRecord } from '../prompts/prompt-item.js';
 import { readInChunks } from '../util/read-in-chunks.js';
+import type { IngestOptions } from './ingest-options.js';
 import { isDeterministic, requestHash } from './request-hash.js';
+import { SeenIds } from './seen-ids.js';
+
+export type { IngestChunk, IngestOptions } from './ingest-options.js';
 
 /** What `ingest` found, compared with what the job already held. */
 export interface IngestSummary {
@@ -31,41 +35,6 @@ export interface IngestSummary {
   readonly supersededIds: readonly string[];
   /** Reading was stopped (`signal`) before the inputs' end: the job holds only what was read. */
   readonly stopped: boolean;
-}
-
-/** What one committed chunk added, for a consumer that sends prompts while they are read. */
-export interface IngestChunk {
-  /** Input position of the chunk's first record. */
-  readonly fromIndex: number;
-  /** Items the chunk made pending (as `countByStatus` counts them: duplicates of others included). */
-  readonly pending: number;
-  /** `body.model` of the sendable items it added (null: none named), each once, in input order. */
-  readonly models: ReadonlyArray<string | null>;
-}
-
-/** How to read: for a run that sends prompts while it reads them. */
-export interface IngestOptions {
-  /** Stops reading; what was read is kept, and the summary says `stopped`. */
-  readonly signal?: AbortSignal;
-  /**
-   * Called after each committed chunk. Given, chunks are also committed when the reader waits
-   * (the first at once, later ones within `flushAfterMs`), so that what was read can be sent.
-   */
-  readonly onChunk?: (chunk: IngestChunk) => void;
-  /** Called when the reader has had nothing for `flushAfterMs` and everything read is committed. */
-  readonly onIdle?: () => void;
-  /** @default 20 */
-  readonly flushAfterMs?: number;
-  /** Asked after each committed chunk: reading waits for the promise it returns (see readInChunks). */
-  readonly pause?: () => Promise<void> | undefined;
-  /**
-   * Whether a custom_id met a second time only fails its line (stored as unreadable, naming both
-   * places), instead of refusing the inputs with DUPLICATE_CUSTOM_ID: once prompts were sent, a
-   * refusal would leave a half-run job. Asked at each duplicate. @default () => false
-   */
-  readonly duplicateFailsLine?: () => boolean;
-  /** Called with the message of a duplicate that failed its line. */
-  readonly onLineError?: (message: string) => void;
 }
 
 /** Rows per transaction: large enough for throughput, small enough to keep memory flat. */
@@ -98,12 +67,6 @@ interface Counters {
   supersededIds: string[];
 }
 
-interface UnseenRow {
-  readonly custom_id: string;
-  readonly invalid: number;
-  readonly duplicate_of: string | null;
-}
-
 const clearedResult = `
   cached = 0, attempts = 0, response = NULL, error_code = NULL, error_message = NULL,
   endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
@@ -124,18 +87,13 @@ export class ItemIngester {
   readonly #moveItem: BetterSqlite3.Statement;
   readonly #duplicatesOf: BetterSqlite3.Statement<[number, string], string>;
   readonly #setDuplicateOf: BetterSqlite3.Statement;
-  readonly #copyFinishedPrimaries: BetterSqlite3.Statement;
-  readonly #copyFinishedPrimariesFrom: BetterSqlite3.Statement<[number, number]>;
+  readonly #copyFinishedPrimaries: BetterSqlite3.Statement<[number, number]>;
   readonly #insertItemOnce: BetterSqlite3.Statement;
   readonly #hasItem: BetterSqlite3.Statement<[number, string], number>;
   readonly #touchJob: BetterSqlite3.Statement;
   readonly #hasItems: BetterSqlite3.Statement<[number], number>;
-  readonly #clearSeen: BetterSqlite3.Statement;
-  readonly #markSeen: BetterSqlite3.Statement<[string]>;
-  readonly #selectUnseen: BetterSqlite3.Statement<[number], UnseenRow>;
-  readonly #supersedeUnseen: BetterSqlite3.Statement;
-  readonly #deleteUnseen: BetterSqlite3.Statement<[number]>;
   readonly #forgetRestored: BetterSqlite3.Statement<[number, number]>;
+  readonly #seen: SeenIds;
   /** The job had no items when this ingest began: nothing to compare with, so no lookups. */
   #fresh = false;
   #options: IngestOptions = {};
@@ -192,19 +150,8 @@ export class ItemIngester {
       .pluck();
     this.#setDuplicateOf = db.prepare('UPDATE items SET duplicate_of = ? WHERE job_id = ? AND custom_id = ?');
     // A duplicate added after its primary finished would otherwise wait for an answer that
-    // never comes again: give it the primary's result now.
+    // never comes again: give it the primary's result now (those from input position ? on).
     this.#copyFinishedPrimaries = db.prepare(
-      `UPDATE items AS d SET
-         (status, response, error_code, error_message, endpoint_url, served_model, prompt_tokens,
-          completion_tokens, finished_at) =
-         (SELECT p.status, p.response, p.error_code, p.error_message, p.endpoint_url, p.served_model,
-                 p.prompt_tokens, p.completion_tokens, p.finished_at
-          FROM items AS p WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of)
-       WHERE d.job_id = ? AND d.duplicate_of IS NOT NULL AND d.status = 'pending'
-         AND EXISTS (SELECT 1 FROM items AS p
-                     WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
-    );
-    this.#copyFinishedPrimariesFrom = db.prepare(
       `UPDATE items AS d SET
          (status, response, error_code, error_message, endpoint_url, served_model, prompt_tokens,
           completion_tokens, finished_at) =
@@ -217,21 +164,7 @@ export class ItemIngester {
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
     this.#hasItems = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?)').pluck();
-    // The custom ids read by this ingest, so that what the inputs no longer hold can leave the job.
-    // A temporary table: it lives on disk pages of its own, not in memory, and never in the file.
-    db.exec('CREATE TEMP TABLE IF NOT EXISTS ingest_seen (custom_id TEXT PRIMARY KEY)');
-    this.#clearSeen = db.prepare('DELETE FROM temp.ingest_seen');
-    this.#markSeen = db.prepare('INSERT OR IGNORE INTO temp.ingest_seen (custom_id) VALUES (?)');
-    const unseen = 'job_id = ? AND custom_id NOT IN (SELECT custom_id FROM temp.ingest_seen)';
-    this.#selectUnseen = db.prepare(`SELECT custom_id, invalid, duplicate_of FROM items WHERE ${unseen} ORDER BY idx`);
-    this.#supersedeUnseen = db.prepare(
-      `INSERT OR REPLACE INTO superseded_items
-         (job_id, custom_id, source, status, body, response, error_code, error_message, superseded_at)
-       SELECT job_id, custom_id, source, CASE status WHEN 'running' THEN 'pending' ELSE status END,
-              body, response, error_code, error_message, @now
-       FROM items WHERE job_id = @jobId AND invalid = 0 AND custom_id NOT IN (SELECT custom_id FROM temp.ingest_seen)`,
-    );
-    this.#deleteUnseen = db.prepare(`DELETE FROM items WHERE ${unseen}`);
+    this.#seen = new SeenIds(db);
     // A line put back into the inputs is an item again, no longer superseded.
     this.#forgetRestored = db.prepare(
       'DELETE FROM superseded_items WHERE job_id = ? AND custom_id IN (SELECT custom_id FROM items WHERE job_id = ?)',
@@ -240,14 +173,14 @@ export class ItemIngester {
       for (const record of chunk) {
         counters.total++;
         const customId = record.ok ? record.item.customId : record.invalid.customId;
-        if (!this.#fresh && this.#markSeen.run(customId).changes === 0) this.#ingestDuplicate(jobId, record, counters);
+        if (!this.#fresh && !this.#seen.mark(customId)) this.#ingestDuplicate(jobId, record, counters);
         else if (record.ok) this.#ingestItem(jobId, record.item, counters);
         else this.#ingestInvalid(jobId, record.invalid, counters);
       }
       // A duplicate whose primary finished before it was read gets the answer now, not at the end.
       if (this.#options.onChunk !== undefined && chunk.length > 0) {
         const first = chunk[0]!;
-        this.#copyFinishedPrimariesFrom.run(jobId, first.ok ? first.item.index : first.invalid.index);
+        this.#copyFinishedPrimaries.run(jobId, first.ok ? first.item.index : first.invalid.index);
       }
     });
   }
@@ -273,7 +206,7 @@ export class ItemIngester {
     };
     this.#fresh = this.#hasItems.get(jobId) === 0;
     this.#options = options;
-    if (!this.#fresh) this.#clearSeen.run();
+    if (!this.#fresh) this.#seen.clear();
     const { onChunk } = options;
     const { stopped } = await readInChunks(records, {
       chunkSize,
@@ -296,11 +229,11 @@ export class ItemIngester {
         // Only after every input was read to its end: an ingest that stopped early saw only part.
         if (!this.#fresh && !stopped) this.#supersede(jobId, counters);
         this.#forgetRestored.run(jobId, jobId);
-        this.#copyFinishedPrimaries.run(jobId);
+        this.#copyFinishedPrimaries.run(jobId, -1);
         this.#touchJob.run(Date.now(), jobId);
       })
       .immediate();
-    if (!this.#fresh) this.#clearSeen.run();
+    if (!this.#fresh) this.#seen.clear();
     const { chunkPending: _pending, chunkModels: _models, ...summary } = counters;
     return { ...summary, changedIds: [...counters.changedIds], supersededIds: [...counters.supersededIds], stopped };
   }
@@ -311,15 +244,11 @@ export class ItemIngester {
    * duplicates get a new primary among the items that stay.
    */
   #supersede(jobId: number, counters: Counters): void {
-    const unseen = this.#selectUnseen.all(jobId);
-    if (unseen.length === 0) return;
-    this.#supersedeUnseen.run({ jobId, now: Date.now() });
-    this.#deleteUnseen.run(jobId);
-    for (const row of unseen) {
-      if (row.invalid === 1) continue;
+    for (const item of this.#seen.takeOutUnseen(jobId)) {
+      if (item.invalid) continue;
       counters.superseded++;
-      if (counters.supersededIds.length < maxChangedIds) counters.supersededIds.push(row.custom_id);
-      this.#handOverDuplicates(jobId, row.custom_id, row.duplicate_of);
+      if (counters.supersededIds.length < maxChangedIds) counters.supersededIds.push(item.customId);
+      this.#handOverDuplicates(jobId, item.customId, item.duplicateOf);
     }
   }
 
@@ -405,7 +334,7 @@ export class ItemIngester {
     if (this.#options.duplicateFailsLine?.() !== true) throw new PromptError('DUPLICATE_CUSTOM_ID', source, detail);
     let key = source;
     for (let n = 2; this.#hasItem.get(jobId, key) === 1; n++) key = `${source}#${n}`;
-    if (!this.#fresh) this.#markSeen.run(key);
+    if (!this.#fresh) this.#seen.mark(key);
     const message = `${source}: ${detail}`;
     this.#insertInvalid.run({ jobId, customId: key, idx: index, source, message, now: Date.now() });
     counters.invalid++;
