@@ -144,7 +144,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
     // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
     const writerScript = ThreadedResultWriter.workerScript();
-    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id }, writerScript) : store.createResultWriter(job.id, {});
+    // The output file grows as answers land (on the writer's thread), a finished prefix at a time.
+    const output = { path: path.resolve(context.cwd, out), jobName: located.job };
+    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id, output }, writerScript) : store.createResultWriter(job.id, { output });
     const started = Date.now();
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Router | undefined;
@@ -161,6 +163,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),
         };
         dispatched = true;
+        // Every input is read (and checkpointed) by now: the output may grow up to any answer.
+        // Not before the first request: a run refused earlier leaves no output file behind.
+        writer.readingEnded();
         scheduled = await new BatchScheduler({
           router,
           source,
@@ -193,7 +198,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     const after = store.countByStatus(job.id);
     const stats = store.jobStats(job.id);
-    await writeOutput(store, job.id, { path: out, format: 'jsonl' });
+    // The whole file again only when the one that grew could not be completed (see OutputAppender).
+    if (writer.output?.complete !== true) await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
     exitCode = storeError

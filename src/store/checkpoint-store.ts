@@ -6,6 +6,7 @@ import { isProcessAlive } from './is-process-alive.js';
 import { ItemIngester, type IngestSummary } from './item-ingester.js';
 import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
+import type { OutputRow } from './output-line.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
 import { scrubArgv, scrubSecrets } from './scrub-secrets.js';
 import type {
@@ -345,6 +346,11 @@ export class CheckpointStore {
   /** Finished (done or failed) items in input order, read a page at a time. */
   finishedItems(jobId: number, options: FinishedItemsOptions = {}): AsyncIterable<FinishedItem> {
     return this.#items.finishedItems(jobId, options);
+  }
+
+  /** The finished items as the JSONL output needs them (stored answers as text), in input order. */
+  outputRows(jobId: number, options: FinishedItemsOptions = {}): Iterable<OutputRow> {
+    return this.#items.outputRows(jobId, options);
   }
 
   /** Items per status. */

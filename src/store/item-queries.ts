@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
+import type { OutputRow } from './output-line.js';
 import type {
   FinishedItem,
   FinishedItemsOptions,
@@ -33,6 +34,15 @@ interface FinishedRow {
   readonly invalid: number;
   readonly duplicate_of: string | null;
   readonly cached: number;
+}
+
+interface OutputRowData {
+  readonly idx: number;
+  readonly custom_id: string;
+  readonly status: 'done' | 'failed';
+  readonly response: string | null;
+  readonly error_code: string | null;
+  readonly error_message: string | null;
 }
 
 const defaultPageSize = 500;
@@ -78,6 +88,7 @@ export class ItemQueries {
   readonly #pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
   readonly #pendingPage: BetterSqlite3.Statement<[number, string | null, number, number], PendingRow>;
   readonly #finishedPage: BetterSqlite3.Statement<[number, number, number, number], FinishedRow>;
+  readonly #outputPage: BetterSqlite3.Statement<[number, number, number, number], OutputRowData>;
 
   constructor(db: BetterSqlite3.Database) {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM items WHERE job_id = ? GROUP BY status');
@@ -119,6 +130,12 @@ export class ItemQueries {
     this.#finishedPage = db.prepare(
       `SELECT custom_id, idx, status, endpoint, model, served_model, response, error_code, error_message,
               prompt_tokens, completion_tokens, latency_ms, invalid, duplicate_of, cached
+       FROM items
+       WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
+       ORDER BY idx LIMIT ?`,
+    );
+    this.#outputPage = db.prepare(
+      `SELECT idx, custom_id, status, response, error_code, error_message
        FROM items
        WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
        ORDER BY idx LIMIT ?`,
@@ -183,6 +200,21 @@ export class ItemQueries {
       for (const row of rows) {
         after = row.idx;
         yield toFinishedItem(row);
+      }
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** What the JSONL output needs of each finished item, in input order, stored text as it is. */
+  *outputRows(jobId: number, options: FinishedItemsOptions = {}): Generator<OutputRow> {
+    const pageSize = validatePageSize(options.pageSize);
+    const failedOnly = options.failedOnly === true ? 1 : 0;
+    let after = -1;
+    for (;;) {
+      const rows = this.#outputPage.all(jobId, after, failedOnly, pageSize);
+      for (const row of rows) {
+        after = row.idx;
+        yield { customId: row.custom_id, status: row.status, response: row.response, errorCode: row.error_code, errorMessage: row.error_message };
       }
       if (rows.length < pageSize) return;
     }

@@ -3,6 +3,8 @@ import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import { ResultBatcher, type ResultBatcherOptions } from './result-batcher.js';
 import type { ItemOutcome } from './item-outcome.js';
+import { storedResponseText } from './output-line.js';
+import { OutputAppender, type OutputAppenderOptions, type OutputAppenderResult } from './output-appender.js';
 
 /** How a `ResultWriter` batches its commits. */
 export interface ResultWriterOptions extends ResultBatcherOptions {
@@ -11,6 +13,12 @@ export interface ResultWriterOptions extends ResultBatcherOptions {
    * error). The scheduler should stop dispatching: results would pile up in memory.
    */
   readonly onError?: (error: StoreError) => void;
+  /**
+   * Keep the job's JSONL output file growing as results are committed: after a commit (at most
+   * every `output.intervalMs`) the lines of the newly finished prefix are appended, and `close`
+   * completes the file (see `OutputAppender`). @default no output is written
+   */
+  readonly output?: OutputAppenderOptions;
 }
 
 type Entry =
@@ -42,6 +50,8 @@ export class ResultWriter {
   readonly #propagate: BetterSqlite3.Statement;
   readonly #touchJob: BetterSqlite3.Statement;
   readonly #commit: BetterSqlite3.Transaction<(entries: readonly Entry[]) => void>;
+  readonly #appender: OutputAppender | undefined;
+  #output: OutputAppenderResult | undefined;
   #closed = false;
   #error: StoreError | undefined;
 
@@ -72,6 +82,7 @@ export class ResultWriter {
        WHERE job_id = @jobId AND duplicate_of = @customId`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
+    this.#appender = options.output === undefined ? undefined : new OutputAppender(db, target.jobId, options.output);
     this.#commit = db.transaction((entries: readonly Entry[]) => {
       const jobId = this.#target.jobId;
       for (const entry of entries) {
@@ -85,14 +96,7 @@ export class ResultWriter {
           customId: outcome.customId,
           status: outcome.status,
           attempts: outcome.attempts,
-          response:
-            outcome.response === undefined
-              ? null
-              : JSON.stringify({
-                  status_code: outcome.response.statusCode,
-                  request_id: outcome.response.requestId,
-                  body: outcome.response.body,
-                }),
+          response: outcome.response === undefined ? null : storedResponseText(outcome.response),
           errorCode: outcome.error?.code ?? null,
           errorMessage: outcome.error?.message ?? null,
           endpointUrl: outcome.endpointUrl ?? null,
@@ -125,6 +129,25 @@ export class ResultWriter {
     return this.#batcher.pending;
   }
 
+  /**
+   * How the output file stands after `close`: `complete` when it holds every finished item, as
+   * `writeOutput` would write it. Undefined without the `output` option, or before `close`.
+   */
+  get output(): OutputAppenderResult | undefined {
+    return this.#output;
+  }
+
+  /** Items at input positions below `idx` are final (see `OutputAppender.knownBefore`). */
+  knownBefore(idx: number): void {
+    this.#appender?.knownBefore(idx);
+  }
+
+  /** Every input has been read: the output may grow up to any finished item. */
+  readingEnded(): void {
+    this.#appender?.readingEnded();
+    this.#appender?.advance();
+  }
+
   /** Records that a request for `customId` is in flight (reset to pending by `resetInterrupted`). */
   markRunning(customId: string): void {
     this.#push({ kind: 'running', customId, at: Date.now() });
@@ -146,7 +169,9 @@ export class ResultWriter {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#appender !== undefined) this.#output = { complete: false, lines: this.#appender.lines };
     await this.flush();
+    if (this.#appender !== undefined) this.#output = this.#appender.finish();
   }
 
   #push(entry: Entry): void {
@@ -160,11 +185,13 @@ export class ResultWriter {
   #commitEntries(entries: readonly Entry[]): boolean {
     try {
       this.#commit.immediate(entries);
-      return true;
     } catch (error) {
       this.#fail(error);
       return false;
     }
+    // Never throws: a failed output stops only the output, and the run writes it in full instead.
+    this.#appender?.advanceIfDue();
+    return true;
   }
 
   #fail(cause: unknown): void {
