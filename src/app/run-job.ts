@@ -197,7 +197,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       storeError ??= toAppError(error);
     }
     const after = store.countByStatus(job.id);
-    const stats = store.jobStats(job.id);
+    // Not jobStats: its percentiles sort every item, and the summary needs only this count.
+    const deduplicated = store.countDuplicates(job.id);
     // The whole file again only when the one that grew could not be completed (see OutputAppender).
     if (writer.output?.complete !== true) await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
@@ -220,7 +221,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       before,
       after,
       ingest,
-      deduplicated: stats.deduplicated,
+      deduplicated,
       cached,
       scheduled,
       wallMs,

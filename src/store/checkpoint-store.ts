@@ -358,6 +358,11 @@ export class CheckpointStore {
     return this.#items.countByStatus(jobId);
   }
 
+  /** Items that copy the answer of an identical deterministic item (what `jobStats` counts as deduplicated). */
+  countDuplicates(jobId: number): number {
+    return this.#items.countDuplicates(jobId);
+  }
+
   /** Counts, throughput, latency percentiles and the most frequent errors. */
   jobStats(jobId: number): JobStats {
     return computeJobStats(this.#db, jobId, this.countByStatus(jobId));

@@ -82,6 +82,7 @@ function toFinishedItem(row: FinishedRow): FinishedItem {
  */
 export class ItemQueries {
   readonly #countByStatus: BetterSqlite3.Statement<[number], { status: string; n: number }>;
+  readonly #countDuplicates: BetterSqlite3.Statement<[number], number>;
   readonly #resetInterrupted: BetterSqlite3.Statement;
   readonly #resetFailed: BetterSqlite3.Statement;
   readonly #applyCache: BetterSqlite3.Statement;
@@ -92,6 +93,7 @@ export class ItemQueries {
 
   constructor(db: BetterSqlite3.Database) {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM items WHERE job_id = ? GROUP BY status');
+    this.#countDuplicates = db.prepare<[number], number>('SELECT count(*) FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL').pluck();
     this.#resetInterrupted = db.prepare(
       `UPDATE items SET status = 'pending', started_at = NULL WHERE job_id = ? AND status = 'running'`,
     );
@@ -149,6 +151,10 @@ export class ItemQueries {
       counts.total += n;
     }
     return counts;
+  }
+
+  countDuplicates(jobId: number): number {
+    return this.#countDuplicates.get(jobId) ?? 0;
   }
 
   resetInterrupted(jobId: number): number {

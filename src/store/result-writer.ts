@@ -49,6 +49,7 @@ export class ResultWriter {
   readonly #applyOutcome: BetterSqlite3.Statement;
   readonly #propagate: BetterSqlite3.Statement;
   readonly #touchJob: BetterSqlite3.Statement;
+  readonly #hasDuplicates: BetterSqlite3.Statement<[number], number>;
   readonly #commit: BetterSqlite3.Transaction<(entries: readonly Entry[]) => void>;
   readonly #appender: OutputAppender | undefined;
   #output: OutputAppenderResult | undefined;
@@ -69,7 +70,7 @@ export class ResultWriter {
          error_code = @errorCode, error_message = @errorMessage, endpoint_url = @endpointUrl,
          served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
          latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
-         finished_at = @finishedAt, cached = 0
+         started_at = coalesce(@startedAt, started_at), finished_at = @finishedAt, cached = 0
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
     // Duplicates sent no request: they get the answer, not the primary's timings, so latency
@@ -83,11 +84,20 @@ export class ResultWriter {
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
     this.#appender = options.output === undefined ? undefined : new OutputAppender(db, target.jobId, options.output);
+    this.#hasDuplicates = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL)').pluck();
     this.#commit = db.transaction((entries: readonly Entry[]) => {
       const jobId = this.#target.jobId;
+      // A prompt answered within the group takes one UPDATE, not two: its running mark only
+      // contributes the start time.
+      const answered = new Set<string>();
+      for (const entry of entries) if (entry.kind === 'outcome') answered.add(entry.outcome.customId);
+      const startedAt = new Map<string, number>();
+      // Asked once per group: while nothing is a duplicate there is nothing to copy results to.
+      const propagate = this.#hasDuplicates.get(jobId) === 1;
       for (const entry of entries) {
         if (entry.kind === 'running') {
-          this.#markRunning.run(entry.at, jobId, entry.customId);
+          if (answered.has(entry.customId)) startedAt.set(entry.customId, entry.at);
+          else this.#markRunning.run(entry.at, jobId, entry.customId);
           continue;
         }
         const { outcome } = entry;
@@ -108,7 +118,8 @@ export class ResultWriter {
           modelLoadMs: outcome.modelLoadMs ?? null,
           finishedAt: outcome.finishedAt,
         };
-        this.#applyOutcome.run(row);
+        this.#applyOutcome.run({ ...row, startedAt: startedAt.get(outcome.customId) ?? null });
+        if (!propagate) continue;
         const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, ...shared } = row;
         this.#propagate.run(shared);
       }
