@@ -188,7 +188,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
     // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
     const writerScript = ThreadedResultWriter.workerScript();
-    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id }, writerScript) : store.createResultWriter(job.id, {});
+    // The output file grows as answers land (on the writer's thread), a finished prefix at a time.
+    const output = { path: path.resolve(context.cwd, out), jobName: located.job };
+    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id, output }, writerScript) : store.createResultWriter(job.id, { output });
     const started = Date.now();
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Router | undefined;
@@ -208,7 +210,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           items: (model) => store.pendingItems(job.id, { model, pageSize }),
         };
         dispatched = true;
-        streaming?.beginDispatch();
+        // Inputs read (and checkpointed) before this point: the output may grow up to any answer;
+        // while they are read beside the sending, up to what was read. Not before the first
+        // request: a run refused earlier leaves no output file behind.
+        if (streaming) streaming.beginDispatch(writer);
+        else if (ingest?.stopped !== true) writer.readingEnded();
         // Reading that fails once prompts were sent stops the sending; its error ends the run.
         const softStop = streaming && context.softStop ? AbortSignal.any([context.softStop, streaming.failedSignal]) : (streaming?.failedSignal ?? context.softStop);
         scheduled = await new BatchScheduler({
@@ -251,8 +257,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       storeError ??= toAppError(error);
     }
     const after = store.countByStatus(job.id);
-    const stats = store.jobStats(job.id);
-    await writeOutput(store, job.id, { path: out, format: 'jsonl' });
+    // Not jobStats: its percentiles sort every item, and the summary needs only this count.
+    const deduplicated = store.countDuplicates(job.id);
+    // The whole file again only when the one that grew could not be completed (see OutputAppender).
+    if (writer.output?.complete !== true) await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
     exitCode = storeError
@@ -273,7 +281,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       before,
       after,
       ingest,
-      deduplicated: stats.deduplicated,
+      deduplicated,
       cached,
       scheduled,
       wallMs,

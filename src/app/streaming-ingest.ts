@@ -18,6 +18,12 @@ export interface StreamingIngestOptions {
   readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
 }
 
+/** Where results are committed, told which input positions are final (the output grows up to them). */
+export interface ReadingSink {
+  knownBefore(idx: number): void;
+  readingEnded(): void;
+}
+
 /** Longest that reading waits for the first request to go out (a server may be loading a model). */
 const resumeAfterMs = 1000;
 
@@ -39,6 +45,11 @@ export class StreamingIngest {
   #cached = 0;
   #hasWork = false;
   #failure: unknown;
+  /** Every input position below it is committed. */
+  #knownBefore = 0;
+  #sink: ReadingSink | undefined;
+  /** Reading reached the end of every input. */
+  #complete = false;
   #resumeReading!: () => void;
   /** Resolves when the first request went out (or reading is stopped). */
   readonly #firstRequest = new Promise<void>((resolve) => (this.#resumeReading = resolve));
@@ -67,6 +78,7 @@ export class StreamingIngest {
       })
       .then(
         (summary) => {
+          this.#complete = !summary.stopped;
           this.#end();
           return summary;
         },
@@ -111,9 +123,15 @@ export class StreamingIngest {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  /** Prompts are being sent from now on: a duplicate custom_id fails only its line. */
-  beginDispatch(): void {
+  /**
+   * Prompts are being sent from now on: a duplicate custom_id fails only its line, and `sink`
+   * is told as input positions become final.
+   */
+  beginDispatch(sink: ReadingSink): void {
     this.#dispatching = true;
+    this.#sink = sink;
+    sink.knownBefore(this.#knownBefore);
+    if (this.#complete) sink.readingEnded();
     // A first request that waits for a model to load must not hold reading up for all that time.
     this.#resumeTimer = setTimeout(() => this.#resume(), resumeAfterMs);
     this.#resumeTimer.unref();
@@ -155,6 +173,8 @@ export class StreamingIngest {
   }
 
   #onChunk(chunk: IngestChunk): void {
+    this.#knownBefore = chunk.toIndex;
+    this.#sink?.knownBefore(chunk.toIndex);
     let pending = chunk.pending;
     if (this.#options.cache && pending > 0) {
       const answered = this.#options.store.applyCache(this.#options.jobId, chunk.fromIndex);
@@ -181,6 +201,7 @@ export class StreamingIngest {
   #end(): void {
     this.#resume();
     this.#reading = false;
+    if (this.#complete) this.#sink?.readingEnded();
     if (this.#dispatching) this.#options.onTotal?.({ pending: this.#pending, reading: false });
     this.#notify();
   }

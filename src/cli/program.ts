@@ -2,7 +2,6 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CommandName } from '../app/settings-table.js';
 import type { CliIo } from './io.js';
-import { addSettingOptions, readSettingFlags } from './setting-options.js';
 
 const version = '0.1.0';
 
@@ -45,8 +44,19 @@ const commands: readonly CommandSpec[] = [
   },
 ];
 
+/**
+ * The command the command line names (`batch help run` names `run`), if any: the first word that
+ * is not an option, since `batch` itself takes no option with a value.
+ */
+function chosenCommand(argv: readonly string[]): CommandName | undefined {
+  const words = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return commands.find((spec) => spec.name === name)?.name;
+}
+
 /** Runs one command with the flags the user gave; the positional argument as the command takes it. */
 async function dispatch(name: CommandName, positional: string | string[] | undefined, command: Command, io: CliIo): Promise<number> {
+  const { readSettingFlags } = await import('./setting-options.js');
   switch (name) {
     case 'run':
     case 'resume': {
@@ -99,10 +109,15 @@ export async function runProgram(argv: readonly string[], io: CliIo): Promise<nu
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
     .addHelpText('after', `\n${exitCodeHelp}\nState lives in ./checkpoints (or $BATCH_HOME).`);
 
+  // Only the chosen command gets its flags (and loads the settings table): `batch --help` lists
+  // commands, not flags, and starts as fast as commander allows.
+  const chosen = chosenCommand(argv);
+  const settingOptions = chosen === undefined ? undefined : await import('./setting-options.js');
   for (const spec of commands) {
     const command = program.command(spec.name).description(spec.description);
     if (spec.argument !== undefined) command.argument(spec.argument.syntax, spec.argument.description);
-    addSettingOptions(command, spec.name).action(async (...args: unknown[]) => {
+    if (spec.name === chosen) settingOptions?.addSettingOptions(command, spec.name);
+    command.action(async (...args: unknown[]) => {
       exitCode = await dispatch(spec.name, spec.argument === undefined ? undefined : (args[0] as string | string[] | undefined), command, io);
     });
   }

@@ -6,6 +6,7 @@ import { isProcessAlive } from './is-process-alive.js';
 import { ItemIngester, type IngestOptions, type IngestSummary } from './item-ingester.js';
 import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
+import type { OutputRow } from './output-line.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
 import { scrubArgv, scrubSecrets } from './scrub-secrets.js';
 import type {
@@ -357,9 +358,19 @@ export class CheckpointStore {
     return this.#items.finishedItems(jobId, options);
   }
 
+  /** The finished items as the JSONL output needs them (stored answers as text), in input order. */
+  outputRows(jobId: number, options: FinishedItemsOptions = {}): Iterable<OutputRow> {
+    return this.#items.outputRows(jobId, options);
+  }
+
   /** Items per status. */
   countByStatus(jobId: number): StatusCounts {
     return this.#items.countByStatus(jobId);
+  }
+
+  /** Items that copy the answer of an identical deterministic item (what `jobStats` counts as deduplicated). */
+  countDuplicates(jobId: number): number {
+    return this.#items.countDuplicates(jobId);
   }
 
   /** Counts, throughput, latency percentiles and the most frequent errors. */

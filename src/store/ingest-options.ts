@@ -2,6 +2,8 @@
 export interface IngestChunk {
   /** Input position of the chunk's first record. */
   readonly fromIndex: number;
+  /** One past the input position of its last record: every record before it is now committed. */
+  readonly toIndex: number;
   /** Items the chunk made pending (as `countByStatus` counts them: duplicates of others included). */
   readonly pending: number;
   /** `body.model` of the sendable items it added (null: none named), each once, in input order. */

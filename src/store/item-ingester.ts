@@ -221,7 +221,8 @@ export class ItemIngester {
         counters.chunkPending = 0;
         counters.chunkModels.clear();
         const first = chunk[0]!;
-        onChunk?.({ fromIndex: first.ok ? first.item.index : first.invalid.index, pending, models });
+        const last = chunk[chunk.length - 1]!;
+        onChunk?.({ fromIndex: first.ok ? first.item.index : first.invalid.index, toIndex: (last.ok ? last.item.index : last.invalid.index) + 1, pending, models });
       },
     });
     this.#db

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
+import type { OutputRow } from './output-line.js';
 import type {
   FinishedItem,
   FinishedItemsOptions,
@@ -33,6 +34,15 @@ interface FinishedRow {
   readonly invalid: number;
   readonly duplicate_of: string | null;
   readonly cached: number;
+}
+
+interface OutputRowData {
+  readonly idx: number;
+  readonly custom_id: string;
+  readonly status: 'done' | 'failed';
+  readonly response: string | null;
+  readonly error_code: string | null;
+  readonly error_message: string | null;
 }
 
 const defaultPageSize = 500;
@@ -72,15 +82,18 @@ function toFinishedItem(row: FinishedRow): FinishedItem {
  */
 export class ItemQueries {
   readonly #countByStatus: BetterSqlite3.Statement<[number], { status: string; n: number }>;
+  readonly #countDuplicates: BetterSqlite3.Statement<[number], number>;
   readonly #resetInterrupted: BetterSqlite3.Statement;
   readonly #resetFailed: BetterSqlite3.Statement;
   readonly #applyCache: BetterSqlite3.Statement;
   readonly #pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
   readonly #pendingPage: BetterSqlite3.Statement<[number, string | null, number, number], PendingRow>;
   readonly #finishedPage: BetterSqlite3.Statement<[number, number, number, number], FinishedRow>;
+  readonly #outputPage: BetterSqlite3.Statement<[number, number, number, number], OutputRowData>;
 
   constructor(db: BetterSqlite3.Database) {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM items WHERE job_id = ? GROUP BY status');
+    this.#countDuplicates = db.prepare<[number], number>('SELECT count(*) FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL').pluck();
     this.#resetInterrupted = db.prepare(
       `UPDATE items SET status = 'pending', started_at = NULL WHERE job_id = ? AND status = 'running'`,
     );
@@ -123,6 +136,12 @@ export class ItemQueries {
        WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
        ORDER BY idx LIMIT ?`,
     );
+    this.#outputPage = db.prepare(
+      `SELECT idx, custom_id, status, response, error_code, error_message
+       FROM items
+       WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
+       ORDER BY idx LIMIT ?`,
+    );
   }
 
   countByStatus(jobId: number): StatusCounts {
@@ -132,6 +151,10 @@ export class ItemQueries {
       counts.total += n;
     }
     return counts;
+  }
+
+  countDuplicates(jobId: number): number {
+    return this.#countDuplicates.get(jobId) ?? 0;
   }
 
   resetInterrupted(jobId: number): number {
@@ -185,6 +208,21 @@ export class ItemQueries {
       for (const row of rows) {
         after = row.idx;
         yield toFinishedItem(row);
+      }
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** What the JSONL output needs of each finished item, in input order, stored text as it is. */
+  *outputRows(jobId: number, options: FinishedItemsOptions = {}): Generator<OutputRow> {
+    const pageSize = validatePageSize(options.pageSize);
+    const failedOnly = options.failedOnly === true ? 1 : 0;
+    let after = -1;
+    for (;;) {
+      const rows = this.#outputPage.all(jobId, after, failedOnly, pageSize);
+      for (const row of rows) {
+        after = row.idx;
+        yield { customId: row.custom_id, status: row.status, response: row.response, errorCode: row.error_code, errorMessage: row.error_message };
       }
       if (rows.length < pageSize) return;
     }

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { toBatchOutputLine } from './output-line.js';
+import { toBatchOutputText } from './output-line.js';
 import { csvBom, csvColumns, toCsvRecord } from './csv-record.js';
 
 /** The output formats `batch export` writes. */
@@ -67,9 +67,16 @@ export async function writeOutputTo(
   }
   let lines = 0;
   if (format === 'csv') await write(stream, (options.bom === true ? csvBom : '') + csvColumns.join(',') + csvLineBreak);
-  for await (const item of store.finishedItems(jobId, { failedOnly: options.failedOnly ?? false })) {
-    const line = format === 'jsonl' ? `${JSON.stringify(toBatchOutputLine(job.name, item))}\n` : toCsvRecord(item) + csvLineBreak;
-    await write(stream, line);
+  const failedOnly = options.failedOnly ?? false;
+  if (format === 'jsonl') {
+    for (const row of store.outputRows(jobId, { failedOnly })) {
+      await write(stream, `${toBatchOutputText(job.name, row)}\n`);
+      lines++;
+    }
+    return { lines };
+  }
+  for await (const item of store.finishedItems(jobId, { failedOnly })) {
+    await write(stream, toCsvRecord(item) + csvLineBreak);
     lines++;
   }
   return { lines };
