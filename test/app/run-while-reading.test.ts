@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -61,6 +61,9 @@ describe('batch run sends prompts while it is still reading them', () => {
     // The producer waits for the server to see requests before it writes the rest.
     await until(() => sim.stats().completed >= 3, 'the first three answers');
     expect(sim.stats().requests).toBe(3);
+    // What was read is final: the output grows with its answers while the producer still writes.
+    const output = path.join(env.BATCH_HOME!, 'stdin.output.jsonl');
+    await until(() => existsSync(output) && readFileSync(output, 'utf8').split('\n').length - 1 === 3, 'the first three output lines');
     for (let i = 3; i < 8; i++) stdin.write(line(`p${i}`, `slow ${i}`));
     stdin.end();
     const result = await run.done;
