@@ -4,7 +4,7 @@
  * at 100; peak RSS under 128 MB at 100,000). `batch` runs as its own process, started as a user
  * types it; the simulated server (0 ms service) is in this process and notes when the first
  * request arrives. Best (lowest) of `--rounds` per size. Prints a table; BENCHMARKS.md records it.
- * Usage: npm run bench:first-request [-- --small 100 --large 100000 --rounds 3 --slots 32]
+ * Usage: npm run bench:first-request [-- --small 100 --large 100000 --rounds 3 --slots 32 --bin other/bin/batch.js]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { measureBatchRun, printTable, writeOpenAiBatchFile, type BatchRunMeasure } from './measure-batch-run.js';
 
 const { values } = parseArgs({
-  options: { small: { type: 'string', default: '100' }, large: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, slots: { type: 'string', default: '32' } },
+  options: { small: { type: 'string', default: '100' }, large: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, slots: { type: 'string', default: '32' }, bin: { type: 'string' } },
 });
 const sizes = [Number(values.small), Number(values.large)];
 const rounds = Number(values.rounds);
@@ -26,7 +26,7 @@ try {
     const input = path.join(dir, `prompts-${size}.jsonl`);
     writeOpenAiBatchFile(input, size);
     const runs: BatchRunMeasure[] = [];
-    for (let round = 0; round < rounds; round++) runs.push(await measureBatchRun({ input, dir, slots }));
+    for (let round = 0; round < rounds; round++) runs.push(await measureBatchRun({ input, dir, slots, bin: values.bin }));
     best.push({
       firstRequestMs: Math.min(...runs.map((r) => r.firstRequestMs)),
       wallMs: Math.min(...runs.map((r) => r.wallMs)),

@@ -44,8 +44,11 @@ export async function measureBatchRun(options: {
   readonly dir: string;
   readonly slots: number;
   readonly sampleEvery?: number;
+  /** Another build of the bin to measure (an earlier commit's, for a before/after). @default this repository's bin/batch.js */
+  readonly bin?: string;
 }): Promise<BatchRunMeasure> {
   const { input, dir, slots, sampleEvery } = options;
+  const bin = options.bin ?? path.join(repoRoot, 'bin/batch.js');
   // getrusage of the batch process itself, written as it exits: no sampling gap at the peak.
   const preload = path.join(dir, 'max-rss.cjs');
   const rssFile = path.join(dir, `max-rss-${process.hrtime.bigint()}.txt`);
@@ -73,7 +76,7 @@ export async function measureBatchRun(options: {
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['-r', preload, path.join(repoRoot, 'bin/batch.js'), 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(slots), '--quiet', '--json'],
+        ['-r', preload, bin, 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(slots), '--quiet', '--json'],
         { cwd: dir, env: { ...process.env, BATCH_HOME: home, BENCH_MAX_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] },
       );
       pid = child.pid ?? 0;
