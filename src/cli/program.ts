@@ -1,5 +1,9 @@
-import { Command, CommanderError } from 'commander';
-import { ExitCode, UsageError } from '../errors.js';
+import { createRequire } from 'node:module';
+import { ExitCode } from '../exit-code.js';
+
+// commander's CommonJS entry itself: its ESM wrapper costs a parse of the entry for every start.
+const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof import('commander');
+type Command = import('commander').Command;
 import type { CommandName } from '../app/settings-table.js';
 import type { CliIo } from './io.js';
 
@@ -128,6 +132,7 @@ export async function runProgram(argv: readonly string[], io: CliIo): Promise<nu
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
       const command = commands.find((spec) => argv.includes(spec.name))?.name;
+      const { UsageError } = await import('../errors.js');
       throw new UsageError(`${error.message.replace(/^error: /, '')}; run \`batch${command === undefined ? '' : ` ${command}`} --help\` for usage`);
     }
     throw error;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,8 +60,12 @@ describe('the output file as answers land', () => {
     expect(readFileSync(out).equals(readFileSync(rewritten))).toBe(true);
 
     const clean = path.join(dir, 'clean.jsonl');
-    const uninterrupted = await runCli(args(clean), { env: { BATCH_HOME: path.join(dir, 'home-clean') } });
-    expect(uninterrupted.code).toBe(0);
+    const cleanRun = startCli(args(clean), { env: { BATCH_HOME: path.join(dir, 'home-clean') } });
+    await pollUntil(() => wholeLines(clean).length > 0 || cleanRun.child.exitCode !== null, 'the clean run\'s first lines', 6000);
+    const grownInPlace = statSync(clean).ino;
+    expect((await cleanRun.done).code).toBe(0);
+    // Completed by appending, not by writing the whole file again at the end.
+    expect(statSync(clean).ino).toBe(grownInPlace);
     expect(wholeLines(clean)).toHaveLength(total);
     // The simulator stamps each answer with its time and a per-server id (also its request id); all else is the same bytes.
     const unstamped = (text: string): string => text.replace(/"request_id":"chatcmpl-\d+","body":\{"id":"chatcmpl-\d+","object":"chat.completion","created":\d+/g, '');
