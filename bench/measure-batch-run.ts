@@ -91,12 +91,3 @@ export async function measureBatchRun(options: {
     await sim.close();
   }
 }
-
-/** Prints rows as a Markdown table. */
-export function printTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
-}
