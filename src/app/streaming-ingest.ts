@@ -24,6 +24,9 @@ export interface ReadingSink {
   readingEnded(): void;
 }
 
+/** Prompts read before reading waits for the first request. */
+const readAhead = 1000;
+
 /** Longest that reading waits for the first request to go out (a server may be loading a model). */
 const resumeAfterMs = 1000;
 
@@ -69,10 +72,11 @@ export class StreamingIngest {
         signal,
         onChunk: (chunk) => this.#onChunk(chunk),
         onIdle: () => this.#notify(),
-        // Once there is something to send, reading waits until the first request is out: opening
-        // the server (its modules, its requests) and the first request's own steps must not
-        // queue behind the rest of the input.
-        pause: () => (this.#hasWork ? this.#firstRequest : undefined),
+        // Once there is something to send and a first thousand prompts are read, reading waits
+        // until the first request is out: opening the server (its modules, its requests) and the
+        // first request's own steps must not queue behind the rest of the input. A small input
+        // is read to its end meanwhile, so its duplicate custom_ids still refuse the run.
+        pause: () => (this.#hasWork && this.#knownBefore >= readAhead ? this.#firstRequest : undefined),
         duplicateFailsLine: () => this.#dispatching,
         onLineError: options.onLineError,
       })
