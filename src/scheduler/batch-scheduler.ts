@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import PQueue from 'p-queue';
 import { BackendError, toAppError, type AppError } from '../errors.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
@@ -8,6 +7,7 @@ import { RetryPolicy } from './retry-policy.js';
 import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { ModelGroupQueue, type GroupGrowth, type ModelGroup } from './model-group-queue.js';
+import { TaskPool } from './task-pool.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
 export interface WorkSource {
@@ -128,7 +128,7 @@ export class BatchScheduler {
   async run(): Promise<SchedulerSummary> {
     const { workers, source, sink, softStop, hardStop } = this.#options;
     const started = this.#now();
-    const queue = new PQueue({ concurrency: workers });
+    const queue = new TaskPool(workers);
     let graceTimer: NodeJS.Timeout | undefined;
     const onSoftStop = (): void => {
       this.#stopped ??= 'interrupt';
