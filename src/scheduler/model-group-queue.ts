@@ -7,6 +7,8 @@ export interface ModelGroup {
 
 interface GroupState extends ModelGroup {
   iterator: AsyncIterator<PromptItem> | undefined;
+  /** The pass of `next()` that opened `iterator`: its end says nothing about what came after. */
+  openedIn: number;
   /** Input position of the last prompt handed out: a reader opened again starts after it. */
   lastIndex: number;
   /** Since when this group has been waiting for its turn. */
@@ -51,6 +53,8 @@ export class ModelGroupQueue {
   readonly #known = new Set<string | null>();
   readonly #open: (model: string | null, afterIndex: number) => AsyncIterator<PromptItem>;
   readonly #options: ModelGroupQueueOptions;
+  /** Counts the looks at the source (each reads whether it still grows). */
+  #pass = 0;
 
   constructor(
     order: ReadonlyArray<string | null>,
@@ -70,6 +74,7 @@ export class ModelGroupQueue {
     // The current group gets one growth to refill before another model takes over.
     let patient = true;
     for (;;) {
+      this.#pass += 1;
       if (growth) for (const model of growth.models()) this.#adopt(model, this.#options.now());
       this.#preemptIfStarved();
       // Both read before pulling: a source that has stopped growing has committed everything it
@@ -110,19 +115,30 @@ export class ModelGroupQueue {
   #adopt(model: string | null, at: number): void {
     if (this.#known.has(model)) return;
     this.#known.add(model);
-    this.#groups.push({ model, iterator: undefined, lastIndex: -1, waitingSince: at });
+    this.#groups.push({ model, iterator: undefined, openedIn: 0, lastIndex: -1, waitingSince: at });
   }
 
+  /**
+   * The group's next prompt, or undefined when it has none now. A reader reads pages: one opened
+   * before this pass may end on a page read before the source's last growth (or before its
+   * end), so it is opened again, after `lastIndex`, before the group counts as drained (a
+   * growing source's `open` must honour `afterIndex`).
+   */
   async #pull(group: GroupState): Promise<PromptItem | undefined> {
-    group.iterator ??= this.#open(group.model, group.lastIndex);
-    const result = await group.iterator.next();
-    if (result.done) {
-      // Opened again (after `lastIndex`) when the source has grown.
+    for (;;) {
+      if (group.iterator === undefined) {
+        group.iterator = this.#open(group.model, group.lastIndex);
+        group.openedIn = this.#pass;
+      }
+      const result = await group.iterator.next();
+      if (!result.done) {
+        group.lastIndex = result.value.index;
+        return result.value;
+      }
       group.iterator = undefined;
-      return undefined;
+      // A source that does not grow has nothing its readers could have missed.
+      if (this.#options.growth === undefined || group.openedIn === this.#pass) return undefined;
     }
-    group.lastIndex = result.value.index;
-    return result.value;
   }
 
   /** Group `i` has prompts and the ones before it have none for now: they wait at the back of the line. */

@@ -72,6 +72,19 @@ class GrowingSource {
     };
   };
 
+  /** As the store reads: one page, read when the reader is opened. */
+  openPaged = (model: string | null, after: number): AsyncIterator<PromptItem> => {
+    const page = this.items.filter((item) => item.model === model && item.index > after);
+    let position = 0;
+    return {
+      async next() {
+        const item = page[position++];
+        if (item === undefined) return { done: true, value: undefined };
+        return { done: false, value: { customId: `${model}-${item.index}`, index: item.index, source: 's', endpoint: '/v1/completions', body: {} } };
+      },
+    };
+  };
+
   growth = { growing: () => this.reading, grown: () => this.#grown, models: () => this.order };
 
   #renew(): Promise<void> {
@@ -117,6 +130,17 @@ describe('ModelGroupQueue over a source that grows while it is read', () => {
     const rest = drain(queue);
     source.end();
     expect(await rest).toEqual(['a-3']);
+  });
+
+  it('does not take the end of a page read before the last growth for the end of the group', async () => {
+    const source = new GrowingSource();
+    source.add('a', 'a');
+    const queue = new ModelGroupQueue(['a'], source.openPaged, { maxWaitMs: 0, now: () => 0, growth: source.growth });
+    expect((await queue.next())?.item.customId).toBe('a-0');
+    // Its reader holds a page with a-1 only; a-2 and the end of reading come after that page.
+    source.add('a');
+    source.end();
+    expect(await drain(queue)).toEqual(['a-1', 'a-2']);
   });
 
   it('stops waiting for more when its signal aborts', async () => {
