@@ -13,7 +13,7 @@ const layers: ReadonlyArray<readonly string[]> = [
   ['reporting'],
   ['scheduler', 'servers', 'store', 'prompts', 'hardware'],
   ['backends', 'models'],
-  ['util', 'errors.ts'],
+  ['util', 'errors.ts', 'exit-code.ts'],
 ];
 
 const srcDir = path.resolve(import.meta.dirname, '../src');

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -21,6 +22,7 @@ import { checkOutputPath } from './check-output-path.js';
 import { reportInvalidPrompts, type InvalidTally } from './report-invalid-prompts.js';
 import { checkMetricsPath } from './check-metrics-path.js';
 import { startRunTelemetry, type RunTelemetry } from '../reporting/run-telemetry.js';
+import type { IngestSummary } from '../store/item-ingester.js';
 import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings } from './resolve-run-settings.js';
@@ -32,6 +34,7 @@ import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
 import { jsonAnswerCheck } from '../scheduler/answer-check.js';
 import { readJobInsights, type JobInsights } from '../store/job-report-data.js';
 import type { JobRecord } from '../store/store-records.js';
+import { StreamingIngest } from './streaming-ingest.js';
 
 /**
  * What `batch run` and `batch resume` take: the inputs, and the settings given now (flags). The
@@ -63,8 +66,13 @@ export interface RunJobContext {
   readonly hardStop?: AbortSignal;
   /** Progress and notices. */
   readonly listener?: SchedulerListener;
-  /** Called once the number of prompts to send is known, before the first is sent. */
-  readonly onStart?: (info: { readonly pending: number; readonly job: string }) => void | Promise<void>;
+  /**
+   * Called before the first prompt is sent, with the number to send. `reading`: the inputs are
+   * still being read, and `onTotal` tells how the number grows.
+   */
+  readonly onStart?: (info: { readonly pending: number; readonly job: string; readonly reading?: boolean }) => void | Promise<void>;
+  /** The number of prompts to send grew (inputs read while sending), or reading ended. */
+  readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
   readonly notice?: (line: string) => void;
   /** The command line, recorded with the run (secrets scrubbed). @default process.argv.slice(2) */
   readonly argv?: readonly string[];
@@ -97,6 +105,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
   let ingested = false;
   let failure: unknown;
   let exitCode: number = ExitCode.Internal;
+  /** A new job's inputs, read and checkpointed while its first prompts are sent. */
+  let streaming: StreamingIngest | undefined;
   try {
     const existing = store.getJob(located.job);
     if (options.resume && existing === undefined) {
@@ -118,8 +128,13 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         `job "${located.job}" (${located.db}) read ${describe(savedInputs, saved?.config.template)}; this run names ${describe(inputs, template)}. Pass --replace-inputs to make these its inputs (prompts not in them leave the job's output), or another --job to start a new job`,
       );
     }
-    // Re-read on resume only to retry failed prompts: a line fixed since then replaces its failure.
-    const reread = !options.resume || (options.retryFailed === true && !inputs.includes('-'));
+    // Re-read on resume only to retry failed prompts (a line fixed since then replaces its
+    // failure), or to read the rest of inputs an earlier run stopped reading.
+    const partial = existing?.inputsRead === false;
+    const reread = !options.resume || ((options.retryFailed === true || partial) && !inputs.includes('-'));
+    if (options.resume && partial && inputs.includes('-')) {
+      context.notice?.(`job "${located.job}" stopped reading standard input before its end: it holds the prompts read until then`);
+    }
     if (options.resume && options.retryFailed === true && inputs.includes('-')) {
       context.notice?.(`job "${located.job}" read its prompts from standard input, which cannot be read again: unreadable lines stay failed; run the fixed lines with \`batch run - --job ${located.job}\``);
     }
@@ -144,12 +159,43 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
+    // Told of the total as it grows while the inputs are read.
+    let telemetry: RunTelemetry | undefined;
     const invalid: InvalidTally = {};
     const read = { seen: 0 };
-    const prompts = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
-    const records = share === undefined ? prompts : selectInputShard(prompts, share, read);
-    const ingest = reread ? await store.ingest(job.id, reportInvalidPrompts(applyAnswerShape(records, jsonSchema), located.job, context.notice, invalid)) : undefined;
-    ingested = true;
+    let ingest: IngestSummary | undefined;
+    if (reread) {
+      // Until reading ends, the job holds only part of its inputs (whatever stops this run).
+      store.setInputsRead(job.id, false);
+      // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
+      const prompts = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+      const shared = share === undefined ? prompts : selectInputShard(prompts, share, read);
+      const records = reportInvalidPrompts(applyAnswerShape(shared, jsonSchema), located.job, context.notice, invalid);
+      if (store.countByStatus(job.id).total === 0) {
+        // A new job: sending starts with its first prompts, reading goes on beside it.
+        streaming = new StreamingIngest({
+          store,
+          jobId: job.id,
+          records,
+          signal: context.softStop,
+          cache: options.cache === true,
+          onLineError: (message) => context.notice?.(`skipped: ${message}`),
+          onTotal: (total) => {
+            context.onTotal?.(total);
+            telemetry?.setPending(total.pending);
+          },
+        });
+        await streaming.firstWork();
+        if (!streaming.reading) ingest = await streaming.finished;
+      } else {
+        // Items already held are compared with the inputs before anything is sent: a changed or
+        // removed line must not be sent as it was.
+        ingest = await store.ingest(job.id, records, { signal: context.softStop });
+      }
+    }
+    ingested = ingest?.stopped !== true && streaming?.reading !== true;
+    if (reread && ingested) store.setInputsRead(job.id, true);
+    if (ingest?.stopped === true) stopReadingStdin(inputs, context.stdin);
     // A new job whose every prompt is unreadable has nothing to send: an input error, not a run.
     if (job.isNew && ingest !== undefined && ingest.total > 0 && ingest.invalid === ingest.total) {
       throw new AppError('PROMPT_INVALID', `nothing to send: all ${ingest.total} prompt(s) read are invalid, the first: ${invalid.first ?? '?'}; fix them and run the same command again`);
@@ -164,8 +210,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     }
     store.resetInterrupted(job.id);
     if (options.retryFailed) store.resetFailed(job.id);
-    const cached = options.cache ? store.applyCache(job.id) : 0;
+    let cached = options.cache ? store.applyCache(job.id) : 0;
     const before = store.countByStatus(job.id);
+    if (before.total === 0 && ingest?.stopped === true) {
+      throw new AppError('INTERRUPTED', `stopped while reading ${inputs.join(', ')}, before any prompt was read`);
+    }
     const sources = [...inputs, ...(template === undefined ? [] : template.data.map((file) => file.path))].join(', ');
     if (before.total === 0 && share !== undefined && (read.seen > 0 || !reread)) {
       context.notice?.(`shard ${formatInputShard(share)} holds none of the prompts of ${sources}: nothing to send`);
@@ -178,13 +227,14 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
     // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
     const writerScript = ThreadedResultWriter.workerScript();
-    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id }, writerScript) : store.createResultWriter(job.id, {});
+    // The output file grows as answers land (on the writer's thread), a finished prefix at a time.
+    const output = { path: path.resolve(context.cwd, out), jobName: located.job };
+    const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id, output }, writerScript) : store.createResultWriter(job.id, { output });
     const started = Date.now();
     let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
     let router: Router | undefined;
-    let telemetry: RunTelemetry | undefined;
     try {
-      if (before.pending > 0) {
+      if (before.pending > 0 || streaming?.reading === true) {
         if (found.advice !== undefined && fromAdvice.length > 0) {
           context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${found.advice.savedAt}) for ${fromAdvice.join(', ')}; flags override it`);
         }
@@ -197,13 +247,24 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           fleetListener: context.listener,
         });
         const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
-        await context.onStart?.({ pending: before.pending, job: located.job });
-        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending: before.pending, metricsPath: given.metrics, intervalMs: settings.sampleEveryMs, listener: context.listener, env: context.env, notice: context.notice });
-        const source: WorkSource = {
+        const pageSize = Math.max(64, workers * 2);
+        // Refused before the first request (a duplicate custom_id, an unreadable file): no job.
+        streaming?.throwIfFailed();
+        const pending = streaming?.pending ?? before.pending;
+        await context.onStart?.({ pending, job: located.job, reading: streaming?.reading ?? false });
+        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending, metricsPath: given.metrics, intervalMs: settings.sampleEveryMs, listener: context.listener, env: context.env, notice: context.notice });
+        const source: WorkSource = streaming?.workSource(pageSize) ?? {
           models: () => store.pendingModels(job.id),
-          items: (model) => store.pendingItems(job.id, { model, pageSize: Math.max(64, workers * 2) }),
+          items: (model) => store.pendingItems(job.id, { model, pageSize }),
         };
         dispatched = true;
+        // Inputs read (and checkpointed) before this point: the output may grow up to any answer;
+        // while they are read beside the sending, up to what was read. Not before the first
+        // request: a run refused earlier leaves no output file behind.
+        if (streaming) streaming.beginDispatch(writer);
+        else if (ingest?.stopped !== true) writer.readingEnded();
+        // Reading that fails once prompts were sent stops the sending; its error ends the run.
+        const softStop = streaming && context.softStop ? AbortSignal.any([context.softStop, streaming.failedSignal]) : (streaming?.failedSignal ?? context.softStop);
         scheduled = await new BatchScheduler({
           router,
           source,
@@ -213,12 +274,21 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           retryPolicy: new RetryPolicy({ retries: settings.retries }),
           maxWaitMs: settings.maxWaitMs,
           graceMs: settings.graceMs,
-          softStop: context.softStop,
+          softStop,
           hardStop: context.hardStop,
-          listener: telemetry.listener,
+          listener: streaming?.listen(telemetry.listener) ?? telemetry.listener,
           answerCheck: jsonAnswerCheck({ retries: settings.jsonRetries }),
           gate,
         }).run();
+      }
+      if (streaming) {
+        // Dispatch stopped early (a stop, a store failure): so does reading.
+        await streaming.stop();
+        ingest = await streaming.finished;
+        cached += streaming.cached;
+        ingested = !ingest.stopped;
+        if (ingested) store.setInputsRead(job.id, true);
+        else stopReadingStdin(inputs, context.stdin);
       }
     } finally {
       await telemetry?.stop();
@@ -240,9 +310,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       storeError ??= toAppError(error);
     }
     const after = store.countByStatus(job.id);
-    const stats = store.jobStats(job.id);
+    // Not jobStats: its percentiles sort every item, and the summary needs only this count.
+    const deduplicated = store.countDuplicates(job.id);
     const insights = readInsights(store, job);
-    await writeOutput(store, job.id, { path: out, format: 'jsonl' });
+    // The whole file again only when the one that grew could not be completed (see OutputAppender).
+    if (writer.output?.complete !== true) await writeOutput(store, job.id, { path: out, format: 'jsonl' });
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
     exitCode = storeError || downError
@@ -263,7 +335,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       before,
       after,
       ingest,
-      deduplicated: stats.deduplicated,
+      deduplicated,
       cached,
       scheduled,
       wallMs,
@@ -277,6 +349,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     return summary;
   } catch (error) {
     exitCode = (error as AppError).exitCode ?? ExitCode.Internal;
+    // Nothing may write the store once it closes.
+    await streaming?.stop();
     // A new job refused before its first request is not a job: nothing to resume, nothing to list.
     if (jobIsNew && !dispatched && jobId !== undefined) {
       try {
@@ -321,6 +395,11 @@ function withHint(error: unknown, ingested: boolean, resume: string): unknown {
   if (!(error instanceof AppError) || (error.code !== 'STORE_WRITE_FAILED' && error.code !== 'STORE_UNAVAILABLE')) return error;
   const next = ingested ? `continue with \`${resume}\`` : 'run the same command again';
   return new StoreError(error.code, `${error.message}; then ${next}`, error);
+}
+
+/** The rest of standard input is not read: a producer still writing must not keep `batch` alive. */
+function stopReadingStdin(inputs: readonly string[], stdin: NodeJS.ReadableStream): void {
+  if (inputs.includes('-')) (stdin as Partial<Readable>).destroy?.();
 }
 
 /** Whether two input lists name the same inputs, in any order. */

@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import { createRequire } from 'node:module';
+import type { Pool as UndiciPool } from 'undici';
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
@@ -22,6 +23,16 @@ export interface HttpEndpointOptions {
    */
   readonly stallTimeoutMs?: number;
 }
+
+/**
+ * undici's Pool alone: its main entry also loads fetch, WebSocket, cookies and, through them,
+ * Node's own copy of undici, about 60 ms of every run's start-up for a class it does not use.
+ */
+const requireUndici = createRequire(import.meta.url);
+const Pool = requireUndici('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+type Pool = UndiciPool;
+/** `Dispatcher#request`, which the main entry mixes into every dispatcher (streamed answers use it). */
+const request = requireUndici('undici/lib/api/api-request.js') as (this: Pool, options: Parameters<Pool['request']>[0]) => ReturnType<Pool['request']>;
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -57,6 +68,7 @@ export class HttpEndpoint {
   readonly #pool: Pool;
   readonly #stallTimeoutMs: number | undefined;
   readonly #headers: Record<string, string>;
+  readonly #watchers = new WeakMap<AbortSignal, Set<() => void>>();
 
   constructor(options: HttpEndpointOptions) {
     if (options.connections !== undefined) checkWholeNumber('connections', options.connections, 1);
@@ -82,18 +94,90 @@ export class HttpEndpoint {
     if (options.apiKey !== undefined) this.#headers.authorization = `Bearer ${options.apiKey}`;
   }
 
-  /** Sends and reads the whole answer. Rejects only on transport failure: every HTTP status resolves. */
-  async send(method: 'GET' | 'POST', path: string, body: unknown, options: SendOptions): Promise<HttpAnswer> {
-    const stream = await this.open(method, path, body, options);
-    try {
-      const text = await readText(stream.body);
-      await socketReleased();
-      return { statusCode: stream.statusCode, headers: stream.headers, text };
-    } catch (error) {
-      throw mapTransportError(error, this.url, this.#transportContext(options, stream.timedOut()));
-    } finally {
-      stream.done();
+  /**
+   * Sends and reads the whole answer. Rejects only on transport failure: every HTTP status resolves.
+   * The hot path of every non-streamed prompt, so it drives undici's `dispatch` directly: no
+   * AbortController, body stream or async iterator per request.
+   */
+  send(method: 'GET' | 'POST', path: string, body: unknown, options: SendOptions): Promise<HttpAnswer> {
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      const signal = options.signal;
+      let controller: { abort(reason: Error): void } | undefined;
+      let reason: Error | undefined;
+      let timedOut = false;
+      let settled = false;
+      const abort = (cause: Error): void => {
+        reason ??= cause;
+        controller?.abort(reason);
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort(new Error(`no complete answer within ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+      const unwatch = signal === undefined ? undefined : this.#watch(signal, () => abort(abortReason(signal)));
+      const fail = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unwatch?.();
+        reject(mapTransportError(error, this.url, this.#transportContext(options, timedOut)));
+      };
+      if (signal?.aborted === true) abort(abortReason(signal));
+      let statusCode = 0;
+      let headers: Headers = {};
+      const chunks: Buffer[] = [];
+      try {
+        this.#pool.dispatch(
+          { method, path, headers: this.#headers, body: body === undefined ? undefined : JSON.stringify(body) },
+          {
+            onRequestStart: (started: { abort(reason: Error): void }) => {
+              controller = started;
+              if (reason !== undefined) started.abort(reason);
+            },
+            onResponseStart: (_: unknown, status: number, responseHeaders: Headers) => {
+              statusCode = status;
+              headers = responseHeaders;
+            },
+            onResponseData: (_: unknown, chunk: Buffer) => {
+              chunks.push(chunk);
+            },
+            onResponseEnd: () => {
+              if (settled) return;
+              settled = true;
+              clearTimeout(timer);
+              unwatch?.();
+              const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+              // See socketReleased: undici frees the socket one loop turn after the end, then
+              // checks it for a close for one more; the next request of this worker reuses it.
+              setImmediate(() => setImmediate(() => resolve({ statusCode, headers, text })));
+            },
+            onResponseError: (_: unknown, error: Error) => fail(error),
+          },
+        );
+      } catch (error) {
+        fail(error);
+      }
+    });
+  }
+
+  /**
+   * Calls `onAbort` when `signal` aborts. One listener per signal and endpoint, whatever the
+   * number of requests in flight: adding and removing one per request costs more than the rest of
+   * the bookkeeping. Returns the function that stops watching.
+   */
+  #watch(signal: AbortSignal, onAbort: () => void): () => void {
+    let watchers = this.#watchers.get(signal);
+    if (watchers === undefined) {
+      const set = new Set<() => void>();
+      watchers = set;
+      this.#watchers.set(signal, set);
+      signal.addEventListener('abort', () => {
+        for (const watcher of [...set]) watcher();
+      }, { once: true });
     }
+    const set = watchers;
+    set.add(onAbort);
+    return () => set.delete(onAbort);
   }
 
   /** Sends and hands back the body as a stream (server-sent events); the caller must call `done()`. */
@@ -113,7 +197,7 @@ export class HttpEndpoint {
     };
     try {
       if (signal?.aborted) deadline.abort();
-      const response = await this.#pool.request({
+      const response = await request.call(this.#pool, {
         method,
         path,
         headers: this.#headers,
@@ -141,10 +225,9 @@ export class HttpEndpoint {
   }
 }
 
-async function readText(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+/** Why a request stopped when its caller's signal aborted (undici reports it as the failure). */
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
 /**

@@ -1,7 +1,8 @@
-import { AppError, ExitCode } from '../errors.js';
+import type { AppError } from '../errors.js';
+import { ExitCode } from '../exit-code.js';
+import type { Writable } from 'node:stream';
 import type { CliIo } from './io.js';
 import { runProgram } from './program.js';
-import { reportError } from './report-error.js';
 
 /**
  * Whether an error is a write to a stdout whose reader is gone (`batch export JOB | head -1`):
@@ -17,6 +18,8 @@ function isClosedStdout(error: unknown, stdoutClosed: boolean): boolean {
  * the soft and hard stop signals commands watch, and errors become messages and exit codes.
  */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // Loaded only when there is an error to report: `batch --help` starts without it.
+  const reportError = async (error: unknown, stderr: Writable): Promise<number> => (await import('./report-error.js')).reportError(error, stderr);
   const softStop = new AbortController();
   const hardStop = new AbortController();
   let interrupts = 0;
@@ -42,17 +45,24 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     else stdoutFailure ??= error;
   };
   // A full disk or a device error behind stdout is the machine's problem, not a bug in batch.
-  const outputFailed = (cause: NodeJS.ErrnoException): AppError =>
-    new AppError('OUTPUT_WRITE_FAILED', `cannot write to standard output (${cause.code ?? cause.message}): free some space, or write to a file with --out; the job database keeps everything`, { cause });
+  const outputFailed = async (cause: NodeJS.ErrnoException): Promise<AppError> =>
+    new (await import('../errors.js')).AppError('OUTPUT_WRITE_FAILED', `cannot write to standard output (${cause.code ?? cause.message}): free some space, or write to a file with --out; the job database keeps everything`, { cause });
   process.stdout.on('error', onStdoutError);
 
+  // Standard input and error are set up when a command first uses them: `batch --help` needs neither.
   const io: CliIo = {
     stdout: process.stdout,
-    stderr: process.stderr,
-    stdin: process.stdin,
+    get stderr() {
+      return process.stderr;
+    },
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
-    isTTY: process.stderr.isTTY === true,
+    get isTTY() {
+      return process.stderr.isTTY === true;
+    },
     softStop: softStop.signal,
     hardStop: hardStop.signal,
   };
@@ -62,8 +72,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (isClosedStdout(error, stdoutClosed)) process.exitCode = ExitCode.Ok;
-    else if (stdoutFailure !== undefined && code === stdoutFailure.code) process.exitCode = reportError(outputFailed(stdoutFailure), process.stderr);
-    else process.exitCode = reportError(error, process.stderr);
+    else if (stdoutFailure !== undefined && code === stdoutFailure.code) process.exitCode = await reportError(await outputFailed(stdoutFailure), process.stderr);
+    else process.exitCode = await reportError(error, process.stderr);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -72,7 +82,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     // Output that never arrived makes no successful command: wait until what was written is
     // flushed (or has failed) before deciding.
     if (!stdoutClosed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-    if (stdoutFailure !== undefined && process.exitCode === ExitCode.Ok) process.exitCode = reportError(outputFailed(stdoutFailure), process.stderr);
+    if (stdoutFailure !== undefined && process.exitCode === ExitCode.Ok) process.exitCode = await reportError(await outputFailed(stdoutFailure), process.stderr);
     // Every server is stopped and every result committed by now. A library that leaves a handle
     // open (node-llama-cpp's downloader after a failed download does) must not keep a finished
     // batch alive; the timer is unref'd, so a clean exit is never delayed by it.

@@ -1,8 +1,11 @@
-import { Command, CommanderError } from 'commander';
-import { ExitCode, UsageError } from '../errors.js';
+import { createRequire } from 'node:module';
+import { ExitCode } from '../exit-code.js';
+
+// commander's CommonJS entry itself: its ESM wrapper costs a parse of the entry for every start.
+const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof import('commander');
+type Command = import('commander').Command;
 import type { CommandName } from '../app/settings-table.js';
 import type { CliIo } from './io.js';
-import { addSettingOptions, readSettingFlags } from './setting-options.js';
 
 const version = '0.1.0';
 
@@ -58,8 +61,19 @@ const commands: readonly CommandSpec[] = [
   },
 ];
 
+/**
+ * The command the command line names (`batch help run` names `run`), if any: the first word that
+ * is not an option, since `batch` itself takes no option with a value.
+ */
+function chosenCommand(argv: readonly string[]): CommandName | undefined {
+  const words = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return commands.find((spec) => spec.name === name)?.name;
+}
+
 /** Runs one command with the flags the user gave; the positional argument as the command takes it. */
 async function dispatch(name: CommandName, positional: string | string[] | undefined, command: Command, io: CliIo): Promise<number> {
+  const { readSettingFlags } = await import('./setting-options.js');
   switch (name) {
     case 'run':
     case 'resume': {
@@ -120,10 +134,15 @@ export async function runProgram(argv: readonly string[], io: CliIo): Promise<nu
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined })
     .addHelpText('after', `\n${exitCodeHelp}\nState lives in ./checkpoints (or $BATCH_HOME).`);
 
+  // Only the chosen command gets its flags (and loads the settings table): `batch --help` lists
+  // commands, not flags, and starts as fast as commander allows.
+  const chosen = chosenCommand(argv);
+  const settingOptions = chosen === undefined ? undefined : await import('./setting-options.js');
   for (const spec of commands) {
     const command = program.command(spec.name).description(spec.description);
     if (spec.argument !== undefined) command.argument(spec.argument.syntax, spec.argument.description);
-    addSettingOptions(command, spec.name).action(async (...args: unknown[]) => {
+    if (spec.name === chosen) settingOptions?.addSettingOptions(command, spec.name);
+    command.action(async (...args: unknown[]) => {
       exitCode = await dispatch(spec.name, spec.argument === undefined ? undefined : (args[0] as string | string[] | undefined), command, io);
     });
   }
@@ -134,6 +153,7 @@ export async function runProgram(argv: readonly string[], io: CliIo): Promise<nu
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.Ok;
       const command = commands.find((spec) => argv.includes(spec.name))?.name;
+      const { UsageError } = await import('../errors.js');
       throw new UsageError(`${error.message.replace(/^error: /, '')}; run \`batch${command === undefined ? '' : ` ${command}`} --help\` for usage`);
     }
     throw error;

@@ -30,11 +30,17 @@ async function fileIdOf(filePath: string): Promise<string | undefined> {
   }
 }
 
-/** Whether `inner` lies in the folder `outer` where the folder reader would read it (no dot-folder or dot-file on the way). */
-function readThrough(outer: string, inner: string): boolean {
-  const relative = path.relative(outer, inner);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) return false;
-  return relative === '' || relative.split(path.sep).every((part) => !part.startsWith('.'));
+/**
+ * The folders that read `inner` through (no dot-folder or dot-file on the way, as the folder
+ * reader skips them): its ancestors, up to the first dot-named one.
+ */
+function* foldersReading(inner: string): Generator<string> {
+  for (let current = inner; ; ) {
+    const parent = path.dirname(current);
+    if (parent === current || path.basename(current).startsWith('.')) return;
+    yield parent;
+    current = parent;
+  }
 }
 
 function describe(read: ReadPath): string {
@@ -55,15 +61,26 @@ export async function checkInputsOnce(inputs: readonly string[], resolved: reado
       for (const file of input.files) reads.push({ realPath: await realPathOf(file.filePath), fileId: await fileIdOf(file.filePath), input: inputs[i]!, folder: false });
     }
   }
+  // Linear in the files read (a glob may name a hundred thousand): each path is looked up, not
+  // compared with every other.
+  const firstAt = new Map<string, number>();
+  const firstFileAt = new Map<string, number>();
+  const folderAt = new Map<string, number>();
+  /** For a folder path, the first read inside it (read through). */
+  const firstInside = new Map<string, number>();
   for (const [j, later] of reads.entries()) {
-    for (const earlier of reads.slice(0, j)) {
-      const overlap =
-        earlier.realPath === later.realPath ||
-        (earlier.fileId !== undefined && earlier.fileId === later.fileId) ||
-        (earlier.folder && readThrough(earlier.realPath, later.realPath)) || (later.folder && readThrough(later.realPath, earlier.realPath));
-      if (!overlap) continue;
+    const candidates = [firstAt.get(later.realPath), later.fileId === undefined ? undefined : firstFileAt.get(later.fileId)];
+    for (const folder of foldersReading(later.realPath)) candidates.push(folderAt.get(folder));
+    if (later.folder) candidates.push(firstInside.get(later.realPath));
+    const found = candidates.filter((i): i is number => i !== undefined);
+    if (found.length > 0) {
+      const earlier = reads[Math.min(...found)]!;
       const what = earlier.input === later.input ? `given twice (${describe(later)} twice)` : `given twice: as ${describe(earlier)} and as ${describe(later)}`;
       throw new PromptError('DUPLICATE_INPUT', later.input, `${what}; its prompts would be read twice: give each file once`);
     }
+    if (!firstAt.has(later.realPath)) firstAt.set(later.realPath, j);
+    if (later.fileId !== undefined && !firstFileAt.has(later.fileId)) firstFileAt.set(later.fileId, j);
+    if (later.folder && !folderAt.has(later.realPath)) folderAt.set(later.realPath, j);
+    for (const folder of foldersReading(later.realPath)) if (!firstInside.has(folder)) firstInside.set(folder, j);
   }
 }

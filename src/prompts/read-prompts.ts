@@ -38,6 +38,13 @@ export interface ReadPromptsOptions {
    * @default undefined (`inputs` only)
    */
   readonly template?: TemplateInputs;
+  /**
+   * With `checkDuplicates`, also throw DUPLICATE_CUSTOM_ID here. The check holds every custom_id
+   * read: turn it off where a store's key finds them instead (`batch run`), so that memory stays
+   * flat however many prompts are read.
+   * @default true
+   */
+  readonly checkCustomIds?: boolean;
 }
 
 /**
@@ -62,7 +69,7 @@ async function* generateRecords(inputs: readonly string[], options: ReadPromptsO
   for (const input of inputs) resolved.push(await resolveInput(input, options.cwd));
   if (options.checkDuplicates !== false) await checkInputsOnce(inputs, resolved);
 
-  const guard = options.checkDuplicates === false ? undefined : new DuplicateGuard();
+  const guard = options.checkDuplicates === false || options.checkCustomIds === false ? undefined : new DuplicateGuard();
   let index = 0;
   for (const input of resolved) {
     for await (const draft of readInput(input, options)) {
@@ -115,6 +122,9 @@ function validateOptions(inputs: readonly string[], options: ReadPromptsOptions)
   }
   if (options.checkDuplicates !== undefined && typeof options.checkDuplicates !== 'boolean') {
     throw optionError('checkDuplicates', 'a boolean', options.checkDuplicates);
+  }
+  if (options.checkCustomIds !== undefined && typeof options.checkCustomIds !== 'boolean') {
+    throw optionError('checkCustomIds', 'a boolean', options.checkCustomIds);
   }
   const stdinUses = inputs.filter((input) => input === '-').length;
   if (stdinUses > 1) throw new PromptError('PROMPT_FILE_INVALID', '-', 'stdin can be read only once; give `-` a single time');

@@ -12,8 +12,10 @@ export interface ProgressReporterOptions {
   readonly isTTY: boolean;
   /** Print nothing. @default false */
   readonly quiet?: boolean;
-  /** Prompts this run has to finish. */
+  /** Prompts this run has to finish (known so far, while `reading`). */
   readonly total: number;
+  /** The inputs are still being read: the total is what was read so far, and grows (`setTotal`). @default false */
+  readonly reading?: boolean;
   /** Status-line period when not on a terminal. @default 10000 */
   readonly intervalMs?: number;
   /** @default Date.now */
@@ -23,6 +25,7 @@ export interface ProgressReporterOptions {
 interface BarLike {
   start(total: number, value: number, payload: object): void;
   update(value: number, payload: object): void;
+  setTotal?(total: number): void;
   stop(): void;
 }
 
@@ -44,10 +47,21 @@ export class ProgressReporter implements SchedulerListener {
   #lastDraw = 0;
   /** Since when every server has been down (epoch ms), while the run is paused. */
   #pausedSince: number | undefined;
+  #total: number;
+  #reading: boolean;
 
   constructor(options: ProgressReporterOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#total = options.total;
+    this.#reading = options.reading ?? false;
+  }
+
+  /** The total grew while the inputs are read, or reading ended (`reading` false: the total is final). */
+  setTotal(total: number, reading: boolean): void {
+    this.#total = total;
+    this.#reading = reading;
+    this.#bar?.setTotal?.(total);
   }
 
   async start(): Promise<void> {
@@ -58,14 +72,14 @@ export class ProgressReporter implements SchedulerListener {
       const bar = new cliProgress.SingleBar(
         {
           stream: this.#options.stream as NodeJS.WritableStream,
-          format: '{paused} {bar} {percentage}% | {value}/{total} | {rps} req/s | {tps} tok/s | ETA {eta} | failed {failed} | in flight {inflight}',
+          format: '{paused} {bar} {percentage}% | {value}/{total}{reading} | {rps} req/s | {tps} tok/s | ETA {eta} | failed {failed} | in flight {inflight}',
           hideCursor: true,
           clearOnComplete: false,
           fps: 5,
         },
         cliProgress.Presets.shades_classic,
       );
-      bar.start(this.#options.total, 0, this.#payload());
+      bar.start(this.#total, 0, this.#payload());
       this.#bar = bar;
     } else {
       this.#timer = setInterval(() => this.#options.stream.write(`${this.statusLine()}\n`), this.#options.intervalMs ?? 10_000);
@@ -109,12 +123,16 @@ export class ProgressReporter implements SchedulerListener {
     }
   }
 
-  /** One line for logs: `batch: 120/1000 (12%) 4.1 req/s 52 tok/s failed 0 in flight 8 ETA 3m 12s`. */
+  /**
+   * One line for logs: `batch: 120/1000 (12%) 4.1 req/s 52 tok/s failed 0 in flight 8 ETA 3m 12s`;
+   * while the inputs are read, `batch: 120/1000+ (reading) …` (the total so far, no percentage).
+   */
   statusLine(): string {
     const p = this.#payload();
-    const total = this.#options.total;
+    const total = this.#total;
     const pct = total === 0 ? 100 : Math.floor((this.#finished / total) * 100);
-    return `batch: ${p.paused === '' ? '' : `${p.paused} `}${this.#finished}/${total} (${pct}%) ${p.rps} req/s ${p.tps} tok/s failed ${p.failed} in flight ${p.inflight} retries ${this.#retries} ETA ${p.eta}`;
+    const progress = this.#reading ? `${this.#finished}/${total}+ (reading)` : `${this.#finished}/${total} (${pct}%)`;
+    return `batch: ${p.paused === '' ? '' : `${p.paused} `}${progress} ${p.rps} req/s ${p.tps} tok/s failed ${p.failed} in flight ${p.inflight} retries ${this.#retries} ETA ${p.eta}`;
   }
 
   stop(): void {
@@ -127,15 +145,17 @@ export class ProgressReporter implements SchedulerListener {
     }
   }
 
-  #payload(): { paused: string; rps: string; tps: string; eta: string; failed: number; inflight: number } {
+  #payload(): { paused: string; rps: string; tps: string; eta: string; failed: number; inflight: number; reading: string } {
     const elapsedS = Math.max(0.001, (this.#now() - this.#started) / 1000);
     const rps = this.#finished / elapsedS;
-    const remaining = this.#options.total - this.#finished;
+    const remaining = this.#total - this.#finished;
     return {
       paused: this.#pausedSince === undefined ? '' : `paused: every server down since ${new Date(this.#pausedSince).toTimeString().slice(0, 8)} |`,
       rps: rps.toFixed(1),
       tps: (this.#tokens / elapsedS).toFixed(0),
-      eta: rps > 0 && this.#pausedSince === undefined ? formatDuration((remaining / rps) * 1000) : '?',
+      // No ETA while the total is unknown or every server is down.
+      eta: rps > 0 && !this.#reading && this.#pausedSince === undefined ? formatDuration((remaining / rps) * 1000) : '?',
+      reading: this.#reading ? '+ reading' : '',
       failed: this.#failed,
       inflight: this.#inFlight,
     };

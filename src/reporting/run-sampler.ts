@@ -38,6 +38,7 @@ export class RunSampler implements Required<Pick<SchedulerListener, 'onRequestSt
   #inFlight = 0;
   #done = 0;
   #failed = 0;
+  #pending: number;
   #requestsEnded = 0;
   #completionTokens = 0;
   #last: { readonly at: number; readonly requestsEnded: number; readonly completionTokens: number } | undefined;
@@ -51,8 +52,17 @@ export class RunSampler implements Required<Pick<SchedulerListener, 'onRequestSt
     checkWholeNumber('pending', options.pending, 0);
     if (typeof options.onSample !== 'function') throw optionError('onSample', 'a function', options.onSample);
     this.#options = options;
+    this.#pending = options.pending;
     this.#intervalMs = checkNumber('intervalMs', options.intervalMs ?? 5000, 1);
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * The prompts this run has to send, as the total grows: a new job is sent while its inputs are
+   * still being read, and `queued` counts what has been read so far.
+   */
+  setPending(pending: number): void {
+    this.#pending = checkWholeNumber('pending', pending, 0);
   }
 
   onRequestStart(_item: PromptItem, serverUrl: string): void {
@@ -117,7 +127,7 @@ export class RunSampler implements Required<Pick<SchedulerListener, 'onRequestSt
       intervalMs,
       done: this.#done,
       failed: this.#failed,
-      queued: Math.max(0, this.#options.pending - this.#done - this.#failed - this.#inFlight),
+      queued: Math.max(0, this.#pending - this.#done - this.#failed - this.#inFlight),
       inFlight: this.#inFlight,
       inFlightByServer,
       requestsPerS: perSecond(this.#requestsEnded - (previous?.requestsEnded ?? 0)),

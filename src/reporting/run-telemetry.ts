@@ -31,6 +31,8 @@ export interface RunTelemetryOptions {
 /** A run's sampling and metrics, started; `listener` is the one to give the scheduler. */
 export interface RunTelemetry {
   readonly listener: SchedulerListener;
+  /** The prompts this run has to send, while the total grows (inputs still being read). */
+  setPending(pending: number): void;
   /** Takes the last sample, writes what is buffered and closes the metrics file. Never throws. */
   stop(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
   await sampler.start();
   return {
     listener,
+    setPending: (pending) => sampler.setPending(pending),
     async stop(): Promise<void> {
       await sampler.stop();
       if (metrics === undefined) return;

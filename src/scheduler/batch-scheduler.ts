@@ -8,7 +8,7 @@ import { RetryPolicy } from './retry-policy.js';
 import type { RequestGate } from './request-gate.js';
 import type { Router } from './router.js';
 import { checkWholeNumber } from '../util/check-option.js';
-import { ModelGroupQueue, type ModelGroup } from './model-group-queue.js';
+import { ModelGroupQueue, type GroupGrowth, type ModelGroup } from './model-group-queue.js';
 import type { AnswerCheck } from './answer-check.js';
 import { isWarmStart } from './warm-start.js';
 import type { FleetListener } from './fleet-listener.js';
@@ -17,8 +17,16 @@ import type { FleetListener } from './fleet-listener.js';
 export interface WorkSource {
   /** Models with pending prompts (null: prompts that name no model), in input order of first use. */
   models(): ReadonlyArray<{ readonly model: string | null; readonly pending: number }>;
-  /** The pending prompts of one model, in input order, read lazily. */
-  items(model: string | null): AsyncIterable<PromptItem>;
+  /**
+   * The pending prompts of one model, in input order, read lazily; with `afterIndex`, only those
+   * after that input position (a group read again after its source grew).
+   */
+  items(model: string | null, afterIndex?: number): AsyncIterable<PromptItem>;
+  /**
+   * Set while the inputs are still being read: prompts and models keep joining, and `models()`
+   * is asked again after every growth. Absent: the source is complete when the run starts.
+   */
+  readonly growth?: GroupGrowth;
 }
 
 /** Where outcomes go: the checkpoint store's group-committing writer, or a no-op in benchmarks. */
@@ -146,6 +154,7 @@ export class BatchScheduler {
     };
     const onHardStop = (): void => {
       this.#stopped ??= 'interrupt';
+      this.#softStopped.abort();
       this.#abort.abort();
     };
     if (softStop?.aborted) onSoftStop();
@@ -155,8 +164,9 @@ export class BatchScheduler {
 
     const groups = new ModelGroupQueue(
       orderModels(source.models(), this.#options.router.residentModels()),
-      (model) => source.items(model)[Symbol.asyncIterator](),
-      { maxWaitMs: this.#options.maxWaitMs ?? 1_800_000, now: this.#now },
+      (model, afterIndex) => source.items(model, afterIndex)[Symbol.asyncIterator](),
+      // A stop ends a wait for more input at once: nothing waiting there was taken.
+      { maxWaitMs: this.#options.maxWaitMs ?? 1_800_000, now: this.#now, growth: source.growth, signal: this.#softStopped.signal },
     );
     try {
       for (;;) {

@@ -3,9 +3,10 @@ import type { PromptItem, PromptRecord } from '../prompts/prompt-item.js';
 import { AppError, StoreError } from '../errors.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
 import { isProcessAlive } from './is-process-alive.js';
-import { ItemIngester, type IngestSummary } from './item-ingester.js';
+import { ItemIngester, type IngestOptions, type IngestSummary } from './item-ingester.js';
 import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
+import type { OutputRow } from './output-line.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
 import type { RunSample } from './run-sample.js';
 import { recordSample } from './samples.js';
@@ -48,6 +49,8 @@ interface JobRow {
   readonly lock_pid: number | null;
   readonly lock_host: string | null;
   readonly lock_at: number | null;
+  /** Absent in a database opened read-only before migration 011a_inputs_read. */
+  readonly inputs_read?: number;
 }
 
 function toJobRecord(row: JobRow, isNew: boolean): JobRecord {
@@ -58,6 +61,7 @@ function toJobRecord(row: JobRow, isNew: boolean): JobRecord {
     config: JSON.parse(row.config) as Record<string, unknown>,
     inputFingerprint: row.input_fingerprint,
     state: row.state,
+    inputsRead: row.inputs_read !== 0,
     isNew,
   };
 }
@@ -204,6 +208,13 @@ export class CheckpointStore {
     });
   }
 
+  /** Records whether the job holds all of its inputs (see `JobRecord.inputsRead`). */
+  setInputsRead(jobId: number, read: boolean): void {
+    return this.#write('record how far the inputs were read', () => {
+      this.#db.prepare('UPDATE jobs SET inputs_read = ? WHERE id = ?').run(read ? 1 : 0, jobId);
+    });
+  }
+
   /** Replaces the job's saved config (secrets scrubbed), so the last run's settings are the ones a resume uses. */
   setJobConfig(jobId: number, config: Readonly<Record<string, unknown>>): void {
     return this.#write("record the job's settings", () => {
@@ -297,10 +308,10 @@ export class CheckpointStore {
    * Loads prompt records into the job (see `IngestSummary`): new ones become pending, unchanged
    * ones keep their status, changed ones are reset, unreadable ones are recorded as failed.
    */
-  async ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
+  async ingest(jobId: number, records: AsyncIterable<PromptRecord>, options?: IngestOptions): Promise<IngestSummary> {
     const ingester = this.#writable('ingest prompts');
     try {
-      return await ingester.ingest(jobId, records);
+      return await ingester.ingest(jobId, records, options);
     } catch (error) {
       throw this.#writeFailed('record the prompts', error);
     }
@@ -337,9 +348,9 @@ export class CheckpointStore {
    * Gives pending deterministic items the answer of a done item with the same request in another
    * job of this database (`--cache`). Returns how many were answered.
    */
-  applyCache(jobId: number): number {
+  applyCache(jobId: number, fromIndex = 0): number {
     return this.#write('apply the cache', () => {
-      return this.#items.applyCache(jobId);
+      return this.#items.applyCache(jobId, fromIndex);
     });
   }
 
@@ -361,9 +372,19 @@ export class CheckpointStore {
     return this.#items.finishedItems(jobId, options);
   }
 
+  /** The finished items as the JSONL output needs them (stored answers as text), in input order. */
+  outputRows(jobId: number, options: FinishedItemsOptions = {}): Iterable<OutputRow> {
+    return this.#items.outputRows(jobId, options);
+  }
+
   /** Items per status. */
   countByStatus(jobId: number): StatusCounts {
     return this.#items.countByStatus(jobId);
+  }
+
+  /** Items that copy the answer of an identical deterministic item (what `jobStats` counts as deduplicated). */
+  countDuplicates(jobId: number): number {
+    return this.#items.countDuplicates(jobId);
   }
 
   /** Counts, throughput, latency percentiles and the most frequent errors. */

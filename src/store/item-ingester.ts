@@ -1,6 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { PromptError } from '../errors.js';
 import type { InvalidPrompt, PromptItem, PromptRecord } from '../prompts/prompt-item.js';
+import { readInChunks } from '../util/read-in-chunks.js';
+import type { IngestOptions } from './ingest-options.js';
 import { isDeterministic, requestHash } from './request-hash.js';
+import { SeenIds } from './seen-ids.js';
+
+export type { IngestChunk, IngestOptions } from './ingest-options.js';
 
 /** What `ingest` found, compared with what the job already held. */
 export interface IngestSummary {
@@ -27,6 +33,8 @@ export interface IngestSummary {
   readonly superseded: number;
   /** The first 20 superseded custom ids, to show the user. */
   readonly supersededIds: readonly string[];
+  /** Reading was stopped (`signal`) before the inputs' end: the job holds only what was read. */
+  readonly stopped: boolean;
 }
 
 /** Rows per transaction: large enough for throughput, small enough to keep memory flat. */
@@ -45,6 +53,9 @@ interface ExistingRow {
 }
 
 interface Counters {
+  /** Of the chunk being written: see IngestChunk. */
+  chunkPending: number;
+  chunkModels: Set<string | null>;
   total: number;
   added: number;
   unchanged: number;
@@ -55,12 +66,6 @@ interface Counters {
   duplicates: number;
   superseded: number;
   supersededIds: string[];
-}
-
-interface UnseenRow {
-  readonly custom_id: string;
-  readonly invalid: number;
-  readonly duplicate_of: string | null;
 }
 
 const clearedResult = `
@@ -84,17 +89,16 @@ export class ItemIngester {
   readonly #moveItem: BetterSqlite3.Statement;
   readonly #duplicatesOf: BetterSqlite3.Statement<[number, string], string>;
   readonly #setDuplicateOf: BetterSqlite3.Statement;
-  readonly #copyFinishedPrimaries: BetterSqlite3.Statement;
+  readonly #copyFinishedPrimaries: BetterSqlite3.Statement<[number, number]>;
+  readonly #insertItemOnce: BetterSqlite3.Statement;
+  readonly #hasItem: BetterSqlite3.Statement<[number, string], number>;
   readonly #touchJob: BetterSqlite3.Statement;
   readonly #hasItems: BetterSqlite3.Statement<[number], number>;
-  readonly #clearSeen: BetterSqlite3.Statement;
-  readonly #markSeen: BetterSqlite3.Statement<[string]>;
-  readonly #selectUnseen: BetterSqlite3.Statement<[number], UnseenRow>;
-  readonly #supersedeUnseen: BetterSqlite3.Statement;
-  readonly #deleteUnseen: BetterSqlite3.Statement<[number]>;
   readonly #forgetRestored: BetterSqlite3.Statement<[number, number]>;
+  readonly #seen: SeenIds;
   /** The job had no items when this ingest began: nothing to compare with, so no lookups. */
   #fresh = false;
+  #options: IngestOptions = {};
   readonly #ingestChunk: BetterSqlite3.Transaction<(jobId: number, chunk: readonly PromptRecord[], counters: Counters) => void>;
 
   constructor(db: BetterSqlite3.Database) {
@@ -117,6 +121,13 @@ export class ItemIngester {
       `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data)
        VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData)`,
     );
+    // A job that started empty meets each id once unless the inputs repeat one: the primary key finds it.
+    this.#insertItemOnce = db.prepare(
+      `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data)
+       VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData)
+       ON CONFLICT (job_id, custom_id) DO NOTHING`,
+    );
+    this.#hasItem = db.prepare<[number, string], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND custom_id = ?)').pluck();
     this.#insertInvalid = db.prepare(
       `INSERT INTO items (job_id, custom_id, idx, source, status, invalid, error_code, error_message, finished_at, row_data)
        VALUES (@jobId, @customId, @idx, @source, 'failed', 1, 'PROMPT_INVALID', @message, @now, @rowData)`,
@@ -141,7 +152,7 @@ export class ItemIngester {
       .pluck();
     this.#setDuplicateOf = db.prepare('UPDATE items SET duplicate_of = ? WHERE job_id = ? AND custom_id = ?');
     // A duplicate added after its primary finished would otherwise wait for an answer that
-    // never comes again: give it the primary's result now.
+    // never comes again: give it the primary's result now (those from input position ? on).
     this.#copyFinishedPrimaries = db.prepare(
       `UPDATE items AS d SET
          (status, response, error_code, error_message, endpoint_url, served_model, prompt_tokens,
@@ -149,27 +160,13 @@ export class ItemIngester {
          (SELECT p.status, p.response, p.error_code, p.error_message, p.endpoint_url, p.served_model,
                  p.prompt_tokens, p.completion_tokens, p.finished_at, p.answer
           FROM items AS p WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of)
-       WHERE d.job_id = ? AND d.duplicate_of IS NOT NULL AND d.status = 'pending'
+       WHERE d.job_id = ? AND d.idx >= ? AND d.duplicate_of IS NOT NULL AND d.status = 'pending'
          AND EXISTS (SELECT 1 FROM items AS p
                      WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
     this.#hasItems = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?)').pluck();
-    // The custom ids read by this ingest, so that what the inputs no longer hold can leave the job.
-    // A temporary table: it lives on disk pages of its own, not in memory, and never in the file.
-    db.exec('CREATE TEMP TABLE IF NOT EXISTS ingest_seen (custom_id TEXT PRIMARY KEY)');
-    this.#clearSeen = db.prepare('DELETE FROM temp.ingest_seen');
-    this.#markSeen = db.prepare('INSERT OR IGNORE INTO temp.ingest_seen (custom_id) VALUES (?)');
-    const unseen = 'job_id = ? AND custom_id NOT IN (SELECT custom_id FROM temp.ingest_seen)';
-    this.#selectUnseen = db.prepare(`SELECT custom_id, invalid, duplicate_of FROM items WHERE ${unseen} ORDER BY idx`);
-    this.#supersedeUnseen = db.prepare(
-      `INSERT OR REPLACE INTO superseded_items
-         (job_id, custom_id, source, status, body, response, error_code, error_message, superseded_at)
-       SELECT job_id, custom_id, source, CASE status WHEN 'running' THEN 'pending' ELSE status END,
-              body, response, error_code, error_message, @now
-       FROM items WHERE job_id = @jobId AND invalid = 0 AND custom_id NOT IN (SELECT custom_id FROM temp.ingest_seen)`,
-    );
-    this.#deleteUnseen = db.prepare(`DELETE FROM items WHERE ${unseen}`);
+    this.#seen = new SeenIds(db);
     // A line put back into the inputs is an item again, no longer superseded.
     this.#forgetRestored = db.prepare(
       'DELETE FROM superseded_items WHERE job_id = ? AND custom_id IN (SELECT custom_id FROM items WHERE job_id = ?)',
@@ -177,19 +174,27 @@ export class ItemIngester {
     this.#ingestChunk = db.transaction((jobId: number, chunk: readonly PromptRecord[], counters: Counters) => {
       for (const record of chunk) {
         counters.total++;
-        if (!this.#fresh) this.#markSeen.run(record.ok ? record.item.customId : record.invalid.customId);
-        if (record.ok) this.#ingestItem(jobId, record.item, counters);
+        const customId = record.ok ? record.item.customId : record.invalid.customId;
+        if (!this.#fresh && !this.#seen.mark(customId)) this.#ingestDuplicate(jobId, record, counters);
+        else if (record.ok) this.#ingestItem(jobId, record.item, counters);
         else this.#ingestInvalid(jobId, record.invalid, counters);
+      }
+      // A duplicate whose primary finished before it was read gets the answer now, not at the end.
+      if (this.#options.onChunk !== undefined && chunk.length > 0) {
+        const first = chunk[0]!;
+        this.#copyFinishedPrimaries.run(jobId, first.ok ? first.item.index : first.invalid.index);
       }
     });
   }
 
   /**
    * Reads `records` to the end, writing them in transactions of about 1000 rows; at most one such
-   * chunk is held in memory.
+   * chunk is held in memory, and nothing of a record once it is committed.
    */
-  async ingest(jobId: number, records: AsyncIterable<PromptRecord>): Promise<IngestSummary> {
+  async ingest(jobId: number, records: AsyncIterable<PromptRecord>, options: IngestOptions = {}): Promise<IngestSummary> {
     const counters: Counters = {
+      chunkPending: 0,
+      chunkModels: new Set(),
       total: 0,
       added: 0,
       unchanged: 0,
@@ -201,29 +206,39 @@ export class ItemIngester {
       superseded: 0,
       supersededIds: [],
     };
-    // The readers refuse duplicate custom_ids, so a job that starts empty meets each id once.
     this.#fresh = this.#hasItems.get(jobId) === 0;
-    if (!this.#fresh) this.#clearSeen.run();
-    let chunk: PromptRecord[] = [];
-    for await (const record of records) {
-      chunk.push(record);
-      if (chunk.length >= chunkSize) {
+    this.#options = options;
+    if (!this.#fresh) this.#seen.clear();
+    const { onChunk } = options;
+    const { stopped } = await readInChunks(records, {
+      chunkSize,
+      flushAfterMs: onChunk === undefined ? undefined : (options.flushAfterMs ?? 20),
+      signal: options.signal,
+      onIdle: options.onIdle,
+      pause: options.pause,
+      write: (chunk) => {
         this.#ingestChunk.immediate(jobId, chunk, counters);
-        chunk = [];
-      }
-    }
+        const pending = counters.chunkPending;
+        const models = [...counters.chunkModels];
+        counters.chunkPending = 0;
+        counters.chunkModels.clear();
+        const first = chunk[0]!;
+        const last = chunk[chunk.length - 1]!;
+        onChunk?.({ fromIndex: first.ok ? first.item.index : first.invalid.index, toIndex: (last.ok ? last.item.index : last.invalid.index) + 1, pending, models });
+      },
+    });
     this.#db
       .transaction(() => {
-        if (chunk.length > 0) this.#ingestChunk(jobId, chunk, counters);
         // Only after every input was read to its end: an ingest that stopped early saw only part.
-        if (!this.#fresh) this.#supersede(jobId, counters);
+        if (!this.#fresh && !stopped) this.#supersede(jobId, counters);
         this.#forgetRestored.run(jobId, jobId);
-        this.#copyFinishedPrimaries.run(jobId);
+        this.#copyFinishedPrimaries.run(jobId, -1);
         this.#touchJob.run(Date.now(), jobId);
       })
       .immediate();
-    if (!this.#fresh) this.#clearSeen.run();
-    return { ...counters, changedIds: [...counters.changedIds], supersededIds: [...counters.supersededIds] };
+    if (!this.#fresh) this.#seen.clear();
+    const { chunkPending: _pending, chunkModels: _models, ...summary } = counters;
+    return { ...summary, changedIds: [...counters.changedIds], supersededIds: [...counters.supersededIds], stopped };
   }
 
   /**
@@ -232,15 +247,11 @@ export class ItemIngester {
    * duplicates get a new primary among the items that stay.
    */
   #supersede(jobId: number, counters: Counters): void {
-    const unseen = this.#selectUnseen.all(jobId);
-    if (unseen.length === 0) return;
-    this.#supersedeUnseen.run({ jobId, now: Date.now() });
-    this.#deleteUnseen.run(jobId);
-    for (const row of unseen) {
-      if (row.invalid === 1) continue;
+    for (const item of this.#seen.takeOutUnseen(jobId)) {
+      if (item.invalid) continue;
       counters.superseded++;
-      if (counters.supersededIds.length < maxChangedIds) counters.supersededIds.push(row.custom_id);
-      this.#handOverDuplicates(jobId, row.custom_id, row.duplicate_of);
+      if (counters.supersededIds.length < maxChangedIds) counters.supersededIds.push(item.customId);
+      this.#handOverDuplicates(jobId, item.customId, item.duplicateOf);
     }
   }
 
@@ -275,18 +286,25 @@ export class ItemIngester {
       rowData: rowDataOf(item),
     };
     if (existing === undefined) {
-      this.#insertItem.run(row);
+      if (this.#fresh) {
+        if (this.#insertItemOnce.run(row).changes === 0) return this.#ingestDuplicate(jobId, { ok: true, item }, counters);
+      } else this.#insertItem.run(row);
       counters.added++;
+      counters.chunkPending++;
+      if (duplicateOf === null) counters.chunkModels.add(row.model);
     } else {
       this.#resetChanged.run(row);
       counters.changed++;
+      counters.chunkPending++;
+      if (duplicateOf === null) counters.chunkModels.add(row.model);
       if (counters.changedIds.length < maxChangedIds) counters.changedIds.push(item.customId);
     }
   }
 
   #ingestInvalid(jobId: number, invalid: InvalidPrompt, counters: Counters): void {
-    counters.invalid++;
     const existing = this.#selectExisting.get(jobId, invalid.customId);
+    if (this.#fresh && existing !== undefined) return this.#ingestDuplicate(jobId, { ok: false, invalid }, counters);
+    counters.invalid++;
     const row = {
       jobId,
       customId: invalid.customId,
@@ -308,6 +326,25 @@ export class ItemIngester {
     }
     this.#handOverDuplicates(jobId, invalid.customId, existing.duplicate_of);
     this.#markInvalid.run(row);
+  }
+
+  /**
+   * A custom_id this ingest met before. Before anything was sent the inputs are refused, as the
+   * readers refused them; after, only this line fails: it is stored as an unreadable line, under
+   * its place in the inputs (the id belongs to the first).
+   */
+  #ingestDuplicate(jobId: number, record: PromptRecord, counters: Counters): void {
+    const { customId, index, source } = record.ok ? record.item : record.invalid;
+    const first = this.#selectExisting.get(jobId, customId)?.source ?? 'an earlier line';
+    const detail = `duplicate custom_id ${JSON.stringify(customId)} (first at ${first}); custom_ids must be unique within a job: rename one`;
+    if (this.#options.duplicateFailsLine?.() !== true) throw new PromptError('DUPLICATE_CUSTOM_ID', source, detail);
+    let key = source;
+    for (let n = 2; this.#hasItem.get(jobId, key) === 1; n++) key = `${source}#${n}`;
+    if (!this.#fresh) this.#seen.mark(key);
+    const message = `${source}: ${detail}`;
+    this.#insertInvalid.run({ jobId, customId: key, idx: index, source, message, now: Date.now(), rowData: rowDataOf(record.ok ? record.item : record.invalid) });
+    counters.invalid++;
+    this.#options.onLineError?.(message);
   }
 
   /**

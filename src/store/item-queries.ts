@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
 import { parseRowData } from './row-data.js';
+import type { OutputRow } from './output-line.js';
 import type {
   FinishedItem,
   FinishedItemsOptions,
@@ -36,6 +37,16 @@ interface FinishedRow {
   readonly cached: number;
   readonly answer: string | null;
   readonly row_data: string | null;
+}
+
+interface OutputRowData {
+  readonly idx: number;
+  readonly custom_id: string;
+  readonly status: 'done' | 'failed';
+  readonly response: string | null;
+  readonly error_code: string | null;
+  readonly error_message: string | null;
+  readonly answer: string | null;
 }
 
 const defaultPageSize = 500;
@@ -77,15 +88,18 @@ function toFinishedItem(row: FinishedRow): FinishedItem {
  */
 export class ItemQueries {
   readonly #countByStatus: BetterSqlite3.Statement<[number], { status: string; n: number }>;
+  readonly #countDuplicates: BetterSqlite3.Statement<[number], number>;
   readonly #resetInterrupted: BetterSqlite3.Statement;
   readonly #resetFailed: BetterSqlite3.Statement;
   readonly #applyCache: BetterSqlite3.Statement;
   readonly #pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
   readonly #pendingPage: BetterSqlite3.Statement<[number, string | null, number, number], PendingRow>;
   readonly #finishedPage: BetterSqlite3.Statement<[number, number, number, number], FinishedRow>;
+  readonly #outputPage: BetterSqlite3.Statement<[number, number, number, number], OutputRowData>;
 
   constructor(db: BetterSqlite3.Database) {
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM items WHERE job_id = ? GROUP BY status');
+    this.#countDuplicates = db.prepare<[number], number>('SELECT count(*) FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL').pluck();
     this.#resetInterrupted = db.prepare(
       `UPDATE items SET status = 'pending', started_at = NULL WHERE job_id = ? AND status = 'running'`,
     );
@@ -107,7 +121,7 @@ export class ItemQueries {
           ORDER BY s.finished_at DESC LIMIT 1),
          cached = 1, error_code = NULL, error_message = NULL, latency_ms = NULL, ttft_ms = NULL,
          model_load_ms = NULL, started_at = NULL, finished_at = @now
-       WHERE i.job_id = @jobId AND i.status = 'pending' AND i.deterministic = 1
+       WHERE i.job_id = @jobId AND i.idx >= @fromIndex AND i.status = 'pending' AND i.deterministic = 1
          AND EXISTS (SELECT 1 FROM items AS s INDEXED BY items_request_hash
                      WHERE s.request_hash = i.request_hash AND s.deterministic = 1 AND s.job_id != i.job_id AND s.status = 'done')`,
     );
@@ -129,6 +143,12 @@ export class ItemQueries {
        WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
        ORDER BY idx LIMIT ?`,
     );
+    this.#outputPage = db.prepare(
+      `SELECT idx, custom_id, status, response, error_code, error_message, answer
+       FROM items
+       WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
+       ORDER BY idx LIMIT ?`,
+    );
   }
 
   countByStatus(jobId: number): StatusCounts {
@@ -140,6 +160,10 @@ export class ItemQueries {
     return counts;
   }
 
+  countDuplicates(jobId: number): number {
+    return this.#countDuplicates.get(jobId) ?? 0;
+  }
+
   resetInterrupted(jobId: number): number {
     return this.#resetInterrupted.run(jobId).changes;
   }
@@ -148,8 +172,9 @@ export class ItemQueries {
     return this.#resetFailed.run(jobId).changes;
   }
 
-  applyCache(jobId: number): number {
-    return this.#applyCache.run({ jobId, now: Date.now() }).changes;
+  /** Gives pending items (from input position `fromIndex` on) the answer another job got to the same request. */
+  applyCache(jobId: number, fromIndex = 0): number {
+    return this.#applyCache.run({ jobId, fromIndex, now: Date.now() }).changes;
   }
 
   pendingModels(jobId: number): PendingModel[] {
@@ -162,7 +187,8 @@ export class ItemQueries {
     if (model !== null && typeof model !== 'string') {
       throw optionError('model', 'a string or null', model);
     }
-    let after = -1;
+    let after = options.afterIndex ?? -1;
+    if (!Number.isInteger(after)) throw optionError('afterIndex', 'an integer', after);
     for (;;) {
       const rows = this.#pendingPage.all(jobId, model, after, pageSize);
       for (const row of rows) {
@@ -189,6 +215,21 @@ export class ItemQueries {
       for (const row of rows) {
         after = row.idx;
         yield toFinishedItem(row);
+      }
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** What the JSONL output needs of each finished item, in input order, stored text as it is. */
+  *outputRows(jobId: number, options: FinishedItemsOptions = {}): Generator<OutputRow> {
+    const pageSize = validatePageSize(options.pageSize);
+    const failedOnly = options.failedOnly === true ? 1 : 0;
+    let after = -1;
+    for (;;) {
+      const rows = this.#outputPage.all(jobId, after, failedOnly, pageSize);
+      for (const row of rows) {
+        after = row.idx;
+        yield { customId: row.custom_id, status: row.status, response: row.response, errorCode: row.error_code, errorMessage: row.error_message, answer: row.answer };
       }
       if (rows.length < pageSize) return;
     }

@@ -164,6 +164,13 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX benches_job ON benches (job_id, at);`,
   },
+  {
+    // A run sends prompts while it reads them: a run stopped (or killed) before its inputs' end
+    // leaves a job that holds only part of them, which `batch resume` must read again.
+    name: '011a_inputs_read',
+    readersMayLack: true,
+    sql: `ALTER TABLE jobs ADD COLUMN inputs_read INTEGER NOT NULL DEFAULT 1;`,
+  },
 ];
 
 /** What `applyMigrations` did. */

@@ -6,9 +6,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { toAppError } from '../errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import type { ResultWriter } from './result-writer.js';
-import type { WriterEntry, WriterReply, WriterRequest } from './threaded-result-writer.js';
+import type { OutputAppenderOptions } from './output-appender.js';
+import type { WriterEntry, WriterOutput, WriterReply, WriterRequest } from './threaded-result-writer.js';
 
-const { path, jobId } = workerData as { readonly path: string; readonly jobId: number };
+const { path, jobId, output } = workerData as { readonly path: string; readonly jobId: number; readonly output?: OutputAppenderOptions };
 const port = parentPort!;
 
 function reply(message: WriterReply): void {
@@ -19,6 +20,12 @@ function reply(message: WriterReply): void {
 function failed(seq: number | undefined, error: unknown): WriterReply {
   const { code, message } = toAppError(error);
   return { type: 'failed', seq, code, message };
+}
+
+function outputOf(writer: ResultWriter): WriterOutput | undefined {
+  const result = writer.output;
+  if (result === undefined) return undefined;
+  return result.error === undefined ? { complete: result.complete, lines: result.lines } : { complete: false, lines: result.lines, errorMessage: result.error.message };
 }
 
 function apply(writer: ResultWriter, entries: readonly WriterEntry[]): void {
@@ -34,7 +41,8 @@ function start(): void {
   try {
     store = CheckpointStore.open({ path });
     // Commits happen when the main thread says so: one transaction per posted batch.
-    writer = store.createResultWriter(jobId, { flushIntervalMs: 2 ** 31 - 1, maxBatch: Number.MAX_SAFE_INTEGER });
+    // The output grows here too, after the commits: the main thread never writes it line by line.
+    writer = store.createResultWriter(jobId, { flushIntervalMs: 2 ** 31 - 1, maxBatch: Number.MAX_SAFE_INTEGER, output });
   } catch (error) {
     // The thread cannot write at all: say why, by code, and end.
     store?.close();
@@ -50,10 +58,14 @@ function start(): void {
           apply(writer, request.entries);
           await writer.flush();
           reply({ type: 'committed', seq: request.seq });
+        } else if (request.type === 'known-before') {
+          writer.knownBefore(request.idx);
+        } else if (request.type === 'reading-ended') {
+          writer.readingEnded();
         } else {
           await writer.close();
           opened.close();
-          reply({ type: 'closed' });
+          reply({ type: 'closed', output: outputOf(writer) });
           port.close();
         }
       } catch (error) {

@@ -3,6 +3,8 @@ import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import { ResultBatcher, type ResultBatcherOptions } from './result-batcher.js';
 import type { ItemOutcome } from './item-outcome.js';
+import { storedResponseText } from './output-line.js';
+import { OutputAppender, type OutputAppenderOptions, type OutputAppenderResult } from './output-appender.js';
 
 /** How a `ResultWriter` batches its commits. */
 export interface ResultWriterOptions extends ResultBatcherOptions {
@@ -11,6 +13,12 @@ export interface ResultWriterOptions extends ResultBatcherOptions {
    * error). The scheduler should stop dispatching: results would pile up in memory.
    */
   readonly onError?: (error: StoreError) => void;
+  /**
+   * Keep the job's JSONL output file growing as results are committed: after a commit (at most
+   * every `output.intervalMs`) the lines of the newly finished prefix are appended, and `close`
+   * completes the file (see `OutputAppender`). @default no output is written
+   */
+  readonly output?: OutputAppenderOptions;
 }
 
 type Entry =
@@ -54,7 +62,10 @@ export class ResultWriter {
   readonly #applyOutcome: BetterSqlite3.Statement;
   readonly #propagate: BetterSqlite3.Statement;
   readonly #touchJob: BetterSqlite3.Statement;
+  readonly #hasDuplicates: BetterSqlite3.Statement<[number], number>;
   readonly #commit: BetterSqlite3.Transaction<(entries: readonly Entry[]) => void>;
+  readonly #appender: OutputAppender | undefined;
+  #output: OutputAppenderResult | undefined;
   #closed = false;
   #error: StoreError | undefined;
 
@@ -73,7 +84,7 @@ export class ResultWriter {
          served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
          latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
          queue_wait_ms = @queueWaitMs, retry_causes = ${mergeRetryCauses},
-         finished_at = @finishedAt, cached = 0, answer = @answer
+         started_at = coalesce(@startedAt, started_at), finished_at = @finishedAt, cached = 0, answer = @answer
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
     // Duplicates sent no request: they get the answer, not the primary's timings, so latency
@@ -87,11 +98,21 @@ export class ResultWriter {
        WHERE job_id = @jobId AND duplicate_of = @customId`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
+    this.#appender = options.output === undefined ? undefined : new OutputAppender(db, target.jobId, options.output);
+    this.#hasDuplicates = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL)').pluck();
     this.#commit = db.transaction((entries: readonly Entry[]) => {
       const jobId = this.#target.jobId;
+      // A prompt answered within the group takes one UPDATE, not two: its running mark only
+      // contributes the start time.
+      const answered = new Set<string>();
+      for (const entry of entries) if (entry.kind === 'outcome') answered.add(entry.outcome.customId);
+      const startedAt = new Map<string, number>();
+      // Asked once per group: while nothing is a duplicate there is nothing to copy results to.
+      const propagate = this.#hasDuplicates.get(jobId) === 1;
       for (const entry of entries) {
         if (entry.kind === 'running') {
-          this.#markRunning.run(entry.at, jobId, entry.customId);
+          if (answered.has(entry.customId)) startedAt.set(entry.customId, entry.at);
+          else this.#markRunning.run(entry.at, jobId, entry.customId);
           continue;
         }
         const { outcome } = entry;
@@ -100,14 +121,7 @@ export class ResultWriter {
           customId: outcome.customId,
           status: outcome.status,
           attempts: outcome.attempts,
-          response:
-            outcome.response === undefined
-              ? null
-              : JSON.stringify({
-                  status_code: outcome.response.statusCode,
-                  request_id: outcome.response.requestId,
-                  body: outcome.response.body,
-                }),
+          response: outcome.response === undefined ? null : storedResponseText(outcome.response),
           errorCode: outcome.error?.code ?? null,
           errorMessage: outcome.error?.message ?? null,
           endpointUrl: outcome.endpointUrl ?? null,
@@ -122,7 +136,8 @@ export class ResultWriter {
           retryCauses: outcome.retryCauses === undefined ? null : JSON.stringify(outcome.retryCauses),
           finishedAt: outcome.finishedAt,
         };
-        this.#applyOutcome.run(row);
+        this.#applyOutcome.run({ ...row, startedAt: startedAt.get(outcome.customId) ?? null });
+        if (!propagate) continue;
         const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, queueWaitMs: _wait, retryCauses: _causes, ...shared } = row;
         this.#propagate.run(shared);
       }
@@ -141,6 +156,25 @@ export class ResultWriter {
   /** Entries waiting in memory to be committed. */
   get pending(): number {
     return this.#batcher.pending;
+  }
+
+  /**
+   * How the output file stands after `close`: `complete` when it holds every finished item, as
+   * `writeOutput` would write it. Undefined without the `output` option, or before `close`.
+   */
+  get output(): OutputAppenderResult | undefined {
+    return this.#output;
+  }
+
+  /** Items at input positions below `idx` are final (see `OutputAppender.knownBefore`). */
+  knownBefore(idx: number): void {
+    this.#appender?.knownBefore(idx);
+  }
+
+  /** Every input has been read: the output may grow up to any finished item. */
+  readingEnded(): void {
+    this.#appender?.readingEnded();
+    this.#appender?.advance();
   }
 
   /** Records that a request for `customId` is in flight (reset to pending by `resetInterrupted`). */
@@ -164,7 +198,9 @@ export class ResultWriter {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#appender !== undefined) this.#output = { complete: false, lines: this.#appender.lines };
     await this.flush();
+    if (this.#appender !== undefined) this.#output = this.#appender.finish();
   }
 
   #push(entry: Entry): void {
@@ -178,11 +214,13 @@ export class ResultWriter {
   #commitEntries(entries: readonly Entry[]): boolean {
     try {
       this.#commit.immediate(entries);
-      return true;
     } catch (error) {
       this.#fail(error);
       return false;
     }
+    // Never throws: a failed output stops only the output, and the run writes it in full instead.
+    this.#appender?.advanceIfDue();
+    return true;
   }
 
   #fail(cause: unknown): void {

@@ -21,6 +21,11 @@ export interface JobRecord {
   /** Fingerprint of the inputs the job was created from (the caller's choice of hash). */
   readonly inputFingerprint: string;
   readonly state: JobState;
+  /**
+   * Whether the job holds all of its inputs: false after a run that stopped (or died) while it
+   * was still reading them, so that the next run or resume reads them again.
+   */
+  readonly inputsRead: boolean;
   /** Whether `openJob` created it just now. */
   readonly isNew: boolean;
 }
@@ -86,6 +91,8 @@ export interface PendingItemsOptions {
   readonly pageSize?: number;
   /** Custom ids to skip (for example those already in flight). */
   readonly excludeIds?: ReadonlySet<string>;
+  /** Only items after this input position (a reader opened again where the last one ended). @default -1 */
+  readonly afterIndex?: number;
 }
 
 /** Pending work for one model. */

@@ -6,12 +6,23 @@ import { optionError } from '../util/check-option.js';
 import type { ItemOutcome } from './item-outcome.js';
 import { ResultBatcher } from './result-batcher.js';
 import type { ResultWriterOptions } from './result-writer.js';
+import type { OutputAppenderResult } from './output-appender.js';
 
 /** What the main thread sends the writer thread. */
 export type WriterEntry =
   | { readonly kind: 'running'; readonly customId: string }
   | { readonly kind: 'outcome'; readonly outcome: ItemOutcome };
-export type WriterRequest = { readonly type: 'batch'; readonly seq: number; readonly entries: readonly WriterEntry[] } | { readonly type: 'close' };
+export type WriterRequest =
+  | { readonly type: 'batch'; readonly seq: number; readonly entries: readonly WriterEntry[] }
+  | { readonly type: 'known-before'; readonly idx: number }
+  | { readonly type: 'reading-ended' }
+  | { readonly type: 'close' };
+/** The output's state as it crosses the thread (a StoreError as its message). */
+export interface WriterOutput {
+  readonly complete: boolean;
+  readonly lines: number;
+  readonly errorMessage?: string;
+}
 /**
  * What the writer thread answers. A failure crosses the thread as its stable code and message
  * (an Error's class and fields do not survive postMessage), so the main thread decides by code.
@@ -19,7 +30,7 @@ export type WriterRequest = { readonly type: 'batch'; readonly seq: number; read
 export type WriterReply =
   | { readonly type: 'committed'; readonly seq: number }
   | { readonly type: 'failed'; readonly seq: number | undefined; readonly code: ErrorCode; readonly message: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed'; readonly output?: WriterOutput };
 
 export interface ThreadedResultWriterOptions extends ResultWriterOptions {
   /** The job database file (not `:memory:`: the thread opens its own connection). */
@@ -46,6 +57,7 @@ export class ThreadedResultWriter {
   #closed = false;
   #gone = false;
   #exited: Promise<void>;
+  #output: OutputAppenderResult | undefined;
 
   /** The compiled worker beside this module, when it exists (it does not under TS-source tests). */
   static workerScript(): string | undefined {
@@ -57,7 +69,7 @@ export class ThreadedResultWriter {
     if (options.onError !== undefined && typeof options.onError !== 'function') throw optionError('onError', 'a function', options.onError);
     this.#options = options;
     this.#batcher = new ResultBatcher((entries) => this.#post(entries), options);
-    this.#worker = new Worker(script, { workerData: { path: options.path, jobId: options.jobId } });
+    this.#worker = new Worker(script, { workerData: { path: options.path, jobId: options.jobId, output: options.output } });
     this.#worker.on('message', (reply: WriterReply) => this.#onReply(reply));
     this.#worker.on('error', (error) => this.#fail(new AppError('INTERNAL', `the writer thread failed: ${error.message}`, { cause: error })));
     this.#exited = new Promise((resolve) => {
@@ -71,6 +83,21 @@ export class ThreadedResultWriter {
 
   get error(): StoreError | undefined {
     return this.#error;
+  }
+
+  /** How the output file stands after `close` (see `ResultWriter.output`). */
+  get output(): OutputAppenderResult | undefined {
+    return this.#output;
+  }
+
+  /** Items at input positions below `idx` are final (see `OutputAppender.knownBefore`). */
+  knownBefore(idx: number): void {
+    if (!this.#gone) this.#worker.postMessage({ type: 'known-before', idx } satisfies WriterRequest);
+  }
+
+  /** Every input has been read: the output may grow up to any finished item. */
+  readingEnded(): void {
+    if (!this.#gone) this.#worker.postMessage({ type: 'reading-ended' } satisfies WriterRequest);
   }
 
   markRunning(customId: string): void {
@@ -122,6 +149,14 @@ export class ThreadedResultWriter {
     if (reply.type === 'committed') {
       this.#acked = Math.max(this.#acked, reply.seq);
       this.#settle();
+    } else if (reply.type === 'closed') {
+      const output = reply.output;
+      if (output !== undefined) {
+        this.#output =
+          output.errorMessage === undefined
+            ? { complete: output.complete, lines: output.lines }
+            : { complete: false, lines: output.lines, error: new StoreError('STORE_WRITE_FAILED', output.errorMessage) };
+      }
     } else if (reply.type === 'failed') {
       if (reply.seq !== undefined) this.#acked = Math.max(this.#acked, reply.seq);
       this.#fail(new AppError(reply.code, reply.message));

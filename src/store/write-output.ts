@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { toBatchOutputLine } from './output-line.js';
+import { toBatchOutputText } from './output-line.js';
 import { csvBom } from './csv-record.js';
 import { CsvLayout } from './csv-layout.js';
 
@@ -67,13 +67,19 @@ export async function writeOutputTo(
     throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${store.path}; \`batch jobs\` lists them`);
   }
   let lines = 0;
-  const which = { failedOnly: options.failedOnly ?? false };
+  const failedOnly = options.failedOnly ?? false;
+  if (format === 'jsonl') {
+    for (const row of store.outputRows(jobId, { failedOnly })) {
+      await write(stream, `${toBatchOutputText(job.name, row)}\n`);
+      lines++;
+    }
+    return { lines };
+  }
   // Input and answer columns depend on every row: a first pass decides them.
-  const layout = format === 'csv' ? await CsvLayout.of(store.finishedItems(jobId, which)) : undefined;
-  if (layout !== undefined) await write(stream, (options.bom === true ? csvBom : '') + layout.header() + csvLineBreak);
-  for await (const item of store.finishedItems(jobId, which)) {
-    const line = layout === undefined ? `${JSON.stringify(toBatchOutputLine(job.name, item))}\n` : layout.record(item) + csvLineBreak;
-    await write(stream, line);
+  const layout = await CsvLayout.of(store.finishedItems(jobId, { failedOnly }));
+  await write(stream, (options.bom === true ? csvBom : '') + layout.header() + csvLineBreak);
+  for await (const item of store.finishedItems(jobId, { failedOnly })) {
+    await write(stream, layout.record(item) + csvLineBreak);
     lines++;
   }
   return { lines };

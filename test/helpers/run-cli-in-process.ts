@@ -14,6 +14,8 @@ export interface InProcessCliOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Standard input (`-`). @default empty */
   readonly input?: string;
+  /** Standard input as a stream that is still being written (a slow producer); wins over `input`. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export interface InProcessCliResult {
@@ -57,7 +59,7 @@ export function startCliInProcess(args: readonly string[], options: InProcessCli
   const io: CliIo = {
     stdout: capture((text) => (stdout += text)),
     stderr: capture((text) => (stderr += text)),
-    stdin: Readable.from(options.input === undefined ? [] : [options.input]),
+    stdin: options.stdin ?? Readable.from(options.input === undefined ? [] : [options.input]),
     env: { ...process.env, ...cliTestEnv, ...options.env },
     cwd: options.cwd ?? repoRoot,
     isTTY: false,

@@ -20,7 +20,17 @@ export interface CliRun {
 }
 
 /** Spawns the built bin exactly as a user runs it: `node bin/batch.js ...args`. */
-export function startCli(args: readonly string[], options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly input?: string; readonly timeoutMs?: number } = {}): CliRun {
+export function startCli(
+  args: readonly string[],
+  options: {
+    readonly cwd?: string;
+    readonly env?: NodeJS.ProcessEnv;
+    readonly input?: string;
+    readonly timeoutMs?: number;
+    /** Leave standard input open for the test to write (a slow producer); `input` is then ignored. */
+    readonly openStdin?: boolean;
+  } = {},
+): CliRun {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/batch.js'), ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...cliTestEnv, ...options.env },
@@ -38,7 +48,8 @@ export function startCli(args: readonly string[], options: { readonly cwd?: stri
     stderr += c.toString();
     check();
   });
-  if (options.input !== undefined) child.stdin!.end(options.input);
+  if (options.openStdin === true) child.stdin!.on('error', () => undefined);
+  else if (options.input !== undefined) child.stdin!.end(options.input);
   else child.stdin!.end();
   const timeout = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   const done = new Promise<CliResult>((resolve) => {

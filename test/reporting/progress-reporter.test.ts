@@ -37,6 +37,21 @@ describe('ProgressReporter', () => {
     expect(out.text().split('\n')).toHaveLength(2);
   });
 
+  it('shows "reading" and the total so far while the inputs are read, with no ETA, then the final total', async () => {
+    let now = 0;
+    const out = capture();
+    const reporter = new ProgressReporter({ stream: out.stream, isTTY: false, total: 3, reading: true, now: () => now });
+    await reporter.start();
+    reporter.onOutcome({ customId: 'a', status: 'done', attempts: 1, finishedAt: 0 });
+    now = 1000;
+    expect(reporter.statusLine()).toBe('batch: 1/3+ (reading) 1.0 req/s 0 tok/s failed 0 in flight 0 retries 0 ETA ?');
+    reporter.setTotal(7, true);
+    expect(reporter.statusLine()).toMatch(/^batch: 1\/7\+ \(reading\) /);
+    reporter.setTotal(10, false);
+    expect(reporter.statusLine()).toBe('batch: 1/10 (10%) 1.0 req/s 0 tok/s failed 0 in flight 0 retries 0 ETA 9.0s');
+    reporter.stop();
+  });
+
   it('counts in flight only the requests on the wire: not a prompt waiting out its retry delay', async () => {
     const out = capture();
     const reporter = new ProgressReporter({ stream: out.stream, isTTY: false, total: 2, now: () => 0 });

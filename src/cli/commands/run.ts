@@ -48,11 +48,12 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       hardStop: io.hardStop,
       listener,
       notice,
-      onStart: async ({ pending, job: name }) => {
-        notice(`job ${name}: ${pending} prompt(s) to send`);
-        reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending });
+      onStart: async ({ pending, job: name, reading }) => {
+        notice(reading ? `job ${name}: ${pending} prompt(s) to send so far; reading the rest while sending` : `job ${name}: ${pending} prompt(s) to send`);
+        reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending, reading });
         await reporter.start();
       },
+      onTotal: ({ pending, reading }) => reporter?.setTotal(pending, reading),
     });
     reporter?.stop();
     if (json) io.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

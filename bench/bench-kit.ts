@@ -1,0 +1,72 @@
+/**
+ * What the benchmark scripts share: spawning a process and timing it, the prompt file, tables,
+ * and the `TARGET` line `npm run bench` collects into its summary.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (these scripts run from `.build/bench/`). */
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The bin as a user runs it. */
+export const batchBin = path.join(root, 'bin/batch.js');
+
+/** Runs `node ...args` to its end; resolves with its wall time in milliseconds, rejects on a non-zero exit. */
+export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`node ${args.join(' ')} exited ${code}: ${stderr}`))));
+  });
+}
+
+/** `count` JSONL prompts `{id, prompt, max_tokens: 16}`, the file every side of a comparison reads. */
+export function writePromptFile(file: string, count: number): void {
+  writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify({ id: `p${i}`, prompt: `prompt ${i}`, max_tokens: 16 })).join('\n') + '\n');
+}
+
+/** Prints a Markdown table. */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+/** One target of an issue, measured: what `npm run bench` prints side by side. */
+export interface TargetLine {
+  /** What is measured, e.g. "0 ms service: requests/s vs a bare node:http pool". */
+  readonly target: string;
+  /** batch's figure, with its unit. */
+  readonly batch: string;
+  /** The peer's figure, with its unit. */
+  readonly peer: string;
+  /** The comparison as measured, e.g. "0.93x". */
+  readonly measured: string;
+  /** The aim, e.g. ">= 0.9x". */
+  readonly goal: string;
+  readonly met: boolean;
+}
+
+/** Prints a target as one `TARGET {json}` line (collected by bench/run-all.ts). */
+export function printTarget(line: TargetLine): void {
+  console.log(`TARGET ${JSON.stringify(line)}`);
+}
+
+/** The machine, for the header line of a table. */
+export function machine(): string {
+  const load = os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  return `node ${process.version}, ${os.cpus().length} CPUs, load average ${load}`;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
