@@ -1,14 +1,14 @@
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { AppError, StoreError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { formatInputShard, shardOfCustomId, type InputShard } from '../prompts/input-shard.js';
 import type { CheckpointStore } from './checkpoint-store.js';
-import { csvBom, csvColumns, toCsvRecord } from './csv-record.js';
+import { csvBom } from './csv-record.js';
+import { CsvLayout } from './csv-layout.js';
 import { toBatchOutputLine } from './output-line.js';
 import type { FinishedItem, JobRecord } from './store-records.js';
 import type { OutputOptions, WriteOutputOptions, WriteOutputResult } from './write-output.js';
+import { writeFileAtomically } from './write-file-atomically.js';
 
 /** One shard's job, in its (open) database. */
 export interface ShardJob {
@@ -117,9 +117,12 @@ export async function writeMergedOutputTo(whole: string, shards: readonly ShardJ
   checkShardSet(whole, shards);
   const format = options.format;
   let lines = 0;
-  if (format === 'csv') await write(stream, (options.bom === true ? csvBom : '') + csvColumns.join(',') + '\r\n');
-  for await (const item of mergedItems(shards, options.failedOnly ?? false)) {
-    await write(stream, format === 'jsonl' ? `${JSON.stringify(toBatchOutputLine(whole, item))}\n` : `${toCsvRecord(item)}\r\n`);
+  const failedOnly = options.failedOnly ?? false;
+  // Input and answer columns depend on every row, as in one job's export: a first pass decides them.
+  const layout = format === 'csv' ? await CsvLayout.of(mergedItems(shards, failedOnly)) : undefined;
+  if (layout !== undefined) await write(stream, (options.bom === true ? csvBom : '') + layout.header() + '\r\n');
+  for await (const item of mergedItems(shards, failedOnly)) {
+    await write(stream, layout === undefined ? `${JSON.stringify(toBatchOutputLine(whole, item))}\n` : `${layout.record(item)}\r\n`);
     lines++;
   }
   return { lines };
@@ -131,34 +134,5 @@ export async function writeMergedOutputTo(whole: string, shards: readonly ShardJ
  */
 export async function writeMergedOutput(whole: string, shards: readonly ShardJob[], options: WriteOutputOptions): Promise<WriteOutputResult> {
   checkShardSet(whole, shards);
-  const target = path.resolve(options.path);
-  const temporary = `${target}.tmp`;
-  let stream;
-  try {
-    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-    rmSync(temporary, { force: true });
-    stream = createWriteStream(temporary, { mode: 0o600, flags: 'wx' });
-    await once(stream, 'open');
-  } catch (error) {
-    stream?.destroy();
-    throw outputFailed(target, error);
-  }
-  const failure = new Promise<never>((_, reject) => stream.once('error', (error) => reject(outputFailed(target, error))));
-  failure.catch(() => undefined);
-  try {
-    const result = await Promise.race([writeMergedOutputTo(whole, shards, stream, options), failure]);
-    stream.end();
-    await Promise.race([once(stream, 'finish'), failure]);
-    renameSync(temporary, target);
-    return result;
-  } catch (error) {
-    stream.destroy();
-    rmSync(temporary, { force: true });
-    throw error instanceof AppError ? error : outputFailed(target, error);
-  }
-}
-
-function outputFailed(target: string, cause: unknown): StoreError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new StoreError('STORE_WRITE_FAILED', `cannot write output file ${target}: ${message}; check that its folder is writable and has space, or pass another --out`, cause);
+  return writeFileAtomically(options.path, (stream) => writeMergedOutputTo(whole, shards, stream, options));
 }

@@ -1,13 +1,12 @@
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { AppError, StoreError } from '../errors.js';
+import { StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import { toBatchOutputText } from './output-line.js';
 import { csvBom } from './csv-record.js';
 import { CsvLayout } from './csv-layout.js';
+import { writeFileAtomically } from './write-file-atomically.js';
 
 /** The output formats `batch export` writes. */
 export type OutputFormat = 'jsonl' | 'csv';
@@ -95,43 +94,5 @@ export async function writeOutput(
   options: WriteOutputOptions,
 ): Promise<WriteOutputResult> {
   validateFormat(options.format);
-  const target = path.resolve(options.path);
-  const temporary = `${target}.tmp`;
-  let stream;
-  try {
-    mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-    // A stale .tmp from a killed export may have other permissions; mode applies only on create.
-    rmSync(temporary, { force: true });
-    stream = createWriteStream(temporary, { mode: 0o600, flags: 'wx' });
-    await once(stream, 'open');
-  } catch (error) {
-    stream?.destroy();
-    throw outputFailed(target, error);
-  }
-  const failure = new Promise<never>((_, reject) => {
-    stream.once('error', (error) => reject(outputFailed(target, error)));
-  });
-  // Keeps an early stream error from being reported as unhandled before the race sees it.
-  failure.catch(() => undefined);
-  try {
-    const result = await Promise.race([writeOutputTo(store, jobId, stream, options), failure]);
-    stream.end();
-    await Promise.race([once(stream, 'finish'), failure]);
-    renameSync(temporary, target);
-    return result;
-  } catch (error) {
-    stream.destroy();
-    rmSync(temporary, { force: true });
-    if (error instanceof AppError) throw error;
-    throw outputFailed(target, error);
-  }
-}
-
-function outputFailed(target: string, cause: unknown): StoreError {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new StoreError(
-    'STORE_WRITE_FAILED',
-    `cannot write output file ${target}: ${message}; check that its folder is writable and has space, or pass another --out`,
-    cause,
-  );
+  return writeFileAtomically(options.path, (stream) => writeOutputTo(store, jobId, stream, options));
 }

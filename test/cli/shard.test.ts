@@ -66,6 +66,14 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     const alone = await runCli(['export', jobs[0]!], { env });
     expect(alone.code).toBe(0);
     expect(alone.stdout).toBe(readFileSync(path.join(shardsHome(), `${jobs[0]}.output.jsonl`), 'utf8'));
+    // As CSV the shards have one job's columns, one row per prompt, in input order.
+    const csv = await runCli(['export', whole, '--format', 'csv'], { env });
+    const singleCsv = await runCli(['export', whole, '--format', 'csv'], { env: { BATCH_HOME: path.join(dir, 'single-home') } });
+    expect([csv.code, singleCsv.code]).toEqual([0, 0]);
+    const idsOf = (text: string): string[] => [...text.matchAll(/^(q\d+),/gm)].map((m) => m[1]!);
+    expect(csv.stdout.split('\r\n')[0]).toBe(singleCsv.stdout.split('\r\n')[0]);
+    expect(idsOf(csv.stdout)).toHaveLength(90);
+    expect(idsOf(csv.stdout)).toEqual(idsOf(singleCsv.stdout));
   });
 
   it('a shard resumes as a shard: --retry-failed reads the inputs again and keeps only its share', async () => {
