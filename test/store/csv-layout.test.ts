@@ -3,25 +3,10 @@ import { parse } from 'csv-parse/sync';
 import { CsvLayout, flatten } from '../../src/store/csv-layout.js';
 import { csvColumns } from '../../src/store/csv-record.js';
 import type { FinishedItem } from '../../src/store/store-records.js';
+import { finishedItem } from './fixtures.js';
 
 function item(customId: string, extra: Partial<FinishedItem> = {}): FinishedItem {
-  return {
-    customId,
-    index: 0,
-    status: 'done',
-    endpoint: '/v1/chat/completions',
-    model: null,
-    servedModel: null,
-    response: { statusCode: 200, requestId: 'r', body: { model: 'm', choices: [{ message: { content: 'hi' } }] } },
-    error: null,
-    promptTokens: 1,
-    completionTokens: 2,
-    latencyMs: 3,
-    invalid: false,
-    duplicateOf: null,
-    cached: false,
-    ...extra,
-  };
+  return finishedItem({ customId, ...extra });
 }
 
 async function* each(items: FinishedItem[]): AsyncIterable<FinishedItem> {

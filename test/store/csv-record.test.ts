@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { answeringModel, csvField, toCsvRecord } from '../../src/store/csv-record.js';
 import type { FinishedItem } from '../../src/store/store-records.js';
+import { finishedItem } from './fixtures.js';
 
 function item(extra: Partial<FinishedItem> = {}): FinishedItem {
-  return {
-    customId: 'a',
-    index: 0,
-    status: 'done',
-    endpoint: '/v1/chat/completions',
-    model: null,
-    servedModel: null,
-    response: { statusCode: 200, requestId: 'r', body: { model: 'qwen2.5-7b', choices: [{ message: { content: 'hi' } }] } },
-    error: null,
-    promptTokens: 1,
-    completionTokens: 2,
-    latencyMs: 3,
-    invalid: false,
-    duplicateOf: null,
-    cached: false,
-    ...extra,
-  };
+  return finishedItem({ response: { statusCode: 200, requestId: 'r', body: { model: 'qwen2.5-7b', choices: [{ message: { content: 'hi' } }] } }, ...extra });
 }
 
 describe('csvField', () => {

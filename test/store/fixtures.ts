@@ -1,3 +1,4 @@
+import type { FinishedItem } from '../../src/store/store-records.js';
 import { PassThrough } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
 import type { PromptRecord } from '../../src/prompts/prompt-item.js';
@@ -60,5 +61,26 @@ export function testIo(cwd: string, env: Record<string, string> = {}): CliIo & {
     hardStop: new AbortController().signal,
     out: () => out,
     err: () => err,
+  };
+}
+
+/** A finished item as export reads it: answered 'hi' by model `m`, unless `extra` says otherwise. */
+export function finishedItem(extra: Partial<FinishedItem> = {}): FinishedItem {
+  return {
+    customId: 'a',
+    index: 0,
+    status: 'done',
+    endpoint: '/v1/chat/completions',
+    model: null,
+    servedModel: null,
+    response: { statusCode: 200, requestId: 'r', body: { model: 'm', choices: [{ message: { content: 'hi' } }] } },
+    error: null,
+    promptTokens: 1,
+    completionTokens: 2,
+    latencyMs: 3,
+    invalid: false,
+    duplicateOf: null,
+    cached: false,
+    ...extra,
   };
 }
