@@ -8,6 +8,9 @@ import type { DryRunModel, DryRunPromptRef, DryRunReport } from '../reporting/dr
 import type { PromptTokenCounter } from '../servers/prompt-token-counter.js';
 import { batchHome } from '../store/job-paths.js';
 import { jobTemplateOf, templateInputsOf } from './job-template.js';
+import { parseInputShard, selectInputShard } from '../prompts/input-shard.js';
+import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
+import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
 import { resolveRunSettings } from './resolve-run-settings.js';
 import type { RunJobOptions } from './run-job.js';
 
@@ -57,6 +60,10 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
     throw new AppError('USAGE', 'no inputs given; expected `batch run --dry-run <folder|file.jsonl|glob|->...` or `--template prompt.md --data rows.csv`');
   }
   const inputs = options.inputs.map((input) => (input === '-' ? input : path.resolve(context.cwd, input)));
+  // What the run would send: its shard only, each prompt with the answer shape it would ask for
+  // (a schema that cannot work is refused here as the run would refuse it).
+  const shard = options.shard === undefined ? undefined : parseInputShard(options.shard);
+  const jsonSchema = options.jsonSchema === undefined ? undefined : loadJsonSchemaFile(path.resolve(context.cwd, options.jsonSchema));
   const home = batchHome(context.env, context.cwd);
   const found = findAdviceFor(home, machineIdentity());
   const { settings } = resolveRunSettings(options, found.advice);
@@ -104,7 +111,8 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
   const perPrompt: NonNullable<DryRunReport['perPrompt']>[number][] = [];
   let prompts = 0;
   try {
-    const records = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkDuplicates: false, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+    const read = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkDuplicates: false, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+    const records = applyAnswerShape(shard === undefined ? read : selectInputShard(read, shard), jsonSchema);
     for await (const record of records) {
       const { customId, source } = record.ok ? record.item : record.invalid;
       const first = firstSource.get(customId);

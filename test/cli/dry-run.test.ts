@@ -17,6 +17,26 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('batch run --dry-run', () => {
+  it('counts only the prompts of its --shard, and refuses a --json-schema the run would refuse (exit 2)', async () => {
+    const file = path.join(dir, 'sharded.jsonl');
+    writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `s${i}`, prompt: `p ${i}`, max_tokens: 4 })).join('\n'));
+    const env = { BATCH_HOME: path.join(dir, 'home-shard') };
+    const counts: number[] = [];
+    for (const shard of ['1/2', '2/2']) {
+      const result = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--dry-run', '--shard', shard, '--json'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      counts.push((JSON.parse(result.stdout) as DryRunReport).prompts);
+    }
+    expect(counts[0]! + counts[1]!).toBe(40);
+    expect(Math.min(...counts)).toBeGreaterThan(0);
+    const schema = path.join(dir, 'not-a-schema.json');
+    writeFileSync(schema, '{"type": 12}');
+    const refused = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--dry-run', '--json-schema', schema], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('not a valid JSON Schema');
+    expect(existsSync(env.BATCH_HOME)).toBe(false);
+  });
+
   it("counts the example prompts' tokens exactly as the embedded server reports prompt_tokens, and leaves nothing behind", async () => {
     // No --model, offline: the generated demo model, as `npx batch run prompts-examples` uses here.
     const env = { BATCH_HOME: path.join(dir, 'home-examples'), BATCH_MODELS_DIR: path.join(dir, 'models') };
