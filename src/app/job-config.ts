@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { parseJobTemplate, type JobTemplate } from './job-template.js';
+import { parseJobTemplate, templatePaths, type JobTemplate } from './job-template.js';
 import { checkSettingValue } from './parse-setting.js';
 import { settingRowsOf, type GivenSettings } from './settings-table.js';
 
@@ -76,4 +76,12 @@ export function parseJobConfig(raw: Readonly<Record<string, unknown>>, where: st
   }
   const template = parseJobTemplate(raw.template, where);
   return { config: { version: jobConfigVersion, inputs, settings: settings as JobSettings, ...(template === undefined ? {} : { template }) }, ignored };
+}
+
+/**
+ * Every file a job reads its prompts from: its inputs, and the template and data files of a
+ * template run. An output (`--out`, `--metrics`, `batch export --out`) must be none of them.
+ */
+export function jobInputFiles(config: JobConfig): string[] {
+  return [...config.inputs, ...(config.template === undefined ? [] : templatePaths(config.template))];
 }

@@ -69,7 +69,7 @@ export function templatePaths(template: JobTemplate): string[] {
 }
 
 /** Refuses an --out that would overwrite the template or a data file. */
-export function checkOutputNotTemplate(out: string, template: JobTemplate | undefined): void {
+export function checkOutputNotTemplate(out: string, template: JobTemplate | undefined, flag = '--out'): void {
   if (template === undefined) return;
   const real = (file: string): string => {
     try {
@@ -79,8 +79,8 @@ export function checkOutputNotTemplate(out: string, template: JobTemplate | unde
     }
   };
   const target = real(out);
-  for (const [flag, file] of [['--template', template.template] as const, ...template.data.map((file) => ['--data', file] as const)]) {
-    if (real(file.path) === target) throw new UsageError(`--out ${out} is the ${flag} file ${file.display}; writing the output there would destroy it: pass another --out`);
+  for (const [input, file] of [['--template', template.template] as const, ...template.data.map((file) => ['--data', file] as const)]) {
+    if (real(file.path) === target) throw new UsageError(`${flag} ${out} is the ${input} file ${file.display}; writing there would destroy it: pass another ${flag}`);
   }
 }
 

@@ -145,7 +145,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     await checkOutputPath({ out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
     checkOutputNotTemplate(out, template);
     // Checked before the job is touched: a schema that cannot work must not cost a night.
-    if (given.metrics !== undefined) await checkMetricsPath({ metrics: given.metrics, out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
+    if (given.metrics !== undefined) {
+      await checkMetricsPath({ metrics: given.metrics, out, db: located.db, inputs, cwd: context.cwd, inputsMustExist: reread });
+      checkOutputNotTemplate(given.metrics, template, '--metrics');
+    }
     const jsonSchema = reread && given.jsonSchema !== undefined ? loadJsonSchemaFile(given.jsonSchema) : undefined;
     const config = jobConfigOf(inputs, given, template);
     const job = store.openJob({ name: located.job, config: { ...config }, inputFingerprint: fingerprint([...inputs, ...(template === undefined ? [] : templatePaths(template))]) });

@@ -106,6 +106,16 @@ describe('batch run --template --data', () => {
     const changed = await runCli(['run', '--template', template, '--data', other, '--server', sim.url, '--job', 'mixed'], { env: env('mixed') });
     expect(changed.code).toBe(2);
     expect(changed.stderr).toMatch(/JOB_INPUTS_CHANGED/);
+
+    // No output lands on the template or a data file: not --metrics, not an export.
+    const data = readFileSync(csv, 'utf8');
+    const metrics = await runCli(['run', '--template', template, '--data', csv, '--data', jsonl, '--server', sim.url, '--job', 'mixed-metrics', '--metrics', csv], { env: env('mixed') });
+    expect(metrics.code).toBe(2);
+    expect(metrics.stderr).toContain(`--metrics ${csv} is the --data file`);
+    const exported = await runCli(['export', 'mixed', '--out', template], { env: env('mixed') });
+    expect(exported.code).toBe(2);
+    expect(readFileSync(csv, 'utf8')).toBe(data);
+    expect(readFileSync(template, 'utf8')).toBe('About {{title}}');
   });
 
   it('refuses before sending anything (exit 2, no job left) a placeholder no data file has, an empty CSV, half a template run', async () => {

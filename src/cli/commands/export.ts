@@ -61,8 +61,8 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
     } else {
       const target = path.resolve(io.cwd, options.out!);
       // The same check as `batch run`'s --out: never over the job's database or its inputs.
-      const [{ checkOutputPath }, { parseJobConfig }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
-      const inputs = parseJobConfig(job.config, store.path).config.inputs;
+      const [{ checkOutputPath }, { parseJobConfig, jobInputFiles }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
+      const inputs = jobInputFiles(parseJobConfig(job.config, store.path).config);
       await checkOutputPath({ out: target, db: store.path, inputs, cwd: io.cwd, inputsMustExist: false });
       const { lines } = await writeOutput(store, job.id, { ...outputOptions, path: target });
       io.stderr.write(`wrote ${lines} ${format} lines to ${target}\n`);
@@ -94,9 +94,9 @@ async function exportShards(options: ExportCommandOptions, dbs: readonly string[
       ({ lines } = await writeMergedOutputTo(opened.whole, opened.shards, io.stdout, outputOptions));
     } else {
       target = path.resolve(io.cwd, options.out);
-      const [{ checkOutputPath }, { parseJobConfig }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
+      const [{ checkOutputPath }, { parseJobConfig, jobInputFiles }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
       for (const { store, job } of opened.shards) {
-        await checkOutputPath({ out: target, db: store.path, inputs: parseJobConfig(job.config, store.path).config.inputs, cwd: io.cwd, inputsMustExist: false });
+        await checkOutputPath({ out: target, db: store.path, inputs: jobInputFiles(parseJobConfig(job.config, store.path).config), cwd: io.cwd, inputsMustExist: false });
       }
       ({ lines } = await writeMergedOutput(opened.whole, opened.shards, { ...outputOptions, path: target }));
     }
