@@ -62,6 +62,7 @@ const managed = ['run', 'resume', 'optimize'] as const;
 export const settingsTable = [
   // Where prompts go.
   { key: 'servers', flag: '--server', valueName: 'url', type: 'list', help: 'a running model server (repeatable; requests are balanced across them)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
   { key: 'measureServer', flag: '--server', valueName: 'url', type: 'string', help: 'the running server that --measure measures', sources: ['flag'], commands: ['optimize'] },
   { key: 'serverType', flag: '--server-type', valueName: 'type', type: 'choice', choices: ['openai', 'llama-server', 'ollama'], defaultText: 'detected by probing', help: 'skip detection of the server flavour', sources: ['flag', 'job'], commands: managed },
   { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', defaultText: 'OPENAI_API_KEY for non-local URLs', help: 'environment variable holding the API key (the key itself is never stored)', sources: ['flag', 'job'], commands: managed },
@@ -81,8 +82,12 @@ export const settingsTable = [
   { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: 600_000, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
   // The worker pool.
   { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: "the servers' slots, else saved advice, else 4", help: 'requests in flight at once', sources: ['flag', 'job', 'advice'], commands: runLike },
+  { key: 'rpm', flag: '--rpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'requests per minute to each server at most (a token bucket)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'tpm', flag: '--tpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'tokens per minute to each server at most, estimated per request as prompt characters / 4 + max_tokens', sources: ['flag', 'job'], commands: runLike },
   { key: 'timeoutMs', flag: '--timeout', valueName: 's', type: 'seconds', default: 600_000, help: 'per-request timeout, in seconds', sources: ['flag', 'job'], commands: runLike },
   { key: 'retries', flag: '--retries', valueName: 'n', type: 'count', min: 0, default: 5, help: 'retries of a failed request (connect errors, resets, timeouts, 5xx, 429)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: 3_600_000, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
   { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'string', default: '30m', help: 'Ollama keep_alive sent with every request', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: 1_800_000, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: 30_000, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
@@ -90,16 +95,9 @@ export const settingsTable = [
   // Answers in a JSON shape.
   { key: 'jsonSchema', flag: '--json-schema', valueName: 'file', type: 'string', help: 'JSON Schema (draft 2020-12) every answer must match, for prompts without a response_format of their own', sources: ['flag', 'job'], commands: runLike },
   { key: 'jsonRetries', flag: '--json-retries', valueName: 'n', type: 'count', min: 0, default: 2, help: 'times an answer that is not JSON or does not match its schema is asked again (apart from --retries)', sources: ['flag', 'job'], commands: runLike },
-  // A fleet of servers: failover, pauses, stalls.
-  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
-  { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
-  { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: 3_600_000, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
-  // Remote APIs' limits and scaling out (README "Remote APIs and rate limits", "Scaling out").
-  { key: 'rpm', flag: '--rpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'requests per minute to each server at most (a token bucket)', sources: ['flag', 'job'], commands: runLike },
-  { key: 'tpm', flag: '--tpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'tokens per minute to each server at most, estimated per request as prompt characters / 4 + max_tokens', sources: ['flag', 'job'], commands: runLike },
-  { key: 'shard', flag: '--shard', valueName: 'k/n', type: 'string', help: "send only shard K of N of the inputs (by a hash of each custom_id); each shard is a job of its own, named <job>.shard-K-of-N", sources: ['flag', 'job'], commands: ['run'] },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
+  { key: 'shard', flag: '--shard', valueName: 'k/n', type: 'string', help: "send only shard K of N of the inputs (by a hash of each custom_id); each shard is a job of its own, named <job>.shard-K-of-N", sources: ['flag', 'job'], commands: ['run'] },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },
   { key: 'retryFailed', flag: '--retry-failed', type: 'boolean', default: false, help: 'send the failed prompts again too', sources: ['flag'], commands: ['resume'] },
   { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status'] },
