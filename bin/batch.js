@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { leanHeap } from '../dist/util/lean-heap.js';
+import { main } from '../dist/cli/main.js';
 
-// Before the rest of batch loads: loading it is where the young generation first grows.
 leanHeap();
-const { main } = await import('../dist/cli/main.js');
 await main();

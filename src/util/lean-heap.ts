@@ -37,7 +37,7 @@ function stopGrowing(): void {
  *   size instead of doubling on to 32 MB while a run allocates answers at full speed.
  *
  * The flags are process-wide, and starting a worker thread sets them back to the command line's:
- * the bin calls this before anything loads, and `ThreadedResultWriter` calls it again once its
+ * the bin calls this before any command runs, and `ThreadedResultWriter` calls it again once its
  * thread is online, when the bin did (`leanHeapApplied`). In-process tests never call it.
  */
 export function leanHeap(): void {
