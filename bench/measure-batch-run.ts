@@ -14,7 +14,7 @@ export interface BatchRunMeasure {
   /** From the spawn to the first completion request the server received. */
   readonly firstRequestMs: number;
   readonly wallMs: number;
-  /** Peak resident set of the batch process (its own getrusage at exit). */
+  /** Peak resident set of the batch process, all its threads (its VmHWM at exit). */
   readonly peakRssMb: number;
   /** RSS (VmRSS) of the batch process when the server had received each count in `sampleAt`. */
   readonly samples: ReadonlyArray<{ readonly requests: number; readonly rssMb: number }>;
@@ -49,10 +49,15 @@ export async function measureBatchRun(options: {
 }): Promise<BatchRunMeasure> {
   const { input, dir, slots, sampleEvery } = options;
   const bin = options.bin ?? path.join(repoRoot, 'bin/batch.js');
-  // getrusage of the batch process itself, written as it exits: no sampling gap at the peak.
+  // The batch process's own high-water mark (VmHWM, kB), written as it exits: no sampling gap at
+  // the peak. Not getrusage's maxRSS: Linux carries that across exec from the forked parent, so it
+  // would report this bench process's size (with its 100,000-prompt file and server) when larger.
   const preload = path.join(dir, 'max-rss.cjs');
   const rssFile = path.join(dir, `max-rss-${process.hrtime.bigint()}.txt`);
-  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_MAX_RSS_FILE, String(process.resourceUsage().maxRSS)));\n`);
+  writeFileSync(
+    preload,
+    `if (require('node:worker_threads').isMainThread) process.on('exit', () => { const fs = require('node:fs'); fs.writeFileSync(process.env.BENCH_MAX_RSS_FILE, /VmHWM:\\s+(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]); });\n`,
+  );
   let pid = 0;
   let first: number | undefined;
   const samples: Array<{ requests: number; rssMb: number }> = [];
