@@ -252,6 +252,9 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
         const pageSize = Math.max(64, workers * 2);
         // Refused before the first request (a duplicate custom_id, an unreadable file): no job.
+        // A small input is read whole first (its duplicate ids refuse the run), a large one or a
+        // producer still writing is sent beside the reading.
+        await streaming?.readyToDispatch();
         streaming?.throwIfFailed();
         const pending = streaming?.pending ?? before.pending;
         await context.onStart?.({ pending, job: located.job, reading: streaming?.reading ?? false });

@@ -26,6 +26,11 @@ export interface ReadingSink {
 
 /** Prompts read before reading waits for the first request. */
 const readAhead = 1000;
+/**
+ * How long the reader must have waited for its input before sending starts beside it: a producer
+ * still writing (a pipe), not a file read a little slowly on a busy machine.
+ */
+const idleBeforeSendingMs = 200;
 
 /** Longest that reading waits for the first request to go out (a server may be loading a model). */
 const resumeAfterMs = 1000;
@@ -57,6 +62,9 @@ export class StreamingIngest {
   /** Resolves when the first request went out (or reading is stopped). */
   readonly #firstRequest = new Promise<void>((resolve) => (this.#resumeReading = resolve));
   #resumeTimer: NodeJS.Timeout | undefined;
+  /** The reader has waited `idleBeforeSendingMs` for its input, with everything read committed. */
+  #waitingForInput = false;
+  #idleTimer: NodeJS.Timeout | undefined;
   #wake!: () => void;
   #grown!: Promise<void>;
   /** What reading found, once it ended; rejects with the reader's or the store's failure. */
@@ -71,7 +79,7 @@ export class StreamingIngest {
       .ingest(options.jobId, options.records, {
         signal,
         onChunk: (chunk) => this.#onChunk(chunk),
-        onIdle: () => this.#notify(),
+        onIdle: () => this.#onIdle(),
         // Once there is something to send and a first thousand prompts are read, reading waits
         // until the first request is out: opening the server (its modules, its requests) and the
         // first request's own steps must not queue behind the rest of the input. A small input
@@ -120,6 +128,16 @@ export class StreamingIngest {
   /** Resolves once there is a prompt to send, or reading ended (whatever its end). */
   async firstWork(): Promise<void> {
     while (this.#reading && !this.#hasWork) await this.#grown;
+  }
+
+  /**
+   * Resolves once sending may start without racing the reader: reading ended, a first thousand
+   * prompts are read, or the reader has waited for its input a while (a producer still writing).
+   * Until then a duplicate custom_id refuses the run, as in an input read whole, whatever the
+   * machine's load.
+   */
+  async readyToDispatch(): Promise<void> {
+    while (this.#reading && this.#knownBefore < readAhead && !this.#waitingForInput && this.#failure === undefined) await this.#grown;
   }
 
   /** Throws the failure of reading, if it failed. */
@@ -176,7 +194,23 @@ export class StreamingIngest {
     };
   }
 
+  #onIdle(): void {
+    if (this.#idleTimer === undefined) {
+      // Told by the timer, not by comparing clocks: a timer may fire a millisecond early.
+      this.#idleTimer = setTimeout(() => {
+        this.#idleTimer = undefined;
+        this.#waitingForInput = true;
+        this.#notify();
+      }, idleBeforeSendingMs);
+      this.#idleTimer.unref();
+    }
+    this.#notify();
+  }
+
   #onChunk(chunk: IngestChunk): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#waitingForInput = false;
     this.#knownBefore = chunk.toIndex;
     this.#sink?.knownBefore(chunk.toIndex);
     let pending = chunk.pending;
@@ -203,6 +237,8 @@ export class StreamingIngest {
   }
 
   #end(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     this.#resume();
     this.#reading = false;
     if (this.#complete) this.#sink?.readingEnded();

@@ -16,12 +16,25 @@ export function pidsMatching(needle: string): number[] {
   return pids;
 }
 
-/** Waits (bounded) until no live process matches; returns the ones still alive at the end. */
-export async function waitForNoProcesses(needle: string, tries = 200): Promise<number[]> {
+/**
+ * Waits (bounded) until no live process matches; returns the ones still alive at the end, each as
+ * `pid (parent ppid): command line`, so that a failing test says which process was left.
+ */
+export async function waitForNoProcesses(needle: string, tries = 200): Promise<string[]> {
   for (let i = 0; i < tries; i++) {
     const left = pidsMatching(needle);
     if (left.length === 0) return [];
     await new Promise((r) => setTimeout(r, 50));
   }
-  return pidsMatching(needle);
+  return pidsMatching(needle).map(describeProcess);
+}
+
+function describeProcess(pid: number): string {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
+    return `${pid} (parent ${ppid}): ${cmdline}`;
+  } catch {
+    return `${pid} (ended while described)`;
+  }
 }
