@@ -29,6 +29,17 @@ function wholeLines(file: string): string[] {
   return text.slice(0, -1).split('\n');
 }
 
+/**
+ * The complete lines of a file another process may be appending to right now: a reader can see
+ * an append half done (a write to a regular file is not atomic for readers), so the tail is
+ * left out until its line break lands.
+ */
+function completeLines(file: string): number {
+  if (!existsSync(file)) return 0;
+  const text = readFileSync(file, 'utf8');
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').length - 1;
+}
+
 describe('the output file as answers land', () => {
   it('grows during the run; a kill -9 leaves whole lines in input order; resume ends with the bytes of a full rewrite and of an uninterrupted run', async () => {
     const file = path.join(dir, 'prompts.jsonl');
@@ -39,7 +50,7 @@ describe('the output file as answers land', () => {
 
     const run = startCli(args(out), { env });
     // Seen before the run ends: lines in the file while most prompts are still unanswered.
-    await pollUntil(() => wholeLines(out).length > 0 || run.child.exitCode !== null, 'the first appended lines', 6000);
+    await pollUntil(() => completeLines(out) > 0 || run.child.exitCode !== null, 'the first appended lines', 6000);
     expect(run.child.exitCode).toBeNull();
     expect(sim.stats().completed).toBeLessThan(total);
     await pollUntil(() => sim.stats().completed >= total / 2 || run.child.exitCode !== null, 'half the answers', 6000);
@@ -61,7 +72,7 @@ describe('the output file as answers land', () => {
 
     const clean = path.join(dir, 'clean.jsonl');
     const cleanRun = startCli(args(clean), { env: { BATCH_HOME: path.join(dir, 'home-clean') } });
-    await pollUntil(() => wholeLines(clean).length > 0 || cleanRun.child.exitCode !== null, 'the clean run\'s first lines', 6000);
+    await pollUntil(() => completeLines(clean) > 0 || cleanRun.child.exitCode !== null, 'the clean run\'s first lines', 6000);
     const grownInPlace = statSync(clean).ino;
     expect((await cleanRun.done).code).toBe(0);
     // Completed by appending, not by writing the whole file again at the end.
