@@ -39,8 +39,15 @@ export function runReaper(options: ReaperOptions): Promise<ReaperOutcome> {
     // detached: a group of its own, so one kill(-pid) reaches the helpers the server starts, and
     // a Ctrl-C in the terminal reaches batch only (batch decides when servers stop).
     // The server's stdin is a pipe the reaper holds: the embedded server exits when it closes.
-    const child = spawn(options.command, [...options.args], { detached: true, stdio: ['pipe', 'inherit', 'inherit'] });
     let stopping = false;
+    // A listener before the server exists: without one, a SIGTERM between the spawn and the setup
+    // below ends this reaper at once (the default action), leaving the server, in a group of its
+    // own, with nobody to stop it. Listened to, a signal waits for the event loop, and so for `stop`.
+    const early = (): void => {
+      stopping = true;
+    };
+    for (const signal of REAPER_STOP_SIGNALS) process.on(signal, early);
+    const child = spawn(options.command, [...options.args], { detached: true, stdio: ['pipe', 'inherit', 'inherit'] });
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
@@ -53,7 +60,7 @@ export function runReaper(options: ReaperOptions): Promise<ReaperOutcome> {
       }
     };
     const stop = (): void => {
-      if (stopping || settled) return;
+      if (killTimer !== undefined || settled) return;
       stopping = true;
       killGroup('SIGTERM');
       killTimer = setTimeout(() => killGroup('SIGKILL'), graceMs);
@@ -91,7 +98,12 @@ export function runReaper(options: ReaperOptions): Promise<ReaperOutcome> {
     // Never written: unused, but it must stay open while the server runs.
     child.stdin?.on('error', () => undefined);
 
-    for (const signal of REAPER_STOP_SIGNALS) process.on(signal, stop);
+    for (const signal of REAPER_STOP_SIGNALS) {
+      process.off(signal, early);
+      process.on(signal, stop);
+    }
+    // Asked to stop while the server was being spawned: it is stopped now.
+    if (stopping) stop();
     options.parentPipe.on('end', stop);
     options.parentPipe.on('close', stop);
     options.parentPipe.on('error', stop);
