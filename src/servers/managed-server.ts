@@ -196,13 +196,15 @@ export class ManagedServer implements RegisteredServer {
   /**
    * SIGKILL to the server's process group, synchronously (for 'exit' handlers). The reaper is
    * left to reap the server and exit by itself: killed too, it would leave the server a zombie
-   * wherever pid 1 reaps nothing. Before the server's pid is known, the reaper is killed instead.
+   * wherever pid 1 reaps nothing. Before the server's pid is known here, the reaper may already
+   * have spawned it: it gets SIGTERM, which it passes on to the server's group (SIGKILL would
+   * end the reaper alone and leave the server running).
    */
   killSync(): void {
     this.#expectExit = true;
     const attempt = this.#attempt;
     if (attempt?.serverPid !== undefined) sendSignal(groupOf(attempt.serverPid), 'SIGKILL');
-    else sendSignal(attempt?.reaper.pid, 'SIGKILL');
+    else sendSignal(attempt?.reaper.pid, 'SIGTERM');
   }
 
   async #spawn(log: ServerLog): Promise<Attempt> {
