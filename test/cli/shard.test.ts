@@ -15,6 +15,26 @@ let whole: string;
 let singleOutput: string;
 const shardsHome = (): string => path.join(dir, 'shards-home');
 
+interface ShardRuns {
+  readonly codes: readonly number[];
+  readonly jobs: readonly string[];
+  /** What the simulator saw of the two runs. */
+  readonly stats: ReturnType<SimServer['stats']>;
+}
+let shardRuns: Promise<ShardRuns> | undefined;
+/** The two shard runs every test here builds on, made once, whichever test asks first (tests may run shuffled). */
+function runShards(): Promise<ShardRuns> {
+  shardRuns ??= (async () => {
+    sim.resetStats();
+    const env = { BATCH_HOME: shardsHome() };
+    const first = await runCli(['run', input, '--server', sim.url, '--shard', '1/2', '--json', '--quiet'], { env });
+    const second = await runCli(['run', input, '--server', sim.url, '--shard', '2/2', '--json', '--quiet'], { env });
+    const stats = sim.stats();
+    return { codes: [first.code, second.code], jobs: [first, second].map((run) => (JSON.parse(run.stdout) as { job: string }).job), stats };
+  })();
+  return shardRuns;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'batch-cli-shard-'));
   sim = await startSimServer({ flavour: 'openai', slots: 8, serviceMs: 1, reproducibleAnswers: true });
@@ -33,16 +53,12 @@ afterAll(async () => {
 
 describe('batch run --shard K/N and batch export of the shards', () => {
   it('--shard 1/2 and --shard 2/2 on one machine are two jobs that together send every prompt exactly once; their export is the single run\'s output byte for byte', async () => {
-    sim.resetStats();
     const env = { BATCH_HOME: shardsHome() };
-    const first = await runCli(['run', input, '--server', sim.url, '--shard', '1/2', '--json', '--quiet'], { env });
-    const second = await runCli(['run', input, '--server', sim.url, '--shard', '2/2', '--json', '--quiet'], { env });
-    expect([first.code, second.code]).toEqual([0, 0]);
-    const jobs = [first, second].map((run) => (JSON.parse(run.stdout) as { job: string }).job);
+    const { codes, jobs, stats } = await runShards();
+    expect(codes).toEqual([0, 0]);
     expect(jobs).toEqual([`${whole}.shard-1-of-2`, `${whole}.shard-2-of-2`]);
     for (const job of jobs) expect(existsSync(path.join(shardsHome(), `${job}.sqlite`))).toBe(true);
 
-    const stats = sim.stats();
     expect(stats.requests).toBe(90);
     expect(Object.keys(stats.byPrompt)).toHaveLength(90);
     expect(Object.values(stats.byPrompt).every((n) => n === 1)).toBe(true);
@@ -113,6 +129,9 @@ describe('batch run --shard K/N and batch export of the shards', () => {
   });
 
   describe('export refuses shards that do not fit together, exit 2', () => {
+    beforeAll(async () => {
+      await runShards();
+    });
     const dbOf = (home: string, job: string): string => path.join(home, `${job}.sqlite`);
 
     it('a missing shard', async () => {
