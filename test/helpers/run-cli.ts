@@ -19,6 +19,16 @@ export interface CliRun {
   output(): string;
 }
 
+/**
+ * The CLIs started and not yet ended. A test that fails leaves its CLI running (a run whose
+ * servers the test closed pauses for --max-down); the worker kills them when it exits, as its
+ * timers (the per-CLI timeout) die with it.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Spawns the built bin exactly as a user runs it: `node bin/batch.js ...args`. */
 export function startCli(
   args: readonly string[],
@@ -52,8 +62,10 @@ export function startCli(
   else if (options.input !== undefined) child.stdin!.end(options.input);
   else child.stdin!.end();
   const timeout = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  running.add(child);
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
+      running.delete(child);
       clearTimeout(timeout);
       resolve({ code, signal, stdout, stderr });
     });
