@@ -3,14 +3,14 @@ import { AppError, ExitCode } from '../errors.js';
 import { findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
-import { readPrompts, requestModel } from '../prompts/read-prompts.js';
+import { requestModel } from '../prompts/read-prompts.js';
 import type { DryRunModel, DryRunPromptRef, DryRunReport } from '../reporting/dry-run-report.js';
 import type { PromptTokenCounter } from '../servers/prompt-token-counter.js';
 import { batchHome } from '../store/job-paths.js';
-import { jobTemplateOf, templateInputsOf } from './job-template.js';
-import { parseInputShard, selectInputShard } from '../prompts/input-shard.js';
+import { jobTemplateOf } from './job-template.js';
+import { readJobPrompts } from './read-job-prompts.js';
+import { parseInputShard } from '../prompts/input-shard.js';
 import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
-import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
 import { resolveRunSettings } from './resolve-run-settings.js';
 import type { RunJobOptions } from './run-job.js';
 
@@ -111,8 +111,7 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
   const perPrompt: NonNullable<DryRunReport['perPrompt']>[number][] = [];
   let prompts = 0;
   try {
-    const read = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkDuplicates: false, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
-    const records = applyAnswerShape(shard === undefined ? read : selectInputShard(read, shard), jsonSchema);
+    const records = readJobPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkDuplicates: false, template, shard, jsonSchema });
     for await (const record of records) {
       const { customId, source } = record.ok ? record.item : record.invalid;
       const first = firstSource.get(customId);

@@ -4,7 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { AppError, ExitCode, StoreError, toAppError } from '../errors.js';
-import { readPrompts } from '../prompts/read-prompts.js';
 import { CheckpointStore } from '../store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../store/job-paths.js';
 import { writeOutput } from '../store/write-output.js';
@@ -17,7 +16,7 @@ import type { Router } from '../scheduler/router.js';
 import { advicePath, findAdviceFor } from '../hardware/saved-advice.js';
 import { machineIdentity } from '../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig, type JobSettings } from './job-config.js';
-import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templateInputsOf, templatePaths } from './job-template.js';
+import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templatePaths } from './job-template.js';
 import { checkOutputPath } from './check-output-path.js';
 import { reportInvalidPrompts, type InvalidTally } from './report-invalid-prompts.js';
 import { checkMetricsPath } from './check-metrics-path.js';
@@ -27,10 +26,10 @@ import { absoluteSettings, locateJob } from './locate-job.js';
 import { openRouter } from './open-router.js';
 import { resolveRunSettings } from './resolve-run-settings.js';
 import { planRequestGate } from './plan-request-gate.js';
-import { formatInputShard, parseInputShard, selectInputShard } from '../prompts/input-shard.js';
+import { formatInputShard, parseInputShard } from '../prompts/input-shard.js';
 import { resumeCommand } from './resume-command.js';
 import { loadJsonSchemaFile } from '../prompts/load-json-schema.js';
-import { applyAnswerShape } from '../prompts/apply-answer-shape.js';
+import { readJobPrompts } from './read-job-prompts.js';
 import { jsonAnswerCheck } from '../scheduler/answer-check.js';
 import { readJobInsights, type JobInsights } from '../store/job-report-data.js';
 import type { JobRecord } from '../store/store-records.js';
@@ -171,9 +170,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       // Until reading ends, the job holds only part of its inputs (whatever stops this run).
       store.setInputsRead(job.id, false);
       // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
-      const prompts = readPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
-      const shared = share === undefined ? prompts : selectInputShard(prompts, share, read);
-      const records = reportInvalidPrompts(applyAnswerShape(shared, jsonSchema), located.job, context.notice, invalid);
+      const prompts = readJobPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template, shard: share, selection: read, jsonSchema });
+      const records = reportInvalidPrompts(prompts, located.job, context.notice, invalid);
       if (store.countByStatus(job.id).total === 0) {
         // A new job: sending starts with its first prompts, reading goes on beside it.
         streaming = new StreamingIngest({

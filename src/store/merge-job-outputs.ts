@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { AppError } from '../errors.js';
 import { formatInputShard, shardOfCustomId, type InputShard } from '../prompts/input-shard.js';
@@ -7,7 +6,7 @@ import { csvBom } from './csv-record.js';
 import { CsvLayout } from './csv-layout.js';
 import { toBatchOutputLine } from './output-line.js';
 import type { FinishedItem, JobRecord } from './store-records.js';
-import type { OutputOptions, WriteOutputOptions, WriteOutputResult } from './write-output.js';
+import { write, type OutputOptions, type WriteOutputOptions, type WriteOutputResult } from './write-output.js';
 import { writeFileAtomically } from './write-file-atomically.js';
 
 /** One shard's job, in its (open) database. */
@@ -101,10 +100,6 @@ async function nextOf(cursor: Cursor): Promise<FinishedItem | undefined> {
     throw mismatch(`${where(cursor.shard)} holds "${item.customId}", which belongs to shard ${belongs}/${count}: this database does not hold shard ${index}/${count} of these inputs; pass the databases \`batch run --shard\` made`);
   }
   return item;
-}
-
-async function write(stream: Writable, chunk: string): Promise<void> {
-  if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
 /**

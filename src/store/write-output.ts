@@ -45,7 +45,8 @@ function validateFormat(format: unknown): OutputFormat {
   return format;
 }
 
-async function write(stream: Writable, chunk: string): Promise<void> {
+/** Writes `chunk`, waiting for the stream to drain when its buffer is full (backpressure). */
+export async function write(stream: Writable, chunk: string): Promise<void> {
   if (!stream.write(chunk)) await once(stream, 'drain');
 }
 
