@@ -35,7 +35,7 @@ export function openJobShards(job: string, dbs: readonly string[], home: string)
   };
   try {
     for (const file of new Set(paths)) {
-      if (!existsSync(file)) throw new AppError('JOB_NOT_FOUND', `--db ${file}: no such file; pass the database each shard's \`batch run --shard\` wrote`);
+      if (!existsSync(file)) throw new AppError('JOB_NOT_FOUND', `--db ${file}: no such file; check the path (\`batch jobs --db FILE\` lists a database's jobs; for a sharded job, pass the database each shard's \`batch run --shard\` wrote)`);
       const store = CheckpointStore.open({ path: file, readonly: true });
       stores.push(store);
       const names = store.listJobs().map((summary) => summary.name);
