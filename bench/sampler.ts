@@ -18,7 +18,7 @@ import { GpuUsageReader } from '../src/hardware/query-gpu-usage.js';
 import { RunSampler } from '../src/reporting/run-sampler.js';
 import { startRunTelemetry } from '../src/reporting/run-telemetry.js';
 import { BatchScheduler, type ResultSink, type SchedulerListener, type WorkSource } from '../src/scheduler/batch-scheduler.js';
-import { StaticRouter } from '../src/scheduler/static-router.js';
+import { StaticRouter } from '../src/app/routing/static-router.js';
 import { CheckpointStore } from '../src/store/checkpoint-store.js';
 import { findExecutable } from '../src/util/find-executable.js';
 import { startSimProcess } from '../test/helpers/sim-process.js';

@@ -28,7 +28,7 @@ const prompts = Array.from({ length: count }, (_, i) => `Summarise item ${i} of 
 async function oneProcessPerPrompt(): Promise<number> {
   const started = performance.now();
   for (const prompt of prompts) {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/servers/embedded-server-main.js'), '--model', model, '--threads', threads, '--parallel', '1', '--port', '0'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist/embedded/embedded-server-main.js'), '--model', model, '--threads', threads, '--parallel', '1', '--port', '0'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const url = await new Promise<string>((resolve, reject) => {
       let buffered = '';
       let listening: string | undefined;

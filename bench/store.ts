@@ -14,7 +14,7 @@ import { openBackend } from '../src/backends/open-backend.js';
 import { readPrompts } from '../src/prompts/read-prompts.js';
 import type { PromptItem } from '../src/prompts/prompt-item.js';
 import { BatchScheduler, type ResultSink, type WorkSource } from '../src/scheduler/batch-scheduler.js';
-import { StaticRouter } from '../src/scheduler/static-router.js';
+import { StaticRouter } from '../src/app/routing/static-router.js';
 import { CheckpointStore } from '../src/store/checkpoint-store.js';
 import { ThreadedResultWriter } from '../src/store/threaded-result-writer.js';
 import { startSimProcess } from '../test/helpers/sim-process.js';

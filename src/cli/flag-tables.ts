@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { describeSettingDefault } from '../app/parse-setting.js';
-import { settingRowsOf, type CommandName, type SettingRow } from '../app/settings-table.js';
+import { describeSettingDefault } from '../app/settings/parse-setting.js';
+import { settingRowsOf, type CommandName, type SettingRow } from '../app/settings/settings-table.js';
 
 /** Where a command's table stands in README: between these two lines. */
 function markers(command: CommandName): readonly [string, string] {
-  return [`<!-- flags:${command} (generated from src/app/settings-table.ts: npm run docs:flags) -->`, `<!-- /flags:${command} -->`];
+  return [`<!-- flags:${command} (generated from src/app/settings/settings-table.ts: npm run docs:flags) -->`, `<!-- /flags:${command} -->`];
 }
 
 /** The commands whose flags README lists, in its order. */

@@ -4,7 +4,7 @@ import { ExitCode } from '../exit-code.js';
 // commander's CommonJS entry itself: its ESM wrapper costs a parse of the entry for every start.
 const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof import('commander');
 type Command = import('commander').Command;
-import type { CommandName } from '../app/settings-table.js';
+import type { CommandName } from '../app/settings/settings-table.js';
 import type { CliIo } from './io.js';
 
 const version = '0.1.0';

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { describeSettingDefault, parseSettingText } from '../app/parse-setting.js';
-import { settingRowsOf, type CommandName, type GivenSettings, type SettingRow } from '../app/settings-table.js';
+import { describeSettingDefault, parseSettingText } from '../app/settings/parse-setting.js';
+import { settingRowsOf, type CommandName, type GivenSettings, type SettingRow } from '../app/settings/settings-table.js';
 
 /** The commander option of one settings-table row. Defaults are not set here: see below. */
 export function optionOf(row: SettingRow): Option {

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 
 /**
- * Path of a compiled sibling entry point (`process-reaper-main.js`, `embedded-server-main.js`).
- * Compiled, this module lives beside them (dist/servers/ or .build/src/servers/). Run from
- * source (vitest imports src/ directly), the .ts siblings cannot be started by plain node, so
- * the build in dist/servers/ is used.
+ * Path of a compiled entry point, named relative to src/ (`servers/process-reaper-main.js`,
+ * `embedded/embedded-server-main.js`). Compiled, this module lives in dist/servers/ (or
+ * .build/src/servers/), one folder below the root of the build. Run from source (vitest imports
+ * src/ directly), the .ts entry points cannot be started by plain node, so the build in dist/ is used.
  */
-export function resolveCompiledScript(fileName: string): string {
+export function resolveCompiledScript(fromSrc: string): string {
   const here = import.meta.url;
-  if (here.endsWith('.js')) return fileURLToPath(new URL(`./${fileName}`, here));
-  return fileURLToPath(new URL(`../../dist/servers/${fileName}`, here));
+  if (here.endsWith('.js')) return fileURLToPath(new URL(`../${fromSrc}`, here));
+  return fileURLToPath(new URL(`../../dist/${fromSrc}`, here));
 }

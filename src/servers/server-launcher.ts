@@ -3,7 +3,7 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isExecutableFile } from '../util/is-executable-file.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
-import { findCachedLlamaServer, findLlamaCppSource, type LlamaCppSource } from './llama-cpp-cache.js';
+import { findCachedLlamaServer, findLlamaCppSource, type LlamaCppSource } from '../setup/llama-cpp-cache.js';
 import { resolveCompiledScript } from './resolve-compiled-script.js';
 
 /** Start models with a llama.cpp `llama-server` binary. */
@@ -22,14 +22,14 @@ export interface LlamaServerLaunch {
   readonly extraArgs?: readonly string[];
 }
 
-/** Start models with the embedded node-llama-cpp server (dist/servers/embedded-server-main.js). */
+/** Start models with the embedded node-llama-cpp server (dist/embedded/embedded-server-main.js). */
 export interface EmbeddedLaunch {
   readonly kind: 'embedded';
   /** CPU threads; keep at most the physical cores, more is far slower. */
   readonly threads: number;
   /** 'auto' uses CUDA/Vulkan when a prebuilt works; 'off' is CPU only. @default 'auto' */
   readonly gpu?: 'auto' | 'off';
-  /** The compiled server entry point. @default embedded-server-main.js beside this module */
+  /** The compiled server entry point. @default dist/embedded/embedded-server-main.js */
   readonly script?: string;
 }
 
@@ -84,7 +84,7 @@ export function buildServerCommand(launch: ServerLaunch, options: ServerCommandO
     args.push(...(launch.extraArgs ?? []));
     return { command: launch.binary, args, label: 'llama-server' };
   }
-  const script = launch.script ?? resolveCompiledScript('embedded-server-main.js');
+  const script = launch.script ?? resolveCompiledScript('embedded/embedded-server-main.js');
   const args = [
     script,
     '--model', modelPath,

@@ -39,7 +39,7 @@ export interface ReapedProcess {
  * SIGKILL) makes it stop the server.
  */
 export function spawnReaped(options: SpawnReapedOptions): ReapedProcess {
-  const reaperScript = options.reaperScript ?? resolveCompiledScript('process-reaper-main.js');
+  const reaperScript = options.reaperScript ?? resolveCompiledScript('servers/process-reaper-main.js');
   const reaper = spawn(process.execPath, [reaperScript, '--grace-ms', String(options.graceMs), '--report-fd', '3', '--', options.command, ...options.args], {
     detached: true,
     stdio: ['pipe', options.outputFd, options.outputFd, 'pipe'],

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { settingRowsOf } from '../../src/app/settings-table.js';
+import { settingRowsOf } from '../../src/app/settings/settings-table.js';
 import { documentedCommands, renderFlagTable, withFlagTables } from '../../src/cli/flag-tables.js';
 import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { repoRoot } from '../helpers/sim-process.js';

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findLlamaCppSource } from '../../src/servers/llama-cpp-cache.js';
+import { findLlamaCppSource } from '../../src/setup/llama-cpp-cache.js';
 import { startCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../servers/server-fixtures.js';
 

@@ -4,8 +4,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { setupCommand } from '../../src/cli/commands/setup.js';
-import { findLlamaCppSource } from '../../src/servers/llama-cpp-cache.js';
-import type { CommandRunner } from '../../src/servers/run-logged-command.js';
+import { findLlamaCppSource } from '../../src/setup/llama-cpp-cache.js';
+import type { CommandRunner } from '../../src/setup/run-logged-command.js';
 import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
 import { makeTempDir } from '../servers/server-fixtures.js';
 

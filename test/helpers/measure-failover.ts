@@ -1,6 +1,6 @@
 import { createBackend } from '../../src/backends/open-backend.js';
 import { BatchScheduler } from '../../src/scheduler/batch-scheduler.js';
-import { StaticRouter } from '../../src/scheduler/static-router.js';
+import { StaticRouter } from '../../src/app/routing/static-router.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 import { chatItems, memorySource, MemorySink } from './memory-work.js';
 

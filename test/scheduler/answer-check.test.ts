@@ -6,7 +6,7 @@ import type { ItemOutcome } from '../../src/store/item-outcome.js';
 import { BatchScheduler, type ResultSink } from '../../src/scheduler/batch-scheduler.js';
 import { jsonAnswerCheck } from '../../src/scheduler/answer-check.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
-import { StaticRouter } from '../../src/scheduler/static-router.js';
+import { StaticRouter } from '../../src/app/routing/static-router.js';
 import { FakeBackend } from './fake-backend.js';
 
 const schema = { type: 'object', properties: { title: { type: 'string' }, score: { type: 'integer' } }, required: ['title', 'score'] };

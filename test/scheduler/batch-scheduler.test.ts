@@ -4,7 +4,7 @@ import type { PromptItem } from '../../src/prompts/prompt-item.js';
 import type { ItemOutcome } from '../../src/store/item-outcome.js';
 import { BatchScheduler, orderModels, type ResultSink, type WorkSource } from '../../src/scheduler/batch-scheduler.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
-import { StaticRouter } from '../../src/scheduler/static-router.js';
+import { StaticRouter } from '../../src/app/routing/static-router.js';
 import type { RouteLease, Router } from '../../src/scheduler/router.js';
 import { FakeBackend, answer, deferred } from './fake-backend.js';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/backends/open-backend.js';
 import { BackendError } from '../../src/errors.js';
 import { BatchScheduler } from '../../src/scheduler/batch-scheduler.js';
-import { StaticRouter } from '../../src/scheduler/static-router.js';
+import { StaticRouter } from '../../src/app/routing/static-router.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 import { chatItems, memorySource, MemorySink } from '../helpers/memory-work.js';

@@ -5,7 +5,7 @@ import type { ItemOutcome } from '../../src/store/item-outcome.js';
 import { BatchScheduler, type ResultSink, type WorkSource } from '../../src/scheduler/batch-scheduler.js';
 import { RequestGate } from '../../src/scheduler/request-gate.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
-import { StaticRouter } from '../../src/scheduler/static-router.js';
+import { StaticRouter } from '../../src/app/routing/static-router.js';
 import { FakeBackend, answer, deferred } from './fake-backend.js';
 
 function source(count: number): WorkSource {

@@ -32,7 +32,7 @@ describe('buildServerCommand', () => {
   it('runs the embedded server with this node and its compiled entry point', () => {
     const command = buildServerCommand({ kind: 'embedded', threads: 2, gpu: 'off' }, shape);
     expect(command.command).toBe(process.execPath);
-    expect(command.args[0]).toMatch(/dist[\\/]servers[\\/]embedded-server-main\.js$/);
+    expect(command.args[0]).toMatch(/dist[\\/]embedded[\\/]embedded-server-main\.js$/);
     expect(command.args.slice(1)).toEqual(['--model', '/m/a.gguf', '--host', '127.0.0.1', '--port', '4321', '--parallel', '4', '--ctx', '2048', '--threads', '2', '--gpu', 'off']);
   });
 });

@@ -61,7 +61,7 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
     } else {
       const target = path.resolve(io.cwd, options.out!);
       // The same check as `batch run`'s --out: never over the job's database or its inputs.
-      const [{ checkOutputPath }, { parseJobConfig, jobInputFiles }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
+      const [{ checkOutputPath }, { parseJobConfig, jobInputFiles }] = await Promise.all([import('../../app/job/check-output-path.js'), import('../../app/job/job-config.js')]);
       const inputs = jobInputFiles(parseJobConfig(job.config, store.path).config);
       await checkOutputPath({ out: target, db: store.path, inputs, cwd: io.cwd, inputsMustExist: false });
       const { lines } = await writeOutput(store, job.id, { ...outputOptions, path: target });
@@ -79,7 +79,7 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
  */
 async function exportShards(options: ExportCommandOptions, dbs: readonly string[], format: 'jsonl' | 'csv', io: CliIo): Promise<number | undefined> {
   const [{ openJobShards }, { writeMergedOutput, writeMergedOutputTo }, { batchHome }] = await Promise.all([
-    import('../../app/open-job-shards.js'),
+    import('../../app/job/open-job-shards.js'),
     import('../../store/merge-job-outputs.js'),
     import('../../store/job-paths.js'),
   ]);
@@ -94,7 +94,7 @@ async function exportShards(options: ExportCommandOptions, dbs: readonly string[
       ({ lines } = await writeMergedOutputTo(opened.whole, opened.shards, io.stdout, outputOptions));
     } else {
       target = path.resolve(io.cwd, options.out);
-      const [{ checkOutputPath }, { parseJobConfig, jobInputFiles }] = await Promise.all([import('../../app/check-output-path.js'), import('../../app/job-config.js')]);
+      const [{ checkOutputPath }, { parseJobConfig, jobInputFiles }] = await Promise.all([import('../../app/job/check-output-path.js'), import('../../app/job/job-config.js')]);
       for (const { store, job } of opened.shards) {
         await checkOutputPath({ out: target, db: store.path, inputs: jobInputFiles(parseJobConfig(job.config, store.path).config), cwd: io.cwd, inputsMustExist: false });
       }

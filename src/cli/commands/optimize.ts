@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { GivenSettings } from '../../app/settings-table.js';
+import type { GivenSettings } from '../../app/settings/settings-table.js';
 import { UsageError } from '../../errors.js';
 import type { ConcurrencyCurve } from '../../hardware/concurrency-curve.js';
 import type { MeasureConcurrencyOptions } from '../../hardware/measure-concurrency.js';
@@ -14,7 +14,7 @@ import { parseModelOption } from '../../models/parse-model-option.js';
 import type { CliIo } from '../io.js';
 
 /**
- * `batch optimize`'s options: its rows of the settings table (src/app/settings-table.ts, where
+ * `batch optimize`'s options: its rows of the settings table (src/app/settings/settings-table.ts, where
  * each flag's help and default live), and the prompt inputs whose models it plans for.
  */
 export interface OptimizeCommandOptions extends GivenSettings<'optimize'> {
@@ -109,7 +109,7 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   }
   const known = new Set(profiles.flatMap((profile) => [profile.id, basename(profile.path)]));
 
-  const [{ advise }, { settingDefault }] = await Promise.all([import('../../hardware/advise.js'), import('../../app/settings-table.js')]);
+  const [{ advise }, { settingDefault }] = await Promise.all([import('../../hardware/advise.js'), import('../../app/settings/settings-table.js')]);
   const plan = advise(hardware, profiles, { contextSize: options.contextSize ?? settingDefault('optimize', 'contextSize'), ...(inputs.length > 0 ? { inputs } : {}) });
 
   let curve: ConcurrencyCurve | undefined;
@@ -175,7 +175,7 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
   if (options.measureServer !== undefined) {
     const [{ openBackend }, { apiKeyFor }, { measureConcurrency }] = await Promise.all([
       import('../../backends/open-backend.js'),
-      import('../../app/api-key.js'),
+      import('../../app/settings/api-key.js'),
       import('../../hardware/measure-concurrency.js'),
     ]);
     const maxConcurrency = options.maxConcurrency ?? 64;
@@ -193,9 +193,9 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
     throw new UsageError('--measure needs a server to measure: pass --server URL (a running server) or --model path.gguf (batch starts one)');
   }
   const [{ measureManagedServer }, { batchHome }, { settingDefault }] = await Promise.all([
-    import('../../app/measure-managed-server.js'),
+    import('../../app/run/measure-managed-server.js'),
     import('../../store/job-paths.js'),
-    import('../../app/settings-table.js'),
+    import('../../app/settings/settings-table.js'),
   ]);
   const logDir = join(batchHome(io.env, io.cwd), 'optimize.logs');
   return measureManagedServer({

@@ -1,5 +1,5 @@
 import type { CliIo } from '../io.js';
-import type { RunJobOptions } from '../../app/run-job.js';
+import type { RunJobOptions } from '../../app/run/run-job.js';
 import type { SchedulerListener } from '../../scheduler/batch-scheduler.js';
 import type { ProgressReporter } from '../../reporting/progress-reporter.js';
 
@@ -14,7 +14,7 @@ export interface RunCommandOptions extends RunJobOptions {
 /** `batch run [inputs...]` (or `--template … --data …`, `--dry-run`) / `batch resume [job]`. Returns the exit code. */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<number> {
   const [{ runJob }, { ProgressReporter }, { formatRunSummary }] = await Promise.all([
-    import('../../app/run-job.js'),
+    import('../../app/run/run-job.js'),
     import('../../reporting/progress-reporter.js'),
     import('../../reporting/run-summary.js'),
   ]);
@@ -34,7 +34,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const { quiet, json, ...job } = options;
   if (job.dryRun) {
     // Nothing is sent and nothing kept: no job, no database, no server.
-    const [{ dryRun }, { formatDryRunReport }] = await Promise.all([import('../../app/dry-run.js'), import('../../reporting/dry-run-report.js')]);
+    const [{ dryRun }, { formatDryRunReport }] = await Promise.all([import('../../app/run/dry-run.js'), import('../../reporting/dry-run-report.js')]);
     const report = await dryRun(job, { cwd: io.cwd, env: io.env, stdin: io.stdin, notice, perPrompt: json === true });
     io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatDryRunReport(report));
     return report.exitCode;

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { ServerError } from '../../errors.js';
 import { isLoopbackHost } from '../../backends/is-loopback.js';
 import type { CliIo } from '../io.js';
-import type { GivenSettings } from '../../app/settings-table.js';
+import type { GivenSettings } from '../../app/settings/settings-table.js';
 
 /** `batch serve`'s options: its rows of the settings table, where each flag's help and default live. */
 export type ServeOptions = GivenSettings<'serve'>;
@@ -14,10 +14,10 @@ const BACKEND_LABELS = { cpu: 'CPU', cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Met
  * llama-server's /health, /props and /slots) until the user stops it. Returns the exit code.
  */
 export async function serveCommand(options: ServeOptions, io: CliIo): Promise<number> {
-  const [{ parseEmbeddedServerFlags }, { settingDefaults }] = await Promise.all([import('../../servers/embedded-server-flags.js'), import('../../app/settings-table.js')]);
+  const [{ parseEmbeddedServerFlags }, { settingDefaults }] = await Promise.all([import('../../embedded/embedded-server-flags.js'), import('../../app/settings/settings-table.js')]);
   const defaults = settingDefaults('serve');
   const flags = parseEmbeddedServerFlags({ ...options, slots: options.slots ?? defaults.slots!, contextSize: options.contextSize ?? defaults.contextSize!, port: options.port ?? defaults.port }, defaults.port!);
-  const { apiKeyFromVariable } = await import('../../app/api-key.js');
+  const { apiKeyFromVariable } = await import('../../app/settings/api-key.js');
   const apiKey = options.apiKeyEnv === undefined ? undefined : apiKeyFromVariable(options.apiKeyEnv, io.env, 'the key clients must send');
   if (apiKey === undefined && !isLoopbackHost(flags.host ?? '127.0.0.1')) {
     io.stderr.write(`batch: listening on ${flags.host} without an API key: anyone who can reach this port can use the model; pass --api-key-env NAME\n`);
@@ -29,7 +29,7 @@ export async function serveCommand(options: ServeOptions, io: CliIo): Promise<nu
     if (chosen.notice !== undefined) io.stderr.write(`${chosen.notice}\n`);
     modelPath = chosen.path;
   }
-  const { startEmbeddedServer } = await import('../../servers/embedded-server.js');
+  const { startEmbeddedServer } = await import('../../embedded/embedded-server.js');
   const server = await startEmbeddedServer({ ...flags, modelPath, apiKey });
   try {
     io.stderr.write(`loading ${basename(modelPath)} (${(server.model.fileBytes / 1e6).toFixed(1)} MB) on ${server.url} ...\n`);

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { AppError, UsageError } from '../../errors.js';
-import type { GivenSettings } from '../../app/settings-table.js';
-import type { CommandRunner } from '../../servers/run-logged-command.js';
-import type { CudaProbe } from '../../servers/choose-build-backend.js';
-import type { LlamaCppSource } from '../../servers/llama-cpp-cache.js';
+import type { GivenSettings } from '../../app/settings/settings-table.js';
+import type { CommandRunner } from '../../setup/run-logged-command.js';
+import type { CudaProbe } from '../../setup/choose-build-backend.js';
+import type { LlamaCppSource } from '../../setup/llama-cpp-cache.js';
 import type { CliIo } from '../io.js';
 
 /** What `batch setup` can set up. */
@@ -31,9 +31,9 @@ export async function setupCommand(options: SetupOptions, io: CliIo): Promise<nu
     throw new UsageError(`batch setup ${options.target}: expected one of ${setupTargets.join(', ')}, got "${options.target}"; run \`batch setup llama-server\``);
   }
   const [{ buildLlamaServer }, { chooseBuildBackend, probeCuda }, cache] = await Promise.all([
-    import('../../servers/build-llama-server.js'),
-    import('../../servers/choose-build-backend.js'),
-    import('../../servers/llama-cpp-cache.js'),
+    import('../../setup/build-llama-server.js'),
+    import('../../setup/choose-build-backend.js'),
+    import('../../setup/llama-cpp-cache.js'),
   ]);
   const source = options.source ?? cache.findLlamaCppSource();
   if (source === undefined) {

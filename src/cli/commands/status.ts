@@ -1,8 +1,8 @@
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
 import { ExitCode } from '../../errors.js';
-import { parseJobConfig } from '../../app/job-config.js';
-import { jobSettingsFlags } from '../../app/job-settings-flags.js';
+import { parseJobConfig } from '../../app/job/job-config.js';
+import { jobSettingsFlags } from '../../app/job/job-settings-flags.js';
 import { readJobInsights } from '../../store/job-report-data.js';
 import { formatInsightLines, jobThroughputLine } from '../../reporting/format-job-insights.js';
 

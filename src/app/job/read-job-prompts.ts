@@ -1,0 +1,28 @@
+import { applyAnswerShape } from '../../prompts/apply-answer-shape.js';
+import { selectInputShard, type InputShard, type ShardSelection } from '../../prompts/input-shard.js';
+import type { LoadedJsonSchema } from '../../prompts/load-json-schema.js';
+import type { PromptRecord } from '../../prompts/prompt-item.js';
+import { readPrompts, type ReadPromptsOptions } from '../../prompts/read-prompts.js';
+import { templateInputsOf, type JobTemplate } from './job-template.js';
+
+/** What a job's prompts are read from, and which of them it sends. */
+export interface ReadJobPromptsOptions extends Omit<ReadPromptsOptions, 'template'> {
+  /** `--template` over `--data` rows, read after the inputs. */
+  readonly template?: JobTemplate;
+  /** `--shard K/N`: only the prompts of this shard. @default every prompt */
+  readonly shard?: InputShard;
+  /** Counts every prompt read, in any shard (to tell an empty shard from empty inputs). */
+  readonly selection?: ShardSelection;
+  /** `--json-schema`: the answer shape of prompts that ask for none. */
+  readonly jsonSchema?: LoadedJsonSchema;
+}
+
+/**
+ * A job's prompt records as `batch run` sends them and `--dry-run` counts them: its inputs and
+ * template rows, its shard only, each with the answer shape it asks for.
+ */
+export function readJobPrompts(inputs: readonly string[], options: ReadJobPromptsOptions): AsyncIterable<PromptRecord> {
+  const { template, shard, selection, jsonSchema, ...reading } = options;
+  const read = readPrompts(inputs, { ...reading, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+  return applyAnswerShape(shard === undefined ? read : selectInputShard(read, shard, selection), jsonSchema);
+}

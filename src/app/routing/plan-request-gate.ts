@@ -1,0 +1,32 @@
+import type { SavedAdvice } from '../../hardware/saved-advice.js';
+import { RequestGate } from '../../scheduler/request-gate.js';
+import { workersFor, type RunSettings } from '../settings/resolve-run-settings.js';
+
+/**
+ * Most requests in flight to one OpenAI-compatible server that reports no slots, when `--workers`
+ * is not given: its concurrency starts where `--workers` would default and grows towards this
+ * while it answers, cut back on each 429.
+ */
+export const probeCeiling = 64;
+
+/** A run's concurrency: the scheduler's bound, and the gate that holds each endpoint to its own. */
+export interface RequestGatePlan {
+  /** Requests the scheduler keeps in flight or waiting at the gate, across all endpoints. */
+  readonly workers: number;
+  readonly gate: RequestGate;
+}
+
+/**
+ * `--workers` (or the servers' slots, or saved advice) bounds each endpoint, and is where an
+ * adaptive limit starts; `--rpm`/`--tpm` bound each endpoint's rate. Only when none of them says
+ * how much an endpoint takes is it probed, from the default `--workers` up to `probeCeiling`.
+ */
+export function planRequestGate(settings: RunSettings, capacity: number | undefined, advice: SavedAdvice | undefined): RequestGatePlan {
+  const initial = workersFor(settings, capacity, advice);
+  const probing = settings.workers === undefined && capacity === undefined && advice?.workers === undefined;
+  const max = probing ? Math.max(initial, probeCeiling) : initial;
+  return {
+    workers: max,
+    gate: new RequestGate({ rpm: settings.rpm, tpm: settings.tpm, initialConcurrency: initial, maxConcurrency: max }),
+  };
+}

@@ -1,0 +1,288 @@
+import { AppError } from '../../errors.js';
+import { checkNumber, optionError } from '../../util/check-option.js';
+import type { Backend, EndpointInfo } from '../../backends/backend.js';
+import { EndpointHealth, type EndpointHealthOptions } from './endpoint-health.js';
+import type { FleetListener } from '../../scheduler/fleet-listener.js';
+import { leastLoaded } from './least-loaded.js';
+import type { AcquireOptions, ModelLoadStats, ReleaseVerdict, RouteLease, RouteOutcome, Router } from '../../scheduler/router.js';
+import type { GivenEndpoint, LateEndpoint, StaticEndpoint } from './static-endpoint.js';
+
+export type { LateEndpoint, ReadyEndpoint, StaticEndpoint } from './static-endpoint.js';
+
+export interface StaticRouterOptions {
+  /** The circuit breakers' thresholds and probe backoff. */
+  readonly health?: EndpointHealthOptions;
+  /**
+   * How long every server that serves a model may stay down before prompts waiting for one give up
+   * with ALL_SERVERS_DOWN (the run then ends, resumable).
+   * @default 3600000
+   */
+  readonly maxDownMs?: number;
+  readonly listener?: FleetListener;
+  /** Clock (epoch ms), injectable for tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Endpoint {
+  readonly url: string;
+  backend: Backend | undefined;
+  info: EndpointInfo | undefined;
+  readonly open: LateEndpoint['open'] | undefined;
+  readonly given: GivenEndpoint;
+  readonly health: EndpointHealth;
+  inFlight: number;
+  probe: NodeJS.Timeout | undefined;
+}
+
+interface Waiter {
+  readonly model: string | undefined;
+  readonly avoid: string | undefined;
+  readonly resolve: (lease: RouteLease) => void;
+  readonly reject: (error: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Routes to servers the user runs (`--server`, `--servers`): each request goes to the server that
+ * serves its model with the fewest requests in flight relative to its slots, so each server's
+ * share follows its capacity. A circuit breaker per server (EndpointHealth) keeps traffic off a
+ * failing one and probes it back in; when no server of a model is up, its prompts wait here (the
+ * run pauses, no retry spent) until one answers, for at most `maxDownMs`.
+ */
+export class StaticRouter implements Router {
+  readonly #endpoints: Endpoint[];
+  readonly #waiters: Waiter[] = [];
+  readonly #maxDownMs: number;
+  readonly #listener: FleetListener | undefined;
+  readonly #now: () => number;
+  readonly capacity: number | undefined;
+  #allDownSince: number | undefined;
+  #closed = false;
+
+  constructor(endpoints: readonly StaticEndpoint[], options: StaticRouterOptions = {}) {
+    if (!Array.isArray(endpoints) || endpoints.length === 0) throw optionError('endpoints', 'a non-empty array of endpoints', endpoints);
+    this.#maxDownMs = checkNumber('maxDownMs', options.maxDownMs ?? 3_600_000, 0);
+    this.#listener = options.listener;
+    this.#now = options.now ?? Date.now;
+    this.#endpoints = endpoints.map((e) => ({
+      url: 'backend' in e ? e.backend.url : e.url,
+      backend: 'backend' in e ? e.backend : undefined,
+      info: 'backend' in e ? e.info : undefined,
+      open: 'backend' in e ? undefined : e.open.bind(e),
+      given: { slots: e.slots, models: e.models, weight: e.weight },
+      health: new EndpointHealth(options.health),
+      inFlight: 0,
+      probe: undefined,
+    }));
+    const known = this.#endpoints.map((e) => e.given.slots ?? e.info?.slots).filter((s): s is number => s !== undefined);
+    this.capacity = known.length === 0 ? undefined : this.#endpoints.reduce((sum, e) => sum + this.#slotsOf(e), 0);
+    const start = this.#now();
+    for (const [i, e] of this.#endpoints.entries()) {
+      if (e.backend !== undefined) continue;
+      e.health.markDown(start, (endpoints[i] as LateEndpoint).loading === true);
+      this.#scheduleProbe(e);
+    }
+    this.#checkAllDown();
+  }
+
+  acquire(model: string | undefined, options: AcquireOptions = {}): Promise<RouteLease> {
+    if (this.#closed) return Promise.reject(new AppError('INTERRUPTED', 'the router was closed: no more requests are sent'));
+    const chosen = this.#choose(model, options.avoid);
+    if (chosen !== undefined) return Promise.resolve(this.#lease(chosen, model));
+    return new Promise<RouteLease>((resolve, reject) => {
+      const waiter: Waiter = { model, avoid: options.avoid, resolve, reject, timer: undefined };
+      this.#waiters.push(waiter);
+      this.#armDeadline(waiter);
+    });
+  }
+
+  hasAlternative(model: string | undefined, url: string): boolean {
+    return this.#candidates(model).some((e) => e.url !== url && this.#accepts(e));
+  }
+
+  residentModels(): readonly string[] {
+    return [];
+  }
+
+  loadStats(): readonly ModelLoadStats[] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const e of this.#endpoints) clearTimeout(e.probe);
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new AppError('INTERRUPTED', 'the router was closed while a prompt waited for a server'));
+    }
+    await Promise.all(this.#endpoints.map((e) => e.backend?.close()));
+  }
+
+  /** Endpoints that serve `model`; when none lists it, all of them, so that the server's own 404 reaches the user. */
+  #candidates(model: string | undefined): Endpoint[] {
+    if (model === undefined) return this.#endpoints;
+    const serving = this.#endpoints.filter((e) => {
+      const models = e.given.models ?? e.info?.models ?? [];
+      return models.length === 0 || models.includes(model);
+    });
+    return serving.length > 0 ? serving : this.#endpoints;
+  }
+
+  #accepts(e: Endpoint): boolean {
+    return e.backend !== undefined && e.health.accepts(e.inFlight);
+  }
+
+  /** The server's slots as given or reported; a server that says nothing counts as the average of those that do. */
+  #slotsOf(e: Endpoint): number {
+    const own = e.given.slots ?? e.info?.slots;
+    if (own !== undefined) return own;
+    const known = this.#endpoints.map((o) => o.given.slots ?? o.info?.slots).filter((s): s is number => s !== undefined);
+    return known.length === 0 ? 1 : known.reduce((a, b) => a + b, 0) / known.length;
+  }
+
+  /** Least outstanding relative to capacity, among the servers of `model` that take requests now. */
+  #choose(model: string | undefined, avoid: string | undefined): Endpoint | undefined {
+    const ready = this.#candidates(model).filter((e) => this.#accepts(e));
+    const chosen = leastLoaded(
+      ready.map((e) => ({ url: e.url, inFlight: e.inFlight, share: this.#slotsOf(e) * (e.given.weight ?? 1), endpoint: e })),
+      avoid,
+    );
+    return chosen?.endpoint;
+  }
+
+  #lease(e: Endpoint, model: string | undefined): RouteLease {
+    e.inFlight += 1;
+    let released = false;
+    return {
+      backend: e.backend!,
+      model,
+      release: (outcome?: RouteOutcome): ReleaseVerdict => {
+        if (released) return { excused: false };
+        released = true;
+        e.inFlight -= 1;
+        const verdict = this.#learn(e, outcome);
+        this.#wake();
+        return verdict;
+      },
+    };
+  }
+
+  /** What a request's end says about its endpoint. */
+  #learn(e: Endpoint, outcome: RouteOutcome | undefined): ReleaseVerdict {
+    // Not sent (stopped while waiting): says nothing about the server.
+    if (outcome === undefined || this.#closed) return { excused: false };
+    const wasDownSince = e.health.downSince;
+    if (outcome.error === undefined) {
+      e.health.recordAnswer();
+    } else {
+      const verdict = e.health.recordFailure(outcome.error, this.#now());
+      if (verdict.opened) {
+        // When it was the last one up, the pause notice says it all.
+        if (wasDownSince === undefined && !this.#allDown()) this.#listener?.onEndpointDown?.(e.url, e.health.loading);
+        this.#scheduleProbe(e);
+        this.#checkAllDown();
+        return { excused: verdict.excused };
+      }
+    }
+    if (wasDownSince !== undefined && e.health.downSince === undefined) {
+      clearTimeout(e.probe);
+      e.probe = undefined;
+      this.#listener?.onEndpointUp?.(e.url, this.#now() - wasDownSince);
+      this.#checkAllDown();
+    }
+    return { excused: false };
+  }
+
+  #scheduleProbe(e: Endpoint): void {
+    if (this.#closed || e.probe !== undefined) return;
+    e.probe = setTimeout(() => void this.#probe(e), e.health.probeDelayMs());
+  }
+
+  /** One half-open probe: the server's health check (or, for one never reached, opening it). */
+  async #probe(e: Endpoint): Promise<void> {
+    let result: 'ok' | 'loading' | 'down';
+    if (e.backend === undefined) {
+      try {
+        const opened = await e.open!();
+        if (this.#closed) {
+          await opened.backend.close();
+          return;
+        }
+        e.backend = opened.backend;
+        e.info = opened.info;
+        result = 'ok';
+        this.#listener?.onJoined?.(e.url);
+      } catch (error) {
+        result = (error as { statusCode?: unknown }).statusCode === 503 ? 'loading' : 'down';
+      }
+    } else {
+      result = await e.backend.health();
+    }
+    e.probe = undefined;
+    if (this.#closed) return;
+    e.health.recordProbe(result);
+    if (e.health.state === 'open') this.#scheduleProbe(e);
+    this.#checkAllDown();
+    this.#wake();
+  }
+
+  /** Hands free endpoints to waiting prompts, in the order they began to wait. */
+  #wake(): void {
+    for (let i = 0; i < this.#waiters.length; ) {
+      const waiter = this.#waiters[i]!;
+      const chosen = this.#choose(waiter.model, waiter.avoid);
+      if (chosen === undefined) {
+        i += 1;
+        continue;
+      }
+      this.#waiters.splice(i, 1);
+      clearTimeout(waiter.timer);
+      waiter.resolve(this.#lease(chosen, waiter.model));
+    }
+    for (const waiter of this.#waiters) this.#armDeadline(waiter);
+  }
+
+  /**
+   * Gives a waiting prompt until `maxDownMs` after the last of its model's servers went down. A
+   * server on trial (one request out after a good probe) is not down; its prompts wait without a deadline.
+   */
+  #armDeadline(waiter: Waiter): void {
+    clearTimeout(waiter.timer);
+    waiter.timer = undefined;
+    const candidates = this.#candidates(waiter.model);
+    if (candidates.some((e) => e.health.state !== 'open')) return;
+    const since = Math.max(...candidates.map((e) => e.health.downSince ?? this.#now()));
+    const left = Math.max(0, since + this.#maxDownMs - this.#now());
+    waiter.timer = setTimeout(() => {
+      const at = this.#waiters.indexOf(waiter);
+      if (at === -1) return;
+      this.#waiters.splice(at, 1);
+      const urls = candidates.map((e) => e.url).join(', ');
+      waiter.reject(
+        new AppError(
+          'ALL_SERVERS_DOWN',
+          `every server${waiter.model === undefined ? '' : ` that serves model "${waiter.model}"`} (${urls}) has been down since ${new Date(since).toISOString()}, longer than --max-down ${this.#maxDownMs / 1000} s: start them (or raise --max-down)`,
+        ),
+      );
+    }, left);
+  }
+
+  /** Whether every server is down: a server loading its model is on its way, not down. */
+  #allDown(): boolean {
+    return this.#endpoints.every((e) => e.health.state === 'open' && !e.health.loading);
+  }
+
+  /** Tells the listener when every server is down, and when one is back. */
+  #checkAllDown(): void {
+    const allDown = this.#allDown();
+    if (allDown && this.#allDownSince === undefined) {
+      this.#allDownSince = this.#now();
+      this.#listener?.onAllDown?.(this.#allDownSince);
+    } else if (!allDown && this.#allDownSince !== undefined) {
+      const downMs = this.#now() - this.#allDownSince;
+      this.#allDownSince = undefined;
+      this.#listener?.onRecovered?.(downMs);
+    }
+    for (const waiter of this.#waiters) this.#armDeadline(waiter);
+  }
+}

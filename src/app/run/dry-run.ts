@@ -1,0 +1,218 @@
+import path from 'node:path';
+import { AppError, ExitCode } from '../../errors.js';
+import { findAdviceFor } from '../../hardware/saved-advice.js';
+import { machineIdentity } from '../../hardware/machine-identity.js';
+import type { PromptItem } from '../../prompts/prompt-item.js';
+import { requestModel } from '../../prompts/read-prompts.js';
+import type { DryRunModel, DryRunPromptRef, DryRunReport } from '../../reporting/dry-run-report.js';
+import type { PromptTokenCounter } from '../../embedded/prompt-token-counter.js';
+import { batchHome } from '../../store/job-paths.js';
+import { jobTemplateOf } from '../job/job-template.js';
+import { readJobPrompts } from '../job/read-job-prompts.js';
+import { parseInputShard } from '../../prompts/input-shard.js';
+import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
+import { resolveRunSettings } from '../settings/resolve-run-settings.js';
+import type { RunJobOptions } from './run-job.js';
+
+export interface DryRunContext {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly notice?: (line: string) => void;
+  /** Keep every prompt's count in the report (`--json`). @default false */
+  readonly perPrompt?: boolean;
+}
+
+/** How many prompts each list of the report names. */
+const LISTED = 20;
+/** The estimate where no tokenizer is at hand: about 4 characters a token, and a few per message for the template. */
+const CHARS_PER_TOKEN = 4;
+const TOKENS_PER_MESSAGE = 4;
+
+interface ModelTally {
+  model: string;
+  file?: string;
+  problem?: string;
+  counter?: PromptTokenCounter;
+  contextSize?: number;
+  completionTokensPerSecond?: number;
+  prompts: number;
+  promptTokens: number;
+  exactTokens: boolean;
+  maxTokens: number;
+  withoutMaxTokens: number;
+  tooLong: DryRunModel['tooLong'][number][];
+  tooLongCount: number;
+  refused: (DryRunPromptRef & { readonly message: string })[];
+  refusedCount: number;
+}
+
+/**
+ * `batch run --dry-run`: reads the inputs as a run would and reports, per model, the prompts, their
+ * tokens (with the model's own tokenizer and chat template where a GGUF is given: the embedded
+ * server's `prompt_tokens`; estimated otherwise), the max_tokens asked for, how long generation
+ * should take at the throughput `batch optimize --measure` saved, and the prompts that do not fit
+ * the context. Sends nothing, starts and contacts no server, creates no job and no database.
+ */
+export async function dryRun(options: RunJobOptions, context: DryRunContext): Promise<DryRunReport> {
+  const template = jobTemplateOf(options, context.cwd);
+  if (options.inputs.length === 0 && template === undefined) {
+    throw new AppError('USAGE', 'no inputs given; expected `batch run --dry-run <folder|file.jsonl|glob|->...` or `--template prompt.md --data rows.csv`');
+  }
+  const inputs = options.inputs.map((input) => (input === '-' ? input : path.resolve(context.cwd, input)));
+  // What the run would send: its shard only, each prompt with the answer shape it would ask for
+  // (a schema that cannot work is refused here as the run would refuse it).
+  const shard = options.shard === undefined ? undefined : parseInputShard(options.shard);
+  const jsonSchema = options.jsonSchema === undefined ? undefined : loadJsonSchemaFile(path.resolve(context.cwd, options.jsonSchema));
+  const home = batchHome(context.env, context.cwd);
+  const found = findAdviceFor(home, machineIdentity());
+  const { settings } = resolveRunSettings(options, found.advice);
+  const managed = (settings.servers ?? []).length === 0;
+  const notes: string[] = [];
+  const resolveModel = managed ? await managedModels(options, context, notes) : undefined;
+  const measured = found.advice?.measured;
+
+  const tallies = new Map<string, ModelTally>();
+  const tallyOf = async (item: PromptItem): Promise<ModelTally> => {
+    const name = requestModel(item);
+    const key = name ?? '(default)';
+    let tally = tallies.get(key);
+    if (tally !== undefined) return tally;
+    tally = { model: key, prompts: 0, promptTokens: 0, exactTokens: false, maxTokens: 0, withoutMaxTokens: 0, tooLong: [], tooLongCount: 0, refused: [], refusedCount: 0 };
+    tallies.set(key, tally);
+    if (resolveModel !== undefined) {
+      try {
+        const file = resolveModel(name);
+        tally.file = file;
+        const { PromptTokenCounter } = await import('../../embedded/prompt-token-counter.js');
+        tally.counter = await PromptTokenCounter.open(file);
+        tally.exactTokens = true;
+        // A managed server's slot holds --ctx tokens, at most what the model was trained for.
+        const trained = tally.counter.trainContextSize;
+        tally.contextSize = trained !== undefined && trained > 0 ? Math.min(settings.contextSize, trained) : settings.contextSize;
+        if (measured !== undefined && measured.model === file) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        tally.problem = error.message;
+      }
+    } else {
+      if (options.contextSize !== undefined) tally.contextSize = options.contextSize;
+      const urls = new Set((settings.servers ?? []).map(trimSlash));
+      if (measured !== undefined && urls.has(trimSlash(measured.model))) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
+    }
+    return tally;
+  };
+
+  const invalid: string[] = [];
+  let invalidCount = 0;
+  const duplicates: DryRunReport['duplicates'][number][] = [];
+  let duplicateCount = 0;
+  const firstSource = new Map<string, string>();
+  const perPrompt: NonNullable<DryRunReport['perPrompt']>[number][] = [];
+  let prompts = 0;
+  try {
+    const records = readJobPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkDuplicates: false, template, shard, jsonSchema });
+    for await (const record of records) {
+      const { customId, source } = record.ok ? record.item : record.invalid;
+      const first = firstSource.get(customId);
+      if (first !== undefined) {
+        duplicateCount += 1;
+        if (duplicates.length < LISTED) duplicates.push({ customId, first, again: source });
+      } else firstSource.set(customId, source);
+      if (!record.ok) {
+        invalidCount += 1;
+        if (invalid.length < LISTED) invalid.push(record.invalid.message);
+        continue;
+      }
+      prompts += 1;
+      const tally = await tallyOf(record.item);
+      const tokens = countTokens(tally, record.item);
+      if (tokens === undefined) continue;
+      if (context.perPrompt) perPrompt.push({ customId, model: tally.model, promptTokens: tokens, exactTokens: tally.exactTokens });
+    }
+  } finally {
+    for (const tally of tallies.values()) await tally.counter?.close();
+  }
+
+  if (found.staleReason !== undefined) notes.push(found.staleReason);
+  if (!managed && options.contextSize === undefined) notes.push('prompts go to --server URLs: their context and tokenizer are not asked in a dry run; token counts are estimates');
+  const models = [...tallies.values()].map((tally): DryRunModel => {
+    const { counter: _counter, ...rest } = tally;
+    const estimatedMs = tally.completionTokensPerSecond === undefined ? undefined : (tally.maxTokens / tally.completionTokensPerSecond) * 1000;
+    return { ...rest, ...(estimatedMs === undefined ? {} : { estimatedMs }) };
+  });
+  const failing = invalidCount + models.reduce((sum, model) => sum + (model.problem === undefined ? model.refusedCount : model.prompts), 0);
+  const refusedOutright = duplicateCount > 0 || (prompts + invalidCount > 0 && failing === prompts + invalidCount) || prompts + invalidCount === 0;
+  return {
+    prompts,
+    invalid,
+    invalidCount,
+    duplicates,
+    duplicateCount,
+    models,
+    ...(context.perPrompt ? { perPrompt } : {}),
+    notes,
+    exitCode: refusedOutright ? ExitCode.Usage : ExitCode.Ok,
+  };
+}
+
+/** Counts one prompt into its model's tally; undefined when the server would refuse it. */
+function countTokens(tally: ModelTally, item: PromptItem): number | undefined {
+  tally.prompts += 1;
+  const counted = tally.counter?.count(item.endpoint, item.body) ?? { ok: true as const, tokens: estimateTokens(item.body) };
+  if (!counted.ok) {
+    tally.refusedCount += 1;
+    if (tally.refused.length < LISTED) tally.refused.push({ customId: item.customId, source: item.source, message: counted.message });
+    return undefined;
+  }
+  tally.promptTokens += counted.tokens;
+  const maxTokens = maxTokensOf(item.body);
+  if (maxTokens === undefined) tally.withoutMaxTokens += 1;
+  else tally.maxTokens += maxTokens;
+  // The embedded server refuses a prompt that fills the slot, and stops an answer at its end.
+  if (tally.contextSize !== undefined && (counted.tokens >= tally.contextSize || counted.tokens + (maxTokens ?? 0) > tally.contextSize)) {
+    tally.tooLongCount += 1;
+    if (tally.tooLong.length < LISTED) tally.tooLong.push({ customId: item.customId, source: item.source, promptTokens: counted.tokens, ...(maxTokens === undefined ? {} : { maxTokens }) });
+  }
+  return counted.tokens;
+}
+
+function maxTokensOf(body: Readonly<Record<string, unknown>>): number | undefined {
+  const value = body.max_tokens ?? body.max_completion_tokens;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+function estimateTokens(body: Readonly<Record<string, unknown>>): number {
+  const text = (value: unknown): string =>
+    typeof value === 'string' ? value : Array.isArray(value) ? value.map((part) => text((part as { text?: unknown } | null)?.text)).join('') : '';
+  if (Array.isArray(body.messages)) {
+    const messages = body.messages as Array<{ content?: unknown }>;
+    const chars = messages.reduce((sum, message) => sum + text(message?.content).length, 0);
+    return Math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * messages.length;
+  }
+  return Math.max(1, Math.ceil(text(body.prompt).length / CHARS_PER_TOKEN));
+}
+
+/**
+ * The GGUF each model name resolves to on managed servers: `--model`s and `--models-dir`, or the
+ * default model when neither is given. The default model is never downloaded here (a dry run
+ * contacts nothing): the cached one is used, else the generated demo model, and a note says so.
+ */
+async function managedModels(options: RunJobOptions, context: DryRunContext, notes: string[]): Promise<(name: string | undefined) => string> {
+  let models = options.models ?? [];
+  if (models.length === 0 && options.modelsDir === undefined) {
+    const { resolveDefaultModel, isOffline, DEFAULT_MODEL_FILE } = await import('../../models/default-model.js');
+    const chosen = await resolveDefaultModel({ env: context.env, offline: true });
+    if (chosen.isDemo && !isOffline(context.env)) {
+      notes.push(`no --model given and ${DEFAULT_MODEL_FILE} is not downloaded: counted with the generated demo model a run falls back to (a run first tries to download ${DEFAULT_MODEL_FILE}, whose tokenizer differs)`);
+    }
+    models = [chosen.path];
+  }
+  const { ModelCatalog } = await import('../../servers/model-catalog.js');
+  const catalog = new ModelCatalog({ models, modelsDir: options.modelsDir, cwd: context.cwd });
+  return (name) => catalog.resolve(name).path;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

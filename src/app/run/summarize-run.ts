@@ -1,0 +1,65 @@
+import type { RunSummary } from '../../reporting/run-summary.js';
+import type { SchedulerSummary } from '../../scheduler/batch-scheduler.js';
+import type { ModelLoadStats } from '../../scheduler/router.js';
+import type { IngestSummary } from '../../store/item-ingester.js';
+import type { JobInsights } from '../../store/job-report-data.js';
+import type { StatusCounts } from '../../store/store-records.js';
+
+/** What one run of a job did and found, as `runJob` gathers it. */
+export interface RunFacts {
+  readonly job: string;
+  readonly database: string;
+  readonly output: string;
+  readonly exitCode: number;
+  /** Item counts before dispatch and after the run. */
+  readonly before: StatusCounts;
+  readonly after: StatusCounts;
+  /** What reading the inputs found; undefined when this run did not read them (a resume). */
+  readonly ingest: IngestSummary | undefined;
+  readonly deduplicated: number;
+  readonly cached: number;
+  /** The worker pool's own summary; undefined when nothing was pending. */
+  readonly scheduled: SchedulerSummary | undefined;
+  readonly wallMs: number;
+  readonly modelLoads: readonly ModelLoadStats[];
+  readonly interrupted: boolean;
+  readonly resumeCommand: string | undefined;
+  /** The job's insights after the run (per model and server, loads, memory, GPU); undefined when they could not be read. */
+  readonly insights?: JobInsights;
+}
+
+/** The summary `batch run` prints (and `--json` writes) from the facts of a run. */
+export function summarizeRun(facts: RunFacts): RunSummary {
+  const { after, before, ingest, scheduled, wallMs } = facts;
+  const perSecond = (count: number): number => (scheduled && wallMs > 0 ? (count / wallMs) * 1000 : 0);
+  return {
+    job: facts.job,
+    database: facts.database,
+    output: facts.output,
+    exitCode: facts.exitCode,
+    total: after.total,
+    done: after.done,
+    failed: after.failed,
+    pending: after.pending + after.running,
+    alreadyDone: ingest?.alreadyDone ?? before.done - facts.cached,
+    changed: ingest?.changed ?? 0,
+    invalid: ingest?.invalid ?? 0,
+    deduplicated: facts.deduplicated,
+    cached: facts.cached,
+    sent: scheduled?.dispatched ?? 0,
+    succeeded: scheduled?.done ?? 0,
+    failedThisRun: scheduled?.failed ?? 0,
+    retries: scheduled?.retries ?? 0,
+    wallMs,
+    requestsPerSecond: perSecond((scheduled?.done ?? 0) + (scheduled?.failed ?? 0)),
+    completionTokens: scheduled?.completionTokens ?? 0,
+    completionTokensPerSecond: perSecond(scheduled?.completionTokens ?? 0),
+    latencyMs: scheduled?.latencyMs ?? {},
+    ttftP50Ms: scheduled?.ttftP50Ms,
+    modelLoads: facts.modelLoads,
+    warmStartRate: scheduled && scheduled.loadReported > 0 ? scheduled.warmStarts / scheduled.loadReported : undefined,
+    interrupted: facts.interrupted,
+    resumeCommand: facts.resumeCommand,
+    ...(facts.insights === undefined ? {} : { insights: facts.insights }),
+  };
+}

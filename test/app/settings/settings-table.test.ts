@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { checkSettingValue, describeSettingDefault, parseSettingText } from '../../../src/app/settings/parse-setting.js';
+import { settingDefault, settingDefaults, settingRow, settingRowsOf, settingsTable, type CommandName } from '../../../src/app/settings/settings-table.js';
+import { UsageError } from '../../../src/errors.js';
+
+const commands: readonly CommandName[] = ['run', 'resume', 'jobs', 'status', 'export', 'optimize', 'serve'];
+
+describe('the settings table', () => {
+  it('gives each command each flag and each key once', () => {
+    for (const command of commands) {
+      const rows = settingRowsOf(command);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(new Set(rows.map((row) => row.flag)).size, command).toBe(rows.length);
+      expect(new Set(rows.map((row) => row.key)).size, command).toBe(rows.length);
+    }
+  });
+
+  it('names one concept once: slots, context and threads are the same row wherever they are taken', () => {
+    for (const key of ['slots', 'contextSize', 'threads', 'startupTimeoutMs', 'llamaServer']) {
+      const rows = settingsTable.filter((row) => row.key === key);
+      expect(rows, key).toHaveLength(1);
+    }
+    expect(settingsTable.some((row) => ['parallel', 'slotsPerServer', 'ctx'].includes(row.key))).toBe(false);
+    // `batch serve` and `batch run` start servers of the same shape by default.
+    expect(settingDefault('serve', 'slots')).toBe(settingDefault('run', 'slots'));
+    expect(settingDefault('serve', 'contextSize')).toBe(settingDefault('run', 'contextSize'));
+    expect(settingDefault('optimize', 'contextSize')).toBe(settingDefault('run', 'contextSize'));
+  });
+
+  it('holds defaults in the unit of the key (ms, bytes) and every default passes its own row', () => {
+    expect(settingDefault('run', 'timeoutMs')).toBe(600_000);
+    expect(settingDefault('run', 'maxWaitMs')).toBe(1_800_000);
+    for (const row of settingsTable) {
+      if (row.default === undefined || row.type === 'boolean') continue;
+      expect(() => checkSettingValue(row, row.default, 'the table'), row.flag).not.toThrow();
+    }
+  });
+
+  it('lists the defaults of a command, and nothing without one', () => {
+    const defaults = settingDefaults('run');
+    expect(defaults).toMatchObject({ slots: 4, contextSize: 2048, maxModels: 2, retries: 5, keepAlive: '30m', stream: false });
+    expect('threads' in defaults).toBe(false);
+    expect(() => settingRow('run', 'nope')).toThrow(/no setting "nope"/);
+  });
+
+  it('says a dynamic default in words, and a duration in seconds', () => {
+    expect(describeSettingDefault(settingRow('run', 'workers'))).toMatch(/slots/);
+    expect(describeSettingDefault(settingRow('run', 'timeoutMs'))).toBe('600');
+    expect(describeSettingDefault(settingRow('run', 'stream'))).toBeUndefined();
+  });
+});
+
+describe('parseSettingText', () => {
+  it('reads durations in seconds into milliseconds, and 0 only where it means no limit', () => {
+    expect(parseSettingText(settingRow('run', 'timeoutMs'), '1.5')).toBe(1500);
+    expect(parseSettingText(settingRow('run', 'maxWaitMs'), '0')).toBe(0);
+    expect(parseSettingText(settingRow('run', 'timeoutMs'), '0.0001')).toBe(1);
+    expect(() => parseSettingText(settingRow('run', 'timeoutMs'), '0')).toThrow('expected `--timeout` to be a number of seconds > 0, got "0"');
+    expect(() => parseSettingText(settingRow('run', 'graceMs'), '-1')).toThrow(UsageError);
+  });
+
+  it("holds a duration's minimum in milliseconds and refuses less, from a flag or the job", () => {
+    const row = settingRow('run', 'sampleEveryMs');
+    expect(settingDefault('run', 'sampleEveryMs')).toBe(5000);
+    expect(parseSettingText(row, '0.1')).toBe(100);
+    expect(parseSettingText(settingRow('resume', 'sampleEveryMs'), '2.5')).toBe(2500);
+    expect(() => parseSettingText(row, '0.05')).toThrow('expected `--sample-every` to be a number of seconds >= 0.1, got "0.05"');
+    expect(() => parseSettingText(row, '0')).toThrow(UsageError);
+    expect(() => checkSettingValue(row, 50, 'saved in jobs.sqlite')).toThrow('expected `--sample-every` (saved in jobs.sqlite) to be a number of seconds >= 0.1, got 50');
+    expect(checkSettingValue(row, 100, 'x')).toBe(100);
+  });
+
+  it('reads counts as digits only, from the row minimum', () => {
+    expect(parseSettingText(settingRow('run', 'workers'), ' 8 ')).toBe(8);
+    for (const text of ['0', '1e3', '2.0', '0x10', '', 'four']) {
+      expect(() => parseSettingText(settingRow('run', 'workers'), text), text).toThrow(/expected `--workers` to be a whole number >= 1/);
+    }
+    expect(parseSettingText(settingRow('run', 'retries'), '0')).toBe(0);
+    expect(() => parseSettingText(settingRow('run', 'contextSize'), '8')).toThrow('expected `--ctx` to be a whole number >= 16, got 8');
+  });
+
+  it('reads GiB into bytes and refuses sizes that are not positive', () => {
+    expect(parseSettingText(settingRow('run', 'memoryBudgetBytes'), '1.5')).toBe(1.5 * 1024 ** 3);
+    expect(() => parseSettingText(settingRow('run', 'memoryBudgetBytes'), '0')).toThrow(/`--memory-budget` to be a number of GiB > 0/);
+  });
+
+  it('refuses an empty string where a value is needed', () => {
+    expect(() => parseSettingText(settingRow('run', 'keepAlive'), '  ')).toThrow(/`--keep-alive` to be a non-empty string/);
+  });
+});
+
+describe('checkSettingValue', () => {
+  it('names the flag, where the value came from and the value', () => {
+    expect(() => checkSettingValue(settingRow('run', 'workers'), 'eight', 'saved in jobs.sqlite')).toThrow('expected `--workers` (saved in jobs.sqlite) to be a whole number >= 1, got "eight"');
+    expect(() => checkSettingValue(settingRow('run', 'servers'), ['http://a', ''], 'x')).toThrow(/`--server` \(x\) to be a list of non-empty strings/);
+    expect(() => checkSettingValue(settingRow('run', 'serverType'), 'vllm', 'x')).toThrow(/one of openai, llama-server, ollama, got "vllm"/);
+    expect(checkSettingValue(settingRow('run', 'stream'), true, 'x')).toBe(true);
+  });
+});
