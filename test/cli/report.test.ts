@@ -107,7 +107,7 @@ describe('batch report', () => {
     rmSync(screenshot, { force: true });
     const visit = await visitInChromium(chromium, html, { screenshot });
     expect(visit.requests).toEqual([]);
-    // The proxy does see what a page fetches: the same visit of a page with one remote image.
+    // The browser does report what a page fetches: the same visit of a page with one remote image.
     const control = path.join(dir, 'control.html');
     writeFileSync(control, '<!doctype html><title>control</title><img src="http://report-leak.invalid/x.png">');
     expect((await visitInChromium(chromium, control)).requests).toEqual([expect.stringContaining('report-leak.invalid')]);
