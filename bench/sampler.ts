@@ -17,7 +17,9 @@ import type { PromptItem } from '../src/prompts/prompt-item.js';
 import { GpuUsageReader } from '../src/hardware/query-gpu-usage.js';
 import { RunSampler } from '../src/reporting/run-sampler.js';
 import { startRunTelemetry } from '../src/reporting/run-telemetry.js';
-import { BatchScheduler, type ResultSink, type SchedulerListener, type WorkSource } from '../src/scheduler/batch-scheduler.js';
+import { BatchScheduler, type ResultSink, type WorkSource } from '../src/scheduler/batch-scheduler.js';
+import { composeListeners } from '../src/scheduler/listener-set.js';
+import { RunStatistics } from '../src/reporting/run-statistics.js';
 import { StaticRouter } from '../src/app/routing/static-router.js';
 import { CheckpointStore } from '../src/store/checkpoint-store.js';
 import { findExecutable } from '../src/util/find-executable.js';
@@ -63,10 +65,13 @@ async function once(variant: Variant, round: number): Promise<Result> {
     variant === 'no telemetry'
       ? undefined
       : await startRunTelemetry({ store, job: 'bench', jobId: job.id, runId, pending: count, metricsPath, env: process.env, intervalMs: variant === 'sampler, every 100 ms' ? 100 : 5000 });
-  const listener: SchedulerListener | undefined = telemetry?.listener;
+  // As `batch run`: the statistics of the summary, and the telemetry when it runs.
+  const statistics = new RunStatistics();
+  const listener = composeListeners(statistics, telemetry?.listener);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const summary = await new BatchScheduler({ router, source, sink, workers, listener }).run();
+  await new BatchScheduler({ router, source, sink, workers, listener }).run();
+  const summary = statistics.summary();
   await telemetry?.stop();
   const cpu = process.cpuUsage(cpuBefore);
   const ms = performance.now() - started;

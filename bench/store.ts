@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { openBackend } from '../src/backends/open-backend.js';
 import { readPrompts } from '../src/prompts/read-prompts.js';
 import type { PromptItem } from '../src/prompts/prompt-item.js';
+import { RunStatistics } from '../src/reporting/run-statistics.js';
 import { BatchScheduler, type ResultSink, type WorkSource } from '../src/scheduler/batch-scheduler.js';
 import { StaticRouter } from '../src/app/routing/static-router.js';
 import { CheckpointStore } from '../src/store/checkpoint-store.js';
@@ -46,7 +47,9 @@ async function withNoopStore(): Promise<{ totalMs: number; dispatchMs: number }>
   };
   const sink: ResultSink = { markRunning() {}, record() {}, error: undefined };
   const dispatchStart = performance.now();
-  const summary = await new BatchScheduler({ router, source, sink, workers }).run();
+  const statistics = new RunStatistics();
+  await new BatchScheduler({ router, source, sink, workers, listener: statistics }).run();
+  const summary = statistics.summary();
   if (summary.done !== count) throw new Error(`expected ${count} done, got ${summary.done}`);
   const end = performance.now();
   return { totalMs: end - started, dispatchMs: end - dispatchStart };
@@ -64,7 +67,9 @@ async function withSqliteStore(round: number, threaded: boolean): Promise<{ tota
     items: (model) => store.pendingItems(job.id, { model, pageSize: workers * 2 }),
   };
   const dispatchStart = performance.now();
-  const summary = await new BatchScheduler({ router, source, sink: writer, workers }).run();
+  const statistics = new RunStatistics();
+  await new BatchScheduler({ router, source, sink: writer, workers, listener: statistics }).run();
+  const summary = statistics.summary();
   await writer.close();
   const end = performance.now();
   if (summary.done !== count || store.countByStatus(job.id).done !== count) throw new Error('not every result was committed');

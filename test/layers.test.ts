@@ -15,7 +15,7 @@ const layers: ReadonlyArray<readonly string[]> = [
   ['reporting'],
   ['scheduler', 'servers', 'embedded', 'setup', 'store', 'prompts', 'hardware'],
   ['backends', 'models'],
-  ['util', 'errors.ts', 'exit-code.ts'],
+  ['util', 'errors.ts', 'exit-code.ts', 'defaults.ts'],
 ];
 
 const srcDir = path.resolve(import.meta.dirname, '../src');

@@ -1,4 +1,4 @@
-import { isWarmStart } from '../scheduler/warm-start.js';
+import { isWarmStart } from './warm-start.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
 import type { RunSample } from '../store/run-sample.js';
 import { scrubSecrets } from '../store/scrub-secrets.js';

@@ -1,5 +1,6 @@
 import { GpuUsageReader } from '../hardware/query-gpu-usage.js';
-import type { SchedulerListener } from '../scheduler/batch-scheduler.js';
+import { composeListeners } from '../scheduler/listener-set.js';
+import type { SchedulerListener } from '../scheduler/scheduler-listener.js';
 import type { RunSample } from '../store/run-sample.js';
 import { promptMetric, sampleMetric, type MetricsContext } from './metric-lines.js';
 import { MetricsWriter } from './metrics-writer.js';
@@ -16,8 +17,6 @@ export interface RunTelemetryOptions {
   readonly pending: number;
   /** `--metrics`: the JSONL file lines are appended to; none: no file. */
   readonly metricsPath?: string;
-  /** The caller's listener (progress): every event reaches it as before. */
-  readonly listener?: SchedulerListener;
   /** Where nvidia-smi is looked up (`PATH`). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Told once when samples or metrics cannot be written (the run goes on without them). */
@@ -28,7 +27,7 @@ export interface RunTelemetryOptions {
   readonly gpu?: { read(): ReturnType<GpuUsageReader['read']> } | null;
 }
 
-/** A run's sampling and metrics, started; `listener` is the one to give the scheduler. */
+/** A run's sampling and metrics, started; `listener` joins the run's `ListenerSet`. */
 export interface RunTelemetry {
   readonly listener: SchedulerListener;
   /** The prompts this run has to send, while the total grows (inputs still being read). */
@@ -64,24 +63,8 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
       }
     },
   });
-  const inner = options.listener;
-  const listener: SchedulerListener = {
-    onDispatch: (item) => inner?.onDispatch?.(item),
-    onRequestStart: (item, serverUrl) => {
-      sampler.onRequestStart(item, serverUrl);
-      inner?.onRequestStart?.(item, serverUrl);
-    },
-    onRequestEnd: (item, serverUrl) => {
-      sampler.onRequestEnd(item, serverUrl);
-      inner?.onRequestEnd?.(item, serverUrl);
-    },
-    onOutcome: (outcome) => {
-      sampler.onOutcome(outcome);
-      metrics?.write(promptMetric(outcome, context));
-      inner?.onOutcome?.(outcome);
-    },
-    onRetry: (item, error, delayMs) => inner?.onRetry?.(item, error, delayMs),
-  };
+  // The sampler counts; the metrics file gets one line per finished prompt.
+  const listener = composeListeners(sampler, { onOutcome: (outcome) => metrics?.write(promptMetric(outcome, context)) });
   // The first sample is the first line: a prompt that finishes at once comes after it.
   await sampler.start();
   return {

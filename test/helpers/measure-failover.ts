@@ -1,5 +1,5 @@
 import { createBackend } from '../../src/backends/open-backend.js';
-import { BatchScheduler } from '../../src/scheduler/batch-scheduler.js';
+import { runScheduler } from './run-scheduler.js';
 import { StaticRouter } from '../../src/app/routing/static-router.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 import { chatItems, memorySource, MemorySink } from './memory-work.js';
@@ -58,7 +58,7 @@ export async function measureFailover(options: FailoverOptions = {}): Promise<Fa
   const sink = new MemorySink();
   let failoverMs: number | undefined;
   try {
-    const summary = await new BatchScheduler({
+    const summary = await runScheduler({
       router,
       source: memorySource(chatItems(prompts, 'f')),
       sink,
@@ -68,7 +68,7 @@ export async function measureFailover(options: FailoverOptions = {}): Promise<Fa
           if (crashedAt !== undefined && failoverMs === undefined && outcome.status === 'done' && outcome.attempts > 1) failoverMs = performance.now() - crashedAt;
         },
       },
-    }).run();
+    });
     const ids = sink.outcomes.map((o) => o.customId);
     return {
       failoverMs: failoverMs ?? Number.NaN,

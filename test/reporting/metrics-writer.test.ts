@@ -64,9 +64,8 @@ describe('MetricsWriter', () => {
 });
 
 describe('startRunTelemetry', () => {
-  it('passes every event on to the caller\'s listener and writes prompt and sample lines', async () => {
+  it('writes prompt and sample lines from the events its listener hears', async () => {
     const file = path.join(dir, 'telemetry.jsonl');
-    const seen: string[] = [];
     const samples: unknown[] = [];
     const telemetry = await startRunTelemetry({
       store: { insertSample: (sample) => samples.push(sample) },
@@ -77,21 +76,13 @@ describe('startRunTelemetry', () => {
       metricsPath: file,
       env: {},
       gpu: null,
-      listener: {
-        onDispatch: () => seen.push('dispatch'),
-        onRequestStart: (_item, url) => seen.push(`start ${url}`),
-        onRequestEnd: (_item, url) => seen.push(`end ${url}`),
-        onOutcome: (outcome) => seen.push(`outcome ${outcome.customId}`),
-        onRetry: (_item, error) => seen.push(`retry ${error.code}`),
-      },
     });
     const { listener } = telemetry;
     listener.onDispatch?.(item);
-    listener.onRequestStart?.(item, 'http://s');
+    listener.onRequestStart?.(item, 'http://s', 1);
     listener.onRequestEnd?.(item, 'http://s');
     listener.onOutcome?.({ customId: 'x', status: 'done', attempts: 1, endpointUrl: 'http://s', completionTokens: 4, latencyMs: 9, modelLoadMs: 2, finishedAt: 0 });
     await telemetry.stop();
-    expect(seen).toEqual(['dispatch', 'start http://s', 'end http://s', 'outcome x']);
     expect(samples).toHaveLength(2);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => line.kind)).toEqual(['sample', 'prompt', 'sample']);

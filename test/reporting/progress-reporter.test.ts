@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProgressReporter } from '../../src/reporting/progress-reporter.js';
-import { LatencyHistogram } from '../../src/scheduler/latency-histogram.js';
+import { LatencyHistogram } from '../../src/reporting/latency-histogram.js';
 import { formatRunSummary } from '../../src/reporting/run-summary.js';
 
 const item = { customId: 'x', index: 0, source: 's', endpoint: '/v1/chat/completions' as const, body: {} };

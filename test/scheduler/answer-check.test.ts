@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { runScheduler } from '../helpers/run-scheduler.js';
 import { AppError, BackendError } from '../../src/errors.js';
 import type { CompletionRequest, CompletionResult } from '../../src/backends/backend.js';
 import type { PromptItem } from '../../src/prompts/prompt-item.js';
 import type { ItemOutcome } from '../../src/store/item-outcome.js';
-import { BatchScheduler, type ResultSink } from '../../src/scheduler/batch-scheduler.js';
+import type { ResultSink } from '../../src/scheduler/batch-scheduler.js';
 import { jsonAnswerCheck } from '../../src/scheduler/answer-check.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
 import { StaticRouter } from '../../src/app/routing/static-router.js';
@@ -34,7 +35,7 @@ async function run(prompt: PromptItem, script: (n: number, request: CompletionRe
   const backend = new FakeBackend('http://a', (request, n) => script(n, request));
   const sink = new MemorySink();
   const retried: string[] = [];
-  const summary = await new BatchScheduler({
+  const summary = await runScheduler({
     router: new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]),
     source: { models: () => [{ model: null, pending: 1 }], items: async function* () { yield prompt; } },
     sink,
@@ -42,7 +43,7 @@ async function run(prompt: PromptItem, script: (n: number, request: CompletionRe
     retryPolicy: new RetryPolicy({ retries: options.retries, random: () => 0 }),
     answerCheck: jsonAnswerCheck({ retries: options.jsonRetries }),
     listener: { onRetry: (_, error) => retried.push(error.code) },
-  }).run();
+  });
   return { outcome: sink.outcomes[0]!, summary, calls: backend.calls, retried };
 }
 

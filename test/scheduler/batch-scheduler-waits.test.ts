@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { runScheduler } from '../helpers/run-scheduler.js';
 import { BackendError } from '../../src/errors.js';
 import type { PromptItem } from '../../src/prompts/prompt-item.js';
-import { BatchScheduler, type ResultSink, type WorkSource } from '../../src/scheduler/batch-scheduler.js';
+import type { ResultSink, WorkSource } from '../../src/scheduler/batch-scheduler.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
 import type { RouteLease, Router } from '../../src/scheduler/router.js';
 import { StaticRouter } from '../../src/app/routing/static-router.js';
@@ -50,7 +51,7 @@ describe('BatchScheduler: queue wait and retry causes per prompt', () => {
       close: async () => undefined,
     };
     const results = sink();
-    const running = new BatchScheduler({ router, source: source(items(2)), sink: results, workers: 1, now: () => now }).run();
+    const running = runScheduler({ router, source: source(items(2)), sink: results, workers: 1, now: () => now });
     // The model loads for 250 ms of the scheduler's clock while both prompts are ready.
     while (backend.calls === 0) {
       await new Promise((r) => setImmediate(r));
@@ -73,14 +74,14 @@ describe('BatchScheduler: queue wait and retry causes per prompt', () => {
     });
     const results = sink();
     const servers: string[] = [];
-    await new BatchScheduler({
+    await runScheduler({
       router: new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]),
       source: source(items(3)),
       sink: results,
       workers: 1,
       retryPolicy: new RetryPolicy({ retries: 2, random: () => 0 }),
       listener: { onRequestStart: (_item, url) => servers.push(url), onRequestEnd: (_item, url) => servers.push(`end ${url}`) },
-    }).run();
+    });
     const byId = Object.fromEntries(results.outcomes.map((o) => [o.customId, o]));
     // p0: two failures retried, then its third request fails too and the budget (2 retries) is spent.
     expect(byId['id-0']).toMatchObject({ status: 'failed', attempts: 3, retryCauses: { SERVER_ERROR: 1, RATE_LIMITED: 1 }, error: { code: 'SERVER_ERROR' } });
@@ -97,7 +98,7 @@ describe('BatchScheduler: queue wait and retry causes per prompt', () => {
       return answer(r);
     });
     const results = sink();
-    await new BatchScheduler({ router: new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]), source: source(items(2)), sink: results, workers: 1, retryPolicy: noWait }).run();
+    await runScheduler({ router: new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]), source: source(items(2)), sink: results, workers: 1, retryPolicy: noWait });
     expect(results.outcomes.map((o) => [o.customId, o.attempts, o.retryCauses])).toEqual([
       ['id-0', 2, { REQUEST_TIMEOUT: 1 }],
       ['id-1', 1, undefined],

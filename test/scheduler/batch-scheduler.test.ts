@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { runScheduler } from '../helpers/run-scheduler.js';
 import { AppError, BackendError, UsageError } from '../../src/errors.js';
 import type { PromptItem } from '../../src/prompts/prompt-item.js';
 import type { ItemOutcome } from '../../src/store/item-outcome.js';
@@ -65,8 +66,7 @@ describe('BatchScheduler', () => {
       return d.promise.then(() => answer(r));
     });
     const sink = new MemorySink();
-    const scheduler = new BatchScheduler({ router: routerFor(backend), source: memorySource(items(50)), sink, workers: 4 });
-    const running = scheduler.run();
+    const running = runScheduler({ router: routerFor(backend), source: memorySource(items(50)), sink, workers: 4 });
     // Release requests one by one as they arrive; never more than 4 may be waiting.
     for (let released = 0; released < 50; ) {
       await new Promise((r) => setImmediate(r));
@@ -88,8 +88,7 @@ describe('BatchScheduler', () => {
     const gate = deferred<void>();
     const backend = new FakeBackend('http://a', (r) => gate.promise.then(() => answer(r)));
     const pulled = { count: 0 };
-    const scheduler = new BatchScheduler({ router: routerFor(backend), source: memorySource(items(1000), pulled), sink: new MemorySink(), workers: 3 });
-    const running = scheduler.run();
+    const running = runScheduler({ router: routerFor(backend), source: memorySource(items(1000), pulled), sink: new MemorySink(), workers: 3 });
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     expect(pulled.count).toBeLessThanOrEqual(3 * 2 + 1);
     gate.resolve();
@@ -104,7 +103,7 @@ describe('BatchScheduler', () => {
       return answer(r);
     });
     const sink = new MemorySink();
-    const summary = await new BatchScheduler({ router: routerFor(backend), source: memorySource(items(3)), sink, workers: 1, retryPolicy: noWait }).run();
+    const summary = await runScheduler({ router: routerFor(backend), source: memorySource(items(3)), sink, workers: 1, retryPolicy: noWait });
     expect(summary.done).toBe(2);
     expect(summary.failed).toBe(1);
     const failed = sink.outcomes.find((o) => o.status === 'failed')!;
@@ -122,7 +121,7 @@ describe('BatchScheduler', () => {
       throw new BackendError('SERVER_ERROR', 'http://a', '500', { retryable: true, statusCode: 500 });
     });
     const sink = new MemorySink();
-    await new BatchScheduler({ router: routerFor(backend), source: memorySource(items(1)), sink, workers: 1, retryPolicy: new RetryPolicy({ retries: 2, random: () => 0 }) }).run();
+    await runScheduler({ router: routerFor(backend), source: memorySource(items(1)), sink, workers: 1, retryPolicy: new RetryPolicy({ retries: 2, random: () => 0 }) });
     expect(sink.outcomes).toHaveLength(1);
     expect(sink.outcomes[0]!.attempts).toBe(3);
     expect(backend.calls).toBe(3);
@@ -141,7 +140,7 @@ describe('BatchScheduler', () => {
       close: async () => {},
     };
     const list = items(9, (i) => ['a', 'b', 'c'][i % 3]);
-    await new BatchScheduler({ router, source: memorySource(list), sink: new MemorySink(), workers: 1 }).run();
+    await runScheduler({ router, source: memorySource(list), sink: new MemorySink(), workers: 1 });
     expect(order).toEqual(['c', 'c', 'c', 'a', 'a', 'a', 'b', 'b', 'b']);
     expect(orderModels([{ model: 'a', pending: 1 }, { model: null, pending: 2 }, { model: 'z', pending: 0 }], ['b'])).toEqual(['a', null]);
   });
@@ -158,7 +157,7 @@ describe('BatchScheduler', () => {
       close: async () => {},
     };
     const sink = new MemorySink();
-    const summary = await new BatchScheduler({ router, source: memorySource(items(6, (i) => (i % 2 ? 'bad' : 'good'))), sink, workers: 2 }).run();
+    const summary = await runScheduler({ router, source: memorySource(items(6, (i) => (i % 2 ? 'bad' : 'good'))), sink, workers: 2 });
     expect(summary.done).toBe(3);
     expect(summary.failed).toBe(3);
     expect(sink.outcomes.filter((o) => o.status === 'failed').every((o) => o.error?.code === 'MODEL_INVALID' && o.attempts === 0)).toBe(true);
@@ -171,7 +170,7 @@ describe('BatchScheduler', () => {
     const soft = new AbortController();
     const hard = new AbortController();
     const sink = new MemorySink();
-    const running = new BatchScheduler({ router: routerFor(backend), source: memorySource(items(100)), sink, workers: 5, softStop: soft.signal, hardStop: hard.signal }).run();
+    const running = runScheduler({ router: routerFor(backend), source: memorySource(items(100)), sink, workers: 5, softStop: soft.signal, hardStop: hard.signal });
     for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
     soft.abort();
     hard.abort();
@@ -205,14 +204,14 @@ describe('BatchScheduler', () => {
     const started: string[] = [];
     const ended: string[] = [];
     const sink = new MemorySink();
-    const running = new BatchScheduler({
+    const running = runScheduler({
       router,
       source: memorySource(items(10)),
       sink,
       workers: 2,
       hardStop: hard.signal,
       listener: { onRequestStart: (item) => started.push(item.customId), onRequestEnd: (item) => ended.push(item.customId) },
-    }).run();
+    });
     while (backend.calls < 1 || acquires < 2) await new Promise((r) => setImmediate(r));
     hard.abort();
     loading.resolve();
@@ -237,7 +236,7 @@ describe('BatchScheduler', () => {
     });
     const soft = new AbortController();
     const sink = new MemorySink();
-    const running = new BatchScheduler({ router: routerFor(backend), source: memorySource(items(2)), sink, workers: 2, softStop: soft.signal, graceMs: 3_600_000, retryPolicy: new RetryPolicy({ retries: 5, maxDelayMs: 3_600_000 }) }).run();
+    const running = runScheduler({ router: routerFor(backend), source: memorySource(items(2)), sink, workers: 2, softStop: soft.signal, graceMs: 3_600_000, retryPolicy: new RetryPolicy({ retries: 5, maxDelayMs: 3_600_000 }) });
     await answered;
     soft.abort();
     const summary = await running;
@@ -252,7 +251,7 @@ describe('BatchScheduler', () => {
       sink.error = new AppError('STORE_WRITE_FAILED', 'disk full');
       return answer(r);
     });
-    const summary = await new BatchScheduler({ router: routerFor(backend), source: memorySource(items(100)), sink, workers: 1 }).run();
+    const summary = await runScheduler({ router: routerFor(backend), source: memorySource(items(100)), sink, workers: 1 });
     expect(summary.stoppedBy).toBe('store-error');
     // The one request whose result could not be written, and not one more.
     expect(backend.calls).toBe(1);

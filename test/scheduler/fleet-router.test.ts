@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { runScheduler } from '../helpers/run-scheduler.js';
 import { createBackend } from '../../src/backends/open-backend.js';
 import { BackendError } from '../../src/errors.js';
 import { BatchScheduler } from '../../src/scheduler/batch-scheduler.js';
@@ -35,7 +36,7 @@ describe('StaticRouter over a fleet', () => {
     const router = await routerOver(fleet);
     expect(router.capacity).toBe(14);
     const sink = new MemorySink();
-    const summary = await new BatchScheduler({ router, source: memorySource(chatItems(700)), sink, workers: 14 }).run();
+    const summary = await runScheduler({ router, source: memorySource(chatItems(700)), sink, workers: 14 });
     expect(summary).toMatchObject({ done: 700, failed: 0, retries: 0 });
     const total = fleet.reduce((sum, s) => sum + s.stats().completed, 0);
     expect(total).toBe(700);
@@ -64,12 +65,12 @@ describe('StaticRouter over a fleet', () => {
     const sink = new MemorySink();
     // Backoff of an hour: only a retry that does not wait can finish this run.
     const retryPolicy = new RetryPolicy({ retries: 2, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 });
-    const first = await new BatchScheduler({ router, source: memorySource(chatItems(200)), sink, workers: 8, retryPolicy }).run();
+    const first = await runScheduler({ router, source: memorySource(chatItems(200)), sink, workers: 8, retryPolicy });
     expect(first).toMatchObject({ done: 200, failed: 0 });
     // The breaker opened after a few 500s: the sick server saw far fewer requests than its half.
     expect(sick.stats().faults['500']).toBeLessThan(40);
     failing = false;
-    const again = await new BatchScheduler({ router, source: memorySource(chatItems(200, 'q')), sink, workers: 8, retryPolicy }).run();
+    const again = await runScheduler({ router, source: memorySource(chatItems(200, 'q')), sink, workers: 8, retryPolicy });
     expect(again).toMatchObject({ done: 200, failed: 0 });
     expect(sick.stats().completed).toBeGreaterThan(20);
   });
@@ -90,7 +91,7 @@ describe('StaticRouter over a fleet', () => {
     });
     routers.push(router);
     const sink = new MemorySink();
-    const run = new BatchScheduler({ router, source: memorySource(chatItems(20)), sink, workers: 4, retryPolicy: new RetryPolicy({ retries: 1, random: () => 0 }) }).run();
+    const run = runScheduler({ router, source: memorySource(chatItems(20)), sink, workers: 4, retryPolicy: new RetryPolicy({ retries: 1, random: () => 0 }) });
     await expect.poll(() => notified, { timeout: 5000 }).toBe(1);
     // Paused: the probes ask, nothing is sent.
     const sent = calls.length;
@@ -104,7 +105,7 @@ describe('StaticRouter over a fleet', () => {
     down = true;
     const short = new StaticRouter([{ backend, info: { type: 'openai', models: [] } }], { maxDownMs: 300, health: { baseCooldownMs: 10, maxCooldownMs: 20 } });
     routers.push(short);
-    const ended = await new BatchScheduler({ router: short, source: memorySource(chatItems(20, 'z')), sink: new MemorySink(), workers: 4 }).run();
+    const ended = await runScheduler({ router: short, source: memorySource(chatItems(20, 'z')), sink: new MemorySink(), workers: 4 });
     expect(ended.stoppedBy).toBe('servers-down');
     expect(ended.stopError?.code).toBe('ALL_SERVERS_DOWN');
     expect(ended.stopError?.message).toMatch(/http:\/\/solo.*--max-down/);
@@ -122,7 +123,7 @@ describe('StaticRouter over a fleet', () => {
       { backend: up, info: { type: 'openai', models: [] } },
     ]);
     routers.push(router);
-    const summary = await new BatchScheduler({ router, source: memorySource(chatItems(30)), sink: new MemorySink(), workers: 4, retryPolicy: new RetryPolicy({ retries: 0 }) }).run();
+    const summary = await runScheduler({ router, source: memorySource(chatItems(30)), sink: new MemorySink(), workers: 4, retryPolicy: new RetryPolicy({ retries: 0 }) });
     expect(summary).toMatchObject({ done: 30, failed: 0 });
     // One request found it down; none went there after.
     expect(refusing.calls).toBe(1);
@@ -138,7 +139,7 @@ describe('StaticRouter over a fleet', () => {
     routers.push(router);
     const soft = new AbortController();
     const sink = new MemorySink();
-    const run = new BatchScheduler({ router, source: memorySource(chatItems(10)), sink, workers: 2, softStop: soft.signal, graceMs: 3_600_000 }).run();
+    const run = runScheduler({ router, source: memorySource(chatItems(10)), sink, workers: 2, softStop: soft.signal, graceMs: 3_600_000 });
     await expect.poll(() => paused, { timeout: 5000 }).toBe(true);
     soft.abort();
     const summary = await run;
@@ -170,7 +171,7 @@ describe('StaticRouter over a fleet', () => {
     expect(router.capacity).toBe(4);
     late = await sim({ slots: 2, serviceMs: 5 });
     await expect.poll(() => joined, { timeout: 5000 }).toBe('http://127.0.0.1:1');
-    const summary = await new BatchScheduler({ router, source: memorySource(chatItems(100)), sink: new MemorySink(), workers: 4 }).run();
+    const summary = await runScheduler({ router, source: memorySource(chatItems(100)), sink: new MemorySink(), workers: 4 });
     expect(summary.done).toBe(100);
     expect(late.stats().completed).toBeGreaterThan(10);
   });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { runScheduler } from '../helpers/run-scheduler.js';
 import { BackendError } from '../../src/errors.js';
 import type { PromptItem } from '../../src/prompts/prompt-item.js';
 import type { ItemOutcome } from '../../src/store/item-outcome.js';
-import { BatchScheduler, type ResultSink, type WorkSource } from '../../src/scheduler/batch-scheduler.js';
+import type { ResultSink, WorkSource } from '../../src/scheduler/batch-scheduler.js';
 import { RequestGate } from '../../src/scheduler/request-gate.js';
 import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
 import { StaticRouter } from '../../src/app/routing/static-router.js';
@@ -41,7 +42,7 @@ describe('BatchScheduler with a request gate', () => {
     });
     const router = new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]);
     const gate = new RequestGate({ initialConcurrency: 3 });
-    const running = new BatchScheduler({ router, source: source(30), sink: sink(), workers: 16, gate }).run();
+    const running = runScheduler({ router, source: source(30), sink: sink(), workers: 16, gate });
     for (let released = 0; released < 30; ) {
       await tick();
       expect(backend.inFlight).toBeLessThanOrEqual(3);
@@ -62,7 +63,7 @@ describe('BatchScheduler with a request gate', () => {
     const gate = new RequestGate({ initialConcurrency: 1 });
     const softStop = new AbortController();
     const results = sink();
-    const running = new BatchScheduler({ router, source: source(5), sink: results, workers: 5, gate, softStop: softStop.signal }).run();
+    const running = runScheduler({ router, source: source(5), sink: results, workers: 5, gate, softStop: softStop.signal });
     for (let i = 0; i < 10; i++) await tick();
     expect(backend.calls).toBe(1);
     softStop.abort();
@@ -85,7 +86,7 @@ describe('BatchScheduler with a request gate', () => {
     });
     const router = new StaticRouter([{ backend, info: { type: 'openai', models: [] } }]);
     const gate = new RequestGate({ initialConcurrency: 4 });
-    const summary = await new BatchScheduler({ router, source: source(8), sink: sink(), workers: 4, gate, retryPolicy: new RetryPolicy({ random: () => 0 }) }).run();
+    const summary = await runScheduler({ router, source: source(8), sink: sink(), workers: 4, gate, retryPolicy: new RetryPolicy({ random: () => 0 }) });
     expect(summary.done).toBe(8);
     expect(summary.retries).toBe(1);
     expect(gate.concurrencyOf('http://api')).toBeLessThan(4);

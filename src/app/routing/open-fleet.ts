@@ -3,6 +3,7 @@ import { normaliseServerUrl, openBackend } from '../../backends/open-backend.js'
 import { BackendError } from '../../errors.js';
 import { formatDuration } from '../../reporting/format-duration.js';
 import type { FleetListener } from '../../scheduler/fleet-listener.js';
+import { composeListeners } from '../../scheduler/listener-set.js';
 import { StaticRouter, type StaticEndpoint } from './static-router.js';
 import { apiKeyFor, apiKeyFromVariable } from '../settings/api-key.js';
 import { parseServersFile, type FleetServer } from './parse-servers-file.js';
@@ -102,7 +103,7 @@ export async function openFleet(settings: FleetSettings, context: FleetContext):
         : `server ${url} does not answer (${l.error.message}); starting on the other server(s), it takes requests when it answers`,
     );
   }
-  return new StaticRouter(endpoints, { maxDownMs: settings.maxDownMs, listener: fleetNotices(context, settings.maxDownMs) });
+  return new StaticRouter(endpoints, { maxDownMs: settings.maxDownMs, listener: composeListeners(fleetNotices(context, settings.maxDownMs), context.fleetListener) });
 }
 
 /** `--server` URLs (with `--server-type`) then the `--servers` file's entries; one URL given both ways is the file's entry. */
@@ -129,31 +130,25 @@ function notUpYet(error: unknown): 'down' | 'loading' | undefined {
   return error.retryable || transport.retryable ? 'down' : undefined;
 }
 
-/** One notice line per change of the fleet's health, then the caller's listener (the progress bar). */
+/** One notice line per change of the fleet's health. */
 function fleetNotices(context: FleetContext, maxDownMs: number | undefined): FleetListener {
   const notice = (line: string): void => context.notice?.(line);
-  const next = context.fleetListener;
   const maxDown = maxDownMs === undefined ? '' : ` (after --max-down ${maxDownMs / 1000} s it ends, resumable)`;
   return {
     onAllDown: (since) => {
       notice(`every server is down since ${clockTime(since)}: paused, probing them with backoff; the run goes on by itself when one answers${maxDown}`);
-      next?.onAllDown?.(since);
     },
     onRecovered: (downMs) => {
       notice(`a server answers again after ${formatDuration(downMs)} with every server down: resuming`);
-      next?.onRecovered?.(downMs);
     },
     onJoined: (url) => {
       notice(`server ${url} answers now: it takes requests`);
-      next?.onJoined?.(url);
     },
     onEndpointDown: (url, loading) => {
       notice(`server ${url} ${loading ? 'is loading its model' : 'is failing'}: its requests go to the other servers until a probe finds it back`);
-      next?.onEndpointDown?.(url, loading);
     },
     onEndpointUp: (url, downMs) => {
       notice(`server ${url} answers again after ${formatDuration(downMs)}: it takes requests`);
-      next?.onEndpointUp?.(url, downMs);
     },
   };
 }

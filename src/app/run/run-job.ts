@@ -10,7 +10,9 @@ import { writeOutput } from '../../store/write-output.js';
 import { ThreadedResultWriter } from '../../store/threaded-result-writer.js';
 import type { RunSummary } from '../../reporting/run-summary.js';
 import { summarizeRun } from './summarize-run.js';
-import { BatchScheduler, type SchedulerListener, type WorkSource } from '../../scheduler/batch-scheduler.js';
+import { BatchScheduler, type SchedulerListener, type SchedulerResult, type WorkSource } from '../../scheduler/batch-scheduler.js';
+import { ListenerSet } from '../../scheduler/listener-set.js';
+import { RunStatistics } from '../../reporting/run-statistics.js';
 import { RetryPolicy } from '../../scheduler/retry-policy.js';
 import type { Router } from '../../scheduler/router.js';
 import { advicePath, findAdviceFor } from '../../hardware/saved-advice.js';
@@ -233,7 +235,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const output = { path: path.resolve(context.cwd, out), jobName: located.job };
     const writer = writerScript ? new ThreadedResultWriter({ path: store.path, jobId: job.id, output }, writerScript) : store.createResultWriter(job.id, { output });
     const started = Date.now();
-    let scheduled: Awaited<ReturnType<BatchScheduler['run']>> | undefined;
+    let scheduled: SchedulerResult | undefined;
+    // One channel for the run's events: the router's fleet events and the scheduler's, heard by
+    // the caller (progress), telemetry, the streaming reader and the statistics of the summary.
+    const events = new ListenerSet(context.listener);
+    let statistics: RunStatistics | undefined;
     let router: Router | undefined;
     try {
       if (before.pending > 0 || streaming?.reading === true) {
@@ -246,7 +252,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           logDir: jobLogDir(home, located.job),
           workersHint: settings.workers,
           notice: context.notice,
-          fleetListener: context.listener,
+          fleetListener: events,
         });
         const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
         const pageSize = Math.max(64, workers * 2);
@@ -257,7 +263,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         streaming?.throwIfFailed();
         const pending = streaming?.pending ?? before.pending;
         await context.onStart?.({ pending, job: located.job, reading: streaming?.reading ?? false });
-        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending, metricsPath: given.metrics, intervalMs: settings.sampleEveryMs, listener: context.listener, env: context.env, notice: context.notice });
+        telemetry = await startRunTelemetry({ store, job: located.job, jobId: job.id, runId: runId as number, pending, metricsPath: given.metrics, intervalMs: settings.sampleEveryMs, env: context.env, notice: context.notice });
         const source: WorkSource = streaming?.workSource(pageSize) ?? {
           models: () => store.pendingModels(job.id),
           items: (model) => store.pendingItems(job.id, { model, pageSize }),
@@ -270,6 +276,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         else if (ingest?.stopped !== true) writer.readingEnded();
         // Reading that fails once prompts were sent stops the sending; its error ends the run.
         const softStop = streaming && context.softStop ? AbortSignal.any([context.softStop, streaming.failedSignal]) : (streaming?.failedSignal ?? context.softStop);
+        statistics = new RunStatistics();
+        events.add(statistics);
+        events.add(telemetry.listener);
+        events.add(streaming?.listener);
         scheduled = await new BatchScheduler({
           router,
           source,
@@ -281,7 +291,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           graceMs: settings.graceMs,
           softStop,
           hardStop: context.hardStop,
-          listener: streaming?.listen(telemetry.listener) ?? telemetry.listener,
+          listener: events,
           answerCheck: jsonAnswerCheck({ retries: settings.jsonRetries }),
           gate,
         }).run();
@@ -342,7 +352,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       ingest,
       deduplicated,
       cached,
-      scheduled,
+      scheduled: statistics?.summary(),
       wallMs,
       modelLoads: router?.loadStats() ?? [],
       interrupted,

@@ -160,19 +160,8 @@ export class StreamingIngest {
     this.#options.onTotal?.({ pending: this.#pending, reading: this.#reading });
   }
 
-  /** `listener`, told besides when the first request goes out: reading then goes on. */
-  listen(listener: SchedulerListener | undefined): SchedulerListener {
-    return {
-      onDispatch: (item) => listener?.onDispatch?.(item),
-      onRequestStart: (item, serverUrl) => {
-        this.#resume();
-        listener?.onRequestStart?.(item, serverUrl);
-      },
-      onRequestEnd: (item, serverUrl) => listener?.onRequestEnd?.(item, serverUrl),
-      onOutcome: (outcome) => listener?.onOutcome?.(outcome),
-      onRetry: (item, error, delayMs) => listener?.onRetry?.(item, error, delayMs),
-    };
-  }
+  /** Joins the run's listeners: when the first request goes out, reading goes on. */
+  readonly listener: SchedulerListener = { onRequestStart: () => this.#resume() };
 
   /** Stops reading (the run is ending early) and waits until the store is no longer written. */
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { RunSummary } from '../../reporting/run-summary.js';
-import type { SchedulerSummary } from '../../scheduler/batch-scheduler.js';
+import type { RunStatisticsSummary } from '../../reporting/run-statistics.js';
 import type { ModelLoadStats } from '../../scheduler/router.js';
 import type { IngestSummary } from '../../store/item-ingester.js';
 import type { JobInsights } from '../../store/job-report-data.js';
@@ -18,8 +18,8 @@ export interface RunFacts {
   readonly ingest: IngestSummary | undefined;
   readonly deduplicated: number;
   readonly cached: number;
-  /** The worker pool's own summary; undefined when nothing was pending. */
-  readonly scheduled: SchedulerSummary | undefined;
+  /** What the worker pool sent and got (`RunStatistics`); undefined when nothing was pending. */
+  readonly scheduled: RunStatisticsSummary | undefined;
   readonly wallMs: number;
   readonly modelLoads: readonly ModelLoadStats[];
   readonly interrupted: boolean;

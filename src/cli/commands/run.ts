@@ -1,6 +1,6 @@
 import type { CliIo } from '../io.js';
 import type { RunJobOptions } from '../../app/run/run-job.js';
-import type { SchedulerListener } from '../../scheduler/batch-scheduler.js';
+import { ListenerSet } from '../../scheduler/listener-set.js';
 import type { ProgressReporter } from '../../reporting/progress-reporter.js';
 
 /** `batch run` and `batch resume`: the job's options, and how to print. */
@@ -22,15 +22,8 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const notice = (line: string): void => {
     if (!options.quiet) io.stderr.write(`batch: ${line}\n`);
   };
-  // The reporter exists only once the total is known; events before that have nothing to draw.
-  const listener: SchedulerListener = {
-    onRequestStart: (item) => reporter?.onRequestStart(item),
-    onRequestEnd: (item) => reporter?.onRequestEnd(item),
-    onOutcome: (outcome) => reporter?.onOutcome(outcome),
-    onRetry: (...args) => reporter?.onRetry(...args),
-    onAllDown: (since) => reporter?.onAllDown(since),
-    onRecovered: (downMs) => reporter?.onRecovered(downMs),
-  };
+  // The reporter exists only once the total is known (it joins then); events before that have nothing to draw.
+  const listener = new ListenerSet();
   const { quiet, json, ...job } = options;
   if (job.dryRun) {
     // Nothing is sent and nothing kept: no job, no database, no server.
@@ -52,6 +45,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
         notice(reading ? `job ${name}: ${pending} prompt(s) to send so far; reading the rest while sending` : `job ${name}: ${pending} prompt(s) to send`);
         reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending, reading });
         await reporter.start();
+        listener.add(reporter);
       },
       onTotal: ({ pending, reading }) => reporter?.setTotal(pending, reading),
     });
