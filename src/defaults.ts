@@ -24,4 +24,10 @@ export const defaults = {
   startupTimeoutMs: 600_000,
   /** `--sample-every`: `RunSamplerOptions.intervalMs` and `RunTelemetryOptions.intervalMs`. */
   sampleEveryMs: 5000,
+  /** `--keep-alive`: `OllamaBackendOptions.keepAlive`. */
+  keepAlive: '30m',
+  /** `batch serve --host`: `EmbeddedServerOptions.host`, `EmbeddedServerFlags.host`. */
+  host: '127.0.0.1',
+  /** `batch serve --gpu`: `EmbeddedServerFlags.gpu`. */
+  gpu: 'auto',
 } as const;

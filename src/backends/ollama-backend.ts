@@ -6,6 +6,7 @@ import { HttpEndpoint, type HttpEndpointOptions } from './http-endpoint.js';
 import { invalidShape } from './check-completion-shape.js';
 import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
 import { ollamaFormat, ollamaMessages } from './ollama-request.js';
+import { defaults } from '../defaults.js';
 
 export interface OllamaBackendOptions extends HttpEndpointOptions {
   /**
@@ -56,7 +57,7 @@ export class OllamaBackend implements Backend {
     if (options.probeTimeoutMs !== undefined) checkNumber('probeTimeoutMs', options.probeTimeoutMs, 0, true);
     this.url = options.url;
     this.#http = new HttpEndpoint(options);
-    this.#keepAlive = options.keepAlive ?? '30m';
+    this.#keepAlive = options.keepAlive ?? defaults.keepAlive;
     this.#probeTimeoutMs = options.probeTimeoutMs ?? 10_000;
   }
 

@@ -1,5 +1,6 @@
 import { checkWholeNumber, optionError, parseWholeNumber } from '../util/check-option.js';
 import type { EmbeddedServerOptions } from './embedded-server.js';
+import { defaults } from '../defaults.js';
 
 /**
  * The embedded server's flags, as `batch serve` and the server process
@@ -31,10 +32,10 @@ export type EmbeddedServerFlagOptions = Omit<EmbeddedServerOptions, 'modelPath'>
  * reading of `--host --port --slots --ctx --threads --gpu`, with UsageError naming the flag.
  */
 export function parseEmbeddedServerFlags(flags: EmbeddedServerFlags, defaultPort: number): EmbeddedServerFlagOptions {
-  const gpu = flags.gpu ?? 'auto';
+  const gpu = flags.gpu ?? defaults.gpu;
   if (gpu !== 'auto' && gpu !== 'off') throw optionError('--gpu', '"auto" or "off"', gpu);
   if (flags.model !== undefined && (typeof flags.model !== 'string' || flags.model === '')) throw optionError('--model', 'the path of a .gguf file', flags.model);
-  const host = flags.host ?? '127.0.0.1';
+  const host = flags.host ?? defaults.host;
   if (typeof host !== 'string' || host === '') throw optionError('--host', 'a host name or address', host);
   const slots = wholeNumberFlag('--slots', flags.slots, 1)!;
   const contextSize = wholeNumberFlag('--ctx', flags.contextSize, 0)!;

@@ -8,6 +8,7 @@ import type { GgufInfo } from '../models/gguf-reader.js';
 import { inspectModel } from '../servers/inspect-model.js';
 import { EmbeddedEngine } from './embedded-engine.js';
 import { handleEmbeddedRequest, type EmbeddedRouteState } from './embedded-routes.js';
+import { defaults } from '../defaults.js';
 
 /** How to run the embedded llama.cpp server. */
 export interface EmbeddedServerOptions {
@@ -158,7 +159,7 @@ interface ResolvedOptions {
 
 function resolveOptions(options: EmbeddedServerOptions): ResolvedOptions {
   if (typeof options.modelPath !== 'string' || options.modelPath === '') throw optionError('modelPath', 'the path of a .gguf file', options.modelPath);
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? defaults.host;
   if (typeof host !== 'string' || host === '') throw optionError('host', 'a host name or address', host);
   const cores = countPhysicalCores();
   const gpu = options.gpu ?? 'auto';

@@ -6,6 +6,7 @@ import type { ItemOutcome } from '../store/item-outcome.js';
 import type { RunSample } from '../store/run-sample.js';
 import { scrubSecrets } from '../store/scrub-secrets.js';
 import { checkNumber, checkWholeNumber, optionError } from '../util/check-option.js';
+import { defaults } from '../defaults.js';
 
 /** What a `RunSampler` samples and where its samples go. */
 export interface RunSamplerOptions {
@@ -53,7 +54,7 @@ export class RunSampler implements Required<Pick<SchedulerListener, 'onRequestSt
     if (typeof options.onSample !== 'function') throw optionError('onSample', 'a function', options.onSample);
     this.#options = options;
     this.#pending = options.pending;
-    this.#intervalMs = checkNumber('intervalMs', options.intervalMs ?? 5000, 1);
+    this.#intervalMs = checkNumber('intervalMs', options.intervalMs ?? defaults.sampleEveryMs, 1);
     this.#now = options.now ?? Date.now;
   }
 

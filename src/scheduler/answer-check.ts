@@ -2,6 +2,7 @@ import type { CompletionResult } from '../backends/backend.js';
 import { validateAnswer, type CheckedAnswer } from '../backends/validate-answer.js';
 import { BackendError } from '../errors.js';
 import { checkWholeNumber } from '../util/check-option.js';
+import { defaults } from '../defaults.js';
 
 /** What the scheduler asks of each answer before it counts as done. */
 export interface AnswerCheck {
@@ -25,7 +26,7 @@ export interface JsonAnswerCheckOptions {
  * that rambles is asked again without using up the retries meant for a flaky network.
  */
 export function jsonAnswerCheck(options: JsonAnswerCheckOptions = {}): AnswerCheck {
-  const retries = checkWholeNumber('retries', options.retries ?? 2, 0);
+  const retries = checkWholeNumber('retries', options.retries ?? defaults.jsonRetries, 0);
   return {
     retries,
     check(requestBody, result, url) {

@@ -1,5 +1,6 @@
 import type { AppError } from '../errors.js';
 import { checkNumber, checkWholeNumber } from '../util/check-option.js';
+import { defaults } from '../defaults.js';
 
 /** How failed requests are retried. */
 export interface RetryPolicyOptions {
@@ -34,7 +35,7 @@ export class RetryPolicy {
   readonly #random: () => number;
 
   constructor(options: RetryPolicyOptions = {}) {
-    this.retries = checkWholeNumber('retries', options.retries ?? 5, 0);
+    this.retries = checkWholeNumber('retries', options.retries ?? defaults.retries, 0);
     this.#baseDelayMs = checkNumber('baseDelayMs', options.baseDelayMs ?? 250, 0);
     this.#maxDelayMs = checkNumber('maxDelayMs', options.maxDelayMs ?? 30_000, 0);
     this.#random = options.random ?? Math.random;

@@ -10,6 +10,7 @@ import { openServerLog, readLogSince, saysAddressInUse, type ServerLog } from '.
 import { registerServer, unregisterServer, type RegisteredServer } from './server-registry.js';
 import { earlyExitError, startupTimeoutError, type StartErrorContext } from './server-start-errors.js';
 import { sendSignal, spawnReaped, type ExitOutcome, type ReapedProcess } from './spawn-reaped.js';
+import { defaults } from '../defaults.js';
 
 /** How a managed server ended. */
 export interface ServerExit {
@@ -137,7 +138,7 @@ export class ManagedServer implements RegisteredServer {
     if (this.#state !== 'new') throw new Error(`ManagedServer.start() called in state ${this.#state}; create a new ManagedServer to start again`);
     this.#state = 'starting';
     const startedAt = performance.now();
-    const timeoutMs = this.#options.startupTimeoutMs ?? 600_000;
+    const timeoutMs = this.#options.startupTimeoutMs ?? defaults.startupTimeoutMs;
     const deadline = startedAt + timeoutMs;
     let log: ServerLog;
     try {

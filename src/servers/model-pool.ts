@@ -7,6 +7,7 @@ import { estimateModelMemory, modelTooLargeError, type ModelMemoryEstimate } fro
 import { inspectModel } from './inspect-model.js';
 import type { GgufInfo } from '../models/gguf-reader.js';
 import type { CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
+import { defaults } from '../defaults.js';
 
 export type { CreateManagedBackend, CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
 
@@ -76,7 +77,7 @@ export class ModelPool {
       throw optionError('createServer', 'a function', options.createServer);
     }
     this.#options = options;
-    this.#maxModels = options.maxModels ?? 2;
+    this.#maxModels = options.maxModels ?? defaults.maxModels;
     this.#slots = options.slots;
     this.#contextSize = options.contextSize;
     this.#maxRestarts = options.maxRestarts ?? 3;

@@ -6,6 +6,7 @@ import type { FleetListener } from '../../scheduler/fleet-listener.js';
 import { leastLoaded } from './least-loaded.js';
 import type { AcquireOptions, ModelLoadStats, ReleaseVerdict, RouteLease, RouteOutcome, Router } from '../../scheduler/router.js';
 import type { GivenEndpoint, LateEndpoint, StaticEndpoint } from './static-endpoint.js';
+import { defaults } from '../../defaults.js';
 
 export type { LateEndpoint, ReadyEndpoint, StaticEndpoint } from './static-endpoint.js';
 
@@ -61,7 +62,7 @@ export class StaticRouter implements Router {
 
   constructor(endpoints: readonly StaticEndpoint[], options: StaticRouterOptions = {}) {
     if (!Array.isArray(endpoints) || endpoints.length === 0) throw optionError('endpoints', 'a non-empty array of endpoints', endpoints);
-    this.#maxDownMs = checkNumber('maxDownMs', options.maxDownMs ?? 3_600_000, 0);
+    this.#maxDownMs = checkNumber('maxDownMs', options.maxDownMs ?? defaults.maxDownMs, 0);
     this.#listener = options.listener;
     this.#now = options.now ?? Date.now;
     this.#endpoints = endpoints.map((e) => ({

@@ -2,7 +2,9 @@
  * The one table of `batch`'s settings: every flag of every command, its type, its default, its
  * help text and where its value may come from. Commander's options (src/cli/setting-options.ts),
  * the typed settings the commands receive, README's flag tables and the job's saved config are
- * all derived from these rows, so a new setting is one row and a default lives nowhere else.
+ * all derived from these rows, so a new setting is one row and a default lives nowhere else. The
+ * defaults that library options share (a scheduler's timeout, a pool's models) are src/defaults.ts's,
+ * read here and by those modules alike: test/defaults.test.ts keeps every option's `@default` equal.
  */
 
 /** The commands that take settings. */
@@ -55,8 +57,17 @@ export interface SettingRow {
   readonly commands: readonly CommandName[];
 }
 
+import { defaults } from '../../defaults.js';
+
 const runLike = ['run', 'resume'] as const;
 const managed = ['run', 'resume', 'optimize'] as const;
+
+/**
+ * Rows that several commands take alike, declared once: each command group adds where the value
+ * may come from (a job remembers `--server-type` for `batch resume`; `batch bench` keeps no settings).
+ */
+const serverType = { key: 'serverType', flag: '--server-type', valueName: 'type', type: 'choice', choices: ['openai', 'llama-server', 'ollama'], defaultText: 'detected by probing', help: 'skip detection of the server flavour' } as const;
+const apiKeyEnv = { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', defaultText: 'OPENAI_API_KEY for non-local URLs', help: 'environment variable holding the API key (the key itself is never stored)' } as const;
 
 /** Every setting of every command. Order is the order of `--help` and of README's tables. */
 export const settingsTable = [
@@ -64,8 +75,8 @@ export const settingsTable = [
   { key: 'servers', flag: '--server', valueName: 'url', type: 'list', help: 'a running model server (repeatable; requests are balanced across them)', sources: ['flag', 'job'], commands: runLike },
   { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
   { key: 'measureServer', flag: '--server', valueName: 'url', type: 'string', help: 'the running server that --measure measures', sources: ['flag'], commands: ['optimize'] },
-  { key: 'serverType', flag: '--server-type', valueName: 'type', type: 'choice', choices: ['openai', 'llama-server', 'ollama'], defaultText: 'detected by probing', help: 'skip detection of the server flavour', sources: ['flag', 'job'], commands: managed },
-  { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', defaultText: 'OPENAI_API_KEY for non-local URLs', help: 'environment variable holding the API key (the key itself is never stored)', sources: ['flag', 'job'], commands: managed },
+  { ...serverType, sources: ['flag', 'job'], commands: managed },
+  { ...apiKeyEnv, sources: ['flag', 'job'], commands: managed },
   // Managed servers.
   { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model, as path or alias=path (repeatable); managed servers serve it, the first is the default', sources: ['flag', 'job'], commands: runLike },
   { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model to plan for, as path or alias=path (repeatable); --measure starts the first', sources: ['flag'], commands: ['optimize'] },
@@ -73,34 +84,34 @@ export const settingsTable = [
   { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: runLike },
   { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
   { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', help: 'extra arguments for every managed llama-server (one string)', sources: ['flag', 'job'], commands: managed },
-  { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: 2, defaultText: 'saved advice, else 2', help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
+  { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: defaults.maxModels, defaultText: `saved advice, else ${defaults.maxModels}`, help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
   { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve', 'bench'] },
   { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve', 'bench'] },
   { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve', 'bench'] },
   { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "llama-server's own", help: 'layers a managed llama-server offloads to the GPU (-ngl)', sources: ['flag', 'job'], commands: managed },
   { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: runLike },
-  { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: 600_000, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
+  { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: defaults.startupTimeoutMs, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
   // The worker pool.
   { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: "the servers' slots, else saved advice, else 4", help: 'requests in flight at once', sources: ['flag', 'job', 'advice'], commands: runLike },
   { key: 'rpm', flag: '--rpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'requests per minute to each server at most (a token bucket)', sources: ['flag', 'job'], commands: runLike },
   { key: 'tpm', flag: '--tpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'tokens per minute to each server at most, estimated per request as prompt characters / 4 + max_tokens', sources: ['flag', 'job'], commands: runLike },
-  { key: 'timeoutMs', flag: '--timeout', valueName: 's', type: 'seconds', default: 600_000, help: 'per-request timeout, in seconds', sources: ['flag', 'job'], commands: runLike },
-  { key: 'retries', flag: '--retries', valueName: 'n', type: 'count', min: 0, default: 5, help: 'retries of a failed request (connect errors, resets, timeouts, 5xx, 429)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'timeoutMs', flag: '--timeout', valueName: 's', type: 'seconds', default: defaults.timeoutMs, help: 'per-request timeout, in seconds', sources: ['flag', 'job'], commands: runLike },
+  { key: 'retries', flag: '--retries', valueName: 'n', type: 'count', min: 0, default: defaults.retries, help: 'retries of a failed request (connect errors, resets, timeouts, 5xx, 429)', sources: ['flag', 'job'], commands: runLike },
   { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
-  { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: 3_600_000, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
-  { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'string', default: '30m', help: 'Ollama keep_alive sent with every request', sources: ['flag', 'job'], commands: runLike },
-  { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: 1_800_000, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
-  { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: 30_000, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
+  { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: defaults.maxDownMs, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
+  { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'string', default: defaults.keepAlive, help: 'Ollama keep_alive sent with every request', sources: ['flag', 'job'], commands: runLike },
+  { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.maxWaitMs, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
+  { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.graceMs, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
   // Answers in a JSON shape.
   { key: 'jsonSchema', flag: '--json-schema', valueName: 'file', type: 'string', help: 'JSON Schema (draft 2020-12) every answer must match, for prompts without a response_format of their own', sources: ['flag', 'job'], commands: runLike },
-  { key: 'jsonRetries', flag: '--json-retries', valueName: 'n', type: 'count', min: 0, default: 2, help: 'times an answer that is not JSON or does not match its schema is asked again (apart from --retries)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'jsonRetries', flag: '--json-retries', valueName: 'n', type: 'count', min: 0, default: defaults.jsonRetries, help: 'times an answer that is not JSON or does not match its schema is asked again (apart from --retries)', sources: ['flag', 'job'], commands: runLike },
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
   { key: 'shard', flag: '--shard', valueName: 'k/n', type: 'string', help: "send only shard K of N of the inputs (by a hash of each custom_id); each shard is a job of its own, named <job>.shard-K-of-N", sources: ['flag', 'job'], commands: ['run'] },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },
   { key: 'retryFailed', flag: '--retry-failed', type: 'boolean', default: false, help: 'send the failed prompts again too', sources: ['flag'], commands: ['resume'] },
-  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status'] },
+  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'report', 'bench'] },
   { key: 'dbs', flag: '--db', valueName: 'path', type: 'list', defaultText: 'checkpoints/<job>.sqlite, or the shards <job>.shard-K-of-N.sqlite, under $BATCH_HOME', help: 'a job database (repeatable: the databases of all shards of a job, merged in input order)', sources: ['flag'], commands: ['export'] },
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'beside the job database', help: 'output JSONL', sources: ['flag', 'job'], commands: runLike },
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'standard output', help: 'file to write', sources: ['flag'], commands: ['export'] },
@@ -115,7 +126,7 @@ export const settingsTable = [
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
   // Metrics for other tools.
   { key: 'metrics', flag: '--metrics', valueName: 'file.jsonl', type: 'string', help: 'append one JSON line per finished prompt and one per sample of the run (see --sample-every) to this file', sources: ['flag', 'job'], commands: runLike },
-  { key: 'sampleEveryMs', flag: '--sample-every', valueName: 's', type: 'seconds', min: 100, default: 5000, help: 'time between samples of the run (counts, rates, memory, GPU) in the job database and --metrics, in seconds, at least 0.1', sources: ['flag', 'job'], commands: runLike },
+  { key: 'sampleEveryMs', flag: '--sample-every', valueName: 's', type: 'seconds', min: 100, default: defaults.sampleEveryMs, help: 'time between samples of the run (counts, rates, memory, GPU) in the job database and --metrics, in seconds, at least 0.1', sources: ['flag', 'job'], commands: runLike },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
   { key: 'measure', flag: '--measure', type: 'boolean', default: false, help: 'measure throughput at concurrency 1, 2, 4, … and recommend the knee', sources: ['flag'], commands: ['optimize'] },
@@ -124,22 +135,20 @@ export const settingsTable = [
   { key: 'requestsPerLevel', flag: '--requests-per-level', valueName: 'n', type: 'count', min: 1, defaultText: 'max(4 × level, 16)', help: 'requests --measure sends at each concurrency level', sources: ['flag'], commands: ['optimize'] },
   { key: 'save', flag: '--no-save', type: 'boolean', default: true, help: 'do not save the advice for `batch run`', sources: ['flag'], commands: ['optimize'] },
   // `batch serve`.
-  { key: 'host', flag: '--host', valueName: 'host', type: 'string', default: '127.0.0.1', help: 'interface to listen on; anything but loopback exposes the server to the network', sources: ['flag'], commands: ['serve'] },
+  { key: 'host', flag: '--host', valueName: 'host', type: 'string', default: defaults.host, help: 'interface to listen on; anything but loopback exposes the server to the network', sources: ['flag'], commands: ['serve'] },
   { key: 'port', flag: '--port', valueName: 'n', type: 'count', min: 0, default: 8080, help: 'TCP port; 0 picks a free one', sources: ['flag'], commands: ['serve'] },
   { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', help: 'environment variable holding the API key clients must send (Authorization: Bearer); wanted with any --host but loopback', sources: ['flag'], commands: ['serve'] },
-  { key: 'gpu', flag: '--gpu', valueName: 'mode', type: 'choice', choices: ['auto', 'off'], default: 'auto', help: 'use CUDA/Vulkan when available, or force the CPU', sources: ['flag'], commands: ['serve'] },
+  { key: 'gpu', flag: '--gpu', valueName: 'mode', type: 'choice', choices: ['auto', 'off'], default: defaults.gpu, help: 'use CUDA/Vulkan when available, or force the CPU', sources: ['flag'], commands: ['serve'] },
   // `batch setup`.
   { key: 'backend', flag: '--backend', valueName: 'backend', type: 'choice', choices: ['auto', 'cpu', 'cuda'], default: 'auto', help: 'what to build for: auto is CUDA when the CUDA toolkit (nvcc) and an NVIDIA GPU are found, else the CPU', sources: ['flag'], commands: ['setup'] },
   // Output of every command.
   { key: 'quiet', flag: '--quiet', short: '-q', type: 'boolean', default: false, help: 'no progress output', sources: ['flag'], commands: runLike },
-  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize'] },
+  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize', 'report', 'bench'] },
   // `batch report` and `batch bench`.
   { key: 'html', flag: '--html', valueName: 'file.html', type: 'string', help: 'also write the report as one self-contained HTML page with charts (nothing fetched from the network)', sources: ['flag'], commands: ['report'] },
-  { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: ['report', 'bench'] },
-  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: ['report', 'bench'] },
   { key: 'server', flag: '--server', valueName: 'url', type: 'string', help: 'bench a running model server; without it a managed server runs the model given, or the default model', sources: ['flag'], commands: ['bench'] },
-  { key: 'serverType', flag: '--server-type', valueName: 'type', type: 'choice', choices: ['openai', 'llama-server', 'ollama'], defaultText: 'detected by probing', help: 'skip detection of the server flavour', sources: ['flag'], commands: ['bench'] },
-  { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', type: 'string', defaultText: 'OPENAI_API_KEY for non-local URLs', help: 'environment variable holding the API key (the key itself is never stored)', sources: ['flag'], commands: ['bench'] },
+  { ...serverType, sources: ['flag'], commands: ['bench'] },
+  { ...apiKeyEnv, sources: ['flag'], commands: ['bench'] },
   { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'bench this GGUF model on a managed server', sources: ['flag'], commands: ['bench'] },
   { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, defaultText: "the server's slots, else saved advice, else 4", help: 'requests in flight at once in the pool phase', sources: ['flag', 'advice'], commands: ['bench'] },
   { key: 'loads', flag: '--loads', valueName: 'n', type: 'count', min: 1, default: 3, help: 'cold starts of a managed model to time; a running server cannot be made cold', sources: ['flag'], commands: ['bench'] },

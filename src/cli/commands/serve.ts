@@ -14,12 +14,12 @@ const BACKEND_LABELS = { cpu: 'CPU', cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Met
  * llama-server's /health, /props and /slots) until the user stops it. Returns the exit code.
  */
 export async function serveCommand(options: ServeOptions, io: CliIo): Promise<number> {
-  const [{ parseEmbeddedServerFlags }, { settingDefaults }] = await Promise.all([import('../../embedded/embedded-server-flags.js'), import('../../app/settings/settings-table.js')]);
+  const [{ parseEmbeddedServerFlags }, { settingDefault, settingDefaults }] = await Promise.all([import('../../embedded/embedded-server-flags.js'), import('../../app/settings/settings-table.js')]);
   const defaults = settingDefaults('serve');
   const flags = parseEmbeddedServerFlags({ ...options, slots: options.slots ?? defaults.slots!, contextSize: options.contextSize ?? defaults.contextSize!, port: options.port ?? defaults.port }, defaults.port!);
   const { apiKeyFromVariable } = await import('../../app/settings/api-key.js');
   const apiKey = options.apiKeyEnv === undefined ? undefined : apiKeyFromVariable(options.apiKeyEnv, io.env, 'the key clients must send');
-  if (apiKey === undefined && !isLoopbackHost(flags.host ?? '127.0.0.1')) {
+  if (apiKey === undefined && !isLoopbackHost(flags.host ?? settingDefault('serve', 'host'))) {
     io.stderr.write(`batch: listening on ${flags.host} without an API key: anyone who can reach this port can use the model; pass --api-key-env NAME\n`);
   }
   let modelPath = flags.modelPath;

@@ -3,7 +3,9 @@ import { checkSettingValue, describeSettingDefault, parseSettingText } from '../
 import { settingDefault, settingDefaults, settingRow, settingRowsOf, settingsTable, type CommandName } from '../../../src/app/settings/settings-table.js';
 import { UsageError } from '../../../src/errors.js';
 
-const commands: readonly CommandName[] = ['run', 'resume', 'jobs', 'status', 'export', 'optimize', 'serve'];
+const commands = ['run', 'resume', 'jobs', 'status', 'export', 'optimize', 'serve', 'setup', 'report', 'bench'] as const satisfies readonly CommandName[];
+// Every command, or this does not compile: a command added to CommandName is tested here too.
+const everyCommand: Exclude<CommandName, (typeof commands)[number]> extends never ? true : never = true;
 
 describe('the settings table', () => {
   it('gives each command each flag and each key once', () => {
@@ -13,6 +15,46 @@ describe('the settings table', () => {
       expect(new Set(rows.map((row) => row.flag)).size, command).toBe(rows.length);
       expect(new Set(rows.map((row) => row.key)).size, command).toBe(rows.length);
     }
+  });
+
+  it('gives every command its own flags, and each its default that passes its row', () => {
+    expect(everyCommand).toBe(true);
+    const flagsOf = (command: CommandName): string[] => settingRowsOf(command).map((row) => row.flag);
+    expect(flagsOf('setup')).toEqual(['--backend']);
+    expect(flagsOf('report')).toEqual(['--db', '--json', '--html']);
+    expect(flagsOf('bench')).toEqual(expect.arrayContaining(['--server', '--server-type', '--api-key-env', '--model', '--workers', '--loads', '--requests', '--max-tokens', '--job', '--db', '--json', '--slots', '--ctx', '--threads', '--llama-server']));
+    expect(flagsOf('jobs')).toEqual(['--db', '--json']);
+    expect(flagsOf('status')).toEqual(['--db', '--json']);
+    expect(flagsOf('serve')).toEqual(expect.arrayContaining(['--model', '--host', '--port', '--api-key-env', '--gpu', '--slots', '--ctx', '--threads']));
+    expect(flagsOf('export')).toEqual(expect.arrayContaining(['--db', '--out', '--format', '--failed', '--bom']));
+    expect(flagsOf('resume')).toContain('--retry-failed');
+    expect(flagsOf('optimize')).toEqual(expect.arrayContaining(['--server', '--model', '--measure', '--no-save', '--json']));
+    for (const command of commands) {
+      for (const [key, value] of Object.entries(settingDefaults(command))) {
+        const row = settingRow(command, key);
+        if (row.type !== 'boolean') expect(() => checkSettingValue(row, value, 'the table'), `${command} ${row.flag}`).not.toThrow();
+      }
+    }
+    expect(settingDefaults('setup')).toEqual({ backend: 'auto' });
+    expect(settingDefaults('report')).toEqual({ json: false });
+    expect(settingDefaults('bench')).toMatchObject({ loads: 3, requests: 16, maxTokens: 32, job: 'bench', json: false, slots: 4, contextSize: 2048 });
+    expect(settingDefaults('serve')).toMatchObject({ host: '127.0.0.1', port: 8080, gpu: 'auto' });
+  });
+
+  it('declares a row once: rows of one flag that say the same differ in where the value may come from', () => {
+    for (const [i, row] of settingsTable.entries()) {
+      for (const other of settingsTable.slice(i + 1)) {
+        if (other.key !== row.key || other.flag !== row.flag || other.help !== row.help) continue;
+        expect(other.sources, `${row.flag} for ${row.commands.join(', ')} and ${other.commands.join(', ')}: one row`).not.toEqual(row.sources);
+      }
+    }
+    // --server-type and --api-key-env: one declaration, taken by run, resume, optimize (remembered by the job) and bench.
+    for (const flag of ['--server-type', '--api-key-env']) {
+      const rows = settingsTable.filter((row) => row.flag === flag && row.commands.some((command) => command !== 'serve'));
+      expect(rows.flatMap((row) => row.commands).sort(), flag).toEqual(['bench', 'optimize', 'resume', 'run']);
+    }
+    const [first, second] = settingsTable.filter((row) => row.key === 'serverType') as Array<{ readonly choices: readonly string[] }>;
+    expect(first!.choices).toBe(second!.choices);
   });
 
   it('names one concept once: slots, context and threads are the same row wherever they are taken', () => {
