@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { AppError } from '../errors.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
-import type { SchedulerListener } from '../scheduler/batch-scheduler.js';
+import type { SchedulerListener } from '../scheduler/scheduler-listener.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
 import { formatDuration } from './format-duration.js';
 

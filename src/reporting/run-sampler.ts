@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 import type { GpuUsage } from '../hardware/query-gpu-usage.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
-import type { SchedulerListener } from '../scheduler/batch-scheduler.js';
+import type { SchedulerListener } from '../scheduler/scheduler-listener.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
 import type { RunSample } from '../store/run-sample.js';
 import { scrubSecrets } from '../store/scrub-secrets.js';
