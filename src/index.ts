@@ -11,7 +11,8 @@ export type { Backend, CompletionRequest, CompletionResult, EndpointInfo, Server
 export { openBackend } from './backends/open-backend.js';
 export type { ItemOutcome } from './store/item-outcome.js';
 export { CheckpointStore } from './store/checkpoint-store.js';
-export { writeOutput } from './store/write-output.js';
+export { JobReader } from './store/job-reader.js';
+export { writeOutput } from './output/write-output.js';
 export { BatchScheduler, type WorkSource, type ResultSink, type SchedulerListener, type SchedulerSummary } from './scheduler/batch-scheduler.js';
 export { RetryPolicy, type RetryPolicyOptions } from './scheduler/retry-policy.js';
 export { StaticRouter, type StaticEndpoint, type StaticRouterOptions } from './app/routing/static-router.js';

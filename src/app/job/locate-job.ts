@@ -5,7 +5,7 @@ import { AppError, UsageError } from '../../errors.js';
 import { parseModelOption } from '../../models/parse-model-option.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { jobDbPath, jobNameFor, listJobDatabases, validateJobName } from '../../store/job-paths.js';
-import { shardJobName } from '../../store/shard-job-name.js';
+import { shardJobName } from '../../output/shard-job-name.js';
 import type { InputShard } from '../../prompts/input-shard.js';
 import type { JobSettings } from '../settings/settings-table.js';
 
