@@ -38,22 +38,8 @@ export interface IngestStatements {
   readonly forgetRestored: BetterSqlite3.Statement<[number, number]>;
 }
 
-/** Prepares the statements of an ingest on `db`. */
-export function prepareIngestStatements(db: BetterSqlite3.Database): IngestStatements {
-  const selectExisting = db.prepare<[number, string], ExistingRow>(
-    `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of, row_data
-     FROM items WHERE job_id = ? AND custom_id = ?`,
-  );
-  const findPrimary = db
-    .prepare<[string, number, string], string>(
-      // INDEXED BY: without statistics the planner prefers walking the job in idx order, which
-      // is quadratic over a batch of deterministic prompts.
-      `SELECT custom_id FROM items INDEXED BY items_request_hash
-       WHERE request_hash = ? AND job_id = ? AND custom_id != ?
-         AND deterministic = 1 AND duplicate_of IS NULL AND invalid = 0
-       ORDER BY idx LIMIT 1`,
-    )
-    .pluck();
+/** The statements that insert, reset and move the items an ingest reads. */
+function prepareItemWrites(db: BetterSqlite3.Database) {
   const insertItem = db.prepare(
     `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data)
      VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData)`,
@@ -82,6 +68,21 @@ export function prepareIngestStatements(db: BetterSqlite3.Database): IngestState
      WHERE job_id = @jobId AND custom_id = @customId`,
   );
   const moveItem = db.prepare('UPDATE items SET idx = ?, source = ?, row_data = ? WHERE job_id = ? AND custom_id = ?');
+  return { insertItem, insertItemOnce, hasItem, insertInvalid, resetChanged, markInvalid, moveItem };
+}
+
+/** The statements that find and maintain duplicates: deterministic items with the request of an earlier one. */
+function prepareDuplicateStatements(db: BetterSqlite3.Database) {
+  const findPrimary = db
+    .prepare<[string, number, string], string>(
+      // INDEXED BY: without statistics the planner prefers walking the job in idx order, which
+      // is quadratic over a batch of deterministic prompts.
+      `SELECT custom_id FROM items INDEXED BY items_request_hash
+       WHERE request_hash = ? AND job_id = ? AND custom_id != ?
+         AND deterministic = 1 AND duplicate_of IS NULL AND invalid = 0
+       ORDER BY idx LIMIT 1`,
+    )
+    .pluck();
   const duplicatesOf = db
     .prepare<[number, string], string>(
       'SELECT custom_id FROM items WHERE job_id = ? AND duplicate_of = ? ORDER BY idx',
@@ -101,27 +102,20 @@ export function prepareIngestStatements(db: BetterSqlite3.Database): IngestState
        AND EXISTS (SELECT 1 FROM items AS p
                    WHERE p.job_id = d.job_id AND p.custom_id = d.duplicate_of AND p.status IN ('done', 'failed'))`,
   );
+  return { findPrimary, duplicatesOf, setDuplicateOf, copyFinishedPrimaries };
+}
+
+/** Prepares the statements of an ingest on `db`. */
+export function prepareIngestStatements(db: BetterSqlite3.Database): IngestStatements {
+  const selectExisting = db.prepare<[number, string], ExistingRow>(
+    `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of, row_data
+     FROM items WHERE job_id = ? AND custom_id = ?`,
+  );
   const touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
   const hasItems = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?)').pluck();
   // A line put back into the inputs is an item again, no longer superseded.
   const forgetRestored = db.prepare<[number, number]>(
     'DELETE FROM superseded_items WHERE job_id = ? AND custom_id IN (SELECT custom_id FROM items WHERE job_id = ?)',
   );
-  return {
-    selectExisting,
-    findPrimary,
-    insertItem,
-    insertInvalid,
-    resetChanged,
-    markInvalid,
-    moveItem,
-    duplicatesOf,
-    setDuplicateOf,
-    copyFinishedPrimaries,
-    insertItemOnce,
-    hasItem,
-    touchJob,
-    hasItems,
-    forgetRestored,
-  };
+  return { selectExisting, touchJob, hasItems, forgetRestored, ...prepareItemWrites(db), ...prepareDuplicateStatements(db) };
 }
