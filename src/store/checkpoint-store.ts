@@ -19,7 +19,9 @@ export interface CheckpointStoreOptions {
   /** The job database file, or `:memory:` (tests). Its folder is created. */
   readonly path: string;
   /**
-   * Read without writing (the query commands): nothing is created, migrated or locked.
+   * Read without writing: nothing is created, migrated or locked, and writes are refused with
+   * STORE_UNAVAILABLE. (`JobReader.open` is the read-only open without write methods; the query
+   * commands use it.)
    * @default false
    */
   readonly readonly?: boolean;
