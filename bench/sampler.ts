@@ -22,6 +22,7 @@ import { composeListeners } from '../src/scheduler/listener-set.js';
 import { RunStatistics } from '../src/reporting/run-statistics.js';
 import { StaticRouter } from '../src/app/routing/static-router.js';
 import { CheckpointStore } from '../src/store/checkpoint-store.js';
+import { connectionOf } from '../src/store/connection-of.js';
 import { findExecutable } from '../src/util/find-executable.js';
 import { startSimProcess } from '../test/helpers/sim-process.js';
 
@@ -76,7 +77,7 @@ async function once(variant: Variant, round: number): Promise<Result> {
   const cpu = process.cpuUsage(cpuBefore);
   const ms = performance.now() - started;
   if (summary.done !== count) throw new Error(`expected ${count} done, got ${summary.done}`);
-  const samples = store.database.prepare('SELECT count(*) FROM samples').pluck().get() as number;
+  const samples = connectionOf(store).prepare('SELECT count(*) FROM samples').pluck().get() as number;
   store.close();
   return { ms, cpuUsPerRequest: (cpu.user + cpu.system) / count, samples, metricsBytes: metricsPath === undefined ? 0 : statSync(metricsPath).size };
 }

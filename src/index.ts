@@ -11,7 +11,8 @@ export type { Backend, CompletionRequest, CompletionResult, EndpointInfo, Server
 export { openBackend } from './backends/open-backend.js';
 export type { ItemOutcome } from './store/item-outcome.js';
 export { CheckpointStore } from './store/checkpoint-store.js';
-export { writeOutput } from './store/write-output.js';
+export { JobReader } from './store/job-reader.js';
+export { writeOutput } from './output/write-output.js';
 export { BatchScheduler, type BatchSchedulerOptions, type SchedulerResult, type WorkSource, type ResultSink, type SchedulerListener } from './scheduler/batch-scheduler.js';
 export { ListenerSet, composeListeners } from './scheduler/listener-set.js';
 export { RunStatistics, type RunStatisticsSummary } from './reporting/run-statistics.js';

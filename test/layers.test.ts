@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 /**
  * The layers of src/, outermost first (STYLE.md): a module may import its own layer or a lower one,
  * never a higher one, and no two folders may import each other, directly or round a circle.
+ * output/ sits below store/ because the store's result writer grows the output file as it commits:
+ * the output formats take what they read as arguments (a page reader, an `OutputSource`), so the
+ * store can call them and they never call it back.
  */
 const layers: ReadonlyArray<readonly string[]> = [
   ['index.ts'],
@@ -13,7 +16,8 @@ const layers: ReadonlyArray<readonly string[]> = [
   ['app/routing', 'app/job'],
   ['app/settings'],
   ['reporting'],
-  ['scheduler', 'servers', 'embedded', 'setup', 'store', 'prompts', 'hardware'],
+  ['scheduler', 'servers', 'embedded', 'setup', 'store', 'hardware'],
+  ['output', 'prompts'],
   ['backends', 'models'],
   ['util', 'errors.ts', 'exit-code.ts', 'defaults.ts'],
 ];
@@ -49,6 +53,13 @@ function importsOf(dir: string): Edge[] {
     }
   }
   return edges;
+}
+
+/** The .ts files under `dir` (relative, with /) that import the package `name`. */
+function filesImporting(dir: string, name: string): string[] {
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+  const pattern = new RegExp(`(?:from\\s+|import\\s*\\(\\s*)'${name}'`);
+  return files.filter((file) => pattern.test(readFileSync(path.join(dir, file), 'utf8'))).map((file) => file.split(path.sep).join('/'));
 }
 
 /** Imports that point from a lower layer to a higher one. */
@@ -101,6 +112,14 @@ describe('the layers of src/', () => {
 
   it('no module imports itself round a circle', () => {
     expect(findCircle(edges.map((edge) => [edge.from, edge.to] as const))).toBeUndefined();
+  });
+
+  it('no SQLite handle leaves store/: only store/ imports better-sqlite3 or reaches the connection under a JobReader', () => {
+    expect(edges).toContainEqual({ from: 'store/job-reader.ts', to: 'store/connection-of.ts' });
+    expect(edges.filter((edge) => edge.to === 'store/connection-of.ts' && unitOf(edge.from) !== 'store').map((edge) => edge.from)).toEqual([]);
+    const sqliteUsers = filesImporting(srcDir, 'better-sqlite3');
+    expect(sqliteUsers).toContain('store/open-database.ts');
+    expect(sqliteUsers.filter((file) => unitOf(file) !== 'store')).toEqual([]);
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * The `--data` row a prompt was made from, as stored in `items.row_data` (JSON) so that an export
- * can put the input's columns beside the answer: exactly this shape.
+ * The `--data` row a prompt was made from, as stored in `items.row_data` (JSON:
+ * `{"source":"rows.csv","line":17,"columns":[…],"values":[…]}`), so that an export can put the
+ * input's columns beside the answer and a result opens in a spreadsheet next to its input.
+ * `parseRowData` (src/store/) reads it back.
  */
 export interface RowData {
   /** The data file as the user gave it. */

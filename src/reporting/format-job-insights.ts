@@ -1,6 +1,6 @@
 import { formatTable } from '../hardware/format-table.js';
 import type { GroupStats } from '../store/group-stats.js';
-import type { JobInsights } from '../store/job-report-data.js';
+import type { JobInsights } from './job-insights.js';
 import type { JobStats, Percentiles } from '../store/job-stats.js';
 import { formatDuration } from './format-duration.js';
 

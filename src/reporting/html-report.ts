@@ -1,9 +1,9 @@
 import type { BenchRecord } from '../store/benches.js';
 import type { GroupStats } from '../store/group-stats.js';
 import type { Histogram } from '../store/item-series.js';
-import type { JobReportData } from '../store/job-report-data.js';
+import type { JobReportData } from './job-report.js';
 import type { Percentiles } from '../store/job-stats.js';
-import { sampleGpuPct } from '../store/sample-insights.js';
+import { sampleGpuPct } from './sample-insights.js';
 import { escapeHtml } from './escape-html.js';
 import { formatBytes, formatPct, jobSpanText } from './format-job-insights.js';
 import { formatDuration } from './format-duration.js';

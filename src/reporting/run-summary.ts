@@ -1,5 +1,5 @@
 import type { ModelLoadStats } from '../scheduler/router.js';
-import type { JobInsights } from '../store/job-report-data.js';
+import type { JobInsights } from './job-insights.js';
 import { formatDuration } from './format-duration.js';
 import { formatInsightLines } from './format-job-insights.js';
 

@@ -1,85 +1,43 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import type { PromptItem, PromptRecord } from '../prompts/prompt-item.js';
+import type { PromptRecord } from '../prompts/prompt-item.js';
 import { AppError, StoreError } from '../errors.js';
-import { computeJobStats, type JobStats } from './job-stats.js';
+import { recordBench, type BenchResult } from './benches.js';
 import { isProcessAlive } from './is-process-alive.js';
 import { ItemIngester, type IngestOptions, type IngestSummary } from './item-ingester.js';
-import { openDatabase } from './open-database.js';
 import { ItemQueries } from './item-queries.js';
-import type { OutputRow } from './output-line.js';
+import { JobReader } from './job-reader.js';
+import { toJobRecord, type JobRow } from './job-row.js';
+import { openDatabase } from './open-database.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
 import type { RunSample } from './run-sample.js';
 import { recordSample } from './samples.js';
 import { scrubArgv, scrubSecrets } from './scrub-secrets.js';
-import type {
-  AcquireLockResult,
-  FinishedItem,
-  FinishedItemsOptions,
-  JobRecord,
-  JobState,
-  JobSummary,
-  LockOwner,
-  OpenJobOptions,
-  PendingItemsOptions,
-  PendingModel,
-  StartRunOptions,
-  StatusCounts,
-  SupersededItem,
-} from './store-records.js';
+import type { AcquireLockResult, JobRecord, JobState, LockOwner, OpenJobOptions, StartRunOptions } from './store-records.js';
 
 /** How to open a checkpoint store. */
 export interface CheckpointStoreOptions {
   /** The job database file, or `:memory:` (tests). Its folder is created. */
   readonly path: string;
   /**
-   * Read without writing (the query commands): nothing is created, migrated or locked.
+   * Read without writing: nothing is created, migrated or locked, and writes are refused with
+   * STORE_UNAVAILABLE. (`JobReader.open` is the read-only open without write methods; the query
+   * commands use it.)
    * @default false
    */
   readonly readonly?: boolean;
 }
 
-interface JobRow {
-  readonly id: number;
-  readonly name: string;
-  readonly created_at: number;
-  readonly config: string;
-  readonly input_fingerprint: string;
-  readonly state: JobState;
-  readonly updated_at: number;
-  readonly lock_pid: number | null;
-  readonly lock_host: string | null;
-  readonly lock_at: number | null;
-  /** Absent in a database opened read-only before migration 011a_inputs_read. */
-  readonly inputs_read?: number;
-}
-
-function toJobRecord(row: JobRow, isNew: boolean): JobRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    createdAt: row.created_at,
-    config: JSON.parse(row.config) as Record<string, unknown>,
-    inputFingerprint: row.input_fingerprint,
-    state: row.state,
-    inputsRead: row.inputs_read !== 0,
-    isNew,
-  };
-}
-
 /**
  * The SQLite checkpoint of one or more jobs: their items, results, locks and runs. Every result
  * is committed as it arrives (in small groups), so a killed run loses at most the last group and
- * `batch resume` continues where it stopped.
+ * `batch resume` continues where it stopped. The read queries are `JobReader`'s.
  */
-export class CheckpointStore {
-  /** The file path (or `:memory:`), for messages. */
-  readonly path: string;
+export class CheckpointStore extends JobReader {
   readonly #db: BetterSqlite3.Database;
   readonly #ingester: ItemIngester | undefined;
   readonly #insertJob: BetterSqlite3.Statement;
   readonly #selectJobByName: BetterSqlite3.Statement<[string], JobRow>;
   readonly #selectJobById: BetterSqlite3.Statement<[number], JobRow>;
-  readonly #selectJobs: BetterSqlite3.Statement<[], JobRow>;
   readonly #updateJobState: BetterSqlite3.Statement;
   readonly #updateJobConfig: BetterSqlite3.Statement;
   readonly #deleteJob: BetterSqlite3.Statement;
@@ -87,13 +45,12 @@ export class CheckpointStore {
   readonly #clearLock: BetterSqlite3.Statement;
   readonly #insertRun: BetterSqlite3.Statement;
   readonly #updateRun: BetterSqlite3.Statement;
-  readonly #jobActivity: BetterSqlite3.Statement<[{ jobId: number; updatedAt: number }], { started_at: number | null; last_at: number | null }>;
   readonly #items: ItemQueries;
-  /** Prepared on first use: a read-only open of a database from before `006_samples` has no table. */
 
-  private constructor(path: string, db: BetterSqlite3.Database, readonly: boolean) {
-    this.path = path;
+  private constructor(path: string, db: BetterSqlite3.Database, readonly: boolean, items: ItemQueries) {
+    super(path, db, items);
     this.#db = db;
+    this.#items = items;
     this.#ingester = readonly ? undefined : new ItemIngester(db);
     this.#insertJob = db.prepare(
       `INSERT INTO jobs (name, created_at, updated_at, config, input_fingerprint, state)
@@ -101,7 +58,6 @@ export class CheckpointStore {
     );
     this.#selectJobByName = db.prepare('SELECT * FROM jobs WHERE name = ?');
     this.#selectJobById = db.prepare('SELECT * FROM jobs WHERE id = ?');
-    this.#selectJobs = db.prepare('SELECT * FROM jobs ORDER BY created_at, id');
     this.#updateJobState = db.prepare('UPDATE jobs SET state = ?, updated_at = ? WHERE id = ?');
     this.#updateJobConfig = db.prepare('UPDATE jobs SET config = ?, updated_at = ? WHERE id = ?');
     // Items and runs go with it (ON DELETE CASCADE).
@@ -112,37 +68,16 @@ export class CheckpointStore {
     );
     this.#insertRun = db.prepare('INSERT INTO runs (job_id, started_at, pid, host, argv) VALUES (?, ?, ?, ?, ?)');
     this.#updateRun = db.prepare('UPDATE runs SET ended_at = ?, exit_code = ? WHERE id = ?');
-    this.#jobActivity = db.prepare(
-      `SELECT
-         (SELECT min(started_at) FROM runs WHERE job_id = @jobId) AS started_at,
-         max(coalesce((SELECT max(finished_at) FROM items WHERE job_id = @jobId), 0),
-             coalesce((SELECT max(ended_at) FROM runs WHERE job_id = @jobId), 0),
-             @updatedAt) AS last_at`,
-    );
-    this.#items = new ItemQueries(db);
   }
 
   /**
    * Opens (and if needed creates) a job database. Throws `STORE_UNAVAILABLE` when the file
    * cannot be opened, is not a database, or its folder cannot be written.
    */
-  static open(options: CheckpointStoreOptions): CheckpointStore {
+  static override open(options: CheckpointStoreOptions): CheckpointStore {
     const readonly = options.readonly ?? false;
     const db = openDatabase({ path: options.path, readonly });
-    return new CheckpointStore(options.path, db, readonly);
-  }
-
-  /**
-   * The underlying connection, for ad-hoc read queries (tests, diagnostics). Writing through it
-   * while a `ResultWriter` is open breaks the writer's grouping.
-   */
-  get database(): BetterSqlite3.Database {
-    return this.#db;
-  }
-
-  /** Closes the database. Close result writers first: their buffered results are lost otherwise. */
-  close(): void {
-    if (this.#db.open) this.#db.close();
+    return new CheckpointStore(options.path, db, readonly, new ItemQueries(db));
   }
 
   // ---- jobs ----
@@ -162,42 +97,6 @@ export class CheckpointStore {
           return toJobRecord(created, true);
         })
         .immediate();
-    });
-  }
-
-  /** The job named `name`, if the database has it. */
-  getJob(name: string): JobRecord | undefined {
-    const row = this.#selectJobByName.get(name);
-    return row === undefined ? undefined : toJobRecord(row, false);
-  }
-
-  /** The job with id `jobId`, if the database has it. */
-  getJobById(jobId: number): JobRecord | undefined {
-    const row = this.#selectJobById.get(jobId);
-    return row === undefined ? undefined : toJobRecord(row, false);
-  }
-
-  /** Every job in the database, oldest first, with item counts. */
-  listJobs(host?: string): JobSummary[] {
-    return this.#selectJobs.all().map((row) => {
-      const counts = this.countByStatus(row.id);
-      const activity = this.#jobActivity.get({ jobId: row.id, updatedAt: row.updated_at });
-      const ownerGone =
-        row.state === 'running' &&
-        row.lock_pid !== null &&
-        host !== undefined &&
-        row.lock_host === host &&
-        !isProcessAlive(row.lock_pid);
-      return {
-        name: row.name,
-        state: ownerGone || (row.state === 'running' && row.lock_pid === null) ? 'interrupted' : row.state,
-        total: counts.total,
-        done: counts.done,
-        failed: counts.failed,
-        pending: counts.pending + counts.running,
-        startedAt: activity?.started_at ?? row.created_at,
-        lastActivityAt: activity?.last_at ?? row.created_at,
-      };
     });
   }
 
@@ -302,6 +201,14 @@ export class CheckpointStore {
     });
   }
 
+  /** Records the result of `batch bench` in the job (`benches`); returns its id. */
+  recordBench(jobId: number, at: number, result: BenchResult): number {
+    return this.#write('record the benchmark', () => {
+      this.#writable('record the benchmark');
+      return recordBench(this.#db, jobId, at, result);
+    });
+  }
+
   // ---- items ----
 
   /**
@@ -315,19 +222,6 @@ export class CheckpointStore {
     } catch (error) {
       throw this.#writeFailed('record the prompts', error);
     }
-  }
-
-  /** The job's items taken out because their lines left the inputs, in the order they left. */
-  supersededItems(jobId: number): SupersededItem[] {
-    const table = this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'superseded_items'`).get();
-    // A database no run has migrated since superseding existed, opened read-only: none yet.
-    if (table === undefined) return [];
-    return this.#db
-      .prepare<[number], { custom_id: string; source: string; status: SupersededItem['status']; superseded_at: number }>(
-        'SELECT custom_id, source, status, superseded_at FROM superseded_items WHERE job_id = ? ORDER BY superseded_at, rowid',
-      )
-      .all(jobId)
-      .map((row) => ({ customId: row.custom_id, source: row.source, status: row.status, supersededAt: row.superseded_at }));
   }
 
   /** Items left `running` by a process that died go back to pending. Returns how many. */
@@ -352,44 +246,6 @@ export class CheckpointStore {
     return this.#write('apply the cache', () => {
       return this.#items.applyCache(jobId, fromIndex);
     });
-  }
-
-  /** Pending, dispatchable items per `body.model`, in order of first appearance. */
-  pendingModels(jobId: number): PendingModel[] {
-    return this.#items.pendingModels(jobId);
-  }
-
-  /**
-   * The pending items of one model in input order, read a page at a time as the caller consumes
-   * them. Duplicates are left out: they get their primary's result.
-   */
-  pendingItems(jobId: number, options: PendingItemsOptions): AsyncIterable<PromptItem> {
-    return this.#items.pendingItems(jobId, options);
-  }
-
-  /** Finished (done or failed) items in input order, read a page at a time. */
-  finishedItems(jobId: number, options: FinishedItemsOptions = {}): AsyncIterable<FinishedItem> {
-    return this.#items.finishedItems(jobId, options);
-  }
-
-  /** The finished items as the JSONL output needs them (stored answers as text), in input order. */
-  outputRows(jobId: number, options: FinishedItemsOptions = {}): Iterable<OutputRow> {
-    return this.#items.outputRows(jobId, options);
-  }
-
-  /** Items per status. */
-  countByStatus(jobId: number): StatusCounts {
-    return this.#items.countByStatus(jobId);
-  }
-
-  /** Items that copy the answer of an identical deterministic item (what `jobStats` counts as deduplicated). */
-  countDuplicates(jobId: number): number {
-    return this.#items.countDuplicates(jobId);
-  }
-
-  /** Counts, throughput, latency percentiles and the most frequent errors. */
-  jobStats(jobId: number): JobStats {
-    return computeJobStats(this.#db, jobId, this.countByStatus(jobId));
   }
 
   /** A writer that group-commits results for the job. Close it before the store. */

@@ -1,10 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint, PromptItem } from '../prompts/prompt-item.js';
-import { parseRowData } from './row-data.js';
-import type { OutputRow } from './output-line.js';
+import { parseRowData } from './parse-row-data.js';
+import type { FinishedItem } from '../output/finished-item.js';
+import type { OutputRow } from '../output/output-line.js';
 import type {
-  FinishedItem,
   FinishedItemsOptions,
   PendingItemsOptions,
   PendingModel,

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { toAppError } from '../errors.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import type { ResultWriter } from './result-writer.js';
-import type { OutputAppenderOptions } from './output-appender.js';
+import type { OutputAppenderOptions } from '../output/output-appender.js';
 import type { WriterEntry, WriterOutput, WriterReply, WriterRequest } from './threaded-result-writer.js';
 
 const { path, jobId, output } = workerData as { readonly path: string; readonly jobId: number; readonly output?: OutputAppenderOptions };

@@ -3,8 +3,9 @@ import { AppError, StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
 import { ResultBatcher, type ResultBatcherOptions } from './result-batcher.js';
 import type { ItemOutcome } from './item-outcome.js';
-import { storedResponseText } from './output-line.js';
-import { OutputAppender, type OutputAppenderOptions, type OutputAppenderResult } from './output-appender.js';
+import { storedResponseText } from '../output/output-line.js';
+import { OutputAppender, type OutputAppenderOptions, type OutputAppenderResult } from '../output/output-appender.js';
+import { prepareOutputPage } from './prepare-output-page.js';
 
 /** How a `ResultWriter` batches its commits. */
 export interface ResultWriterOptions extends ResultBatcherOptions {
@@ -98,7 +99,7 @@ export class ResultWriter {
        WHERE job_id = @jobId AND duplicate_of = @customId`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
-    this.#appender = options.output === undefined ? undefined : new OutputAppender(db, target.jobId, options.output);
+    this.#appender = options.output === undefined ? undefined : new OutputAppender(prepareOutputPage(db, target.jobId), options.output);
     this.#hasDuplicates = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL)').pluck();
     this.#commit = db.transaction((entries: readonly Entry[]) => {
       const jobId = this.#target.jobId;

@@ -7,7 +7,7 @@ import { leanHeap, leanHeapApplied } from '../util/lean-heap.js';
 import type { ItemOutcome } from './item-outcome.js';
 import { ResultBatcher } from './result-batcher.js';
 import type { ResultWriterOptions } from './result-writer.js';
-import type { OutputAppenderResult } from './output-appender.js';
+import type { OutputAppenderResult } from '../output/output-appender.js';
 
 /**
  * The writer thread's young generation, in MB. The thread keeps ~5 MB alive; V8's default lets its

@@ -11,6 +11,7 @@ import { startCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer } from '../sim/sim-server.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../src/store/connection-of.js';
 import { jobDbPath } from '../../src/store/job-paths.js';
 
 let dir: string;
@@ -179,7 +180,7 @@ describe('batch report', () => {
     const home = path.join(dir, 'home-newer');
     const store = CheckpointStore.open({ path: jobDbPath(home, 'newer') });
     store.openJob({ name: 'newer', config: {}, inputFingerprint: 'f' });
-    store.database.prepare('INSERT INTO migrations (name, applied_at) VALUES (?, ?)').run('999_from_the_future', Date.now());
+    connectionOf(store).prepare('INSERT INTO migrations (name, applied_at) VALUES (?, ?)').run('999_from_the_future', Date.now());
     store.close();
     const result = await runCli(['report', 'newer', '--html', path.join(dir, 'newer.html')], { env: { BATCH_HOME: home } });
     expect(result.code).toBe(3);

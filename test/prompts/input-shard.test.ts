@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { formatInputShard, parseInputShard, selectInputShard, shardOfCustomId } from '../../src/prompts/input-shard.js';
 import type { PromptRecord } from '../../src/prompts/prompt-item.js';
-import { shardJobName, shardOfJobName, wholeJobName } from '../../src/store/shard-job-name.js';
+import { shardJobName, shardOfJobName, wholeJobName } from '../../src/output/shard-job-name.js';
 
 async function* recordsOf(count: number): AsyncGenerator<PromptRecord> {
   for (let i = 0; i < count; i++) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PromptRecord } from '../../src/prompts/prompt-item.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../src/store/connection-of.js';
 import Database from 'better-sqlite3';
 import { appliedMigrations, applyMigrations, migrations } from '../../src/store/migrations.js';
 import { chat, done, feed, invalid } from './fixtures.js';
@@ -27,10 +28,10 @@ describe('open', () => {
     const file = path.join(dir, 'sub', 'a.sqlite');
     const first = CheckpointStore.open({ path: file });
     first.openJob({ name: 'x', config: {}, inputFingerprint: 'f' });
-    expect(appliedMigrations(first.database)).toEqual(migrations.map((m) => m.name));
+    expect(appliedMigrations(connectionOf(first))).toEqual(migrations.map((m) => m.name));
     first.close();
     const again = CheckpointStore.open({ path: file });
-    expect(appliedMigrations(again.database)).toEqual(migrations.map((m) => m.name));
+    expect(appliedMigrations(connectionOf(again))).toEqual(migrations.map((m) => m.name));
     expect(again.getJob('x')?.name).toBe('x');
     for (const suffix of ['', '-wal', '-shm']) expect(statSync(file + suffix).mode & 0o777).toBe(0o600);
     again.close();
@@ -50,7 +51,7 @@ describe('open', () => {
       reader.close();
     }
     const writer = CheckpointStore.open({ path: file });
-    expect(appliedMigrations(writer.database)).toContain('005_superseded_items');
+    expect(appliedMigrations(connectionOf(writer))).toContain('005_superseded_items');
     writer.close();
   });
 
@@ -80,7 +81,7 @@ describe('jobs', () => {
     const job = newJob();
     const runId = store.startRun(job.id, { pid: 1, host: 'h', argv: ['run', '--api-key', 'sk-9', '--token=t0k', '--max-tokens', '64', 'http://u:pw@h'] });
     store.endRun(runId, 4);
-    const run = store.database.prepare('SELECT argv, exit_code FROM runs WHERE id = ?').get(runId) as { argv: string; exit_code: number };
+    const run = connectionOf(store).prepare('SELECT argv, exit_code FROM runs WHERE id = ?').get(runId) as { argv: string; exit_code: number };
     expect(run.exit_code).toBe(4);
     for (const secret of ['sk-9', 't0k', 'pw']) expect(run.argv).not.toContain(secret);
     expect(JSON.parse(run.argv)).toContain('64');
@@ -107,21 +108,21 @@ describe('ingest', () => {
     const second = await store.ingest(job.id, feed([chat('a', 0), chat('b', 1, { temperature: 0 }), chat('e', 2, { temperature: 0, messages: [{ role: 'user', content: 'b' }] }), chat('c', 3, { seed: 1 }), invalid('a2', 4)]));
     // The unreadable line d is no longer in the inputs: its failure goes with it (not superseded: it was never a prompt).
     expect(second).toMatchObject({ total: 5, added: 1, unchanged: 2, changed: 1, changedIds: ['c'], invalid: 1, duplicates: 1, superseded: 0 });
-    const row = store.database.prepare('SELECT duplicate_of, status FROM items WHERE custom_id = ?').get('e');
+    const row = connectionOf(store).prepare('SELECT duplicate_of, status FROM items WHERE custom_id = ?').get('e');
     expect(row).toEqual({ duplicate_of: 'b', status: 'pending' });
     expect(store.countByStatus(job.id)).toEqual({ pending: 4, running: 0, done: 0, failed: 1, total: 5 });
-    expect(store.database.prepare(`SELECT error_code FROM items WHERE custom_id = 'a2'`).pluck().get()).toBe('PROMPT_INVALID');
-    expect(store.database.prepare(`SELECT count(*) FROM items WHERE custom_id = 'd'`).pluck().get()).toBe(0);
+    expect(connectionOf(store).prepare(`SELECT error_code FROM items WHERE custom_id = 'a2'`).pluck().get()).toBe('PROMPT_INVALID');
+    expect(connectionOf(store).prepare(`SELECT count(*) FROM items WHERE custom_id = 'd'`).pluck().get()).toBe(0);
     expect(store.supersededItems(job.id)).toEqual([]);
   });
 
   it('supersedes items whose lines left the inputs, handing their duplicates a new primary', async () => {
     const job = newJob();
     await store.ingest(job.id, feed([chat('a', 0, { temperature: 0 }), chat('b', 1, { temperature: 0, messages: [{ role: 'user', content: 'a' }] }), chat('c', 2)]));
-    expect(store.database.prepare(`SELECT duplicate_of FROM items WHERE custom_id = 'b'`).pluck().get()).toBe('a');
+    expect(connectionOf(store).prepare(`SELECT duplicate_of FROM items WHERE custom_id = 'b'`).pluck().get()).toBe('a');
     const second = await store.ingest(job.id, feed([chat('b', 0, { temperature: 0, messages: [{ role: 'user', content: 'a' }] }), chat('c', 1)]));
     expect(second).toMatchObject({ superseded: 1, supersededIds: ['a'] });
-    expect(store.database.prepare(`SELECT duplicate_of, status FROM items WHERE custom_id = 'b'`).get()).toEqual({ duplicate_of: null, status: 'pending' });
+    expect(connectionOf(store).prepare(`SELECT duplicate_of, status FROM items WHERE custom_id = 'b'`).get()).toEqual({ duplicate_of: null, status: 'pending' });
     expect(store.countByStatus(job.id)).toMatchObject({ pending: 2, total: 2 });
     expect(store.supersededItems(job.id)).toEqual([{ customId: 'a', source: expect.any(String), status: 'pending', supersededAt: expect.any(Number) }]);
     // An ingest that stops before the end of its inputs (a duplicate id, an unreadable file) supersedes nothing.

@@ -1,4 +1,4 @@
-import type { FinishedItem } from '../../src/store/store-records.js';
+import type { FinishedItem } from '../../src/output/finished-item.js';
 import { PassThrough } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
 import type { PromptRecord } from '../../src/prompts/prompt-item.js';

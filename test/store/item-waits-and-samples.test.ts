@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../src/store/connection-of.js';
 import type { RunSample } from '../../src/store/run-sample.js';
 import { ThreadedResultWriter } from '../../src/store/threaded-result-writer.js';
 import { chat, done, feed } from './fixtures.js';
@@ -11,7 +12,7 @@ import { repoRoot } from '../helpers/sim-process.js';
 let store: CheckpointStore;
 let jobId: number;
 const rowOf = (id: string): { queue_wait_ms: number | null; retry_causes: string | null; attempts: number } =>
-  store.database.prepare('SELECT queue_wait_ms, retry_causes, attempts FROM items WHERE custom_id = ?').get(id) as never;
+  connectionOf(store).prepare('SELECT queue_wait_ms, retry_causes, attempts FROM items WHERE custom_id = ?').get(id) as never;
 
 beforeEach(async () => {
   store = CheckpointStore.open({ path: ':memory:' });
@@ -43,7 +44,7 @@ describe('queue wait and retry causes in items', () => {
     expect(JSON.parse(rowOf('b').retry_causes!)).toEqual({ CONNECTION_RESET: 1, SERVER_ERROR: 3 });
     // A run that needed no retry keeps the causes already recorded.
     store.resetFailed(jobId);
-    store.database.prepare(`UPDATE items SET status = 'pending' WHERE custom_id = 'b'`).run();
+    connectionOf(store).prepare(`UPDATE items SET status = 'pending' WHERE custom_id = 'b'`).run();
     const third = store.createResultWriter(jobId);
     third.record(done('b'));
     await third.close();
@@ -68,7 +69,7 @@ describe('queue wait and retry causes in items', () => {
       const writer = new ThreadedResultWriter({ path: file.path, jobId: id }, script);
       writer.record(done('x', { attempts: 2, queueWaitMs: 7, retryCauses: { REQUEST_TIMEOUT: 1 } }));
       await writer.close();
-      expect(file.database.prepare(`SELECT queue_wait_ms, retry_causes FROM items WHERE custom_id = 'x'`).get()).toEqual({ queue_wait_ms: 7, retry_causes: '{"REQUEST_TIMEOUT":1}' });
+      expect(connectionOf(file).prepare(`SELECT queue_wait_ms, retry_causes FROM items WHERE custom_id = 'x'`).get()).toEqual({ queue_wait_ms: 7, retry_causes: '{"REQUEST_TIMEOUT":1}' });
       file.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -99,7 +100,7 @@ describe('CheckpointStore.insertSample', () => {
     const written = sample();
     store.insertSample(written);
     store.insertSample(sample({ at: 1_700_000_005_000, gpus: null, requestsPerS: null, tokensPerS: null }));
-    const rows = store.database.prepare('SELECT * FROM samples WHERE job_id = ? ORDER BY at').all(jobId) as Array<Record<string, unknown>>;
+    const rows = connectionOf(store).prepare('SELECT * FROM samples WHERE job_id = ? ORDER BY at').all(jobId) as Array<Record<string, unknown>>;
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ run_id: written.runId, at: 1_700_000_000_000, interval_ms: 5000, done: 10, failed: 1, queued: 89, in_flight: 4, requests_per_s: 2.2, tokens_per_s: 35.5, rss_bytes: 100_000_000, heap_bytes: 20_000_000 });
     expect(JSON.parse(rows[0]!.in_flight_by_server as string)).toEqual(written.inFlightByServer);

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
-import { readJobInsights, readJobReport } from '../../src/store/job-report-data.js';
-import { recordBench, readBenches } from '../../src/store/benches.js';
-import { gpuInsight, memoryInsight, underuseWarning } from '../../src/store/sample-insights.js';
+import { connectionOf } from '../../src/store/connection-of.js';
+import { readJobInsights } from '../../src/reporting/job-insights.js';
+import { readJobReport } from '../../src/reporting/job-report.js';
+import { readBenches } from '../../src/store/benches.js';
 import { readSamples, recordSample, type SampleRecord } from '../../src/store/samples.js';
-import type { GroupStats } from '../../src/store/group-stats.js';
 import type { JobRecord } from '../../src/store/store-records.js';
 import { chat, done, feed } from './fixtures.js';
 
@@ -49,10 +49,10 @@ describe('job report data', () => {
     writer.record(done('p3', { endpointUrl: 'http://b', model: 'm1', latencyMs: 400, modelLoadMs: 3, completionTokens: 10, finishedAt: t0 + 4000 }));
     writer.record({ customId: 'p4', status: 'failed', attempts: 3, endpointUrl: 'http://b', model: 'm2', error: { code: 'SERVER_ERROR', message: 'b answered <500>' }, finishedAt: t0 + 5000 });
     await writer.close();
-    store.database.prepare(`UPDATE items SET retry_causes = ? WHERE custom_id = 'p4'`).run(JSON.stringify({ SERVER_ERROR: 2 }));
-    store.database.prepare(`UPDATE items SET retry_causes = ? WHERE custom_id = 'p1'`).run(JSON.stringify({ RATE_LIMITED: 1, SERVER_ERROR: 1 }));
+    connectionOf(store).prepare(`UPDATE items SET retry_causes = ? WHERE custom_id = 'p4'`).run(JSON.stringify({ SERVER_ERROR: 2 }));
+    connectionOf(store).prepare(`UPDATE items SET retry_causes = ? WHERE custom_id = 'p1'`).run(JSON.stringify({ RATE_LIMITED: 1, SERVER_ERROR: 1 }));
 
-    const report = readJobReport(store.database, job);
+    const report = readJobReport(store, job);
     expect(report.perModel.map((g) => [g.key, g.requests, g.failed])).toEqual([['m1', 3, 0], ['m2', 2, 1]]);
     expect(report.perServer.map((g) => [g.key, g.requests])).toEqual([['http://b', 3], ['http://a', 2]]);
     const m1 = report.perModel[0]!;
@@ -79,44 +79,19 @@ describe('job report data', () => {
     const writer = store.createResultWriter(managed.id);
     ['http://127.0.0.1:1', 'http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3'].forEach((url, i) => writer.record(done(`q${i}`, { endpointUrl: url, model: 'm' })));
     await writer.close();
-    expect(readJobInsights(store.database, managed).loads).toMatchObject({ loads: 3, prompts: 4, cacheHitRatio: 0.25, warmStartRate: null });
+    expect(readJobInsights(store, managed).loads).toMatchObject({ loads: 3, prompts: 4, cacheHitRatio: 0.25, warmStartRate: null });
   });
 
   it('reads samples back as written, and none from a database without the table', () => {
-    recordSample(store.database, sample(0));
-    recordSample(store.database, sample(1, { gpus: [], rssBytes: null }));
-    const samples = readSamples(store.database, job.id);
+    recordSample(connectionOf(store), sample(0));
+    recordSample(connectionOf(store), sample(1, { gpus: [], rssBytes: null }));
+    const samples = readSamples(connectionOf(store), job.id);
     expect(samples).toEqual([sample(0), sample(1, { gpus: [], rssBytes: null })]);
-    recordBench(store.database, job.id, t0, { target: 'm.gguf', kind: 'model', coldLoadsMs: [1], firstRequestMs: 2, sequential: phase(1), pool: phase(4), speedUp: 4 });
-    expect(readBenches(store.database, job.id)).toEqual([expect.objectContaining({ target: 'm.gguf', speedUp: 4, at: t0 })]);
-    store.database.exec('DROP TABLE samples; DROP TABLE benches');
-    expect(readSamples(store.database, job.id)).toEqual([]);
-    expect(readBenches(store.database, job.id)).toEqual([]);
-  });
-
-  it('takes memory growth per 1,000 prompts as the slope of RSS against prompts finished', () => {
-    const memory = memoryInsight(Array.from({ length: 10 }, (_, i) => sample(i)));
-    expect(memory).toMatchObject({ startBytes: 100 * 2 ** 20, endBytes: 100 * 2 ** 20 + 9 * 100 * 1024, samples: 10 });
-    // 100 KiB more every 100 prompts: 1,000 KiB per 1,000.
-    expect(memory!.growthPer1000PromptsBytes).toBeCloseTo(1000 * 1024, 0);
-    expect(memoryInsight([sample(0), sample(0)])!.growthPer1000PromptsBytes).toBeNull();
-    expect(memoryInsight([])).toBeNull();
-  });
-
-  it('warns of an idle GPU while prompts wait, naming model switches, a slow server or too few workers from the data', () => {
-    const idle = Array.from({ length: 8 }, (_, i) => sample(i));
-    const gpu = gpuInsight(idle);
-    expect(gpu).toMatchObject({ meanUtilizationPct: 30, samples: 8, names: ['RTX'], waitingSamples: 8, idleWhileWaitingSamples: 8 });
-    const server = (key: string, p50: number): GroupStats => ({ key, requests: 1, failed: 0, completionTokens: 0, spanMs: 1, requestsPerS: 1, tokensPerS: 1, latencyMs: { p50, p95: p50, p99: p50 }, ttftMs: null, loadReported: 0, warmStarts: 0 });
-    expect(underuseWarning(idle, gpu, { perServer: [server('http://a', 100)], loads: 9, models: 2 })).toMatch(/8 of 8 samples .*likely model switches \(9 model loads for 2 model\(s\)\)/);
-    expect(underuseWarning(idle, gpu, { perServer: [server('http://a', 100), server('http://slow', 450)], loads: 1, models: 1 })).toMatch(/likely a slow server \(http:\/\/slow: p50 450 ms against 100 ms at http:\/\/a\)/);
-    expect(underuseWarning(idle, gpu, { perServer: [server('http://a', 100)], loads: 1, models: 1, workers: 2, slotsPerServer: 8 })).toMatch(/likely too few workers for the slots: 2\.0 request\(s\) in flight on average for 8 slot\(s\) \(--workers 2\)/);
-    const busy = Array.from({ length: 8 }, (_, i) => sample(i, { gpus: [{ index: 0, name: 'RTX', utilizationPct: 90, memoryUsedBytes: null, memoryTotalBytes: null }] }));
-    expect(underuseWarning(busy, gpuInsight(busy), { perServer: [], loads: 9, models: 1 })).toBeUndefined();
-    // Idle only once prompts stopped waiting: no warning either.
-    const drained = Array.from({ length: 8 }, (_, i) => sample(i, { queued: 0 }));
-    expect(underuseWarning(drained, gpuInsight(drained), { perServer: [], loads: 9, models: 1 })).toBeUndefined();
-    expect(gpuInsight([sample(0, { gpus: [] })])).toBeNull();
+    store.recordBench(job.id, t0, { target: 'm.gguf', kind: 'model', coldLoadsMs: [1], firstRequestMs: 2, sequential: phase(1), pool: phase(4), speedUp: 4 });
+    expect(readBenches(connectionOf(store), job.id)).toEqual([expect.objectContaining({ target: 'm.gguf', speedUp: 4, at: t0 })]);
+    connectionOf(store).exec('DROP TABLE samples; DROP TABLE benches');
+    expect(readSamples(connectionOf(store), job.id)).toEqual([]);
+    expect(readBenches(connectionOf(store), job.id)).toEqual([]);
   });
 });
 

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../src/store/connection-of.js';
 import type { StoreError } from '../../src/errors.js';
 import { chat, done, feed } from './fixtures.js';
 
 let store: CheckpointStore;
 let jobId: number;
-const statusOf = (id: string): unknown => store.database.prepare('SELECT status FROM items WHERE custom_id = ?').pluck().get(id);
+const statusOf = (id: string): unknown => connectionOf(store).prepare('SELECT status FROM items WHERE custom_id = ?').pluck().get(id);
 
 beforeEach(async () => {
   store = CheckpointStore.open({ path: ':memory:' });
@@ -45,12 +46,12 @@ describe('ResultWriter', () => {
     const writer = store.createResultWriter(jobId);
     writer.record({ ...done('a'), attempts: 2 });
     await writer.flush();
-    const dup = store.database.prepare(`SELECT status, response, attempts, latency_ms FROM items WHERE custom_id = 'a2'`).get() as Record<string, unknown>;
+    const dup = connectionOf(store).prepare(`SELECT status, response, attempts, latency_ms FROM items WHERE custom_id = 'a2'`).get() as Record<string, unknown>;
     expect(dup).toMatchObject({ status: 'done', attempts: 0, latency_ms: null });
     expect(JSON.parse(dup.response as string)).toMatchObject({ request_id: 'req-a' });
     writer.record({ ...done('a'), attempts: 1 });
     await writer.close();
-    expect(store.database.prepare(`SELECT attempts FROM items WHERE custom_id = 'a'`).pluck().get()).toBe(3);
+    expect(connectionOf(store).prepare(`SELECT attempts FROM items WHERE custom_id = 'a'`).pluck().get()).toBe(3);
   });
 
   it('keeps the buffer and reports STORE_WRITE_FAILED once when the disk is full', async () => {
@@ -58,8 +59,8 @@ describe('ResultWriter', () => {
     const writer = store.createResultWriter(jobId, { onError: (e) => errors.push(e) });
     writer.record(done('b'));
     await writer.flush();
-    const pages = store.database.pragma('page_count', { simple: true }) as number;
-    store.database.pragma(`max_page_count = ${pages}`);
+    const pages = connectionOf(store).pragma('page_count', { simple: true }) as number;
+    connectionOf(store).pragma(`max_page_count = ${pages}`);
     const big = { choices: [{ message: { content: 'x'.repeat(200_000) } }] };
     writer.record(done('c', { response: { statusCode: 200, requestId: 'r', body: big } }));
     await expect(writer.flush()).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', message: expect.stringContaining('results already recorded are safe: free space') });

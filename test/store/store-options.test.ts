@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { openDatabase } from '../../src/store/open-database.js';
-import { writeOutput } from '../../src/store/write-output.js';
+import { writeOutput } from '../../src/output/write-output.js';
 
 // Bad options of the store's library API are usage errors (exit 2), as in every module; they used
 // to be INTERNAL (exit 1), which reads as a bug in batch.

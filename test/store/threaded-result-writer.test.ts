@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // The built modules: the writer thread runs compiled JavaScript (`npm test` builds it first).
 import { CheckpointStore } from '../../dist/store/checkpoint-store.js';
+import { connectionOf } from '../../dist/store/connection-of.js';
 import { ThreadedResultWriter } from '../../dist/store/threaded-result-writer.js';
 
 async function* records(count: number) {
@@ -56,7 +57,7 @@ describe('ThreadedResultWriter', () => {
     const job = store.openJob({ name: 'full-disk', config: {}, inputFingerprint: 'f' });
     await store.ingest(job.id, records(2));
     // Every write to items fails inside the thread's transaction, as a full disk would.
-    store.database.exec(`CREATE TRIGGER disk_full BEFORE UPDATE ON items BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    connectionOf(store).exec(`CREATE TRIGGER disk_full BEFORE UPDATE ON items BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
     const errors: unknown[] = [];
     const writer = new ThreadedResultWriter({ path: store.path, jobId: job.id, onError: (e) => errors.push(e) }, ThreadedResultWriter.workerScript()!);
     writer.record({ customId: 'c0', status: 'done', attempts: 1, finishedAt: 0 });

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AppError, UsageError } from '../../errors.js';
 import { parseModelOption } from '../../models/parse-model-option.js';
-import { CheckpointStore } from '../../store/checkpoint-store.js';
+import { JobReader } from '../../store/job-reader.js';
 import { jobDbPath, jobNameFor, listJobDatabases, validateJobName } from '../../store/job-paths.js';
-import { shardJobName } from '../../store/shard-job-name.js';
+import { shardJobName } from '../../output/shard-job-name.js';
 import type { InputShard } from '../../prompts/input-shard.js';
 import type { JobSettings } from '../settings/settings-table.js';
 
@@ -57,7 +57,7 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
     // empty file) must come out of a mistyped resume exactly as it went in.
     let found = false;
     try {
-      const store = CheckpointStore.open({ path: file, readonly: true });
+      const store = JobReader.open({ path: file });
       try {
         found = store.getJob(job) !== undefined;
       } finally {
@@ -74,9 +74,9 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
   const skipped: string[] = [];
   const databases = db !== undefined ? [{ path: db }] : listJobDatabases(home);
   for (const database of databases) {
-    let store: CheckpointStore;
+    let store: JobReader;
     try {
-      store = CheckpointStore.open({ path: database.path, readonly: true });
+      store = JobReader.open({ path: database.path });
     } catch (error) {
       // `batch jobs` skips a file that is not a job database; a bare resume does too, unless it was named.
       if (db !== undefined) throw error;

@@ -1,15 +1,22 @@
 import { existsSync } from 'node:fs';
 import { AppError } from '../../errors.js';
-import { CheckpointStore } from '../../store/checkpoint-store.js';
+import { JobReader } from '../../store/job-reader.js';
 import { listJobDatabases } from '../../store/job-paths.js';
-import type { ShardJob } from '../../store/merge-job-outputs.js';
-import { shardOfJobName, wholeJobName } from '../../store/shard-job-name.js';
+import type { JobRecord } from '../../store/store-records.js';
+import type { ShardJob } from '../../output/merge-job-outputs.js';
+import { shardOfJobName, wholeJobName } from '../../output/shard-job-name.js';
+
+/** One shard's job in its database, open read-only. */
+export interface OpenedShard extends ShardJob {
+  readonly store: JobReader;
+  readonly job: JobRecord;
+}
 
 /** The shards of one job, their databases open read-only. */
 export interface OpenedShards {
   /** The job the shards make up (its name without `.shard-K-of-N`). */
   readonly whole: string;
-  readonly shards: readonly ShardJob[];
+  readonly shards: readonly OpenedShard[];
   /** Closes every database opened. */
   close(): void;
 }
@@ -28,15 +35,15 @@ export function openJobShards(job: string, dbs: readonly string[], home: string)
     : listJobDatabases(home)
         .filter((database) => shardOfJobName(database.name) !== undefined && wholeJobName(database.name) === whole)
         .map((database) => database.path);
-  const stores: CheckpointStore[] = [];
-  const shards: ShardJob[] = [];
+  const stores: JobReader[] = [];
+  const shards: OpenedShard[] = [];
   const close = (): void => {
     for (const store of stores) store.close();
   };
   try {
     for (const file of new Set(paths)) {
       if (!existsSync(file)) throw new AppError('JOB_NOT_FOUND', `--db ${file}: no such file; check the path (\`batch jobs --db FILE\` lists a database's jobs; for a sharded job, pass the database each shard's \`batch run --shard\` wrote)`);
-      const store = CheckpointStore.open({ path: file, readonly: true });
+      const store = JobReader.open({ path: file });
       stores.push(store);
       const names = store.listJobs().map((summary) => summary.name);
       const found = names.filter((name) => shardOfJobName(name) !== undefined && wholeJobName(name) === whole);

@@ -4,7 +4,7 @@ import { findAdviceFor } from '../../hardware/saved-advice.js';
 import { machineIdentity } from '../../hardware/machine-identity.js';
 import type { ServerType } from '../../backends/backend.js';
 import type { Router } from '../../scheduler/router.js';
-import { recordBench, type BenchPhase, type BenchResult } from '../../store/benches.js';
+import type { BenchPhase, BenchResult } from '../../store/benches.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { percentileRank } from '../../store/job-stats.js';
 import { batchHome, jobDbPath, jobLogDir } from '../../store/job-paths.js';
@@ -185,7 +185,7 @@ function saveBench(database: string, name: string, result: BenchResult): void {
   const store = CheckpointStore.open({ path: database });
   try {
     const job = store.openJob({ name, config: { version: 1, inputs: [], settings: {} }, inputFingerprint: 'bench' });
-    recordBench(store.database, job.id, Date.now(), result);
+    store.recordBench(job.id, Date.now(), result);
     if (job.isNew) store.setJobState(job.id, 'done');
   } finally {
     store.close();

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { AppError, ExitCode, StoreError, toAppError } from '../../errors.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../../store/job-paths.js';
-import { writeOutput } from '../../store/write-output.js';
+import { writeOutput } from '../../output/write-output.js';
 import { ThreadedResultWriter } from '../../store/threaded-result-writer.js';
 import type { RunSummary } from '../../reporting/run-summary.js';
 import { summarizeRun } from './summarize-run.js';
@@ -34,7 +34,7 @@ import { resumeCommand } from '../job/resume-command.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { readJobPrompts } from '../job/read-job-prompts.js';
 import { jsonAnswerCheck } from '../../scheduler/answer-check.js';
-import { readJobInsights, type JobInsights } from '../../store/job-report-data.js';
+import { readJobInsights, type JobInsights } from '../../reporting/job-insights.js';
 import type { JobRecord } from '../../store/store-records.js';
 import { StreamingIngest } from './streaming-ingest.js';
 
@@ -439,7 +439,7 @@ function fingerprint(inputs: readonly string[]): string {
 /** The job's insights for the summary; a failure to read them leaves them out rather than failing a finished run. */
 function readInsights(store: CheckpointStore, job: JobRecord): JobInsights | undefined {
   try {
-    return readJobInsights(store.database, job);
+    return readJobInsights(store, job);
   } catch {
     return undefined;
   }

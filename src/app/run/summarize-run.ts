@@ -2,7 +2,7 @@ import type { RunSummary } from '../../reporting/run-summary.js';
 import type { RunStatisticsSummary } from '../../reporting/run-statistics.js';
 import type { ModelLoadStats } from '../../scheduler/router.js';
 import type { IngestSummary } from '../../store/item-ingester.js';
-import type { JobInsights } from '../../store/job-report-data.js';
+import type { JobInsights } from '../../reporting/job-insights.js';
 import type { StatusCounts } from '../../store/store-records.js';
 
 /** What one run of a job did and found, as `runJob` gathers it. */

@@ -51,7 +51,7 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
     if (exported === undefined) throw new AppError('JOB_NOT_FOUND', `no shards of job "${options.job}" in ${dbs.join(', ')}; \`batch jobs --db <path>\` lists the jobs of each`);
     return exported;
   }
-  const { writeOutput, writeOutputTo } = await import('../../store/write-output.js');
+  const { writeOutput, writeOutputTo } = await import('../../output/write-output.js');
   const { store, job } = single;
   try {
     const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
@@ -80,7 +80,7 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
 async function exportShards(options: ExportCommandOptions, dbs: readonly string[], format: 'jsonl' | 'csv', io: CliIo): Promise<number | undefined> {
   const [{ openJobShards }, { writeMergedOutput, writeMergedOutputTo }, { batchHome }] = await Promise.all([
     import('../../app/job/open-job-shards.js'),
-    import('../../store/merge-job-outputs.js'),
+    import('../../output/merge-job-outputs.js'),
     import('../../store/job-paths.js'),
   ]);
   const opened = openJobShards(options.job, dbs, batchHome(io.env, io.cwd));

@@ -18,14 +18,14 @@ function formatTime(ms: number): string {
 /** `batch jobs`: every job under the batch home (or in `--db`), with progress and activity. */
 export async function jobsCommand(options: JobsCommandOptions, io: CliIo): Promise<number> {
   const { batchHome, listJobDatabases } = await import('../../store/job-paths.js');
-  const { CheckpointStore } = await import('../../store/checkpoint-store.js');
+  const { JobReader } = await import('../../store/job-reader.js');
   const home = batchHome(io.env, io.cwd);
   const databases = options.db === undefined ? listJobDatabases(home) : [{ name: '', path: path.resolve(io.cwd, options.db) }];
   const rows = [];
   for (const database of databases) {
     let store;
     try {
-      store = CheckpointStore.open({ path: database.path, readonly: true });
+      store = JobReader.open({ path: database.path });
       rows.push(...store.listJobs(hostname()));
     } catch (error) {
       // One unreadable file must not hide the other jobs; with --db it is the only one asked for.

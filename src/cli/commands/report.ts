@@ -32,10 +32,10 @@ function terminalText(text: string, max = 160): string {
  */
 export async function reportCommand(options: ReportCommandOptions, io: CliIo): Promise<number> {
   const { store, job } = await openExistingJob(options, io);
-  const [{ readJobReport }, { formatInsightTables }] = await Promise.all([import('../../store/job-report-data.js'), import('../../reporting/format-job-insights.js')]);
+  const [{ readJobReport }, { formatInsightTables }] = await Promise.all([import('../../reporting/job-report.js'), import('../../reporting/format-job-insights.js')]);
   let data;
   try {
-    data = readJobReport(store.database, job);
+    data = readJobReport(store, job);
   } finally {
     store.close();
   }

@@ -3,7 +3,7 @@ import { openExistingJob } from '../open-existing-job.js';
 import { ExitCode } from '../../errors.js';
 import { parseJobConfig } from '../../app/job/job-config.js';
 import { jobSettingsFlags } from '../../app/job/job-settings-flags.js';
-import { readJobInsights } from '../../store/job-report-data.js';
+import { readJobInsights } from '../../reporting/job-insights.js';
 import { formatInsightLines, jobThroughputLine } from '../../reporting/format-job-insights.js';
 
 /** Options of `batch status`. */
@@ -32,7 +32,7 @@ export async function statusCommand(options: StatusCommandOptions, io: CliIo): P
     const superseded = store.supersededItems(job.id);
     const saved = readSavedConfig(job.config, store.path);
     const resumeUses = { inputs: saved.config.inputs, settings: saved.config.settings };
-    const { stats: _stats, ...insights } = readJobInsights(store.database, job);
+    const { stats: _stats, ...insights } = readJobInsights(store, job);
     if (options.json === true) {
       io.stdout.write(`${JSON.stringify({ job: job.name, state: job.state, ...stats, superseded, resumeUses, insights }, null, 2)}\n`);
       return ExitCode.Ok;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../../src/store/connection-of.js';
 import { runCliInProcess as runCli } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
@@ -23,14 +24,14 @@ const line = (id: string): string => JSON.stringify({ id, prompt: `question ${id
 function failWrites(db: string, table: 'runs' | 'items', operation: 'INSERT' | 'UPDATE'): () => void {
   const store = CheckpointStore.open({ path: db });
   try {
-    store.database.exec(`CREATE TRIGGER disk_full BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+    connectionOf(store).exec(`CREATE TRIGGER disk_full BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
   } finally {
     store.close();
   }
   return () => {
     const again = CheckpointStore.open({ path: db });
     try {
-      again.database.exec('DROP TRIGGER disk_full');
+      connectionOf(again).exec('DROP TRIGGER disk_full');
     } finally {
       again.close();
     }

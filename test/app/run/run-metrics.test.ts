@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromptMetric, SampleMetric } from '../../../src/reporting/metric-lines.js';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../../src/store/connection-of.js';
 import { runCliInProcess as runCli } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
@@ -90,9 +91,9 @@ describe('--metrics and samples of a run against the simulated server', () => {
     // The job database holds the same samples and the per-prompt waits and causes.
     const store = CheckpointStore.open({ path: path.join(home, 'agree.sqlite'), readonly: true });
     try {
-      const rows = store.database.prepare('SELECT done, failed, queued, in_flight, interval_ms FROM samples ORDER BY at, id').all();
+      const rows = connectionOf(store).prepare('SELECT done, failed, queued, in_flight, interval_ms FROM samples ORDER BY at, id').all();
       expect(rows).toEqual(samples.map((s) => ({ done: s.done, failed: s.failed, queued: s.queued, in_flight: s.in_flight, interval_ms: s.interval_ms })));
-      const items = store.database.prepare('SELECT custom_id, queue_wait_ms, retry_causes, attempts FROM items').all() as Array<{ custom_id: string; queue_wait_ms: number; retry_causes: string | null; attempts: number }>;
+      const items = connectionOf(store).prepare('SELECT custom_id, queue_wait_ms, retry_causes, attempts FROM items').all() as Array<{ custom_id: string; queue_wait_ms: number; retry_causes: string | null; attempts: number }>;
       const byId = new Map(prompts.map((p) => [p.custom_id, p]));
       for (const item of items) {
         const line = byId.get(item.custom_id)!;
@@ -146,7 +147,7 @@ describe('--metrics and samples of a run against the simulated server', () => {
     }
     const store = CheckpointStore.open({ path: path.join(home, 'gpus.sqlite'), readonly: true });
     try {
-      const gpus = store.database.prepare('SELECT gpus FROM samples').pluck().all() as string[];
+      const gpus = connectionOf(store).prepare('SELECT gpus FROM samples').pluck().all() as string[];
       expect(gpus.length).toBeGreaterThanOrEqual(2);
       for (const json of gpus) expect(JSON.parse(json)[0]).toEqual({ index: 0, name: 'NVIDIA H200', utilizationPct: 73, memoryUsedBytes: 2048 * mib, memoryTotalBytes: 143771 * mib });
     } finally {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FinishedItem } from './store-records.js';
+import type { FinishedItem } from './finished-item.js';
 import { wholeJobName } from './shard-job-name.js';
 
 /** One line of OpenAI Batch output. */

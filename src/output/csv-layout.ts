@@ -1,5 +1,5 @@
 import { csvColumns, csvField, toCsvRecord } from './csv-record.js';
-import type { FinishedItem } from './store-records.js';
+import type { FinishedItem } from './finished-item.js';
 
 /** The column a non-object answer (a list, a string) is written to. */
 const wholeAnswerColumn = 'answer';

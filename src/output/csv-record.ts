@@ -1,4 +1,4 @@
-import type { FinishedItem } from './store-records.js';
+import type { FinishedItem } from './finished-item.js';
 
 /** The CSV header, in column order. */
 export const csvColumns = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { answeringModel, csvField, toCsvRecord } from '../../src/store/csv-record.js';
-import type { FinishedItem } from '../../src/store/store-records.js';
-import { finishedItem } from './fixtures.js';
+import { answeringModel, csvField, toCsvRecord } from '../../src/output/csv-record.js';
+import type { FinishedItem } from '../../src/output/finished-item.js';
+import { finishedItem } from '../store/fixtures.js';
 
 function item(extra: Partial<FinishedItem> = {}): FinishedItem {
   return finishedItem({ response: { statusCode: 200, requestId: 'r', body: { model: 'qwen2.5-7b', choices: [{ message: { content: 'hi' } }] } }, ...extra });

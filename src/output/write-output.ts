@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { StoreError } from '../errors.js';
 import { optionError } from '../util/check-option.js';
-import type { CheckpointStore } from './checkpoint-store.js';
 import { toBatchOutputText } from './output-line.js';
 import { csvBom } from './csv-record.js';
 import { CsvLayout } from './csv-layout.js';
 import { writeFileAtomically } from './write-file-atomically.js';
+import type { OutputSource } from './output-source.js';
 
 /** The output formats `batch export` writes. */
 export type OutputFormat = 'jsonl' | 'csv';
@@ -56,7 +56,7 @@ export async function write(stream: Writable, chunk: string): Promise<void> {
  * memory. The stream is not ended.
  */
 export async function writeOutputTo(
-  store: CheckpointStore,
+  store: OutputSource,
   jobId: number,
   stream: Writable,
   options: OutputOptions,
@@ -90,7 +90,7 @@ export async function writeOutputTo(
  * half-written one, even if the process is killed meanwhile.
  */
 export async function writeOutput(
-  store: CheckpointStore,
+  store: OutputSource,
   jobId: number,
   options: WriteOutputOptions,
 ): Promise<WriteOutputResult> {

@@ -1,18 +1,18 @@
 import type { Writable } from 'node:stream';
 import { AppError } from '../errors.js';
 import { formatInputShard, shardOfCustomId, type InputShard } from '../prompts/input-shard.js';
-import type { CheckpointStore } from './checkpoint-store.js';
 import { csvBom } from './csv-record.js';
 import { CsvLayout } from './csv-layout.js';
 import { toBatchOutputLine } from './output-line.js';
-import type { FinishedItem, JobRecord } from './store-records.js';
+import type { FinishedItem } from './finished-item.js';
+import type { OutputSource } from './output-source.js';
 import { write, type OutputOptions, type WriteOutputOptions, type WriteOutputResult } from './write-output.js';
 import { writeFileAtomically } from './write-file-atomically.js';
 
 /** One shard's job, in its (open) database. */
 export interface ShardJob {
-  readonly store: CheckpointStore;
-  readonly job: JobRecord;
+  readonly store: OutputSource;
+  readonly job: { readonly id: number; readonly name: string };
   readonly shard: InputShard;
 }
 

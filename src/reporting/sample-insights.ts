@@ -1,5 +1,5 @@
-import type { GroupStats } from './group-stats.js';
-import type { SampleRecord } from './samples.js';
+import type { GroupStats } from '../store/group-stats.js';
+import type { SampleRecord } from '../store/samples.js';
 
 /** The `batch` process's memory over a job, from its samples. */
 export interface MemoryInsight {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { CsvLayout, flatten } from '../../src/store/csv-layout.js';
-import { csvColumns } from '../../src/store/csv-record.js';
-import type { FinishedItem } from '../../src/store/store-records.js';
-import { finishedItem } from './fixtures.js';
+import { CsvLayout, flatten } from '../../src/output/csv-layout.js';
+import { csvColumns } from '../../src/output/csv-record.js';
+import type { FinishedItem } from '../../src/output/finished-item.js';
+import { finishedItem } from '../store/fixtures.js';
 
 function item(customId: string, extra: Partial<FinishedItem> = {}): FinishedItem {
   return finishedItem({ customId, ...extra });

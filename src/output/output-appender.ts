@@ -1,8 +1,8 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { checkNumber, optionError } from '../util/check-option.js';
+import { FinishedPrefix, type FinishedRow, type PrefixEnd, type ReadOutputPage } from './finished-prefix.js';
 import { toBatchOutputText } from './output-line.js';
 
 /** Where the output of a run goes while it runs. */
@@ -32,33 +32,15 @@ export interface OutputAppenderResult {
   readonly error?: StoreError;
 }
 
-interface Row {
-  readonly idx: number;
-  readonly custom_id: string;
-  readonly status: string;
-  readonly response: string | null;
-  readonly error_code: string | null;
-  readonly error_message: string | null;
-  readonly answer: string | null;
-}
-
-/** Why a walk over the finished prefix stopped. */
-type PrefixEnd = 'unfinished' | 'unknown' | 'end';
-
-/** Rows read per query. */
-const pageSize = 500;
 /** Bytes gathered before one append. */
 const appendBytes = 1 << 20;
-/** No item is at or past this position. */
-const noBound = Number.MAX_SAFE_INTEGER;
 
 /**
- * Keeps a job's JSONL output file equal to the output of its finished prefix: the items, in
- * input order, up to the first one not finished yet. Each `advance` appends the lines of the
- * items that have finished since, in large appends, so the file grows as answers land and a
- * killed run leaves whole lines in input order. Only items whose input position is known and
- * final count (`knownBefore`, `readingEnded`): while the inputs are still being read, a later
- * line may take a position the file has not reached.
+ * Keeps a job's JSONL output file equal to the output of its finished prefix (`FinishedPrefix`):
+ * the items, in input order, up to the first one not finished yet. Each `advance` appends the
+ * lines of the items that have finished since, in large appends, so the file grows as answers
+ * land and a killed run leaves whole lines in input order. It reads the job through `readPage`
+ * (the store prepares it), so the output formats hold no database handle.
  *
  * A file that is already there (a resumed run, a killed one) is checked line by line against
  * what the database says first; if it is exactly a prefix, appending continues it; if not (a
@@ -70,13 +52,10 @@ const noBound = Number.MAX_SAFE_INTEGER;
  * throws: a failed file operation stops it, and `finish` reports the output as incomplete.
  */
 export class OutputAppender {
-  readonly #jobId: number;
   readonly #path: string;
   readonly #jobName: string;
   readonly #intervalMs: number;
-  readonly #page: BetterSqlite3.Statement<[number, number, number, number], Row>;
-  #knownBefore = 0;
-  #ended = false;
+  readonly #prefix: FinishedPrefix;
   #state: 'unchecked' | 'appending' | 'finished' | 'failed' = 'unchecked';
   /** Input position of the last item whose line is in the file. */
   #writtenIdx = -1;
@@ -84,17 +63,13 @@ export class OutputAppender {
   #lastAdvanceAt = Number.NEGATIVE_INFINITY;
   #error: StoreError | undefined;
 
-  constructor(db: BetterSqlite3.Database, jobId: number, options: OutputAppenderOptions) {
+  constructor(readPage: ReadOutputPage, options: OutputAppenderOptions) {
     if (typeof options.path !== 'string' || !path.isAbsolute(options.path)) throw optionError('path', 'an absolute path', options.path);
     if (typeof options.jobName !== 'string') throw optionError('jobName', 'a string', options.jobName);
-    this.#jobId = jobId;
     this.#path = options.path;
     this.#jobName = options.jobName;
     this.#intervalMs = checkNumber('intervalMs', options.intervalMs ?? 500, 0);
-    this.#page = db.prepare(
-      `SELECT idx, custom_id, status, response, error_code, error_message, answer FROM items
-       WHERE job_id = ? AND idx > ? AND idx < ? ORDER BY idx LIMIT ?`,
-    );
+    this.#prefix = new FinishedPrefix(readPage);
   }
 
   /** The failure that stopped it, if one did. */
@@ -113,12 +88,12 @@ export class OutputAppender {
    * keeps its old positions until its reading ends.
    */
   knownBefore(idx: number): void {
-    this.#knownBefore = Math.max(this.#knownBefore, idx);
+    this.#prefix.knownBefore(idx);
   }
 
   /** Every input has been read and recorded: every item's position is final. */
   readingEnded(): void {
-    this.#ended = true;
+    this.#prefix.readingEnded();
   }
 
   /** `advance`, unless the last one was less than `intervalMs` ago. */
@@ -141,7 +116,7 @@ export class OutputAppender {
    * any gap of unfinished ones), after which the file is what `writeOutput` writes, and stops.
    */
   finish(): OutputAppenderResult {
-    if (!this.#ended) {
+    if (!this.#prefix.ended) {
       this.advance();
       return this.#result(false);
     }
@@ -160,42 +135,8 @@ export class OutputAppender {
     return this.#error === undefined ? { complete, lines: this.#lines } : { complete: false, lines: this.#lines, error: this.#error };
   }
 
-  #bound(): number {
-    return this.#ended ? noBound : this.#knownBefore;
-  }
-
-  /**
-   * The finished prefix after input position `after`, a page at a time. `end.reason` says why it
-   * stopped: an item not finished, the end of what is known so far, or the end of the job.
-   */
-  *#prefix(after: number, end: { reason: PrefixEnd }): Generator<Row> {
-    const bound = this.#bound();
-    for (;;) {
-      const rows = this.#page.all(this.#jobId, after, bound, pageSize);
-      for (const row of rows) {
-        if (row.status !== 'done' && row.status !== 'failed') {
-          end.reason = 'unfinished';
-          return;
-        }
-        after = row.idx;
-        yield row;
-      }
-      if (rows.length < pageSize) {
-        end.reason = this.#ended ? 'end' : 'unknown';
-        return;
-      }
-    }
-  }
-
-  #line(row: Row): string {
-    return `${toBatchOutputText(this.#jobName, {
-      customId: row.custom_id,
-      status: row.status as 'done' | 'failed',
-      response: row.response,
-      errorCode: row.error_code,
-      errorMessage: row.error_message,
-      answer: row.answer,
-    })}\n`;
+  #line(row: FinishedRow): string {
+    return `${toBatchOutputText(this.#jobName, row)}\n`;
   }
 
   /**
@@ -217,7 +158,7 @@ export class OutputAppender {
       return;
     }
     const end = { reason: 'end' as PrefixEnd };
-    const expected = this.#prefix(-1, end);
+    const expected = this.#prefix.after(-1, end);
     const fd = openSync(target, 'r');
     let matched = 0;
     let lastIdx = -1;
@@ -274,7 +215,7 @@ export class OutputAppender {
     let lastIdx = -1;
     try {
       let buffer = '';
-      for (const row of this.#prefix(-1, { reason: 'end' })) {
+      for (const row of this.#prefix.after(-1, { reason: 'end' })) {
         buffer += this.#line(row);
         lines++;
         lastIdx = row.idx;
@@ -314,7 +255,7 @@ export class OutputAppender {
     };
     for (;;) {
       const end = { reason: 'end' as PrefixEnd };
-      for (const row of this.#prefix(lastIdx, end)) {
+      for (const row of this.#prefix.after(lastIdx, end)) {
         buffer += this.#line(row);
         count++;
         lastIdx = row.idx;
@@ -322,15 +263,9 @@ export class OutputAppender {
       }
       if (mode === 'prefix' || end.reason !== 'unfinished') break;
       // Past the unfinished item: the next one may be finished.
-      lastIdx = this.#nextUnfinished(lastIdx);
+      lastIdx = this.#prefix.nextPosition(lastIdx);
     }
     flush();
-  }
-
-  /** The position of the first item after `after` (an unfinished one, as `#prefix` found). */
-  #nextUnfinished(after: number): number {
-    const [row] = this.#page.all(this.#jobId, after, this.#bound(), 1);
-    return row?.idx ?? noBound;
   }
 
   #write(text: string): void {

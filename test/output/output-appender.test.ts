@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
-import { toBatchOutputLine, toBatchOutputText, storedResponseText, type OutputRow } from '../../src/store/output-line.js';
+import { toBatchOutputLine, toBatchOutputText, storedResponseText, type OutputRow } from '../../src/output/output-line.js';
 import type { ResultWriter } from '../../src/store/result-writer.js';
-import type { FinishedItem } from '../../src/store/store-records.js';
-import { writeOutput } from '../../src/store/write-output.js';
-import { chat, done, feed, invalid } from './fixtures.js';
+import type { FinishedItem } from '../../src/output/finished-item.js';
+import { writeOutput } from '../../src/output/write-output.js';
+import { chat, done, feed, invalid } from '../store/fixtures.js';
 
 let dir: string;
 let store: CheckpointStore;

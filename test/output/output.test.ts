@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobNameFor, validateJobName } from '../../src/store/job-paths.js';
-import { csvField } from '../../src/store/output-line.js';
-import { writeOutput } from '../../src/store/write-output.js';
+import { csvField } from '../../src/output/output-line.js';
+import { writeOutput } from '../../src/output/write-output.js';
 
 let dir: string;
 beforeEach(() => {
