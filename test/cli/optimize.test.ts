@@ -5,6 +5,9 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { optimizeCommand } from '../../src/cli/commands/optimize.js';
+import { settingDefault } from '../../src/app/settings/settings-table.js';
+import { advise } from '../../src/hardware/advise.js';
+import { countPhysicalCores } from '../../src/hardware/physical-cores.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { startSimServer } from '../sim/sim-server.js';
 import { fixturePath } from '../hardware/fixtures.js';
@@ -149,19 +152,18 @@ describe('optimizeCommand', () => {
 });
 
 describe('batch optimize, as a user types it', () => {
-  it('prints a CPU plan as JSON on this machine (no GPU) and saves it for batch run', async () => {
+  it("prints this machine's plan as JSON, GPU or not, and saves it for batch run", async () => {
     const home = join(root, 'home');
     const result = await runCliInProcess(['optimize', '--json'], { env: { BATCH_HOME: home } });
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report.hardware.cpu.physicalCores).toBeGreaterThanOrEqual(1);
-    if (report.hardware.gpus.length === 0) {
-      expect(report.plan.models.every((m: { pool: string }) => m.pool === 'ram')).toBe(true);
-      const cores = report.hardware.cpu.physicalCores;
-      expect(report.plan.threads).toBe(cores <= 4 ? Math.max(1, cores - 1) : cores);
-    }
+    expect(report.hardware.cpu.physicalCores).toBe(countPhysicalCores());
+    // The plan is advise()'s for the hardware it reports (test/hardware checks advise on both kinds of machine).
+    expect(report.plan).toEqual(JSON.parse(JSON.stringify(advise(report.hardware, [], { contextSize: settingDefault('optimize', 'contextSize') }))));
+    const onGpu = report.hardware.gpus.length > 0;
+    expect(report.plan.models.map((m: { pool: string }) => m.pool)).toEqual([onGpu ? 'gpu' : 'ram']);
     const saved = JSON.parse(readFileSync(join(home, 'advice.json'), 'utf8'));
-    expect(saved.workers).toBe(report.plan.workers);
+    expect(saved).toMatchObject({ workers: report.plan.workers, slots: report.plan.slots, threads: report.plan.threads, maxModels: report.plan.maxModels, contextSize: report.plan.contextSize });
   });
 
   it("reports a model's true layer and head counts from its GGUF header", async () => {
