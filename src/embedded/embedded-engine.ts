@@ -1,5 +1,7 @@
 import type { ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { EmbeddedSlotPool } from './embedded-slot-pool.js';
+import { GenerationAbortedError, GenerationRequestError, GenerationSchemaError } from './generation-errors.js';
+import type { GenerationRequest, GenerationResult } from './generation-request.js';
 import { tokenizeChat, tokenizeText, type ChatMessage } from './tokenize-prompt.js';
 
 export type { ChatMessage };
@@ -11,63 +13,6 @@ export interface EmbeddedEngineOptions {
   readonly contextSize: number;
   readonly threads: number;
   readonly gpu: 'auto' | false;
-}
-
-export interface GenerationRequest {
-  readonly tokens: readonly Token[];
-  readonly maxTokens: number;
-  readonly temperature: number;
-  readonly topP: number;
-  readonly seed?: number;
-  readonly stop: readonly string[];
-  /** Stops generation (client went away). */
-  readonly signal: AbortSignal;
-  /** Receives text as it becomes final (streaming). */
-  readonly onText?: (text: string) => void;
-  /** A JSON Schema the answer must follow: generation is constrained by a grammar made from it. */
-  readonly jsonSchema?: Readonly<Record<string, unknown>>;
-}
-
-export interface GenerationTimings {
-  readonly prompt_n: number;
-  readonly prompt_ms: number;
-  readonly prompt_per_second: number;
-  readonly predicted_n: number;
-  readonly predicted_ms: number;
-  readonly predicted_per_second: number;
-  readonly cache_n: number;
-}
-
-export interface GenerationResult {
-  readonly text: string;
-  readonly finishReason: 'stop' | 'length';
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly timings: GenerationTimings;
-}
-
-/** Thrown when a request is stopped (client gone, server closing) before it finished: its text is incomplete. */
-export class GenerationAbortedError extends Error {
-  constructor() {
-    super('generation was stopped before it finished');
-    this.name = 'GenerationAbortedError';
-  }
-}
-
-/** Thrown for a request the model cannot run (prompt longer than the context); answered with 400. */
-export class GenerationRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GenerationRequestError';
-  }
-}
-
-/** Thrown for a JSON Schema the grammar converter cannot take; answered with 400. */
-export class GenerationSchemaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GenerationSchemaError';
-  }
 }
 
 /**

@@ -1,7 +1,9 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GgufInfo } from '../models/gguf-reader.js';
-import { GenerationAbortedError, GenerationRequestError, GenerationSchemaError, type EmbeddedEngine, type GenerationResult } from './embedded-engine.js';
+import type { EmbeddedEngine } from './embedded-engine.js';
+import { GenerationAbortedError, GenerationRequestError, GenerationSchemaError } from './generation-errors.js';
+import type { GenerationResult } from './generation-request.js';
 import {
   OpenAiRequestError,
   openAiErrorBody,

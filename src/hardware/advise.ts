@@ -84,26 +84,8 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
   const workers = slots;
   reasons.push(`--workers ${workers}: one request in flight per slot; more would only queue inside the server`);
 
-  let maxModels: number;
-  if (modelsGiven) {
-    maxModels = Math.max(1, placements.filter((placement) => placement.coResident).length);
-    reasons.push(`--max-models ${maxModels}: ${maxModels} of the ${placed.length} model(s) fit in memory at once`);
-  } else {
-    const footprint = estimateModelMemory(ASSUMED_MODEL, { slots, contextSize }).totalBytes;
-    const copies = pools.reduce((sum, pool) => sum + Math.floor(pool.usableBytes / footprint), 0);
-    maxModels = Math.min(MAX_ASSUMED_MODELS, Math.max(1, copies));
-    reasons.push(`--max-models ${maxModels}: models of the assumed size (${gib(footprint)} GiB each with their KV cache) that fit at once, at most ${MAX_ASSUMED_MODELS}`);
-  }
-  const cores = hardware.cpu.physicalCores;
-  // llama.cpp's threads spin-wait on each other: on a small machine, one of them sharing a core
-  // with batch and the server's HTTP loop costs more than it adds (measured on 2 cores: 1 thread
-  // generated 2.7x the tokens/s of 2). On larger machines that core is noise.
-  const threads = cores <= SMALL_MACHINE_CORES ? Math.max(1, cores - 1) : cores;
-  reasons.push(
-    threads === cores
-      ? `--threads ${threads}: the physical cores; more threads than cores slows llama.cpp down`
-      : `--threads ${threads}: the physical cores less one, left to batch and the server's HTTP loop (on ${cores} cores a spinning llama.cpp thread that loses its core slows every token)`,
-  );
+  const maxModels = modelsGiven ? coResidentModels(placements, reasons) : assumedModelsThatFit(pools, slots, contextSize, reasons);
+  const threads = llamaThreads(hardware.cpu.physicalCores, reasons);
 
   const partial = placed.filter((model) => model.pool === 'gpu' && !model.fullOffload);
   const gpuLayers = partial.length === 0 ? undefined : Math.min(...partial.map((model) => model.gpuLayers));
@@ -130,6 +112,38 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
     reasons,
     commands,
   };
+}
+
+/** --max-models for the models given: those placed to stay loaded together. */
+function coResidentModels(placements: readonly Placement[], reasons: string[]): number {
+  const maxModels = Math.max(1, placements.filter((placement) => placement.coResident).length);
+  reasons.push(`--max-models ${maxModels}: ${maxModels} of the ${placements.length} model(s) fit in memory at once`);
+  return maxModels;
+}
+
+/** --max-models with no model given: copies of the assumed model that fit the pools, at most MAX_ASSUMED_MODELS. */
+function assumedModelsThatFit(pools: readonly MemoryPool[], slots: number, contextSize: number, reasons: string[]): number {
+  const footprint = estimateModelMemory(ASSUMED_MODEL, { slots, contextSize }).totalBytes;
+  const copies = pools.reduce((sum, pool) => sum + Math.floor(pool.usableBytes / footprint), 0);
+  const maxModels = Math.min(MAX_ASSUMED_MODELS, Math.max(1, copies));
+  reasons.push(`--max-models ${maxModels}: models of the assumed size (${gib(footprint)} GiB each with their KV cache) that fit at once, at most ${MAX_ASSUMED_MODELS}`);
+  return maxModels;
+}
+
+/**
+ * --threads: the physical cores, less one on a small machine. llama.cpp's threads spin-wait on
+ * each other: on a small machine, one of them sharing a core with batch and the server's HTTP loop
+ * costs more than it adds (measured on 2 cores: 1 thread generated 2.7x the tokens/s of 2). On
+ * larger machines that core is noise.
+ */
+function llamaThreads(cores: number, reasons: string[]): number {
+  const threads = cores <= SMALL_MACHINE_CORES ? Math.max(1, cores - 1) : cores;
+  reasons.push(
+    threads === cores
+      ? `--threads ${threads}: the physical cores; more threads than cores slows llama.cpp down`
+      : `--threads ${threads}: the physical cores less one, left to batch and the server's HTTP loop (on ${cores} cores a spinning llama.cpp thread that loses its core slows every token)`,
+  );
+  return threads;
 }
 
 function shapeModel(

@@ -61,6 +61,8 @@ export class OutputAppender {
   #writtenIdx = -1;
   #lines = 0;
   #lastAdvanceAt = Number.NEGATIVE_INFINITY;
+  /** The advance `advanceIfDue` put off until `intervalMs` is up. */
+  #trailing: NodeJS.Timeout | undefined;
   #error: StoreError | undefined;
 
   constructor(readPage: ReadOutputPage, options: OutputAppenderOptions) {
@@ -96,11 +98,25 @@ export class OutputAppender {
     this.#prefix.readingEnded();
   }
 
-  /** `advance`, unless the last one was less than `intervalMs` ago. */
+  /**
+   * `advance`, unless the last one was less than `intervalMs` ago; then once that interval is up.
+   * The later advance matters when this commit was the last for a while (a slow producer waiting
+   * for its answers to appear): without it, answers committed just after an advance would stay out
+   * of the file until the next commit.
+   */
   advanceIfDue(now: number = Date.now()): void {
-    if (now - this.#lastAdvanceAt < this.#intervalMs) return;
-    this.#lastAdvanceAt = now;
-    this.advance();
+    const waitMs = this.#lastAdvanceAt + this.#intervalMs - now;
+    if (waitMs <= 0) {
+      this.#lastAdvanceAt = now;
+      this.advance();
+    } else if (this.#trailing === undefined && this.#state !== 'finished' && this.#state !== 'failed') {
+      this.#trailing = setTimeout(() => {
+        this.#trailing = undefined;
+        this.advanceIfDue();
+      }, waitMs);
+      // A run ends by `finish`, which cancels it; nothing else should wait for it.
+      this.#trailing.unref();
+    }
   }
 
   /** Appends the lines of the items that joined the finished prefix. */
@@ -116,6 +132,8 @@ export class OutputAppender {
    * any gap of unfinished ones), after which the file is what `writeOutput` writes, and stops.
    */
   finish(): OutputAppenderResult {
+    clearTimeout(this.#trailing);
+    this.#trailing = undefined;
     if (!this.#prefix.ended) {
       this.advance();
       return this.#result(false);

@@ -52,8 +52,7 @@ export interface BuildLlamaServerResult extends BuiltLlamaServer {
  * its `build.json` is written, so a failed, interrupted or half-done build never looks finished.
  */
 export async function buildLlamaServer(options: BuildLlamaServerOptions): Promise<BuildLlamaServerResult> {
-  const { source, cacheDir, backend, log, signal } = options;
-  const run = options.runCommand ?? runLoggedCommand;
+  const { source, cacheDir, backend, log } = options;
   const finalDir = llamaBuildDir(cacheDir, source.tag, backend);
   const tagDir = join(finalDir, '..');
   const logPath = join(tagDir, `build-${backend}.log`);
@@ -66,75 +65,121 @@ export async function buildLlamaServer(options: BuildLlamaServerOptions): Promis
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
   const logFd = openSync(logPath, 'w');
-  const label = backend === 'cuda' ? 'CUDA' : 'CPU';
-  let step = 'cloning the source';
+  const steps = new BuildSteps(logFd, options.runCommand ?? runLoggedCommand, options.signal);
   try {
-    const write = (line: string): void => {
-      writeSync(logFd, `${line}\n`);
-    };
-    const runStep = async (name: string, command: string, args: readonly string[], onLine: (line: string) => void = write): Promise<void> => {
-      step = name;
-      write(`$ ${command} ${args.join(' ')}`);
-      await run({ command, args, onLine, signal });
-    };
     options.onStart?.();
-    log(`building llama-server ${source.tag} (${label}, ${options.jobs} jobs) in ${workDir}; full output in ${logPath}`);
-    const srcDir = join(workDir, 'src');
-    const buildDir = join(workDir, 'build');
-    log(`  cloning ${source.bundlePath}`);
-    await runStep('cloning the source', 'git', ['clone', '--quiet', source.bundlePath, srcDir]);
-    log('  configuring (cmake)');
-    await runStep('configuring', 'cmake', configureArgs(srcDir, buildDir, backend, options.nvcc));
-    log(`  compiling (${backend === 'cuda' ? 'a CUDA build takes an hour or more' : 'about 20 minutes on 2 cores'})`);
-    const progress = progressReporter((percent) => log(`  compiled ${percent}%`));
-    await runStep('compiling', 'cmake', ['--build', buildDir, '--config', 'Release', '-j', String(options.jobs), '--target', ...llamaBuildTargets], (line) => {
-      write(line);
-      progress(line);
-    });
-
-    const resultDir = join(workDir, 'result');
-    mkdirSync(resultDir);
-    // Only bin/ is kept (binaries and their shared libraries, found through $ORIGIN); sources and objects go.
-    renameSync(join(buildDir, 'bin'), join(resultDir, 'bin'));
-    for (const target of llamaBuildTargets) {
-      if (!existsSync(join(resultDir, 'bin', target))) throw new Error(`the build made no bin/${target}`);
-    }
-    const versionLines: string[] = [];
-    // Run from its final folder's copy: a binary that finds its libraries only in the build tree fails here, not later.
-    await runStep('checking the binary', join(resultDir, 'bin', 'llama-server'), ['--version'], (line) => {
-      write(line);
-      versionLines.push(line);
-    });
-    const record: LlamaBuildRecord = {
-      tag: source.tag,
-      backend,
-      builtAt: (options.now ?? (() => new Date()))().toISOString(),
-      version: versionLines.find((line) => /version/i.test(line)) ?? versionLines[0] ?? '',
-    };
-    writeFileSync(join(resultDir, buildRecordName), `${JSON.stringify(record, null, 2)}\n`);
-    // Another `batch setup` may have finished first: its build is as good, and may be in use.
-    const raced = findLlamaBuild(cacheDir, source.tag, backend);
-    if (raced !== undefined) return { ...raced, built: false, logPath };
-    rmSync(finalDir, { recursive: true, force: true });
-    renameSync(resultDir, finalDir);
-    log(`built llama-server ${source.tag} (${label}): ${join(finalDir, 'bin', 'llama-server')}`);
-    const built = findLlamaBuild(cacheDir, source.tag, backend);
-    if (built === undefined) throw new Error(`${finalDir} holds no finished build after the rename`);
-    return { ...built, built: true, logPath };
+    log(`building llama-server ${source.tag} (${labelOf(backend)}, ${options.jobs} jobs) in ${workDir}; full output in ${logPath}`);
+    const binDir = await compile(options, workDir, steps);
+    return await install(options, { binDir, workDir, finalDir, logPath }, steps);
   } catch (error) {
-    if (signal?.aborted) {
-      throw new AppError('INTERRUPTED', `building llama-server ${source.tag} was stopped while ${step}; nothing was kept: run \`batch setup llama-server\` again to build it`, { cause: error });
-    }
-    throw new AppError(
-      'LLAMA_SERVER_BUILD_FAILED',
-      `building llama-server ${source.tag} (${label}) failed while ${step}: ${error instanceof Error ? error.message : String(error)}` +
-        `${describeLogTail(logPath)}\nfull output: ${logPath}; it needs git, cmake and a C++ compiler${backend === 'cuda' ? ' (and the CUDA toolkit; --backend cpu builds without it)' : ''}; fix the cause and run \`batch setup llama-server\` again`,
-      { cause: error },
-    );
+    throw buildFailure(error, options, steps.current, logPath);
   } finally {
     closeSync(logFd);
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** The commands of a build, each written to the build's log, and the one under way (for the error). */
+class BuildSteps {
+  readonly #logFd: number;
+  readonly #runCommand: CommandRunner;
+  readonly #signal: AbortSignal | undefined;
+  current = 'cloning the source';
+
+  constructor(logFd: number, runCommand: CommandRunner, signal: AbortSignal | undefined) {
+    this.#logFd = logFd;
+    this.#runCommand = runCommand;
+    this.#signal = signal;
+  }
+
+  /** Appends one line to the build's log. */
+  write(line: string): void {
+    writeSync(this.#logFd, `${line}\n`);
+  }
+
+  async run(name: string, command: string, args: readonly string[], onLine: (line: string) => void = (line) => this.write(line)): Promise<void> {
+    this.current = name;
+    this.write(`$ ${command} ${args.join(' ')}`);
+    await this.#runCommand({ command, args, onLine, signal: this.#signal });
+  }
+}
+
+/** Clones the bundled source, configures and compiles it in `workDir`; returns the folder of the binaries. */
+async function compile(options: BuildLlamaServerOptions, workDir: string, steps: BuildSteps): Promise<string> {
+  const { source, backend, log } = options;
+  const srcDir = join(workDir, 'src');
+  const buildDir = join(workDir, 'build');
+  log(`  cloning ${source.bundlePath}`);
+  await steps.run('cloning the source', 'git', ['clone', '--quiet', source.bundlePath, srcDir]);
+  log('  configuring (cmake)');
+  await steps.run('configuring', 'cmake', configureArgs(srcDir, buildDir, backend, options.nvcc));
+  log(`  compiling (${backend === 'cuda' ? 'a CUDA build takes an hour or more' : 'about 20 minutes on 2 cores'})`);
+  const progress = progressReporter((percent) => log(`  compiled ${percent}%`));
+  await steps.run('compiling', 'cmake', ['--build', buildDir, '--config', 'Release', '-j', String(options.jobs), '--target', ...llamaBuildTargets], (line) => {
+    steps.write(line);
+    progress(line);
+  });
+  return join(buildDir, 'bin');
+}
+
+/**
+ * Moves the binaries into `<workDir>/result`, runs the server from there, writes `build.json` and
+ * renames the result into the cache: only then does the build look finished.
+ */
+async function install(
+  options: BuildLlamaServerOptions,
+  dirs: { readonly binDir: string; readonly workDir: string; readonly finalDir: string; readonly logPath: string },
+  steps: BuildSteps,
+): Promise<BuildLlamaServerResult> {
+  const { source, cacheDir, backend, log } = options;
+  const { finalDir, logPath } = dirs;
+  const resultDir = join(dirs.workDir, 'result');
+  mkdirSync(resultDir);
+  // Only bin/ is kept (binaries and their shared libraries, found through $ORIGIN); sources and objects go.
+  renameSync(dirs.binDir, join(resultDir, 'bin'));
+  for (const target of llamaBuildTargets) {
+    if (!existsSync(join(resultDir, 'bin', target))) throw new Error(`the build made no bin/${target}`);
+  }
+  const versionLines: string[] = [];
+  // Run from its final folder's copy: a binary that finds its libraries only in the build tree fails here, not later.
+  await steps.run('checking the binary', join(resultDir, 'bin', 'llama-server'), ['--version'], (line) => {
+    steps.write(line);
+    versionLines.push(line);
+  });
+  const record: LlamaBuildRecord = {
+    tag: source.tag,
+    backend,
+    builtAt: (options.now ?? (() => new Date()))().toISOString(),
+    version: versionLines.find((line) => /version/i.test(line)) ?? versionLines[0] ?? '',
+  };
+  writeFileSync(join(resultDir, buildRecordName), `${JSON.stringify(record, null, 2)}\n`);
+  // Another `batch setup` may have finished first: its build is as good, and may be in use.
+  const raced = findLlamaBuild(cacheDir, source.tag, backend);
+  if (raced !== undefined) return { ...raced, built: false, logPath };
+  rmSync(finalDir, { recursive: true, force: true });
+  renameSync(resultDir, finalDir);
+  log(`built llama-server ${source.tag} (${labelOf(backend)}): ${join(finalDir, 'bin', 'llama-server')}`);
+  const built = findLlamaBuild(cacheDir, source.tag, backend);
+  if (built === undefined) throw new Error(`${finalDir} holds no finished build after the rename`);
+  return { ...built, built: true, logPath };
+}
+
+/** What a failed or stopped build throws: which step, the log's tail, and how to try again. */
+function buildFailure(error: unknown, options: BuildLlamaServerOptions, step: string, logPath: string): AppError {
+  const { source, backend } = options;
+  if (options.signal?.aborted) {
+    return new AppError('INTERRUPTED', `building llama-server ${source.tag} was stopped while ${step}; nothing was kept: run \`batch setup llama-server\` again to build it`, { cause: error });
+  }
+  return new AppError(
+    'LLAMA_SERVER_BUILD_FAILED',
+    `building llama-server ${source.tag} (${labelOf(backend)}) failed while ${step}: ${error instanceof Error ? error.message : String(error)}` +
+      `${describeLogTail(logPath)}\nfull output: ${logPath}; it needs git, cmake and a C++ compiler${backend === 'cuda' ? ' (and the CUDA toolkit; --backend cpu builds without it)' : ''}; fix the cause and run \`batch setup llama-server\` again`,
+    { cause: error },
+  );
+}
+
+function labelOf(backend: LlamaBuildBackend): string {
+  return backend === 'cuda' ? 'CUDA' : 'CPU';
 }
 
 /** cmake's configure arguments: release, no network code, no tests or examples; CUDA when asked. */

@@ -66,9 +66,17 @@ export class ThreadedResultWriter {
   #exited: Promise<void>;
   #output: OutputAppenderResult | undefined;
 
-  /** The compiled worker beside this module, when it exists (it does not under TS-source tests). */
+  /**
+   * The compiled worker, when it exists: beside this module once compiled; run from source (vitest
+   * imports src/ directly, and plain node cannot start the .ts worker) the one in dist/, as
+   * `resolveCompiledScript` does for the servers' entry points. So in-process tests go through the
+   * production writer thread whenever `npm run build` has run; without a build they get the in-thread
+   * writer.
+   */
   static workerScript(): string | undefined {
-    const script = fileURLToPath(new URL('./result-writer-worker.js', import.meta.url));
+    const here = import.meta.url;
+    const compiled = here.endsWith('.js') ? './result-writer-worker.js' : '../../dist/store/result-writer-worker.js';
+    const script = fileURLToPath(new URL(compiled, here));
     return existsSync(script) ? script : undefined;
   }
 

@@ -38,87 +38,120 @@ const flush = Symbol('flush');
  * so that work beside the reading (requests, their answers) goes on.
  */
 export async function readInChunks<T>(source: AsyncIterable<T>, options: ReadInChunksOptions<T>): Promise<ReadInChunksResult> {
-  const { chunkSize, flushAfterMs, signal, write, onIdle } = options;
-  const iterator = source[Symbol.asyncIterator]();
-  let chunk: T[] = [];
-  let written = false;
-  let due = false;
-  let idleReported = false;
-  let timer: NodeJS.Timeout | undefined;
-  let wake: ((value: typeof stop | typeof flush) => void) | undefined;
-  const arm = (ms: number): void => {
-    if (flushAfterMs === undefined || timer !== undefined) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      due = true;
-      wake?.(flush);
-    }, ms);
-  };
-  const disarm = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-  };
-  const onAbort = (): void => wake?.(stop);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const writeChunk = async (): Promise<void> => {
-    disarm();
-    write(chunk);
-    chunk = [];
-    written = true;
-    idleReported = false;
-    await yieldToEventLoop();
-    const pause = options.pause?.();
-    if (pause !== undefined) await pause;
-    // Nothing read for a while after this one: the reader is idle.
-    arm(flushAfterMs ?? 0);
-  };
-  try {
-    arm(0);
-    let ended = false;
-    let next: Promise<IteratorResult<T>> | undefined;
+  return new ChunkedRead(source[Symbol.asyncIterator](), options).run();
+}
+
+/** One `readInChunks`: the chunk being filled, the flush timer, and the wait for the next record. */
+class ChunkedRead<T> {
+  readonly #iterator: AsyncIterator<T>;
+  readonly #options: ReadInChunksOptions<T>;
+  #chunk: T[] = [];
+  #written = false;
+  #due = false;
+  #idleReported = false;
+  #timer: NodeJS.Timeout | undefined;
+  #wake: ((value: typeof stop | typeof flush) => void) | undefined;
+  /** The record asked for and not taken yet: asked once, even across flushes. */
+  #next: Promise<IteratorResult<T>> | undefined;
+  readonly #onAbort = (): void => this.#wake?.(stop);
+
+  constructor(iterator: AsyncIterator<T>, options: ReadInChunksOptions<T>) {
+    this.#iterator = iterator;
+    this.#options = options;
+  }
+
+  async run(): Promise<ReadInChunksResult> {
+    const { signal } = this.#options;
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    try {
+      this.#arm(0);
+      const ended = await this.#readAll();
+      if (this.#chunk.length > 0) {
+        this.#disarm();
+        this.#options.write(this.#chunk);
+        this.#chunk = [];
+      }
+      if (!ended) {
+        // The reader may be waiting for input that never comes (a pipe left open): not awaited.
+        this.#next?.catch(() => undefined);
+        void Promise.resolve(this.#iterator.return?.()).catch(() => undefined);
+      }
+      return { stopped: !ended };
+    } finally {
+      this.#disarm();
+      signal?.removeEventListener('abort', this.#onAbort);
+    }
+  }
+
+  /** Takes records until the reader's end (true) or a stop (false). */
+  async #readAll(): Promise<boolean> {
+    const { chunkSize, flushAfterMs, signal } = this.#options;
     for (;;) {
-      if (signal?.aborted) break;
-      next ??= iterator.next();
-      const pending = next;
-      const result = await new Promise<IteratorResult<T> | typeof stop | typeof flush>((resolve, reject) => {
-        wake = resolve;
-        pending.then(resolve, reject);
-        if (due) resolve(flush);
-      });
-      wake = undefined;
-      if (result === stop) break;
+      if (signal?.aborted) return false;
+      const result = await this.#nextEvent();
+      if (result === stop) return false;
       if (result === flush) {
-        due = false;
-        if (chunk.length > 0) await writeChunk();
-        else if (!idleReported) {
-          idleReported = true;
-          onIdle?.();
-        }
+        await this.#onDue();
         continue;
       }
-      next = undefined;
-      if (result.done) {
-        ended = true;
-        break;
-      }
-      chunk.push(result.value);
+      this.#next = undefined;
+      if (result.done) return true;
+      this.#chunk.push(result.value);
       // The first chunk goes out as soon as the reader waits; later ones at the latest after flushAfterMs.
-      if (chunk.length === 1) arm(written ? (flushAfterMs ?? 0) : 0);
-      if (chunk.length >= chunkSize) await writeChunk();
+      if (this.#chunk.length === 1) this.#arm(this.#written ? (flushAfterMs ?? 0) : 0);
+      if (this.#chunk.length >= chunkSize) await this.#writeChunk();
     }
-    if (chunk.length > 0) {
-      disarm();
-      write(chunk);
-      chunk = [];
+  }
+
+  /** The next record, or a stop, or the flush timer, whichever comes first. */
+  async #nextEvent(): Promise<IteratorResult<T> | typeof stop | typeof flush> {
+    this.#next ??= this.#iterator.next();
+    const pending = this.#next;
+    try {
+      return await new Promise<IteratorResult<T> | typeof stop | typeof flush>((resolve, reject) => {
+        this.#wake = resolve;
+        pending.then(resolve, reject);
+        if (this.#due) resolve(flush);
+      });
+    } finally {
+      this.#wake = undefined;
     }
-    if (!ended) {
-      // The reader may be waiting for input that never comes (a pipe left open): not awaited.
-      next?.catch(() => undefined);
-      void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+
+  /** The flush timer fired: write what is held, or report the reader idle once. */
+  async #onDue(): Promise<void> {
+    this.#due = false;
+    if (this.#chunk.length > 0) await this.#writeChunk();
+    else if (!this.#idleReported) {
+      this.#idleReported = true;
+      this.#options.onIdle?.();
     }
-    return { stopped: !ended };
-  } finally {
-    disarm();
-    signal?.removeEventListener('abort', onAbort);
+  }
+
+  async #writeChunk(): Promise<void> {
+    this.#disarm();
+    this.#options.write(this.#chunk);
+    this.#chunk = [];
+    this.#written = true;
+    this.#idleReported = false;
+    await yieldToEventLoop();
+    const pause = this.#options.pause?.();
+    if (pause !== undefined) await pause;
+    // Nothing read for a while after this one: the reader is idle.
+    this.#arm(this.#options.flushAfterMs ?? 0);
+  }
+
+  #arm(ms: number): void {
+    if (this.#options.flushAfterMs === undefined || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#due = true;
+      this.#wake?.(flush);
+    }, ms);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
 import { startSimServer } from '../sim/sim-server.js';
 
@@ -18,7 +18,7 @@ describe('batch bench', () => {
     const model = path.join(dir, 'tiny.gguf');
     await writeTinyLlamaGguf(model);
     const env = { BATCH_HOME: path.join(dir, 'home-embedded') };
-    const result = await runCli(['bench', '--model', model, '--loads', '2', '--requests', '6', '--max-tokens', '4', '--slots', '2', '--threads', '1'], { env });
+    const result = await runCliInProcess(['bench', '--model', model, '--loads', '2', '--requests', '6', '--max-tokens', '4', '--slots', '2', '--threads', '1'], { env });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/cold load +2 start\(s\): \S+, \S+ \(mean \S+\)/);
     expect(result.stdout).toMatch(/warm, one at a time +6 requests in \S+: [\d.]+ req\/s, [\d.]+ tok\/s, p50 \S+ +p95 \S+ +p99 \S+/);
@@ -27,7 +27,7 @@ describe('batch bench', () => {
     expect(result.stdout).toMatch(/pool vs one at a time +×[\d.]+ requests per second with 2 worker\(s\)/);
     expect(await waitForNoProcesses(model)).toEqual([]);
 
-    const report = await runCli(['report', 'bench', '--json'], { env });
+    const report = await runCliInProcess(['report', 'bench', '--json'], { env });
     expect(report.code, report.stderr).toBe(0);
     const [bench] = JSON.parse(report.stdout).benches;
     expect(bench.coldLoadsMs).toHaveLength(2);
@@ -40,7 +40,7 @@ describe('batch bench', () => {
     const sim = await startSimServer({ slots: 4, serviceMs: 20 });
     try {
       const env = { BATCH_HOME: path.join(dir, 'home-server') };
-      const result = await runCli(['bench', '--server', sim.url, '--requests', '8', '--json'], { env });
+      const result = await runCliInProcess(['bench', '--server', sim.url, '--requests', '8', '--json'], { env });
       expect(result.code, result.stderr).toBe(0);
       const bench = JSON.parse(result.stdout);
       expect(bench.coldLoadsMs).toEqual([]);
@@ -49,7 +49,7 @@ describe('batch bench', () => {
       expect(sim.stats().maxInService).toBe(4);
       expect(bench.pool.concurrency).toBe(4);
       expect(bench.sequential.latencyMs.p50).toBeGreaterThanOrEqual(20);
-      const text = await runCli(['report', 'bench'], { env });
+      const text = await runCliInProcess(['report', 'bench'], { env });
       expect(text.stdout).toContain('not measurable: a running server keeps its model loaded');
     } finally {
       await sim.close();
@@ -57,7 +57,7 @@ describe('batch bench', () => {
   });
 
   it('refuses --server with --model before anything starts', async () => {
-    const result = await runCli(['bench', '--server', 'http://127.0.0.1:9', '--model', 'x.gguf'], { env: { BATCH_HOME: path.join(dir, 'home-both') } });
+    const result = await runCliInProcess(['bench', '--server', 'http://127.0.0.1:9', '--model', 'x.gguf'], { env: { BATCH_HOME: path.join(dir, 'home-both') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--server (a running server) or --model (a managed one), not both');
   });

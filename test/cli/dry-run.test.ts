@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineIdentity } from '../../src/hardware/machine-identity.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import type { DryRunReport } from '../../src/reporting/dry-run-report.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { repoRoot } from '../helpers/sim-process.js';
 import { startSimServer } from '../sim/sim-server.js';
 
@@ -23,7 +23,7 @@ describe('batch run --dry-run', () => {
     const env = { BATCH_HOME: path.join(dir, 'home-shard') };
     const counts: number[] = [];
     for (const shard of ['1/2', '2/2']) {
-      const result = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--dry-run', '--shard', shard, '--json'], { env });
+      const result = await runCliInProcess(['run', file, '--server', 'http://127.0.0.1:9', '--dry-run', '--shard', shard, '--json'], { env });
       expect(result.code, result.stderr).toBe(0);
       counts.push((JSON.parse(result.stdout) as DryRunReport).prompts);
     }
@@ -31,7 +31,7 @@ describe('batch run --dry-run', () => {
     expect(Math.min(...counts)).toBeGreaterThan(0);
     const schema = path.join(dir, 'not-a-schema.json');
     writeFileSync(schema, '{"type": 12}');
-    const refused = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--dry-run', '--json-schema', schema], { env });
+    const refused = await runCliInProcess(['run', file, '--server', 'http://127.0.0.1:9', '--dry-run', '--json-schema', schema], { env });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('not a valid JSON Schema');
     expect(existsSync(env.BATCH_HOME)).toBe(false);
@@ -41,7 +41,7 @@ describe('batch run --dry-run', () => {
     // No --model, offline: the generated demo model, as `npx batch run prompts-examples` uses here.
     const env = { BATCH_HOME: path.join(dir, 'home-examples'), BATCH_MODELS_DIR: path.join(dir, 'models') };
     const examples = path.join(repoRoot, 'prompts-examples');
-    const dry = await runCli(['run', examples, '--dry-run', '--json'], { env });
+    const dry = await runCliInProcess(['run', examples, '--dry-run', '--json'], { env });
     expect(dry.code, dry.stderr).toBe(0);
     const report = JSON.parse(dry.stdout) as DryRunReport;
     expect(existsSync(env.BATCH_HOME)).toBe(false);
@@ -51,7 +51,7 @@ describe('batch run --dry-run', () => {
     expect(report.prompts).toBeGreaterThan(10);
 
     const out = path.join(dir, 'examples.out.jsonl');
-    const real = await runCli(['run', examples, '--threads', '1', '--slots', '2', '--out', out, '--quiet'], { env });
+    const real = await runCliInProcess(['run', examples, '--threads', '1', '--slots', '2', '--out', out, '--quiet'], { env });
     expect(real.code, real.stderr).toBe(0);
     const reported = new Map(parseJsonl(readFileSync(out, 'utf8')).map((line) => [line.custom_id as string, line.response.body.usage.prompt_tokens as number]));
     expect(reported.size).toBe(report.prompts);
@@ -65,7 +65,7 @@ describe('batch run --dry-run', () => {
       const file = path.join(dir, 'mixed.jsonl');
       writeFileSync(file, [JSON.stringify({ id: 'a', prompt: 'x'.repeat(400), max_tokens: 10 }), '{"id": "b", "prompt": ', JSON.stringify({ id: 'a', messages: [{ role: 'user', content: 'hi' }] }), JSON.stringify({ id: 'c', prompt: 'y', model: 'other', max_tokens: 5 })].join('\n'));
       const env = { BATCH_HOME: path.join(dir, 'home-server') };
-      const result = await runCli(['run', file, '--server', sim.url, '--dry-run'], { env });
+      const result = await runCliInProcess(['run', file, '--server', sim.url, '--dry-run'], { env });
       expect(result.code).toBe(2);
       expect(sim.stats().requests).toBe(0);
       expect(existsSync(env.BATCH_HOME)).toBe(false);
@@ -92,7 +92,7 @@ describe('batch run --dry-run', () => {
     writeFileSync(template, '---\nmax_tokens: 100\n---\nSummarise: {{text}}\n');
     const data = path.join(dir, 'fit.csv');
     writeFileSync(data, `id,text\nshort,hello\nlong,"${'word '.repeat(200)}"\n`);
-    const result = await runCli(['run', '--template', template, '--data', data, '--id-column', 'id', '--model', model, '--dry-run', '--ctx', '128'], { env: { BATCH_HOME: home } });
+    const result = await runCliInProcess(['run', '--template', template, '--data', data, '--id-column', 'id', '--model', model, '--dry-run', '--ctx', '128'], { env: { BATCH_HOME: home } });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('prompts     2 to send, 0 invalid, 0 duplicate custom_id(s)');
     expect(result.stdout).toContain("counted with the model's tokenizer and chat template");

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writeDemoJob } from './demo-job.js';
 
 let dir: string;
@@ -17,14 +17,14 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('batch export', () => {
   it('writes OpenAI batch JSONL to stdout and says how many lines on stderr', async () => {
-    const result = await runCli(['export', 'demo'], { env });
+    const result = await runCliInProcess(['export', 'demo'], { env });
     expect(result.code).toBe(0);
     expect(parseJsonl(result.stdout).map((line) => line.custom_id)).toEqual(['one', 'two', 'three']);
     expect(result.stderr).toContain('wrote 3 jsonl lines to stdout');
   });
 
   it('writes CSV to an --out file relative to the working folder; --failed keeps only the failures', async () => {
-    const result = await runCli(['export', 'demo', '--out', 'r.csv', '--failed'], { cwd: dir, env });
+    const result = await runCliInProcess(['export', 'demo', '--out', 'r.csv', '--failed'], { cwd: dir, env });
     expect(result.code).toBe(0);
     const rows = readFileSync(path.join(dir, 'r.csv'), 'utf8').trim().split(/\r?\n/);
     expect(rows[0]).toBe('custom_id,status,model,content,error_code,error_message,prompt_tokens,completion_tokens,latency_ms');
@@ -32,7 +32,7 @@ describe('batch export', () => {
   });
 
   it('exits 2 on an unknown --format, naming the choices', async () => {
-    const result = await runCli(['export', 'demo', '--format', 'xml'], { env });
+    const result = await runCliInProcess(['export', 'demo', '--format', 'xml'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("argument 'xml' is invalid. Allowed choices are jsonl, csv.");
   });
@@ -40,16 +40,16 @@ describe('batch export', () => {
 
 describe('batch export --format csv for spreadsheets', () => {
   it('--bom starts the file with a UTF-8 byte order mark; without it there is none', async () => {
-    expect((await runCli(['export', 'demo', '--out', 'bom.csv', '--bom'], { cwd: dir, env })).code).toBe(0);
+    expect((await runCliInProcess(['export', 'demo', '--out', 'bom.csv', '--bom'], { cwd: dir, env })).code).toBe(0);
     expect(readFileSync(path.join(dir, 'bom.csv'), 'utf8').startsWith('\uFEFFcustom_id,status,')).toBe(true);
-    const stdout = await runCli(['export', 'demo', '--format', 'csv', '--bom'], { env });
+    const stdout = await runCliInProcess(['export', 'demo', '--format', 'csv', '--bom'], { env });
     expect(stdout.stdout.startsWith('\uFEFFcustom_id,')).toBe(true);
-    expect((await runCli(['export', 'demo', '--out', 'plain.csv'], { cwd: dir, env })).code).toBe(0);
+    expect((await runCliInProcess(['export', 'demo', '--out', 'plain.csv'], { cwd: dir, env })).code).toBe(0);
     expect(readFileSync(path.join(dir, 'plain.csv'), 'utf8').startsWith('custom_id,')).toBe(true);
   });
 
   it('refuses --bom for JSONL, whose readers would take the mark for part of the first line', async () => {
-    const result = await runCli(['export', 'demo', '--bom'], { env });
+    const result = await runCliInProcess(['export', 'demo', '--bom'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--bom: a byte order mark is for CSV');
   });

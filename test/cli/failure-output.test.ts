@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimServer } from '../sim/sim-server.js';
 import { json, startRecordingServer, type Handler } from '../backends/recording-server.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 let dir: string;
 let prompts: string;
@@ -24,7 +24,7 @@ async function runAgainst(name: string, handler: Handler): Promise<{ code: numbe
   );
   try {
     const out = path.join(dir, `${name}.jsonl`);
-    const result = await runCli(['run', prompts, '--server', server.url, '--server-type', 'openai', '--retries', '1', '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, name) } });
+    const result = await runCliInProcess(['run', prompts, '--server', server.url, '--server-type', 'openai', '--retries', '1', '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, name) } });
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     expect(lines).toHaveLength(1);
     return { code: result.code, line: lines[0]! };
@@ -56,7 +56,7 @@ describe('a failed prompt in the output', () => {
     const sim = await startSimServer({ faults: { error429Rate: 1, retryAfterSeconds: 0 } });
     try {
       const out = path.join(dir, '429.jsonl');
-      const result = await runCli(['run', prompts, '--server', sim.url, '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, '429') } });
+      const result = await runCliInProcess(['run', prompts, '--server', sim.url, '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, '429') } });
       expect(result.code).toBe(4);
       expect(sim.stats().requests).toBe(6);
       const [line] = parseJsonl(readFileSync(out, 'utf8'));
@@ -71,7 +71,7 @@ describe('a failed prompt in the output', () => {
 
 describe('usage errors', () => {
   it('are printed once: one `batch: error` line for an unknown flag, and nothing from commander', async () => {
-    const result = await runCli(['run', prompts, '--no-such-flag'], { env: { BATCH_HOME: path.join(dir, 'usage') } });
+    const result = await runCliInProcess(['run', prompts, '--no-such-flag'], { env: { BATCH_HOME: path.join(dir, 'usage') } });
     expect(result.code).toBe(2);
     expect(result.stderr.match(/error/gi)).toHaveLength(1);
     expect(result.stderr).toMatch(/^batch: error \[USAGE\]: .*--no-such-flag/);

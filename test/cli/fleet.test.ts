@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 import { closedPortUrl } from '../helpers/closed-port-url.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli, startCliInProcess as startCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess, startCliInProcess } from '../helpers/run-cli-in-process.js';
 import { pollUntil } from '../helpers/poll-until.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
@@ -42,12 +42,12 @@ describe('batch run over a fleet of servers', () => {
     const input = promptsFile('bad', 3);
     const malformed = path.join(dir, 'malformed.json');
     writeFileSync(malformed, '[{"url": "http://127.0.0.1:1" ');
-    const first = await runCli(['run', input, '--server', server.url, '--servers', malformed], { env: home('bad') });
+    const first = await runCliInProcess(['run', input, '--server', server.url, '--servers', malformed], { env: home('bad') });
     expect(first.code).toBe(2);
     expect(first.stderr).toContain(`--servers ${malformed}: not valid JSON`);
     const flavour = path.join(dir, 'flavour.json');
     writeFileSync(flavour, JSON.stringify([{ url: server.url }, { url: 'http://127.0.0.1:2', type: 'vllm', slots: 4 }]));
-    const second = await runCli(['run', input, '--servers', flavour], { env: home('bad') });
+    const second = await runCliInProcess(['run', input, '--servers', flavour], { env: home('bad') });
     expect(second.code).toBe(2);
     expect(second.stderr).toContain(`--servers ${flavour}: entry 2 (servers[1]) field "type": expected one of openai, llama-server, ollama (or no "type", to detect it), got "vllm"`);
     expect(server.stats().requests).toBe(0);
@@ -62,7 +62,7 @@ describe('batch run over a fleet of servers', () => {
     const fleet = path.join(dir, 'fleet-down.json');
     writeFileSync(fleet, JSON.stringify([{ url: a.url }, { url: b.url, type: 'llama-server' }]));
     const out = path.join(dir, 'down.out.jsonl');
-    const run = startCli(['run', promptsFile('down', 400), '--servers', fleet, '--workers', '8', '--out', out], { env: home('down') });
+    const run = startCliInProcess(['run', promptsFile('down', 400), '--servers', fleet, '--workers', '8', '--out', out], { env: home('down') });
     await pollUntil(() => a.stats().completed + b.stats().completed >= 60, '60 answers');
     await Promise.all([a.close(), b.close()]);
     await run.waitFor('every server is down since');
@@ -85,7 +85,7 @@ describe('batch run over a fleet of servers', () => {
     const input = promptsFile('gone', 100);
     const out = path.join(dir, 'gone.out.jsonl');
     writeFileSync(path.join(dir, 'gone-fleet.json'), JSON.stringify([{ url: server.url, type: 'llama-server' }]));
-    const run = startCli(['run', input, '--servers', 'gone-fleet.json', '--workers', '2', '--max-down', '0.5', '--job', 'gone', '--out', out], { env: home('gone'), cwd: dir });
+    const run = startCliInProcess(['run', input, '--servers', 'gone-fleet.json', '--workers', '2', '--max-down', '0.5', '--job', 'gone', '--out', out], { env: home('gone'), cwd: dir });
     await pollUntil(() => server.stats().completed >= 10, '10 answers');
     const port = server.port;
     await server.close();
@@ -93,7 +93,7 @@ describe('batch run over a fleet of servers', () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/ALL_SERVERS_DOWN.*longer than --max-down 0.5 s.*continue with `batch resume gone`/);
     server = await sim({ slots: 2, serviceMs: 5, port });
-    const resumed = await runCli(['resume', 'gone', '--quiet'], { env: home('gone') });
+    const resumed = await runCliInProcess(['resume', 'gone', '--quiet'], { env: home('gone') });
     expect(resumed.code, resumed.stderr).toBe(0);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     expect(lines).toHaveLength(100);
@@ -103,7 +103,7 @@ describe('batch run over a fleet of servers', () => {
     const up = await sim({ slots: 2, serviceMs: 20 });
     const missing = await closedPortUrl();
     const out = path.join(dir, 'late.out.jsonl');
-    const run = startCli(['run', promptsFile('late', 200), '--server', up.url, '--server', missing, '--workers', '4', '--out', out], { env: home('late') });
+    const run = startCliInProcess(['run', promptsFile('late', 200), '--server', up.url, '--server', missing, '--workers', '4', '--out', out], { env: home('late') });
     await run.waitFor(`server ${missing} does not answer`);
     const late = await sim({ slots: 2, serviceMs: 20, port: Number(new URL(missing).port) });
     const result = await run.done;
@@ -113,7 +113,7 @@ describe('batch run over a fleet of servers', () => {
     expect(parseJsonl(readFileSync(out, 'utf8'))).toHaveLength(200);
 
     // None answers: refused as before, naming the URL.
-    const refused = await runCli(['run', promptsFile('none', 2), '--server', await closedPortUrl()], { env: home('none') });
+    const refused = await runCliInProcess(['run', promptsFile('none', 2), '--server', await closedPortUrl()], { env: home('none') });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/SERVER_UNREACHABLE.*cannot reach http:\/\/127\.0\.0\.1:\d+/);
   });
@@ -121,7 +121,7 @@ describe('batch run over a fleet of servers', () => {
   it('a server answering 503 "Loading model" is waited for, not failed', async () => {
     const loading = await sim({ slots: 2, serviceMs: 1, loadMs: 1500 });
     const out = path.join(dir, 'loading.out.jsonl');
-    const result = await runCli(['run', promptsFile('loading', 20), '--server', loading.url, '--out', out], { env: home('loading') });
+    const result = await runCliInProcess(['run', promptsFile('loading', 20), '--server', loading.url, '--out', out], { env: home('loading') });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(`server ${loading.url} is loading its model`);
     expect(parseJsonl(readFileSync(out, 'utf8')).every((l) => l.response.status_code === 200)).toBe(true);

@@ -6,8 +6,8 @@ import { parse } from 'csv-parse/sync';
 import Database from 'better-sqlite3';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 import { jsonFate, sampleInstance } from '../sim/json-answers.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
 const schema = {
@@ -53,7 +53,7 @@ describe('batch run --json-schema against a server that answers invalid JSON for
     const out = path.join(dir, `${prefix}.out.jsonl`);
     const env = { BATCH_HOME: path.join(dir, `home-${flavour}`) };
 
-    const result = await runCli(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'ticket.schema.json'), '--job', prefix, '--out', out, '--quiet'], { env });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'ticket.schema.json'), '--job', prefix, '--out', out, '--quiet'], { env });
     expect(result.code).toBe(4);
     // Every prompt once, the broken-once ones twice, the always-broken ones 1 + --json-retries (2) times.
     expect(sim.stats().requests).toBe(count + once + 2 * always);
@@ -73,7 +73,7 @@ describe('batch run --json-schema against a server that answers invalid JSON for
       }
     });
 
-    const csv = await runCli(['export', prefix, '--format', 'csv'], { env });
+    const csv = await runCliInProcess(['export', prefix, '--format', 'csv'], { env });
     expect(csv.code).toBe(0);
     const rows = parse(csv.stdout) as string[][];
     expect(rows[0]!.slice(0, 6)).toEqual(['title', 'priority', 'tags', 'meta.lang', 'custom_id', 'status']);
@@ -94,10 +94,10 @@ describe('batch run --json-schema against a server that answers invalid JSON for
     const always = Array.from({ length: 30 }, (_, i) => jsonFate(promptText(prefix, i), 0, 0.1)).filter((fate) => fate === 'always').length;
     expect(always).toBeGreaterThan(0);
     const env = { BATCH_HOME: path.join(dir, 'home-remember') };
-    const first = await runCli(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'ticket.schema.json'), '--json-retries', '0', '--job', prefix, '--quiet'], { env });
+    const first = await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'ticket.schema.json'), '--json-retries', '0', '--job', prefix, '--quiet'], { env });
     expect(first.code).toBe(4);
     expect(sim.stats().requests).toBe(30);
-    const again = await runCli(['resume', prefix, '--retry-failed', '--quiet', '--json'], { env });
+    const again = await runCliInProcess(['resume', prefix, '--retry-failed', '--quiet', '--json'], { env });
     expect(again.code).toBe(4);
     // Only the failed prompts, once each (--json-retries 0 remembered too), and still checked against the schema.
     expect(sim.stats().requests).toBe(30 + always);
@@ -112,7 +112,7 @@ describe('bad JSON Schemas are refused before anything is sent', () => {
     writeFileSync(file, '{\n  "type": "object",\n  properties: {}\n}\n');
     const input = path.join(dir, 'bad1.jsonl');
     writePrompts(input, 3, 'bad1');
-    const result = await runCli(['run', input, '--server', sim.url, '--json-schema', file, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-bad1') } });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', file, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-bad1') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${file}:3:3: --json-schema is not JSON`);
     expect(sim.stats().requests).toBe(0);
@@ -124,13 +124,13 @@ describe('bad JSON Schemas are refused before anything is sent', () => {
     writeFileSync(file, JSON.stringify({ type: 'objekt', properties: { a: { minLength: -1 } } }));
     const input = path.join(dir, 'bad2.jsonl');
     writePrompts(input, 3, 'bad2');
-    const result = await runCli(['run', input, '--server', sim.url, '--json-schema', file, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-bad2') } });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', file, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-bad2') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${file}: --json-schema is not a valid JSON Schema (draft 2020-12): `);
     expect(result.stderr).toContain('/type: must be equal to one of the allowed values');
     expect(result.stderr).toContain('/properties/a/minLength: must be >= 0');
     expect(sim.stats().requests).toBe(0);
-    const missing = await runCli(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'nope.json'), '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-bad2') } });
+    const missing = await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'nope.json'), '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-bad2') } });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read the --json-schema file (ENOENT)');
   });
@@ -148,7 +148,7 @@ describe('bad JSON Schemas are refused before anything is sent', () => {
       ].join('\n') + '\n',
     );
     const out = path.join(dir, 'own.out.jsonl');
-    const result = await runCli(['run', input, '--server', sim.url, '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-own') } });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-own') } });
     expect(result.code).toBe(4);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     expect(lines.map((line) => [line.custom_id, line.error?.code ?? null])).toEqual([['good', null], ['bad', 'PROMPT_INVALID'], ['plain', null]]);
@@ -166,7 +166,7 @@ describe('batch export --format csv beside the input rows', () => {
     const input = path.join(dir, `${prefix}.jsonl`);
     writePrompts(input, 4, prefix);
     const env = { BATCH_HOME: path.join(dir, 'home-rows') };
-    expect((await runCli(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'ticket.schema.json'), '--job', prefix, '--quiet'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', path.join(dir, 'ticket.schema.json'), '--job', prefix, '--quiet'], { env })).code).toBe(0);
     // The rows a --data CSV gave (BOM, CRLF, quoted commas and line breaks, formula-like text),
     // as the template reader stores them in items.row_data.
     const csvText = '\uFEFFid,"title, full",body,=note\r\n1,"A, b","two\r\nlines",=1+1\r\n2,"say ""hi""",plain,-3\r\n3,é😀,"",@x\r\n4,,"x\ny",+y\r\n';
@@ -178,14 +178,14 @@ describe('batch export --format csv beside the input rows', () => {
     } finally {
       db.close();
     }
-    const result = await runCli(['export', prefix, '--format', 'csv'], { env });
+    const result = await runCliInProcess(['export', prefix, '--format', 'csv'], { env });
     expect(result.code).toBe(0);
     const exported = parse(result.stdout) as string[][];
     expect(exported[0]).toEqual([...records[0]!, 'title', 'priority', 'tags', 'meta.lang', 'custom_id', 'status', 'model', 'content', 'error_code', 'error_message', 'prompt_tokens', 'completion_tokens', 'latency_ms']);
     expect(exported.slice(1).map((r) => r.slice(0, 4))).toEqual(records.slice(1));
     expect(exported[1]![4]).toBe((sampleInstance(schema, promptText(prefix, 0)) as { title: string }).title);
     // JSONL carries the parsed object.
-    const jsonl = parseJsonl((await runCli(['export', prefix], { env })).stdout);
+    const jsonl = parseJsonl((await runCliInProcess(['export', prefix], { env })).stdout);
     expect(jsonl[2]!.answer).toEqual(sampleInstance(schema, promptText(prefix, 2)));
   });
 });
@@ -198,12 +198,12 @@ describe('parsed answers reach prompts that send no request of their own', () =>
     const env = { BATCH_HOME: path.join(dir, 'home-dup') };
     const schemaFile = path.join(dir, 'ticket.schema.json');
     const db = path.join(dir, 'dup.sqlite');
-    expect((await runCli(['run', input, '--server', sim.url, '--json-schema', schemaFile, '--job', 'dup1', '--db', db, '--quiet'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', schemaFile, '--job', 'dup1', '--db', db, '--quiet'], { env })).code).toBe(0);
     expect(sim.stats().requests).toBe(1);
     const expected = sampleInstance(schema, 'same question');
-    expect(parseJsonl((await runCli(['export', 'dup1', '--db', db], { env })).stdout).map((line) => line.answer)).toEqual([expected, expected]);
-    expect((await runCli(['run', input, '--server', sim.url, '--json-schema', schemaFile, '--job', 'dup2', '--db', db, '--cache', '--quiet'], { env })).code).toBe(0);
+    expect(parseJsonl((await runCliInProcess(['export', 'dup1', '--db', db], { env })).stdout).map((line) => line.answer)).toEqual([expected, expected]);
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--json-schema', schemaFile, '--job', 'dup2', '--db', db, '--cache', '--quiet'], { env })).code).toBe(0);
     expect(sim.stats().requests).toBe(1);
-    expect(parseJsonl((await runCli(['export', 'dup2', '--db', db], { env })).stdout).map((line) => line.answer)).toEqual([expected, expected]);
+    expect(parseJsonl((await runCliInProcess(['export', 'dup2', '--db', db], { env })).stdout).map((line) => line.answer)).toEqual([expected, expected]);
   });
 });

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 let dir: string;
 let sim: SimServer;
@@ -36,7 +36,7 @@ describe('jobs, status, export, resume --retry-failed, deduplication', () => {
         { id: 'd', prompt: 'flaky' },
       ].map((l) => JSON.stringify(l)).join('\n'),
     );
-    const run = await runCli(['run', file, '--server', sim.url, '--job', 'night', '--retries', '0', '--json'], { env });
+    const run = await runCliInProcess(['run', file, '--server', sim.url, '--job', 'night', '--retries', '0', '--json'], { env });
     expect(run.code).toBe(4);
     const summary = JSON.parse(run.stdout);
     expect(summary).toMatchObject({ done: 3, failed: 1, deduplicated: 1 });
@@ -44,31 +44,31 @@ describe('jobs, status, export, resume --retry-failed, deduplication', () => {
     expect(statSync(path.join(env.BATCH_HOME!, 'night.sqlite')).mode & 0o777).toBe(0o600);
     expect(statSync(summary.output).mode & 0o777).toBe(0o600);
 
-    const jobs = await runCli(['jobs'], { env });
+    const jobs = await runCliInProcess(['jobs'], { env });
     expect(jobs.code).toBe(0);
     expect(jobs.stdout).toMatch(/night\s+failed\s+3\/4/);
 
-    const status = await runCli(['status', 'night', '--json'], { env });
+    const status = await runCliInProcess(['status', 'night', '--json'], { env });
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).topErrors[0]).toMatchObject({ code: 'SERVER_ERROR', count: 1 });
 
     const csv = path.join(dir, 'night.csv');
-    const exported = await runCli(['export', 'night', '--out', csv], { env });
+    const exported = await runCliInProcess(['export', 'night', '--out', csv], { env });
     expect(exported.code).toBe(0);
     const rows = readFileSync(csv, 'utf8').trim().split(/\r?\n/);
     expect(rows[0]).toBe('custom_id,status,model,content,error_code,error_message,prompt_tokens,completion_tokens,latency_ms');
     expect(rows.find((r) => r.startsWith('b,'))).toContain(simAnswer('same question'));
 
-    const failedOnly = await runCli(['export', 'night', '--failed'], { env });
+    const failedOnly = await runCliInProcess(['export', 'night', '--failed'], { env });
     expect(parseJsonl(failedOnly.stdout).map((l) => l.custom_id)).toEqual(['d']);
 
-    const retried = await runCli(['resume', 'night', '--retry-failed', '--json'], { env });
+    const retried = await runCliInProcess(['resume', 'night', '--retry-failed', '--json'], { env });
     expect(retried.code).toBe(0);
     expect(JSON.parse(retried.stdout)).toMatchObject({ done: 4, failed: 0, sent: 1 });
     expect(sim.stats().byPrompt.flaky).toBe(2);
     expect(sim.stats().byPrompt['other question']).toBe(1);
 
-    const unknown = await runCli(['status', 'no-such-job'], { env });
+    const unknown = await runCliInProcess(['status', 'no-such-job'], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/JOB_NOT_FOUND.*batch jobs/);
   });

@@ -5,10 +5,13 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { optimizeCommand } from '../../src/cli/commands/optimize.js';
+import { settingDefault } from '../../src/app/settings/settings-table.js';
+import { advise } from '../../src/hardware/advise.js';
+import { countPhysicalCores } from '../../src/hardware/physical-cores.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { startSimServer } from '../sim/sim-server.js';
 import { fixturePath } from '../hardware/fixtures.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'batch-optimize-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -149,29 +152,28 @@ describe('optimizeCommand', () => {
 });
 
 describe('batch optimize, as a user types it', () => {
-  it('prints a CPU plan as JSON on this machine (no GPU) and saves it for batch run', async () => {
+  it("prints this machine's plan as JSON, GPU or not, and saves it for batch run", async () => {
     const home = join(root, 'home');
-    const result = await runCli(['optimize', '--json'], { env: { BATCH_HOME: home } });
-    expect(result.code).toBe(0);
+    const result = await runCliInProcess(['optimize', '--json'], { env: { BATCH_HOME: home } });
+    expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report.hardware.cpu.physicalCores).toBeGreaterThanOrEqual(1);
-    if (report.hardware.gpus.length === 0) {
-      expect(report.plan.models.every((m: { pool: string }) => m.pool === 'ram')).toBe(true);
-      const cores = report.hardware.cpu.physicalCores;
-      expect(report.plan.threads).toBe(cores <= 4 ? Math.max(1, cores - 1) : cores);
-    }
+    expect(report.hardware.cpu.physicalCores).toBe(countPhysicalCores());
+    // The plan is advise()'s for the hardware it reports (test/hardware checks advise on both kinds of machine).
+    expect(report.plan).toEqual(JSON.parse(JSON.stringify(advise(report.hardware, [], { contextSize: settingDefault('optimize', 'contextSize') }))));
+    const onGpu = report.hardware.gpus.length > 0;
+    expect(report.plan.models.map((m: { pool: string }) => m.pool)).toEqual([onGpu ? 'gpu' : 'ram']);
     const saved = JSON.parse(readFileSync(join(home, 'advice.json'), 'utf8'));
-    expect(saved.workers).toBe(report.plan.workers);
+    expect(saved).toMatchObject({ workers: report.plan.workers, slots: report.plan.slots, threads: report.plan.threads, maxModels: report.plan.maxModels, contextSize: report.plan.contextSize });
   });
 
   it("reports a model's true layer and head counts from its GGUF header", async () => {
     const model = join(root, 'five-layers.gguf');
     await writeTinyLlamaGguf(model, { blockCount: 5, headCount: 8, headCountKv: 2, embeddingLength: 128 });
-    const result = await runCli(['optimize', '--model', model, '--no-save', '--json']);
+    const result = await runCliInProcess(['optimize', '--model', model, '--no-save', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const [profile] = JSON.parse(result.stdout).models;
     expect(profile).toMatchObject({ layers: 5, heads: 8, kvHeads: 2, headDim: 16 });
-    const text = await runCli(['optimize', '--model', model, '--no-save']);
+    const text = await runCliInProcess(['optimize', '--model', model, '--no-save']);
     expect(text.stdout).toMatch(/five-layers\s+\S+\s+\S+ GiB\s+5\s+8\s+2\s+16/);
   });
 
@@ -179,7 +181,7 @@ describe('batch optimize, as a user types it', () => {
     const sim = await startSimServer({ slots: 8, serviceMs: 40 });
     try {
       const chart = join(root, 'curve.svg');
-      const result = await runCli(['optimize', '--measure', '--server', sim.url, '--max-concurrency', '32', '--chart', chart, '--no-save', '--json']);
+      const result = await runCliInProcess(['optimize', '--measure', '--server', sim.url, '--max-concurrency', '32', '--chart', chart, '--no-save', '--json']);
       expect(result.code, result.stderr).toBe(0);
       // Where the knee lands depends on this machine's load (the knee itself is tested on a virtual
       // clock in test/hardware/measure-concurrency.test.ts); the measurement's shape does not.

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
@@ -34,7 +34,7 @@ describe('remote APIs: --rpm and adaptive concurrency', () => {
     sim = await startSimServer({ flavour: 'openai', slots: 64, serviceMs: 1, recordArrivals: true });
     const input = path.join(dir, 'rpm.jsonl');
     writePrompts(input, 30, 'rpm');
-    const result = await runCli(['run', input, '--server', sim.url, '--rpm', '600', '--workers', '16', '--out', path.join(dir, 'rpm.out.jsonl'), '--quiet'], {
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--rpm', '600', '--workers', '16', '--out', path.join(dir, 'rpm.out.jsonl'), '--quiet'], {
       env: { BATCH_HOME: path.join(dir, 'rpm-home') },
     });
     expect(result.stderr).toBe('');
@@ -58,7 +58,7 @@ describe('remote APIs: --rpm and adaptive concurrency', () => {
     const input = path.join(dir, 'cap.jsonl');
     writePrompts(input, 400, 'cap');
     const out = path.join(dir, 'cap.out.jsonl');
-    const result = await runCli(['run', input, '--server', sim.url, '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'cap-home') } });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--out', out, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'cap-home') } });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
@@ -94,7 +94,7 @@ describe('remote APIs: --rpm and adaptive concurrency', () => {
     const input = path.join(dir, 'bad.jsonl');
     writePrompts(input, 3, 'bad');
     const home = path.join(dir, `bad-home-${flags.join('')}`);
-    const result = await runCli(['run', input, '--server', sim.url, ...flags], { env: { BATCH_HOME: home } });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, ...flags], { env: { BATCH_HOME: home } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(sim.stats().requests).toBe(0);

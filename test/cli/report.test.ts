@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium, visitInChromium } from '../helpers/chromium.js';
 import { fakeGpuName, hostileModel, nightServiceMs, runReportNight, type ReportNight } from '../helpers/report-night.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { repoRoot } from '../helpers/sim-process.js';
 import { pollUntil } from '../helpers/poll-until.js';
 import { startCliInProcess } from '../helpers/run-cli-in-process.js';
@@ -29,7 +29,7 @@ const charts = ['throughput', 'tokens', 'in-flight', 'queued', 'latency', 'ttft'
 describe('batch report', () => {
   it('agrees with what the servers recorded, per server, and prints the tables', async () => {
     expect(night.runCode).toBe(4);
-    const json = await runCli(['report', night.job, '--json'], { env: { BATCH_HOME: night.home } });
+    const json = await runCliInProcess(['report', night.job, '--json'], { env: { BATCH_HOME: night.home } });
     expect(json.code, json.stderr).toBe(0);
     const data = JSON.parse(json.stdout);
     // Every request the servers received is one finished prompt (retries are off), per server.
@@ -59,7 +59,7 @@ describe('batch report', () => {
     expect(data.gpu).toMatchObject({ samples: night.gpuReadings, names: [fakeGpuName] });
     expect(samples.filter((s) => s.gpus.length > 0)).toHaveLength(night.gpuReadings);
 
-    const text = await runCli(['report', night.job], { env: { BATCH_HOME: night.home } });
+    const text = await runCliInProcess(['report', night.job], { env: { BATCH_HOME: night.home } });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain("Per model (rates over each one's own span, first request to last answer)");
     expect(text.stdout).toContain('Per server (rates over');
@@ -76,7 +76,7 @@ describe('batch report', () => {
     // The run's rate counts what the job's and each server's count (answered or failed), over its time sending.
     expect(summary.requestsPerSecond).toBeCloseTo(((summary.succeeded + summary.failedThisRun) / summary.wallMs) * 1000, 6);
     expect(summary.insights.perServer.map((g: { key: string }) => g.key).sort()).toEqual([...night.servers].sort());
-    const status = await runCli(['status', night.job], { env: { BATCH_HOME: night.home } });
+    const status = await runCliInProcess(['status', night.job], { env: { BATCH_HOME: night.home } });
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^throughput +[\d.]+ req\/s, [\d.]+ completion tokens\/s over \S+ since the run started \(start-up included\)$/m);
     expect(status.stdout).toMatch(/^per model \(rates over each one's own span, first request to last answer\)\n {2}\(default model\) +600 req/m);
@@ -85,13 +85,13 @@ describe('batch report', () => {
     expect(status.stdout).toMatch(/^memory {6}RSS /m);
     expect(status.stdout).toMatch(new RegExp(`^GPU {9}mean \\d+% utilisation over ${night.gpuReadings} sample\\(s\\) \\(Test stand-in GPU \\(fake nvidia-smi\\)\\)$`, 'm'));
     expect(status.stdout).toMatch(/^warning {5}the GPU sat under 50%/m);
-    const json = await runCli(['status', night.job, '--json'], { env: { BATCH_HOME: night.home } });
+    const json = await runCliInProcess(['status', night.job, '--json'], { env: { BATCH_HOME: night.home } });
     expect(JSON.parse(json.stdout).insights.gpu.samples).toBe(night.gpuReadings);
   });
 
   it('writes one self-contained page whose every chart draws its data, escapes the database, and fetches nothing', async () => {
     const html = path.join(dir, 'report.html');
-    const result = await runCli(['report', night.job, '--html', html], { env: { BATCH_HOME: night.home } });
+    const result = await runCliInProcess(['report', night.job, '--html', html], { env: { BATCH_HOME: night.home } });
     expect(result.code, result.stderr).toBe(0);
     const page = readFileSync(html, 'utf8');
     expect(page).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'`);
@@ -150,7 +150,7 @@ describe('batch report', () => {
         }
       }, '20 prompts of the live job done');
       const html = path.join(dir, 'live.html');
-      const report = await runCli(['report', 'live', '--html', html], { env: { BATCH_HOME: home } });
+      const report = await runCliInProcess(['report', 'live', '--html', html], { env: { BATCH_HOME: home } });
       expect(report.code, report.stderr).toBe(0);
       expect(report.stdout).toMatch(/job +live \(running\)/);
       expect(readFileSync(html, 'utf8')).toContain('data-chart="throughput" data-points="');
@@ -171,7 +171,7 @@ describe('batch report', () => {
     const store = CheckpointStore.open({ path: jobDbPath(home, 'empty') });
     store.openJob({ name: 'empty', config: {}, inputFingerprint: 'f' });
     store.close();
-    const result = await runCli(['report', 'empty'], { env: { BATCH_HOME: home } });
+    const result = await runCliInProcess(['report', 'empty'], { env: { BATCH_HOME: home } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^batch: error \[JOB_EMPTY\]: job "empty" .* holds no prompts yet/);
   });
@@ -182,7 +182,7 @@ describe('batch report', () => {
     store.openJob({ name: 'newer', config: {}, inputFingerprint: 'f' });
     connectionOf(store).prepare('INSERT INTO migrations (name, applied_at) VALUES (?, ?)').run('999_from_the_future', Date.now());
     store.close();
-    const result = await runCli(['report', 'newer', '--html', path.join(dir, 'newer.html')], { env: { BATCH_HOME: home } });
+    const result = await runCliInProcess(['report', 'newer', '--html', path.join(dir, 'newer.html')], { env: { BATCH_HOME: home } });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^batch: error \[STORE_UNAVAILABLE\]: .*written by a newer version of batch \(migrations 999_from_the_future\); upgrade batch/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -190,13 +190,13 @@ describe('batch report', () => {
   });
 
   it('exits 2 when --html names a folder that does not exist, before writing anything', async () => {
-    const result = await runCli(['report', night.job, '--html', path.join(dir, 'no-such-folder', 'r.html')], { env: { BATCH_HOME: night.home } });
+    const result = await runCliInProcess(['report', night.job, '--html', path.join(dir, 'no-such-folder', 'r.html')], { env: { BATCH_HOME: night.home } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/cannot write --html .*no-such-folder.*ENOENT/);
   });
 
   it('exits 2 with JOB_NOT_FOUND for an unknown job', async () => {
-    const result = await runCli(['report', 'no-such-job'], { env: { BATCH_HOME: night.home } });
+    const result = await runCliInProcess(['report', 'no-such-job'], { env: { BATCH_HOME: night.home } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^batch: error \[JOB_NOT_FOUND\]: no job "no-such-job".*batch jobs/);
   });

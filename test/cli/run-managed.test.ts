@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
-import { isAlive, parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli, startCliInProcess } from '../helpers/run-cli-in-process.js';
+import { isAlive, parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess, startCliInProcess } from '../helpers/run-cli-in-process.js';
 import { pollUntil } from '../helpers/poll-until.js';
 import { pidsMatching, waitForNoProcesses } from '../helpers/processes.js';
 import { writeSimLlamaServer } from '../servers/server-fixtures.js';
@@ -28,7 +28,7 @@ describe('batch run with managed servers', () => {
     const file = path.join(dir, 'embedded.jsonl');
     writeModelPrompts(file, 60, () => undefined);
     const out = path.join(dir, 'embedded.out.jsonl');
-    const result = await runCli(['run', file, '--model', model, '--slots', '2', '--threads', '1', '--out', out, '--json'], {
+    const result = await runCliInProcess(['run', file, '--model', model, '--slots', '2', '--threads', '1', '--out', out, '--json'], {
       env: { BATCH_HOME: path.join(dir, 'home-embedded') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -48,7 +48,7 @@ describe('batch run with managed servers', () => {
     const file = path.join(dir, 'abc.jsonl');
     writeModelPrompts(file, 90, (i) => ['a', 'b', 'c'][i % 3]);
     const out = path.join(dir, 'abc.out.jsonl');
-    const result = await runCli(
+    const result = await runCliInProcess(
       ['run', file, ...models.flatMap((m) => ['--model', m]), '--max-models', '1', '--llama-server', writeSimLlamaServer(dir, { SIM_START_LOG: startLog }), '--out', out, '--json'],
       { env: { BATCH_HOME: path.join(dir, 'home-abc') } },
     );
@@ -71,7 +71,7 @@ describe('batch run with managed servers', () => {
     // The stand-in llama-server loads anything, as a real one would try to (and abort on this file).
     const startLog = path.join(dir, 'bad-model-starts.jsonl');
     const llamaServer = writeSimLlamaServer(dir, { SIM_START_LOG: startLog }, 'llama-server-bad-model');
-    const result = await runCli(['run', file, '--model', good, '--model', bad, '--slots', '1', '--llama-server', llamaServer, '--out', out], {
+    const result = await runCliInProcess(['run', file, '--model', good, '--model', bad, '--slots', '1', '--llama-server', llamaServer, '--out', out], {
       env: { BATCH_HOME: path.join(dir, 'home-bad-model') },
     });
     expect(result.code).toBe(4);
@@ -104,7 +104,7 @@ describe('Ctrl-C while a managed server is still loading', () => {
     const result = await run.done;
     expect(result.code).toBe(130);
     expect(await waitForNoProcesses('sleep 600')).toEqual([]);
-    const status = await runCli(['status', 'loading', '--json'], { env });
+    const status = await runCliInProcess(['status', 'loading', '--json'], { env });
     expect(JSON.parse(status.stdout)).toMatchObject({ state: 'interrupted', counts: { total: 3, done: 0, failed: 0, pending: 3, running: 0 } });
   });
 });

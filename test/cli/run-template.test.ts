@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 let dir: string;
 let sim: SimServer;
@@ -43,7 +43,7 @@ describe('batch run --template --data', () => {
     const before = sim.stats().requests;
 
     const db = path.join(dir, 'tickets.sqlite');
-    const result = await runCli(['run', '--template', template, '--data', csv, '--id-column', 'id', '--server', sim.url, '--out', out, '--db', db, '--quiet'], { env: env('csv') });
+    const result = await runCliInProcess(['run', '--template', template, '--data', csv, '--id-column', 'id', '--server', sim.url, '--out', out, '--db', db, '--quiet'], { env: env('csv') });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const output = parseJsonl(readFileSync(out, 'utf8'));
@@ -83,7 +83,7 @@ describe('batch run --template --data', () => {
     writeFileSync(template, 'About {{title}}');
     const out = path.join(dir, 'mixed.out.jsonl');
     const args = ['run', '--template', template, '--data', csv, '--data', jsonl, '--server', sim.url, '--out', out, '--job', 'mixed'];
-    const first = await runCli(args, { env: env('mixed') });
+    const first = await runCliInProcess(args, { env: env('mixed') });
     expect(first.code).toBe(4);
     expect(first.stderr).toContain(`skipped: ${csv}:3: expected 2 field(s) like the header (id, title), got 3`);
     expect(first.stderr).toContain(`skipped: ${jsonl}:2: no column "title" (columns: id, name)`);
@@ -93,7 +93,7 @@ describe('batch run --template --data', () => {
     // Fixed rows run on `batch resume --retry-failed`, which reads the remembered template and data.
     writeFileSync(jsonl, '{"id": "j1", "title": "four"}\n{"id": "j2", "title": "five"}\n');
     writeFileSync(csv, 'id,title\n1,one\n2,two\n3,three\n');
-    const resumed = await runCli(['resume', 'mixed', '--retry-failed'], { env: env('mixed') });
+    const resumed = await runCliInProcess(['resume', 'mixed', '--retry-failed'], { env: env('mixed') });
     expect(resumed.stderr).toContain('2 prompt(s) changed since the job started and will be sent again');
     expect(resumed.code).toBe(0);
     const answers = parseJsonl(readFileSync(out, 'utf8'));
@@ -103,16 +103,16 @@ describe('batch run --template --data', () => {
     // The same job with other data is refused, as for other inputs.
     const other = path.join(dir, 'other.csv');
     writeFileSync(other, 'title\nx\n');
-    const changed = await runCli(['run', '--template', template, '--data', other, '--server', sim.url, '--job', 'mixed'], { env: env('mixed') });
+    const changed = await runCliInProcess(['run', '--template', template, '--data', other, '--server', sim.url, '--job', 'mixed'], { env: env('mixed') });
     expect(changed.code).toBe(2);
     expect(changed.stderr).toMatch(/JOB_INPUTS_CHANGED/);
 
     // No output lands on the template or a data file: not --metrics, not an export.
     const data = readFileSync(csv, 'utf8');
-    const metrics = await runCli(['run', '--template', template, '--data', csv, '--data', jsonl, '--server', sim.url, '--job', 'mixed-metrics', '--metrics', csv], { env: env('mixed') });
+    const metrics = await runCliInProcess(['run', '--template', template, '--data', csv, '--data', jsonl, '--server', sim.url, '--job', 'mixed-metrics', '--metrics', csv], { env: env('mixed') });
     expect(metrics.code).toBe(2);
     expect(metrics.stderr).toContain(`--metrics ${csv} is the --data file`);
-    const exported = await runCli(['export', 'mixed', '--out', template], { env: env('mixed') });
+    const exported = await runCliInProcess(['export', 'mixed', '--out', template], { env: env('mixed') });
     expect(exported.code).toBe(2);
     expect(readFileSync(csv, 'utf8')).toBe(data);
     expect(readFileSync(template, 'utf8')).toBe('About {{title}}');
@@ -124,24 +124,24 @@ describe('batch run --template --data', () => {
     const csv = path.join(dir, 'refuse.csv');
     writeFileSync(csv, 'name,subject\nAnn,x\n');
     const before = sim.stats().requests;
-    const missing = await runCli(['run', '--template', template, '--data', csv, '--server', sim.url], { env: env('refuse') });
+    const missing = await runCliInProcess(['run', '--template', template, '--data', csv, '--server', sim.url], { env: env('refuse') });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`${path.normalize(template)}:2: no column "topic" for {{topic}} in any --data file (columns of ${path.normalize(csv)}: name, subject)`);
     const empty = path.join(dir, 'empty.csv');
     writeFileSync(empty, '');
-    const emptyRun = await runCli(['run', '--template', template, '--data', empty, '--server', sim.url], { env: env('refuse') });
+    const emptyRun = await runCliInProcess(['run', '--template', template, '--data', empty, '--server', sim.url], { env: env('refuse') });
     expect(emptyRun.code).toBe(2);
     expect(emptyRun.stderr).toContain(`${path.normalize(empty)}: expected a header line naming the columns`);
-    const half = await runCli(['run', '--template', template, '--server', sim.url], { env: env('refuse') });
+    const half = await runCliInProcess(['run', '--template', template, '--server', sim.url], { env: env('refuse') });
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('needs the rows to fill it with: pass --data');
     const ragged = path.join(dir, 'ragged.csv');
     writeFileSync(ragged, 'name,topic\nAnn\nBo,x,y\n');
-    const raggedRun = await runCli(['run', '--template', template, '--data', ragged, '--server', sim.url, '--job', 'ragged', '--quiet'], { env: env('refuse') });
+    const raggedRun = await runCliInProcess(['run', '--template', template, '--data', ragged, '--server', sim.url, '--job', 'ragged', '--quiet'], { env: env('refuse') });
     expect(raggedRun.code).toBe(2);
     expect(raggedRun.stderr).toContain(`nothing to send: all 2 prompt(s) read are invalid, the first: ${path.normalize(ragged)}:2: expected 2 field(s) like the header (name, topic), got 1`);
     expect(sim.stats().requests).toBe(before);
-    const jobs = await runCli(['jobs', '--json'], { env: env('refuse') });
+    const jobs = await runCliInProcess(['jobs', '--json'], { env: env('refuse') });
     expect(jobs.stdout.trim() === '' ? [] : JSON.parse(jobs.stdout)).toEqual([]);
   });
 });

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
 import { closedPortUrl } from '../helpers/closed-port-url.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { repoRoot } from '../helpers/sim-process.js';
 
 let dir: string;
@@ -54,7 +54,7 @@ describe('batch run against the simulated server', () => {
     writeFileSync(path.join(dir, 'openai.jsonl'), openai.join('\n') + '\n');
     const out = path.join(dir, 'mixed.out.jsonl');
 
-    const result = await runCli(['run', inputs, path.join(dir, 'simple.jsonl'), path.join(dir, 'openai.jsonl'), '--server', sim.url, '--workers', '6', '--out', out, '--quiet'], { env: home('mixed') });
+    const result = await runCliInProcess(['run', inputs, path.join(dir, 'simple.jsonl'), path.join(dir, 'openai.jsonl'), '--server', sim.url, '--workers', '6', '--out', out, '--quiet'], { env: home('mixed') });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
@@ -77,7 +77,7 @@ describe('batch run against the simulated server', () => {
     const server = await startSimServer({ models: ['meta-llama/Meta-Llama-3-8B-Instruct'] });
     try {
       const out = path.join(dir, 'vllm.out.jsonl');
-      const result = await runCli(['run', path.join(repoRoot, 'test/fixtures/openai_example_batch.jsonl'), '--server', server.url, '--out', out, '--json'], { env: home('vllm') });
+      const result = await runCliInProcess(['run', path.join(repoRoot, 'test/fixtures/openai_example_batch.jsonl'), '--server', server.url, '--out', out, '--json'], { env: home('vllm') });
       expect(result.code).toBe(0);
       const lines = parseJsonl(readFileSync(out, 'utf8'));
       expect(lines.map((l) => l.custom_id)).toEqual(lines.map((_, i) => `request-${i + 1}`));
@@ -98,7 +98,7 @@ describe('batch run against the simulated server', () => {
       const file = path.join(dir, 'faults.jsonl');
       writeFileSync(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: `f${i}`, prompt: `fault prompt ${i}` })).join('\n'));
       const out = path.join(dir, 'faults.out.jsonl');
-      const result = await runCli(['run', file, '--server', server.url, '--workers', '4', '--out', out, '--json'], { env: home('faults') });
+      const result = await runCliInProcess(['run', file, '--server', server.url, '--workers', '4', '--out', out, '--json'], { env: home('faults') });
       expect(result.code).toBe(0);
       const lines = parseJsonl(readFileSync(out, 'utf8'));
       expect(lines).toHaveLength(300);
@@ -119,7 +119,7 @@ describe('batch run against the simulated server', () => {
       const file = path.join(dir, 'model404.jsonl');
       writeFileSync(file, [JSON.stringify({ id: 'ok', prompt: 'fine', model: 'real-model' }), JSON.stringify({ id: 'bad', prompt: 'lost', model: 'no-such-model' })].join('\n'));
       const out = path.join(dir, 'model404.out.jsonl');
-      const result = await runCli(['run', file, '--server', server.url, '--out', out], { env: home('model404') });
+      const result = await runCliInProcess(['run', file, '--server', server.url, '--out', out], { env: home('model404') });
       expect(result.code).toBe(4);
       const lines = parseJsonl(readFileSync(out, 'utf8'));
       const bad = lines.find((l) => l.custom_id === 'bad')!;
@@ -137,7 +137,7 @@ describe('batch run against the simulated server', () => {
     const url = await closedPortUrl();
     const file = path.join(dir, 'unreachable.jsonl');
     writeFileSync(file, JSON.stringify({ prompt: 'hello' }) + '\n');
-    const result = await runCli(['run', file, '--server', url], { env: home('unreachable') });
+    const result = await runCliInProcess(['run', file, '--server', url], { env: home('unreachable') });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(url);
     expect(result.stderr).toMatch(/SERVER_UNREACHABLE/);
@@ -170,7 +170,7 @@ describe('bad input never stops the other prompts', () => {
     writeFileSync(path.join(root, 'good.txt'), 'fourth good\n');
     const out = path.join(dir, 'bad.out.jsonl');
 
-    const result = await runCli(['run', root, '--server', sim.url, '--out', out], { env: home('home-bad') });
+    const result = await runCliInProcess(['run', root, '--server', sim.url, '--out', out], { env: home('home-bad') });
     expect(result.code).toBe(4);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     const byId = new Map(lines.map((l) => [l.custom_id, l]));
@@ -194,7 +194,7 @@ describe('bad input never stops the other prompts', () => {
     sim.resetStats();
     const file = path.join(dir, 'dupes.jsonl');
     writeFileSync(file, [JSON.stringify({ id: 'same', prompt: 'a' }), JSON.stringify({ id: 'other', prompt: 'b' }), JSON.stringify({ id: 'same', prompt: 'c' })].join('\n'));
-    const result = await runCli(['run', file, '--server', sim.url], { env: { BATCH_HOME: path.join(dir, 'home-dupes') } });
+    const result = await runCliInProcess(['run', file, '--server', sim.url], { env: { BATCH_HOME: path.join(dir, 'home-dupes') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/DUPLICATE_CUSTOM_ID/);
     expect(result.stderr).toMatch(/dupes\.jsonl:3/);
@@ -203,13 +203,13 @@ describe('bad input never stops the other prompts', () => {
   });
 
   it('exits 2 on a path that does not exist', async () => {
-    const result = await runCli(['run', path.join(dir, 'nope'), '--server', sim.url], { env: { BATCH_HOME: path.join(dir, 'home-nope') } });
+    const result = await runCliInProcess(['run', path.join(dir, 'nope'), '--server', sim.url], { env: { BATCH_HOME: path.join(dir, 'home-nope') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('nope');
   });
 
   it('exits 2 on a bad flag value, saying what was expected', async () => {
-    const result = await runCli(['run', dir, '--workers', 'many']);
+    const result = await runCliInProcess(['run', dir, '--workers', 'many']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('expected `--workers` to be a whole number >= 1, got "many"');
   });
@@ -223,7 +223,7 @@ describe('secrets and the job database', () => {
       const file = path.join(dir, 'secret.jsonl');
       writePrompts(file, 20, 's');
       const env = { BATCH_HOME: path.join(dir, 'home-secret'), MY_KEY: secret };
-      const result = await runCli(['run', file, '--server', server.url, '--api-key-env', 'MY_KEY', '--json'], { env });
+      const result = await runCliInProcess(['run', file, '--server', server.url, '--api-key-env', 'MY_KEY', '--json'], { env });
       expect(result.code).toBe(0);
       expect(server.stats().authorizationSeen).toBe(true);
       expect(result.stdout + result.stderr).not.toContain(secret);
@@ -237,7 +237,7 @@ describe('secrets and the job database', () => {
           }
         }
       }
-      const missing = await runCli(['run', file, '--server', server.url, '--api-key-env', 'NOT_SET_ANYWHERE'], { env: { BATCH_HOME: path.join(dir, 'home-no-key') } });
+      const missing = await runCliInProcess(['run', file, '--server', server.url, '--api-key-env', 'NOT_SET_ANYWHERE'], { env: { BATCH_HOME: path.join(dir, 'home-no-key') } });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('NOT_SET_ANYWHERE');
     } finally {
@@ -252,7 +252,7 @@ describe('secrets and the job database', () => {
     const blocker = path.join(dir, 'not-a-folder');
     writeFileSync(blocker, '');
     const db = path.join(blocker, 'job.sqlite');
-    const result = await runCli(['run', file, '--server', 'http://127.0.0.1:9', '--db', db]);
+    const result = await runCliInProcess(['run', file, '--server', 'http://127.0.0.1:9', '--db', db]);
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/STORE_UNAVAILABLE/);
     expect(result.stderr).toContain(db);

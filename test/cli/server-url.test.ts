@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 let dir: string;
 let prompts: string;
@@ -22,7 +22,7 @@ const badUrls = [
 
 describe('a --server that is no URL', () => {
   it.each(badUrls)('batch run: %s exits 2 saying what a URL must look like, with no stack', async (_, url, says) => {
-    const result = await runCli(['run', prompts, '--server', url, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-run') } });
+    const result = await runCliInProcess(['run', prompts, '--server', url, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-run') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`batch: error [USAGE]: --server: ${says}`);
     expect(result.stderr).toContain(JSON.stringify(url));
@@ -30,13 +30,13 @@ describe('a --server that is no URL', () => {
   });
 
   it.each(badUrls)('batch run with OPENAI_API_KEY set: %s still exits 2', async (_, url) => {
-    const result = await runCli(['run', prompts, '--server', url, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-key'), OPENAI_API_KEY: 'sk-x' } });
+    const result = await runCliInProcess(['run', prompts, '--server', url, '--quiet'], { env: { BATCH_HOME: path.join(dir, 'home-key'), OPENAI_API_KEY: 'sk-x' } });
     expect(result.code).toBe(2);
     expect(result.stderr).not.toMatch(/Invalid URL|\n\s+at /);
   });
 
   it.each(badUrls)('batch optimize --measure: %s exits 2 saying what a URL must look like', async (_, url, says) => {
-    const result = await runCli(['optimize', '--measure', '--server', url], { env: { BATCH_HOME: path.join(dir, 'home-opt') } });
+    const result = await runCliInProcess(['optimize', '--measure', '--server', url], { env: { BATCH_HOME: path.join(dir, 'home-opt') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`batch: error [USAGE]: --server: ${says}`);
     expect(result.stderr).not.toMatch(/Invalid URL|\n\s+at /);

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findLlamaCppSource } from '../../src/setup/llama-cpp-cache.js';
-import { startCli } from '../helpers/run-cli.js';
+import { startCliProcess } from '../helpers/run-cli-process.js';
 import { makeTempDir } from '../servers/server-fixtures.js';
 
 let temp: { dir: string; cleanup: () => void };
@@ -34,7 +34,7 @@ describe('batch setup llama-server, interrupted (spawned: a real Ctrl-C)', () =>
     writeFileSync(join(bin, 'git'), `#!/bin/sh\nsleep 300 &\necho $! > '${pidFile}.tmp' && mv '${pidFile}.tmp' '${pidFile}'\nwait\n`);
     chmodSync(join(bin, 'git'), 0o755);
     const cacheDir = join(temp.dir, 'cache');
-    const run = startCli(['setup', 'llama-server', '--backend', 'cpu'], { env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, BATCH_LLAMA_CPP_DIR: cacheDir } });
+    const run = startCliProcess(['setup', 'llama-server', '--backend', 'cpu'], { env: { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, BATCH_LLAMA_CPP_DIR: cacheDir } });
     await run.waitFor('cloning');
     const compiler = Number(await waitForFile(pidFile));
     expect(isRunning(compiler)).toBe(true);

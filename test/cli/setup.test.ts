@@ -6,7 +6,7 @@ import type { CliIo } from '../../src/cli/io.js';
 import { setupCommand } from '../../src/cli/commands/setup.js';
 import { findLlamaCppSource } from '../../src/setup/llama-cpp-cache.js';
 import type { CommandRunner } from '../../src/setup/run-logged-command.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { makeTempDir } from '../servers/server-fixtures.js';
 
 let temp: { dir: string; cleanup: () => void };
@@ -23,14 +23,14 @@ describe('batch setup llama-server', () => {
     writeFileSync(join(dir, 'bin', 'llama-server'), '#!/bin/sh\n');
     chmodSync(join(dir, 'bin', 'llama-server'), 0o755);
     writeFileSync(join(dir, 'build.json'), JSON.stringify({ tag, backend: 'cpu', builtAt: '', version: '' }));
-    const result = await runCli(['setup', 'llama-server', '--backend', 'cpu'], { env: { BATCH_LLAMA_CPP_DIR: join(temp.dir, 'cache') } });
+    const result = await runCliInProcess(['setup', 'llama-server', '--backend', 'cpu'], { env: { BATCH_LLAMA_CPP_DIR: join(temp.dir, 'cache') } });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`${join(dir, 'bin', 'llama-server')}\n`);
     expect(result.stderr).toContain(`llama-server ${tag} (CPU) is already built in ${dir}`);
   });
 
   it('refuses anything but llama-server, with exit 2', async () => {
-    const result = await runCli(['setup', 'ollama'], { env: { BATCH_LLAMA_CPP_DIR: join(temp.dir, 'cache') } });
+    const result = await runCliInProcess(['setup', 'ollama'], { env: { BATCH_LLAMA_CPP_DIR: join(temp.dir, 'cache') } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('batch setup ollama: expected one of llama-server, got "ollama"');
   });

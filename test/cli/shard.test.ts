@@ -2,8 +2,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
@@ -27,8 +27,8 @@ function runShards(): Promise<ShardRuns> {
   shardRuns ??= (async () => {
     sim.resetStats();
     const env = { BATCH_HOME: shardsHome() };
-    const first = await runCli(['run', input, '--server', sim.url, '--shard', '1/2', '--json', '--quiet'], { env });
-    const second = await runCli(['run', input, '--server', sim.url, '--shard', '2/2', '--json', '--quiet'], { env });
+    const first = await runCliInProcess(['run', input, '--server', sim.url, '--shard', '1/2', '--json', '--quiet'], { env });
+    const second = await runCliInProcess(['run', input, '--server', sim.url, '--shard', '2/2', '--json', '--quiet'], { env });
     const stats = sim.stats();
     return { codes: [first.code, second.code], jobs: [first, second].map((run) => (JSON.parse(run.stdout) as { job: string }).job), stats };
   })();
@@ -42,7 +42,7 @@ beforeAll(async () => {
   // Every 7th prompt asks for fewer tokens: answers differ in more than their text.
   writePrompts(input, 90, 'q', (i) => (i % 7 === 0 ? { max_tokens: 4 } : {}));
   singleOutput = path.join(dir, 'single.jsonl');
-  const single = await runCli(['run', input, '--server', sim.url, '--out', singleOutput, '--json', '--quiet'], { env: { BATCH_HOME: path.join(dir, 'single-home') } });
+  const single = await runCliInProcess(['run', input, '--server', sim.url, '--out', singleOutput, '--json', '--quiet'], { env: { BATCH_HOME: path.join(dir, 'single-home') } });
   expect(single.code).toBe(0);
   whole = (JSON.parse(single.stdout) as { job: string }).job;
 });
@@ -70,21 +70,21 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     const expected = readFileSync(singleOutput, 'utf8');
     // Found in the batch home by the whole job's name…
     const merged = path.join(dir, 'merged.jsonl');
-    const fromHome = await runCli(['export', whole, '--out', merged], { env });
+    const fromHome = await runCliInProcess(['export', whole, '--out', merged], { env });
     expect(fromHome.code).toBe(0);
     expect(fromHome.stderr).toContain(`wrote 90 jsonl lines of job "${whole}" (2 shards merged in input order)`);
     expect(readFileSync(merged, 'utf8')).toBe(expected);
     // …or given as databases, in any order, to stdout.
-    const fromDbs = await runCli(['export', whole, '--db', path.join(shardsHome(), `${jobs[1]}.sqlite`), '--db', path.join(shardsHome(), `${jobs[0]}.sqlite`)], { env: { BATCH_HOME: path.join(dir, 'elsewhere') } });
+    const fromDbs = await runCliInProcess(['export', whole, '--db', path.join(shardsHome(), `${jobs[1]}.sqlite`), '--db', path.join(shardsHome(), `${jobs[0]}.sqlite`)], { env: { BATCH_HOME: path.join(dir, 'elsewhere') } });
     expect(fromDbs.code).toBe(0);
     expect(fromDbs.stdout).toBe(expected);
     // One shard alone is still a job of its own.
-    const alone = await runCli(['export', jobs[0]!], { env });
+    const alone = await runCliInProcess(['export', jobs[0]!], { env });
     expect(alone.code).toBe(0);
     expect(alone.stdout).toBe(readFileSync(path.join(shardsHome(), `${jobs[0]}.output.jsonl`), 'utf8'));
     // As CSV the shards have one job's columns, one row per prompt, in input order.
-    const csv = await runCli(['export', whole, '--format', 'csv'], { env });
-    const singleCsv = await runCli(['export', whole, '--format', 'csv'], { env: { BATCH_HOME: path.join(dir, 'single-home') } });
+    const csv = await runCliInProcess(['export', whole, '--format', 'csv'], { env });
+    const singleCsv = await runCliInProcess(['export', whole, '--format', 'csv'], { env: { BATCH_HOME: path.join(dir, 'single-home') } });
     expect([csv.code, singleCsv.code]).toEqual([0, 0]);
     const idsOf = (text: string): string[] => [...text.matchAll(/^(q\d+),/gm)].map((m) => m[1]!);
     expect(csv.stdout.split('\r\n')[0]).toBe(singleCsv.stdout.split('\r\n')[0]);
@@ -96,12 +96,12 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     const flaky = await startSimServer({ flavour: 'openai', serviceMs: 1, script: (_n, request) => (request.promptText.endsWith('7') ? '500' : undefined) });
     try {
       const env = { BATCH_HOME: path.join(dir, 'resume-home') };
-      const first = await runCli(['run', input, '--server', flaky.url, '--shard', '1/2', '--retries', '0', '--json', '--quiet'], { env });
+      const first = await runCliInProcess(['run', input, '--server', flaky.url, '--shard', '1/2', '--retries', '0', '--json', '--quiet'], { env });
       expect(first.code).toBe(4);
       const summary = JSON.parse(first.stdout) as { job: string; failed: number; total: number };
       expect(summary.failed).toBeGreaterThan(0);
       sim.resetStats();
-      const resumed = await runCli(['resume', summary.job, '--retry-failed', '--server', sim.url, '--json'], { env });
+      const resumed = await runCliInProcess(['resume', summary.job, '--retry-failed', '--server', sim.url, '--json'], { env });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).not.toMatch(/no longer in the inputs|changed since/);
       expect(sim.stats().requests).toBe(summary.failed);
@@ -120,7 +120,7 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     const codes = [];
     let notices = '';
     for (const shard of ['1/2', '2/2']) {
-      const run = await runCli(['run', tiny, '--server', sim.url, '--shard', shard], { env });
+      const run = await runCliInProcess(['run', tiny, '--server', sim.url, '--shard', shard], { env });
       codes.push(run.code);
       notices += run.stderr;
     }
@@ -135,7 +135,7 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     const dbOf = (home: string, job: string): string => path.join(home, `${job}.sqlite`);
 
     it('a missing shard', async () => {
-      const result = await runCli(['export', whole, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`)], { env: { BATCH_HOME: path.join(dir, 'elsewhere') } });
+      const result = await runCliInProcess(['export', whole, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`)], { env: { BATCH_HOME: path.join(dir, 'elsewhere') } });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`error [SHARDS_MISMATCHED]: shard 2/2 of job "${whole}" missing`);
       expect(result.stdout).toBe('');
@@ -143,8 +143,8 @@ describe('batch run --shard K/N and batch export of the shards', () => {
 
     it('shards of different splits', async () => {
       const home = path.join(dir, 'thirds-home');
-      expect((await runCli(['run', input, '--server', sim.url, '--shard', '1/3', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
-      const result = await runCli(['export', whole, '--db', dbOf(home, `${whole}.shard-1-of-3`), '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      expect((await runCliInProcess(['run', input, '--server', sim.url, '--shard', '1/3', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const result = await runCliInProcess(['export', whole, '--db', dbOf(home, `${whole}.shard-1-of-3`), '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/come from different splits: .* is one of 3, .* one of 2/);
     });
@@ -154,7 +154,7 @@ describe('batch run --shard K/N and batch export of the shards', () => {
       mkdirSync(path.dirname(copy), { recursive: true });
       copyFileSync(dbOf(shardsHome(), `${whole}.shard-1-of-2`), copy);
       const out = path.join(dir, 'twice.jsonl');
-      const result = await runCli(
+      const result = await runCliInProcess(
         ['export', whole, '--out', out, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', copy, '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)],
         { env: { BATCH_HOME: shardsHome() } },
       );
@@ -166,9 +166,9 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     it("a database whose job is named as a shard but holds other prompts (overlapping custom_ids)", async () => {
       const home = path.join(dir, 'impostor-home');
       // Named like shard 2/2, run without --shard: it holds every prompt.
-      expect((await runCli(['run', input, '--server', sim.url, '--job', `${whole}.shard-2-of-2`, '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', `${whole}.shard-2-of-2`, '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
       const out = path.join(dir, 'impostor.jsonl');
-      const result = await runCli(['export', whole, '--out', out, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      const result = await runCliInProcess(['export', whole, '--out', out, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/holds "q\d+", which belongs to shard 1\/2: this database does not hold shard 2\/2 of these inputs/);
       expect(existsSync(out)).toBe(false);
@@ -178,14 +178,14 @@ describe('batch run --shard K/N and batch export of the shards', () => {
       const other = path.join(dir, 'other.jsonl');
       writePrompts(other, 90, 'other');
       const home = path.join(dir, 'other-home');
-      expect((await runCli(['run', other, '--server', sim.url, '--job', whole, '--shard', '2/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
-      const result = await runCli(['export', whole, '--out', path.join(dir, 'other.out.jsonl'), '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      expect((await runCliInProcess(['run', other, '--server', sim.url, '--job', whole, '--shard', '2/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const result = await runCliInProcess(['export', whole, '--out', path.join(dir, 'other.out.jsonl'), '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(/both hold input position \d+: they read different inputs/);
     });
 
     it('a named database with no shard of the job', async () => {
-      const result = await runCli(['export', 'nightly', '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: shardsHome() } });
+      const result = await runCliInProcess(['export', 'nightly', '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(shardsHome(), `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: shardsHome() } });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`holds no shard of job "nightly" (it holds "${whole}.shard-1-of-2")`);
     });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
 let dir: string;
@@ -21,13 +21,13 @@ describe('batch status shows what `batch resume` will use', () => {
     const env = { BATCH_HOME: path.join(dir, 'home') };
     const input = path.join(dir, 'in.jsonl');
     writeFileSync(input, `${JSON.stringify({ id: 'a', prompt: 'one' })}\n`);
-    expect((await runCli(['run', input, '--server', sim.url, '--job', 'j', '--workers', '3', '--timeout', '90', '-q'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'j', '--workers', '3', '--timeout', '90', '-q'], { env })).code).toBe(0);
     // The last run's flags win: --workers 2 now, --timeout as remembered.
-    expect((await runCli(['run', input, '--job', 'j', '--workers', '2', '--stream', '-q'], { env })).code).toBe(0);
-    const status = await runCli(['status', 'j'], { env });
+    expect((await runCliInProcess(['run', input, '--job', 'j', '--workers', '2', '--stream', '-q'], { env })).code).toBe(0);
+    const status = await runCliInProcess(['status', 'j'], { env });
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`resume uses\n  inputs    ${input}\n  settings  --server ${sim.url} --workers 2 --timeout 90 --stream\n`);
-    const json = JSON.parse((await runCli(['status', 'j', '--json'], { env })).stdout) as { resumeUses: unknown };
+    const json = JSON.parse((await runCliInProcess(['status', 'j', '--json'], { env })).stdout) as { resumeUses: unknown };
     expect(json.resumeUses).toEqual({ inputs: [input], settings: { servers: [sim.url], workers: 2, timeoutMs: 90_000, stream: true } });
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { jobDbPath } from '../../src/store/job-paths.js';
 import { chat, done, feed } from '../store/fixtures.js';
-import { startCli } from '../helpers/run-cli.js';
+import { startCliProcess } from '../helpers/run-cli-process.js';
 
 let home: string;
 /** Enough output (about 2 MB) that the pipe fills long before the export ends. */
@@ -29,7 +29,7 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 describe('batch export into a pipe its reader closes early (| head -1)', () => {
   it.each(['csv', 'jsonl'])('ends quietly with exit 0, no EPIPE stack (%s)', async (format) => {
-    const run = startCli(['export', 'big', '--format', format], { env: { BATCH_HOME: home } });
+    const run = startCliProcess(['export', 'big', '--format', format], { env: { BATCH_HOME: home } });
     // What `head -1` does: read the first chunk, then close its end of the pipe.
     await once(run.child.stdout!, 'data');
     run.child.stdout!.destroy();

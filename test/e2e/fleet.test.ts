@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
-import { parseJsonl, runCli } from '../helpers/run-cli.js';
+import { parseJsonl, runCliProcess } from '../helpers/run-cli-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
 let dir: string;
@@ -39,7 +39,7 @@ describe('a fleet through the night', () => {
     const fleet = path.join(dir, 'fleet.json');
     writeFileSync(fleet, JSON.stringify([{ url: crashing.url, type: 'llama-server', slots: 4 }, { url: hanging.url }]));
     const out = path.join(dir, 'night.out.jsonl');
-    const result = await runCli(['run', input, '--server', flaky.url, '--servers', fleet, '--stall-timeout', '1', '--out', out], {
+    const result = await runCliProcess(['run', input, '--server', flaky.url, '--servers', fleet, '--stall-timeout', '1', '--out', out], {
       env: { BATCH_HOME: path.join(dir, 'home') },
       timeoutMs: 110_000,
     });

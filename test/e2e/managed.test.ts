@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
-import { isAlive, parseJsonl, runCli, startCli } from '../helpers/run-cli.js';
+import { isAlive, parseJsonl, runCliProcess, startCliProcess } from '../helpers/run-cli-process.js';
 import { pidsMatching, waitForNoProcesses } from '../helpers/processes.js';
 import { repoRoot } from '../helpers/sim-process.js';
 
@@ -25,7 +25,7 @@ describe('managed servers, where the process matters', () => {
     await writeTinyLlamaGguf(model);
     const file = path.join(dir, 'kill.jsonl');
     writeModelPrompts(file, 200, () => undefined);
-    const run = startCli(['run', file, '--model', model, '--slots', '1', '--threads', '1'], { env: { BATCH_HOME: path.join(dir, 'home-kill') } });
+    const run = startCliProcess(['run', file, '--model', model, '--slots', '1', '--threads', '1'], { env: { BATCH_HOME: path.join(dir, 'home-kill') } });
     const servers = (): number[] => pidsMatching(model).filter((pid) => pid !== run.child.pid);
     for (let i = 0; i < 600 && servers().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(servers()).not.toEqual([]);
@@ -41,7 +41,7 @@ describe('managed servers, where the process matters', () => {
     writeModelPrompts(file, 40, () => undefined);
     const env = { BATCH_HOME: path.join(dir, 'home-ctrlc'), SIM_SERVICE_MS: '200' };
     const llamaServer = path.join(repoRoot, 'test/sim/bin/llama-server');
-    const run = startCli(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--grace', '1', '--job', 'managed-ctrlc'], { env });
+    const run = startCliProcess(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--grace', '1', '--job', 'managed-ctrlc'], { env });
     await run.waitFor('prompt(s) to send');
     for (let i = 0; i < 600 && pidsMatching(model).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     run.child.kill('SIGINT');
@@ -49,7 +49,7 @@ describe('managed servers, where the process matters', () => {
     expect(result.code).toBe(130);
     expect(result.stdout).toContain('batch resume managed-ctrlc');
     expect(await waitForNoProcesses(model)).toEqual([]);
-    const resumed = await runCli(['resume', 'managed-ctrlc', '--json'], { env: { ...env, SIM_SERVICE_MS: '0' } });
+    const resumed = await runCliProcess(['resume', 'managed-ctrlc', '--json'], { env: { ...env, SIM_SERVICE_MS: '0' } });
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout).done).toBe(40);
     expect(await waitForNoProcesses(model)).toEqual([]);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../helpers/poll-until.js';
-import { runCli, startCli } from '../helpers/run-cli.js';
+import { runCliProcess, startCliProcess } from '../helpers/run-cli-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
@@ -48,7 +48,7 @@ describe('the output file as answers land', () => {
     const args = (o: string) => ['run', file, '--server', sim.url, '--workers', '16', '--job', 'grow', '--out', o, '--quiet'];
     const env = { BATCH_HOME: path.join(dir, 'home-killed') };
 
-    const run = startCli(args(out), { env });
+    const run = startCliProcess(args(out), { env });
     // Seen before the run ends: lines in the file while most prompts are still unanswered.
     await pollUntil(() => completeLines(out) > 0 || run.child.exitCode !== null, 'the first appended lines', 6000);
     expect(run.child.exitCode).toBeNull();
@@ -63,15 +63,15 @@ describe('the output file as answers land', () => {
     // The finished prefix: exactly the first prompts, in input order.
     expect(left.map((line) => line.custom_id)).toEqual(Array.from({ length: left.length }, (_, i) => `g${i}`));
 
-    const resumed = await runCli(['resume', 'grow', '--quiet'], { env });
+    const resumed = await runCliProcess(['resume', 'grow', '--quiet'], { env });
     expect(resumed.code).toBe(0);
     // Byte for byte what a full rewrite of the job gives.
     const rewritten = path.join(dir, 'rewritten.jsonl');
-    expect((await runCli(['export', 'grow', '--out', rewritten], { env })).code).toBe(0);
+    expect((await runCliProcess(['export', 'grow', '--out', rewritten], { env })).code).toBe(0);
     expect(readFileSync(out).equals(readFileSync(rewritten))).toBe(true);
 
     const clean = path.join(dir, 'clean.jsonl');
-    const cleanRun = startCli(args(clean), { env: { BATCH_HOME: path.join(dir, 'home-clean') } });
+    const cleanRun = startCliProcess(args(clean), { env: { BATCH_HOME: path.join(dir, 'home-clean') } });
     await pollUntil(() => completeLines(clean) > 0 || cleanRun.child.exitCode !== null, 'the clean run\'s first lines', 6000);
     const grownInPlace = statSync(clean).ino;
     expect((await cleanRun.done).code).toBe(0);

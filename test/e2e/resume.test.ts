@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simAnswer, startSimServer, type SimServer } from '../sim/sim-server.js';
-import { parseJsonl, runCli, startCli } from '../helpers/run-cli.js';
+import { parseJsonl, runCliProcess, startCliProcess } from '../helpers/run-cli-process.js';
 
 let dir: string;
 beforeAll(() => {
@@ -26,13 +26,13 @@ describe('checkpoints and resume', () => {
     const out = path.join(dir, 'five-k.out.jsonl');
     const args = ['run', file, '--server', sim.url, '--workers', '16', '--out', out, '--quiet'];
     for (const killAt of [400, 1000, 1600]) {
-      const run = startCli(args, { env });
+      const run = startCliProcess(args, { env });
       await pollUntil(() => sim.stats().completed >= killAt, `${killAt} completions`);
       run.child.kill('SIGKILL');
       const result = await run.done;
       expect(result.signal).toBe('SIGKILL');
     }
-    const final = await runCli(args, { env });
+    const final = await runCliProcess(args, { env });
     expect(final.code).toBe(0);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     expect(lines).toHaveLength(2000);
@@ -56,15 +56,15 @@ describe('checkpoints and resume', () => {
       const file = path.join(dir, 'locked.jsonl');
       writePrompts(file, 4, 'l');
       const env = { BATCH_HOME: path.join(dir, 'home-lock') };
-      const first = startCli(['run', file, '--server', server.url, '--job', 'locked', '--grace', '0'], { env });
+      const first = startCliProcess(['run', file, '--server', server.url, '--job', 'locked', '--grace', '0'], { env });
       await pollUntil(() => server.stats().inFlight >= 2, 'the first run to start');
-      const second = await runCli(['run', file, '--server', server.url, '--job', 'locked'], { env });
+      const second = await runCliProcess(['run', file, '--server', server.url, '--job', 'locked'], { env });
       expect(second.code).toBe(2);
       expect(second.stderr).toMatch(/JOB_LOCKED/);
       expect(second.stderr).toContain(`pid ${first.child.pid}`);
       first.child.kill('SIGKILL');
       await first.done;
-      const third = startCli(['resume', 'locked', '--grace', '0'], { env });
+      const third = startCliProcess(['resume', 'locked', '--grace', '0'], { env });
       await third.waitFor(/taking over/);
       third.child.kill('SIGINT');
       expect((await third.done).code).toBe(130);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { OpenAiRequestError, parseChatRequest, parseCompletionRequest } from '../../src/embedded/embedded-openai.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 const schema = { type: 'object', properties: { label: { enum: ['yes', 'no', 'maybe'] }, sure: { type: 'boolean' } }, required: ['label', 'sure'] };
 const chat = { messages: [{ role: 'user', content: 'hi' }] };
@@ -45,7 +45,7 @@ describe('batch run --json-schema on the embedded server', () => {
     ]);
     writeFileSync(input, lines.join('\n') + '\n');
     const out = path.join(dir, 'out.jsonl');
-    const result = await runCli(['run', input, '--model', model, '--threads', '1', '--slots', '2', '--ctx', '512', '--json-schema', path.join(dir, 'schema.json'), '--json-retries', '0', '--out', out, '-q'], {
+    const result = await runCliInProcess(['run', input, '--model', model, '--threads', '1', '--slots', '2', '--ctx', '512', '--json-schema', path.join(dir, 'schema.json'), '--json-retries', '0', '--out', out, '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home') },
     });
     const output = parseJsonl(readFileSync(out, 'utf8'));

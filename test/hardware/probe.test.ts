@@ -1,12 +1,51 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { advise } from '../../src/hardware/advise.js';
+import { advise, ASSUMED_MODEL } from '../../src/hardware/advise.js';
+import type { HardwareSummary } from '../../src/hardware/hardware-summary.js';
+import { estimateModelMemory } from '../../src/models/estimate-model-memory.js';
 import { probeHardware, summarizeGraphics } from '../../src/hardware/probe.js';
 import { countPhysicalCores } from '../../src/hardware/physical-cores.js';
 
 function hasNvidiaSmi(): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'nvidia-smi')));
+}
+
+/**
+ * What `advise` must plan for `hardware` with no --model given, GPUs or not: the assumed model in
+ * RAM on the CPU's slots without a GPU; on a GPU with room for it, wholly offloaded (else the
+ * layers that fit, said by --gpu-layers); threads from the physical cores either way.
+ */
+function expectPlanOf(hardware: HardwareSummary): void {
+  const plan = advise(hardware, [], { contextSize: 4096 });
+  const cores = hardware.cpu.physicalCores;
+  expect(plan.assumption).toContain('no --model given');
+  // Up to 4 cores, one is left to batch itself.
+  const threads = cores <= 4 ? Math.max(1, cores - 1) : cores;
+  expect(plan.threads).toBe(threads);
+  expect(plan.commands.batchRun).toContain(`--threads ${threads}`);
+  const [model] = plan.models;
+  if (hardware.gpus.length === 0) {
+    expect(plan.pools.map((pool) => pool.kind)).toEqual(['ram']);
+    expect(model).toMatchObject({ pool: 'ram', gpuLayers: 0, fullOffload: false });
+    expect(plan.slots).toBeLessThanOrEqual(Math.max(1, Math.floor(cores / 2)));
+    expect(plan.gpuLayers).toBeUndefined();
+    return;
+  }
+  expect(plan.pools.map((pool) => [pool.kind, pool.totalBytes])).toEqual(hardware.gpus.map((gpu) => ['gpu', gpu.vramTotalBytes]));
+  expect(model!.pool).toBe('gpu');
+  const pool = plan.pools[model!.gpuIndex!]!;
+  expect(plan.slots).toBeLessThanOrEqual(pool.slotCap);
+  const footprint = estimateModelMemory(ASSUMED_MODEL, { slots: 1, contextSize: plan.contextSize }).totalBytes;
+  if (plan.pools.some((candidate) => candidate.usableBytes >= footprint)) {
+    expect(model).toMatchObject({ fullOffload: true, gpuLayers: ASSUMED_MODEL.layers });
+    expect(pool.usableBytes).toBeGreaterThanOrEqual(footprint);
+    expect(plan.gpuLayers).toBeUndefined();
+  } else {
+    expect(model!.fullOffload).toBe(false);
+    expect(model!.gpuLayers).toBeLessThan(ASSUMED_MODEL.layers);
+    expect(plan.gpuLayers).toBe(model!.gpuLayers);
+  }
 }
 
 describe('probeHardware', () => {
@@ -25,18 +64,12 @@ describe('probeHardware', () => {
     expect(hardware.unifiedMemory).toBe(false);
     expect(JSON.parse(JSON.stringify(hardware))).toEqual(hardware);
 
-    // Planned as it is: with no GPU, the assumed model goes to RAM with the CPU's slots and threads.
-    if (hardware.gpus.length === 0) {
-      const plan = advise(hardware, [], { contextSize: 4096 });
-      const cores = hardware.cpu.physicalCores;
-      expect(plan.assumption).toContain('no --model given');
-      expect(plan.models[0]).toMatchObject({ pool: 'ram', gpuLayers: 0, fullOffload: false });
-      // Up to 4 cores, one is left to batch itself.
-      const threads = cores <= 4 ? Math.max(1, cores - 1) : cores;
-      expect(plan.threads).toBe(threads);
-      expect(plan.slots).toBeLessThanOrEqual(Math.max(1, Math.floor(cores / 2)));
-      expect(plan.commands.batchRun).toContain(`--threads ${threads}`);
-    }
+    // Planned as it is, and as it would be without its GPUs, with one 24 GiB GPU and with one too small for the model: the plan
+    // checks run on every machine, whichever kind it is.
+    expectPlanOf(hardware);
+    expectPlanOf({ ...hardware, gpus: [] });
+    expectPlanOf({ ...hardware, gpus: [{ vendor: 'NVIDIA', model: 'test 24 GiB', vramTotalBytes: 24 * 2 ** 30 }] });
+    expectPlanOf({ ...hardware, gpus: [{ vendor: 'NVIDIA', model: 'test 4 GiB', vramTotalBytes: 4 * 2 ** 30 }] });
   });
 
   it('rejects a bad timeout', async () => {

@@ -40,6 +40,9 @@ export interface InProcessCliRun {
  * Runs `batch ...args` in this process through `runProgram`, with captured output and the error
  * reporting of `main.ts`: the same exit codes and `batch: error [CODE]: message` lines, without a
  * process start per command. Signals are simulated through `softStop()` / `hardStop()`.
+ * A run's results go through the production writer thread, which runs the worker compiled in
+ * dist/ (`ThreadedResultWriter.workerScript()`): after changing what it runs (src/store, the
+ * output writing), `npm run build` before these tests too.
  */
 export function startCliInProcess(args: readonly string[], options: InProcessCliOptions = {}): InProcessCliRun {
   let stdout = '';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { NO_LLAMA_SERVER, realLlamaServer } from '../helpers/real-llama-server.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 // `batch bench --model` times the loads and requests of a managed server: with the real binary.
 const binary = realLlamaServer();
@@ -21,12 +21,12 @@ describe.skipIf(binary === undefined)('batch bench on a real llama-server', () =
     const model = path.join(dir, 'tiny.gguf');
     await writeTinyLlamaGguf(model, { contextLength: 2048 });
     const env = { BATCH_HOME: path.join(dir, 'home') };
-    const bench = await runCli(['bench', '--model', model, '--llama-server', binary!, '--threads', '1', '--loads', '2', '--requests', '8'], { env });
+    const bench = await runCliInProcess(['bench', '--model', model, '--llama-server', binary!, '--threads', '1', '--loads', '2', '--requests', '8'], { env });
     expect(bench.code, bench.stderr).toBe(0);
     expect(bench.stdout).toMatch(/cold load +2 start\(s\): [\d.]+m?s, [\d.]+m?s/);
     expect(bench.stdout).toMatch(/warm, one at a time +8 requests in [\d.]+m?s/);
     expect(bench.stdout).toMatch(/pool, \d+ worker\(s\) +8 requests in [\d.]+m?s/);
-    const report = await runCli(['report', 'bench'], { env });
+    const report = await runCliInProcess(['report', 'bench'], { env });
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout).toContain(model);
   }, 120_000);

@@ -7,8 +7,8 @@ import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { ManagedServer } from '../../src/servers/managed-server.js';
 import { pollUntil } from '../helpers/poll-until.js';
 import { NO_LLAMA_SERVER, realLlamaServer } from '../helpers/real-llama-server.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
 // The fleet's health checks, slot-based routing and failover speak llama-server's language:
@@ -47,7 +47,7 @@ describe.skipIf(binary === undefined)('a fleet of real llama-servers', () => {
       const input = path.join(dir, 'prompts.jsonl');
       writePrompts(input, 120, 'f', () => ({ max_tokens: 24 }));
       const out = path.join(dir, 'out.jsonl');
-      const run = runCli(['run', input, '--servers', fleet, '--workers', '4', '--out', out, '--json'], {
+      const run = runCliInProcess(['run', input, '--servers', fleet, '--workers', '4', '--out', out, '--json'], {
         env: { BATCH_HOME: path.join(dir, 'home'), FIRST_KEY: first.apiKey, SECOND_KEY: second.apiKey },
       });
       // The output grows as answers land: stop the first server once some are in.

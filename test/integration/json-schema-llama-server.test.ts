@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { waitForNoProcesses } from '../helpers/processes.js';
 import { NO_LLAMA_SERVER, realLlamaServer } from '../helpers/real-llama-server.js';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 
 // The simulated server proves the logic; only the real binary proves it reads the schema where we
 // put it: a model of random weights answers JSON matching the schema only when its grammar does.
@@ -47,7 +47,7 @@ describe.skipIf(binary === undefined)('--json-schema with the real llama-server'
     writeFileSync(input, lines.join('\n') + '\n');
     const out = path.join(dir, `${name}.out.jsonl`);
     const home = path.join(dir, `home-${name}`);
-    const result = await runCli(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '2', '--ctx', '512', '--json-schema', path.join(dir, 'schema.json'), '--json-retries', '0', '--job', name, '--out', out, '-q'], { env: { BATCH_HOME: home } });
+    const result = await runCliInProcess(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '2', '--ctx', '512', '--json-schema', path.join(dir, 'schema.json'), '--json-retries', '0', '--job', name, '--out', out, '-q'], { env: { BATCH_HOME: home } });
     return { result, output: parseJsonl(readFileSync(out, 'utf8')), logs: filesUnder(path.join(home, `${name}.logs`)).map((file) => readFileSync(file, 'utf8')).join('\n') };
   }
 

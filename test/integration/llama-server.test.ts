@@ -9,8 +9,8 @@ import { ManagedServer } from '../../src/servers/managed-server.js';
 import { requestLocal } from '../../src/servers/request-local.js';
 import { pidsMatching, waitForNoProcesses } from '../helpers/processes.js';
 import { NO_LLAMA_SERVER, realLlamaServer } from '../helpers/real-llama-server.js';
-import { parseJsonl, startCli } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl, startCliProcess } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
 // A simulated server proves our logic; only the real binary proves we speak its language.
@@ -63,7 +63,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
   });
 
   it("README's first command answers every example with llama-server on PATH (the demo model's text is valid UTF-8)", async () => {
-    const result = await runCli(['run', 'prompts-examples', '--threads', '1', '--json', '-q'], {
+    const result = await runCliInProcess(['run', 'prompts-examples', '--threads', '1', '--json', '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home-readme'), BATCH_MODELS_DIR: path.join(dir, 'models'), PATH: `${path.dirname(binary!)}:${process.env.PATH ?? ''}` },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -118,7 +118,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
     const input = path.join(dir, 'two-models.jsonl');
     writePrompts(input, 40, 'p', (i) => ({ model: i % 2 ? 'beta' : 'alpha', max_tokens: 4 }));
     const out = path.join(dir, 'two-models.out.jsonl');
-    const result = await runCli(['run', input, ...models.flatMap((m) => ['--model', m]), '--max-models', '1', '--llama-server', binary!, '--threads', '1', '--out', out, '--json', '-q'], {
+    const result = await runCliInProcess(['run', input, ...models.flatMap((m) => ['--model', m]), '--max-models', '1', '--llama-server', binary!, '--threads', '1', '--out', out, '--json', '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home-two') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -136,7 +136,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
     const input = path.join(dir, 'long.jsonl');
     writeFileSync(input, [JSON.stringify({ id: 'short', prompt: 'hi', max_tokens: 2 }), JSON.stringify({ id: 'long', prompt: 'many words '.repeat(200), max_tokens: 2 })].join('\n'));
     const out = path.join(dir, 'long.out.jsonl');
-    const result = await runCli(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '1', '--ctx', '256', '--out', out, '-q'], {
+    const result = await runCliInProcess(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '1', '--ctx', '256', '--out', out, '-q'], {
       env: { BATCH_HOME: path.join(dir, 'home-long') },
     });
     expect(result.code).toBe(4);
@@ -150,7 +150,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
   });
 
   it('`batch optimize --measure --model` measures it', async () => {
-    const result = await runCli(['optimize', '--measure', '--model', model, '--llama-server', binary!, '--max-concurrency', '2', '--requests-per-level', '2', '--no-save'], {
+    const result = await runCliInProcess(['optimize', '--measure', '--model', model, '--llama-server', binary!, '--max-concurrency', '2', '--requests-per-level', '2', '--no-save'], {
       env: { BATCH_HOME: path.join(dir, 'home-optimize') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -163,7 +163,7 @@ describe.skipIf(binary === undefined)('the real llama-server', () => {
     const input = path.join(dir, `signal-${signal}.jsonl`);
     writePrompts(input, 400, 's', () => ({ max_tokens: 32 }));
     const home = path.join(dir, `home-${signal}`);
-    const run = startCli(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '2', '--grace', '1'], { env: { BATCH_HOME: home } });
+    const run = startCliProcess(['run', input, '--model', model, '--llama-server', binary!, '--threads', '1', '--slots', '2', '--grace', '1'], { env: { BATCH_HOME: home } });
     await run.waitFor('prompt(s) to send');
     // The server is up once the run has its first answer in the database: wait for the process itself.
     for (let i = 0; i < 400 && pidsMatching(model).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));

@@ -33,7 +33,7 @@ it('generates the demo model offline, then reuses it', async () => {
   expect((await stat(second.path)).mtimeMs).toBe(before.mtimeMs);
 });
 
-it('treats CI as offline and prefers a cached real model', async () => {
+it('prefers a cached real model, even offline', async () => {
   await writeTinyLlamaGguf(join(dir, DEFAULT_MODEL_FILE), { name: 'stand-in for the real default' });
   const chosen = await resolveDefaultModel({ cacheDir: dir, env: { CI: 'true' } });
   expect(chosen).toEqual({ path: join(dir, DEFAULT_MODEL_FILE), isDemo: false });
@@ -120,6 +120,22 @@ describe('download from a Hugging Face mirror on 127.0.0.1', () => {
     const count = mirror.requested.length;
     expect(await resolveDefaultModel({ cacheDir: dir, env: {}, offline: false, huggingFaceEndpoint: mirror.url })).toEqual({ path: chosen.path, isDemo: false });
     expect(mirror.requested.length).toBe(count);
+  });
+
+  it('treats CI as offline: no request reaches the mirror, and no failure is remembered; CI=false or 0 downloads', async () => {
+    for (const ci of ['true', '1', 'yes']) {
+      const cacheDir = join(dir, `ci-${ci}`);
+      const chosen = await resolveDefaultModel({ cacheDir, env: { CI: ci, HF_ENDPOINT: mirror.url } });
+      expect(chosen).toEqual({ path: join(cacheDir, DEMO_MODEL_FILE), isDemo: true, notice: DEMO_MODEL_NOTICE });
+      await expect(stat(join(cacheDir, DOWNLOAD_FAILED_MARKER))).rejects.toThrow('ENOENT');
+    }
+    expect(mirror.requested).toEqual([]);
+    for (const ci of ['false', '0', '']) {
+      const cacheDir = join(dir, `not-ci-${ci || 'empty'}`);
+      const before = mirror.requested.length;
+      expect(await resolveDefaultModel({ cacheDir, env: { CI: ci, HF_ENDPOINT: mirror.url } })).toMatchObject({ path: join(cacheDir, DEFAULT_MODEL_FILE), isDemo: false });
+      expect(mirror.requested.length).toBeGreaterThan(before);
+    }
   });
 
   it.each(['fail', 'hang'] as const)('falls back to the demo model when the mirror %s', async (behaviour) => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { toBatchOutputLine, toBatchOutputText, storedResponseText, type OutputRow } from '../../src/output/output-line.js';
 import type { ResultWriter } from '../../src/store/result-writer.js';
@@ -202,6 +202,31 @@ describe('the output as answers land', () => {
     await writer.close();
     expect(writer.output).toMatchObject({ complete: false, error: { code: 'STORE_WRITE_FAILED' } });
     expect(() => statSync(out)).toThrow();
+  });
+
+  it('appends answers committed just after an advance once intervalMs is up, with no further commit', async () => {
+    vi.useFakeTimers();
+    try {
+      const id = await job(3);
+      const out = path.join(dir, 'o.jsonl');
+      const writer = store.createResultWriter(id, { flushIntervalMs: 1e6, output: { path: out, jobName: 'j', intervalMs: 500 } });
+      writer.readingEnded();
+      writer.record(done('p0'));
+      await writer.flush();
+      expect(lines(out).map((l) => JSON.parse(l).custom_id)).toEqual(['p0']);
+      // The last answers for a while (a slow producer waits to see them): committed within the interval.
+      writer.record(done('p1'));
+      await writer.flush();
+      expect(lines(out)).toHaveLength(1);
+      vi.advanceTimersByTime(499);
+      expect(lines(out)).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(lines(out).map((l) => JSON.parse(l).custom_id)).toEqual(['p0', 'p1']);
+      await writer.close();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

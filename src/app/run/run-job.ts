@@ -229,7 +229,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const found = findAdviceFor(home, machineIdentity());
     if (found.staleReason !== undefined) context.notice?.(found.staleReason);
     const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
-    // SQLite on a thread of its own when the compiled worker is there (always, outside TS-source tests).
+    // SQLite on a thread of its own when the compiled worker is there (always, unless run from source without a build).
     const writerScript = ThreadedResultWriter.workerScript();
     // The output file grows as answers land (on the writer's thread), a finished prefix at a time.
     const output = { path: path.resolve(context.cwd, out), jobName: located.job };

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../helpers/poll-until.js';
-import { runCliInProcess as runCli, startCliInProcess as startCli } from '../../helpers/run-cli-in-process.js';
+import { runCliInProcess, startCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { writePrompts } from '../../helpers/write-prompts.js';
 import { startSimServer } from '../../sim/sim-server.js';
 
@@ -24,20 +24,20 @@ describe('a bare `batch resume` with a file in the batch home that is not a job 
       const env = { BATCH_HOME: home };
       const file = path.join(dir, 'in.jsonl');
       writePrompts(file, 6, 'p', () => ({ max_tokens: 4 }));
-      const run = startCli(['run', file, '--server', server.url, '--workers', '2', '--job', 'real', '-q'], { env });
+      const run = startCliInProcess(['run', file, '--server', server.url, '--workers', '2', '--job', 'real', '-q'], { env });
       await pollUntil(() => server.stats().inFlight >= 2, 'two hanging requests');
       run.softStop();
       run.hardStop();
       expect((await run.done).code).toBe(130);
 
-      const jobs = await runCli(['jobs'], { env });
+      const jobs = await runCliInProcess(['jobs'], { env });
       expect(jobs.stderr).toContain(`skipping ${junk}: `);
-      const resumed = await runCli(['resume', '--json'], { env });
+      const resumed = await runCliInProcess(['resume', '--json'], { env });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stderr).toContain(`skipping ${junk}: `);
       expect(JSON.parse(resumed.stdout)).toMatchObject({ job: 'real', done: 6 });
       // With nothing left to resume, the message still names the file it passed over.
-      const nothing = await runCli(['resume'], { env });
+      const nothing = await runCliInProcess(['resume'], { env });
       expect(nothing.code).toBe(2);
       expect(nothing.stderr).toContain(`[JOB_NOT_FOUND]: no unfinished job in ${home} (skipping ${junk}: `);
     } finally {
@@ -56,12 +56,12 @@ describe("another program's SQLite database is never changed", () => {
     db.exec('create table t(x); insert into t values (1)');
     db.close();
     const before = readFileSync(foreign);
-    const resumed = await runCli(['resume', 'other'], { env: { BATCH_HOME: home } });
+    const resumed = await runCliInProcess(['resume', 'other'], { env: { BATCH_HOME: home } });
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toContain(`[JOB_NOT_FOUND]: no job "other": cannot open job database ${foreign}: it is another program's SQLite database (tables t), not a batch job database`);
     const input = path.join(dir, 'foreign.jsonl');
     writePrompts(input, 2, 'f');
-    const run = await runCli(['run', input, '--server', 'http://127.0.0.1:9', '--db', foreign, '-q'], { env: { BATCH_HOME: home } });
+    const run = await runCliInProcess(['run', input, '--server', 'http://127.0.0.1:9', '--db', foreign, '-q'], { env: { BATCH_HOME: home } });
     expect(run.code).toBe(3);
     expect(run.stderr).toContain("it is another program's SQLite database (tables t), which batch will not change");
     expect(readFileSync(foreign).equals(before)).toBe(true);
@@ -73,8 +73,8 @@ describe('stdin', () => {
     const server = await startSimServer({ flavour: 'openai', slots: 2 });
     try {
       const home = path.join(dir, 'stdin-home');
-      const first = await runCli(['run', '-', '--server', server.url, '--json', '-q'], { env: { BATCH_HOME: home }, input: `${JSON.stringify({ id: 'a', prompt: 'first' })}\n` });
-      const second = await runCli(['run', '-', '--server', server.url, '--json', '-q'], { env: { BATCH_HOME: home }, input: `${JSON.stringify({ id: 'z', prompt: 'second' })}\n` });
+      const first = await runCliInProcess(['run', '-', '--server', server.url, '--json', '-q'], { env: { BATCH_HOME: home }, input: `${JSON.stringify({ id: 'a', prompt: 'first' })}\n` });
+      const second = await runCliInProcess(['run', '-', '--server', server.url, '--json', '-q'], { env: { BATCH_HOME: home }, input: `${JSON.stringify({ id: 'z', prompt: 'second' })}\n` });
       expect([first.code, second.code]).toEqual([0, 0]);
       const [one, two] = [JSON.parse(first.stdout), JSON.parse(second.stdout)] as Array<{ job: string; output: string; done: number }>;
       expect(one.job).toMatch(/^stdin-\d{8}-\d{6}-[0-9a-f]{4}$/);

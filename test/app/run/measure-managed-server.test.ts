@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { measureManagedServer } from '../../../src/app/run/measure-managed-server.js';
 import { writeTinyLlamaGguf } from '../../../src/models/gguf-writer.js';
-import { runCliInProcess as runCli } from '../../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { repoRoot } from '../../helpers/sim-process.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-measure-managed-'));
@@ -32,7 +32,7 @@ describe('optimize --measure starts its server with the wiring `batch run` uses'
   it('through the CLI: `batch optimize --measure --model m.gguf --llama-server BIN`', async () => {
     const model = path.join(dir, 'cli.gguf');
     await writeTinyLlamaGguf(model);
-    const result = await runCli(['optimize', '--measure', '--model', model, '--llama-server', fakeLlamaServer, '--max-concurrency', '2', '--requests-per-level', '2', '--no-save'], {
+    const result = await runCliInProcess(['optimize', '--measure', '--model', model, '--llama-server', fakeLlamaServer, '--max-concurrency', '2', '--requests-per-level', '2', '--no-save'], {
       env: { BATCH_HOME: path.join(dir, 'home') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -44,7 +44,7 @@ describe('optimize --measure starts its server with the wiring `batch run` uses'
     const model = path.join(dir, 'saved.gguf');
     await writeTinyLlamaGguf(model);
     const home = path.join(dir, 'home-saved');
-    const result = await runCli(['optimize', '--measure', '--model', model, '--llama-server', fakeLlamaServer, '--max-concurrency', '2', '--requests-per-level', '2'], { env: { BATCH_HOME: home } });
+    const result = await runCliInProcess(['optimize', '--measure', '--model', model, '--llama-server', fakeLlamaServer, '--max-concurrency', '2', '--requests-per-level', '2'], { env: { BATCH_HOME: home } });
     expect(result.code, result.stderr).toBe(0);
     const { loadAdvice } = await import('../../../src/hardware/saved-advice.js');
     expect(loadAdvice(home)?.measured).toEqual({ model, completionTokensPerSecond: expect.any(Number), concurrency: expect.any(Number) });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
 import { connectionOf } from '../../../src/store/connection-of.js';
-import { runCliInProcess as runCli } from '../../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
 let dir: string;
@@ -50,10 +50,10 @@ describe('a job database that cannot be written while the run finishes', () => {
     const input = path.join(dir, 'end.jsonl');
     const db = path.join(dir, "odd place's dbs", 'j.sqlite');
     writeFileSync(input, ['a', 'b'].map(line).join('\n') + '\n');
-    expect((await runCli(['run', input, '--server', sim.url, '--job', 'j', '--db', db, '-q'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'j', '--db', db, '-q'], { env })).code).toBe(0);
     writeFileSync(input, ['a', 'b', 'c'].map(line).join('\n') + '\n');
     const restore = failWrites(db, 'runs', 'UPDATE');
-    const result = await runCli(['run', input, '--server', sim.url, '--job', 'j', '--db', db, '-q'], { env });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--job', 'j', '--db', db, '-q'], { env });
     restore();
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`batch: error [STORE_WRITE_FAILED]: cannot record the end of the run in job database ${db}: database or disk is full`);
@@ -61,7 +61,7 @@ describe('a job database that cannot be written while the run finishes', () => {
     const hint = /continue with `([^`]+)`/.exec(result.stderr)?.[1];
     expect(hint).toBe(`batch resume j --db '${db.replace(/'/g, `'\\''`)}'`);
     const [, ...args] = shellWords(hint!);
-    const resumed = await runCli([...args, '--json'], { env, cwd: os.tmpdir() });
+    const resumed = await runCliInProcess([...args, '--json'], { env, cwd: os.tmpdir() });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ total: 3, done: 3 });
     // No stray database where a resume without --db would have looked.
@@ -75,15 +75,15 @@ describe('a job database that cannot be written while the run finishes', () => {
     const input = path.join(dir, 'ingest.jsonl');
     const db = path.join(dir, 'ingest-dbs', 'shared.sqlite');
     writeFileSync(input, ['a', 'b'].map(line).join('\n') + '\n');
-    expect((await runCli(['run', input, '--server', sim.url, '--job', 'first', '--db', db, '-q'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'first', '--db', db, '-q'], { env })).code).toBe(0);
     const restore = failWrites(db, 'items', 'INSERT');
     const command = ['run', input, '--server', sim.url, '--job', 'second', '--db', db, '-q'];
-    const result = await runCli(command, { env });
+    const result = await runCliInProcess(command, { env });
     restore();
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`[STORE_WRITE_FAILED]: cannot record the prompts in job database ${db}: database or disk is full`);
     expect(result.stderr).toContain('; then run the same command again');
-    expect((await runCli(command, { env })).code).toBe(0);
+    expect((await runCliInProcess(command, { env })).code).toBe(0);
     expect(readdirSync(home).filter((file) => file.includes('.sqlite'))).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineIdentity } from '../../../src/hardware/machine-identity.js';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
 import { closedPortUrl } from '../../helpers/closed-port-url.js';
-import { runCliInProcess as runCli } from '../../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
 let dir: string;
@@ -40,19 +40,19 @@ describe('a run refused before it sends anything leaves no job behind', () => {
     const { home, env } = fresh('empty');
     const input = path.join(dir, 'empty.jsonl');
     writeFileSync(input, '\n\n');
-    const result = await runCli(['run', input, '--server', sim.url, '-q'], { env });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '-q'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('batch: error [NO_PROMPTS]: no prompts found in');
     expect(readdirSync(home)).toEqual([]);
     // So a bare resume finds nothing, instead of a 0/0 ghost it would fail on.
-    const resumed = await runCli(['resume'], { env });
+    const resumed = await runCliInProcess(['resume'], { env });
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toContain('[JOB_NOT_FOUND]: no unfinished job in');
   });
 
   it('an unreachable server: exit 3, no job left', async () => {
     const { home, env, input } = fresh('unreachable');
-    const result = await runCli(['run', input, '--server', await closedPortUrl(), '-q'], { env });
+    const result = await runCliInProcess(['run', input, '--server', await closedPortUrl(), '-q'], { env });
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('[SERVER_UNREACHABLE]');
     expect(readdirSync(home)).toEqual([]);
@@ -60,8 +60,8 @@ describe('a run refused before it sends anything leaves no job behind', () => {
 
   it('a refused run of an existing database keeps its other jobs and the file', async () => {
     const { home, env, input } = fresh('keeps');
-    expect((await runCli(['run', input, '--server', sim.url, '--job', 'good', '-q'], { env })).code).toBe(0);
-    const result = await runCli(['run', input, '--server', await closedPortUrl(), '--job', 'bad', '--db', path.join(home, 'good.sqlite'), '-q'], { env });
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'good', '-q'], { env })).code).toBe(0);
+    const result = await runCliInProcess(['run', input, '--server', await closedPortUrl(), '--job', 'bad', '--db', path.join(home, 'good.sqlite'), '-q'], { env });
     expect(result.code).toBe(3);
     const store = CheckpointStore.open({ path: path.join(home, 'good.sqlite'), readonly: true });
     try {
@@ -73,7 +73,7 @@ describe('a run refused before it sends anything leaves no job behind', () => {
 
   it('a --model path that does not exist: MODEL_FILE_NOT_FOUND, exit 2 as README says, no job left', async () => {
     const { home, env, input } = fresh('missing-model');
-    const result = await runCli(['run', input, '--model', path.join(dir, 'missing.gguf'), '-q'], { env });
+    const result = await runCliInProcess(['run', input, '--model', path.join(dir, 'missing.gguf'), '-q'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`batch: error [MODEL_FILE_NOT_FOUND]: --model ${path.join(dir, 'missing.gguf')}: no such file`);
     expect(readdirSync(home)).toEqual([]);
@@ -81,7 +81,7 @@ describe('a run refused before it sends anything leaves no job behind', () => {
 
   it('`batch resume nosuchjob` says so and creates no database', async () => {
     const { home, env } = fresh('nosuch');
-    const result = await runCli(['resume', 'nosuchjob'], { env });
+    const result = await runCliInProcess(['resume', 'nosuchjob'], { env });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('[JOB_NOT_FOUND]: no job "nosuchjob"');
     expect(existsSync(path.join(home, 'nosuchjob.sqlite'))).toBe(false);
@@ -92,7 +92,7 @@ describe('saved advice is used only on the machine it was planned for', () => {
   it('advice for another machine is not used, and the run says why', async () => {
     const { home, env, input } = fresh('advice-other');
     writeAdvice(home, 'linux-x64; A100 x128; 2048 GiB RAM', 32);
-    const result = await runCli(['run', input, '--server', sim.url, '--json'], { env });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--json'], { env });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/was planned for "linux-x64; A100 x128; 2048 GiB RAM", not this one .*run `batch optimize` here/);
     expect(result.stderr).not.toContain('using the advice');
@@ -102,7 +102,7 @@ describe('saved advice is used only on the machine it was planned for', () => {
     const { home, env, input } = fresh('advice-here');
     writeAdvice(home, machineIdentity(), 1);
     sim.resetStats();
-    const result = await runCli(['run', input, '--server', sim.url], { env });
+    const result = await runCliInProcess(['run', input, '--server', sim.url], { env });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('using the advice of `batch optimize`');
     expect(result.stderr).toContain('--workers 1 (unless the servers report slots)');
@@ -116,13 +116,13 @@ describe('the job remembers the last settings given', () => {
     writeFileSync(input, `${JSON.stringify({ id: 'doomed', prompt: 'doomed question' })}\n`, { flag: 'a' });
     const flaky = await startSimServer({ flavour: 'openai', serviceMs: 1, script: (_n, request) => (request.promptText.includes('doomed') ? '500' : undefined) });
     try {
-      const first = await runCli(['run', input, '--server', flaky.url, '--job', 'moves', '--retries', '0', '-q'], { env });
+      const first = await runCliInProcess(['run', input, '--server', flaky.url, '--job', 'moves', '--retries', '0', '-q'], { env });
       expect(first.code).toBe(4);
       // The same job again, now naming the other server: nothing is pending, but the job remembers it.
-      expect((await runCli(['run', input, '--server', other.url, '--job', 'moves', '-q'], { env })).code).toBe(4);
+      expect((await runCliInProcess(['run', input, '--server', other.url, '--job', 'moves', '-q'], { env })).code).toBe(4);
       flaky.resetStats();
       other.resetStats();
-      const resumed = await runCli(['resume', 'moves', '--retry-failed', '-q'], { env });
+      const resumed = await runCliInProcess(['resume', 'moves', '--retry-failed', '-q'], { env });
       expect(resumed.code).toBe(0);
       expect(other.stats().completed).toBe(1);
       expect(flaky.stats().requests).toBe(0);
@@ -135,10 +135,10 @@ describe('the job remembers the last settings given', () => {
 describe('--api-key-env', () => {
   it('names an empty variable as empty, and an unset one as not set', async () => {
     const { env, input } = fresh('key-env');
-    const empty = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'BATCH_TEST_KEY', '-q'], { env: { ...env, BATCH_TEST_KEY: '' } });
+    const empty = await runCliInProcess(['run', input, '--server', sim.url, '--api-key-env', 'BATCH_TEST_KEY', '-q'], { env: { ...env, BATCH_TEST_KEY: '' } });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('the environment variable BATCH_TEST_KEY is empty; export it with the key');
-    const unset = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'BATCH_TEST_KEY_UNSET', '-q'], { env });
+    const unset = await runCliInProcess(['run', input, '--server', sim.url, '--api-key-env', 'BATCH_TEST_KEY_UNSET', '-q'], { env });
     expect(unset.stderr).toContain('the environment variable BATCH_TEST_KEY_UNSET is not set');
   });
 });

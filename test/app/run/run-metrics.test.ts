@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromptMetric, SampleMetric } from '../../../src/reporting/metric-lines.js';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
 import { connectionOf } from '../../../src/store/connection-of.js';
-import { runCliInProcess as runCli } from '../../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
 const serviceMs = 15;
@@ -49,7 +49,7 @@ describe('--metrics and samples of a run against the simulated server', () => {
     sim.resetStats();
     const { home, env, input } = fresh('agree', 40);
     const metrics = path.join(dir, 'agree-metrics.jsonl');
-    const result = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', '--job', 'agree', '--retries', '9', '--metrics', metrics, '-q'], { env });
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', '--job', 'agree', '--retries', '9', '--metrics', metrics, '-q'], { env });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const server = sim.stats();
@@ -111,13 +111,13 @@ describe('--metrics and samples of a run against the simulated server', () => {
     const { env, input } = fresh('resume', 6);
     const metrics = path.join(dir, 'resume-metrics.jsonl');
     // No retries: the faulted requests fail their prompts, which the resume sends again.
-    const first = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', '--job', 'resume', '--metrics', metrics, '--retries', '0', '-w', '1', '-q'], { env });
+    const first = await runCliInProcess(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', '--job', 'resume', '--metrics', metrics, '--retries', '0', '-w', '1', '-q'], { env });
     expect(first.code).toBe(4);
     const before = readMetrics(metrics);
     const failed = before.prompts.filter((p) => p.status === 'failed');
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.every((p) => p.error_code === 'RATE_LIMITED' || p.error_code === 'SERVER_ERROR')).toBe(true);
-    const resumed = await runCli(['resume', 'resume', '--retry-failed', '--retries', '5', '-q'], { env });
+    const resumed = await runCliInProcess(['resume', 'resume', '--retry-failed', '--retries', '5', '-q'], { env });
     expect(resumed.code).toBe(0);
     const after = readMetrics(metrics);
     expect(after.prompts.slice(0, before.prompts.length)).toEqual(before.prompts);
@@ -134,7 +134,7 @@ describe('--metrics and samples of a run against the simulated server', () => {
     writeFileSync(path.join(bin, 'nvidia-smi'), '#!/bin/sh\necho "0, NVIDIA H200, 73, 2048, 143771"\necho "1, NVIDIA H200, [N/A], 0, 143771"\n');
     chmodSync(path.join(bin, 'nvidia-smi'), 0o755);
     const metrics = path.join(dir, 'gpus-metrics.jsonl');
-    const result = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', '--job', 'gpus', '--retries', '9', '--metrics', metrics, '-q'], {
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', '--job', 'gpus', '--retries', '9', '--metrics', metrics, '-q'], {
       env: { ...env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` },
     });
     expect(result.code).toBe(0);
@@ -165,7 +165,7 @@ describe('--metrics and samples of a run against the simulated server', () => {
       ['a folder', ['--metrics', dir], `--metrics ${dir} is a folder`],
     ];
     for (const [, flags, message] of cases) {
-      const result = await runCli(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', ...flags, '-q'], { env });
+      const result = await runCliInProcess(['run', input, '--server', sim.url, '--api-key-env', 'SIM_KEY', ...flags, '-q'], { env });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(message);
     }

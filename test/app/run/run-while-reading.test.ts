@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
-import { runCliInProcess as runCli, startCliInProcess } from '../../helpers/run-cli-in-process.js';
+import { runCliInProcess, startCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
 let dir: string;
@@ -112,7 +112,7 @@ describe('batch run sends prompts while it is still reading them', () => {
     } finally {
       store.close();
     }
-    const resumed = await runCli(['resume', 'stdin'], { env });
+    const resumed = await runCliInProcess(['resume', 'stdin'], { env });
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toContain('stopped reading standard input before its end: it holds the prompts read until then');
     expect(outputLines(env).slice(0, 2).map((l) => l.custom_id)).toEqual(['q0', 'q1']);
@@ -143,7 +143,7 @@ describe('a job whose run stopped before the end of its input files', () => {
     const { env } = home('partial-file');
     const input = path.join(dir, 'partial.jsonl');
     writeFileSync(input, line('f0', 'file 0') + line('f1', 'file 1'));
-    expect((await runCli(['run', input, '--job', 'partial', '--server', sim.url, '-q'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['run', input, '--job', 'partial', '--server', sim.url, '-q'], { env })).code).toBe(0);
     // As a run stopped after two lines leaves it: the rest of the file is not in the job.
     appendFileSync(input, line('f2', 'file 2') + line('f3', 'file 3'));
     const store = CheckpointStore.open({ path: path.join(env.BATCH_HOME!, 'partial.sqlite') });
@@ -152,7 +152,7 @@ describe('a job whose run stopped before the end of its input files', () => {
     } finally {
       store.close();
     }
-    const resumed = await runCli(['resume', 'partial', '-q'], { env });
+    const resumed = await runCliInProcess(['resume', 'partial', '-q'], { env });
     expect(resumed.code).toBe(0);
     expect(outputLines(env, 'partial').map((l) => l.custom_id)).toEqual(['f0', 'f1', 'f2', 'f3']);
     expect(sim.stats().byPrompt).toEqual({ 'file 0': 1, 'file 1': 1, 'file 2': 1, 'file 3': 1 });

@@ -30,7 +30,7 @@ process.once('exit', () => {
 });
 
 /** Spawns the built bin exactly as a user runs it: `node bin/batch.js ...args`. */
-export function startCli(
+export function startCliProcess(
   args: readonly string[],
   options: {
     readonly cwd?: string;
@@ -79,8 +79,8 @@ export function startCli(
 }
 
 /** Runs the bin to completion. */
-export function runCli(args: readonly string[], options?: Parameters<typeof startCli>[1]): Promise<CliResult> {
-  return startCli(args, options).done;
+export function runCliProcess(args: readonly string[], options?: Parameters<typeof startCliProcess>[1]): Promise<CliResult> {
+  return startCliProcess(args, options).done;
 }
 
 /** Reads an output JSONL file into objects. */
