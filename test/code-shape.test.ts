@@ -21,17 +21,11 @@ const reasonWithinLines = 10;
 const allowedLongFunctions: readonly string[] = [
   'app/run/dry-run.ts: dryRun',
   'app/run/run-job.ts: runJob',
-  'scheduler/batch-scheduler.ts: BatchScheduler.#process',
-  'store/item-ingester.ts: ItemIngester.constructor',
 ];
 const allowedLongFiles: readonly string[] = [
   'app/run/run-job.ts',
-  'scheduler/batch-scheduler.ts',
   'servers/managed-server.ts',
   'servers/model-pool.ts',
-  'store/checkpoint-store.ts',
-  'store/item-ingester.ts',
-  'store/output-appender.ts',
 ];
 
 const srcDir = path.resolve(import.meta.dirname, '../src');

@@ -1,3 +1,5 @@
+// Long file: one state machine (check the file, replace it, append to it) whose steps share its
+// private state; the finished prefix and the reading of pages are split out already.
 import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
