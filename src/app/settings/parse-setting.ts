@@ -2,6 +2,19 @@ import { optionError, parseWholeNumber } from '../../util/check-option.js';
 import { GIB_BYTES } from '../../util/format-gib.js';
 import type { SettingRow } from './settings-table.js';
 
+/**
+ * The longest duration a setting accepts, in milliseconds: Node's timers hold a signed 32-bit
+ * delay, and a longer one is cut to 1 ms (a TimeoutOverflowWarning), so `--timeout 2200000`
+ * would time every request out at once. About 24.8 days.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** The refusal of a duration above MAX_DURATION_MS, with the fix for this row. */
+function refuseLongDuration(row: SettingRow, value: unknown, where: string | undefined): never {
+  const noLimit = row.zero === 'unlimited' ? '; for no limit give 0' : '';
+  throw optionError(row.flag, `at most ${Math.floor(MAX_DURATION_MS / 1000)} seconds (24.8 days, the longest timer Node keeps)${noLimit}`, value, where);
+}
+
 /** What a row accepts, for "expected …" messages. */
 export function describeSettingType(row: SettingRow): string {
   switch (row.type) {
@@ -40,6 +53,7 @@ export function parseSettingText(row: SettingRow, text: string): string | number
       const n = Number(trimmed);
       if (trimmed === '' || !Number.isFinite(n) || n < 0 || (n === 0 && row.zero !== 'unlimited') || n * 1000 < (row.min ?? 0)) refuse(row, text, undefined);
       const ms = Math.round(n * 1000);
+      if (ms > MAX_DURATION_MS) refuseLongDuration(row, text, undefined);
       // 0.0001 s would round to 0 ms, which means "no limit" or is refused: keep the smallest real limit.
       return n > 0 ? Math.max(1, ms) : 0;
     }
@@ -71,6 +85,7 @@ export function checkSettingValue(row: SettingRow, value: unknown, where: string
       return value;
     case 'seconds':
       if (!(Number.isSafeInteger(value) && (value as number) >= (row.min ?? (row.zero === 'unlimited' ? 0 : 1)))) refuse(row, value, where);
+      if ((value as number) > MAX_DURATION_MS) refuseLongDuration(row, value, where);
       return value;
     case 'gib':
       if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) refuse(row, value, where);

@@ -101,6 +101,18 @@ describe('parseSettingText', () => {
     expect(() => parseSettingText(settingRow('run', 'graceMs'), '-1')).toThrow(UsageError);
   });
 
+  it('refuses every duration at or above 2^31 ms, which Node would cut to a 1 ms timer, from a flag or the job', () => {
+    const durations = settingsTable.filter((row) => row.type === 'seconds');
+    expect(durations.length).toBeGreaterThan(5);
+    for (const row of durations) {
+      expect(parseSettingText(row, '2147483'), row.flag).toBe(2_147_483_000);
+      expect(() => parseSettingText(row, '2200000'), row.flag).toThrow(`expected \`${row.flag}\` to be at most 2147483 seconds (24.8 days, the longest timer Node keeps)`);
+      expect(() => parseSettingText(row, '99999999'), row.flag).toThrow(UsageError);
+      expect(() => checkSettingValue(row, 2 ** 31, 'saved in j.sqlite'), row.flag).toThrow(`(saved in j.sqlite) to be at most 2147483 seconds`);
+    }
+    expect(() => parseSettingText(settingRow('run', 'maxWaitMs'), '3000000')).toThrow('for no limit give 0, got "3000000"');
+  });
+
   it("holds a duration's minimum in milliseconds and refuses less, from a flag or the job", () => {
     const row = settingRow('run', 'sampleEveryMs');
     expect(settingDefault('run', 'sampleEveryMs')).toBe(5000);
