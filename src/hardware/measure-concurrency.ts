@@ -149,30 +149,37 @@ function levelsUpTo(max: number): number[] {
 /**
  * The smallest level within 5% of the best throughput, and why. Levels from the first that only
  * queues (see `isQueueing`) on are left out: their extra throughput is the client's round trip
- * hidden by a waiting request, paid for with a slot's worth of latency.
+ * hidden by a waiting request, paid for with a slot's worth of latency. The reason names the rule
+ * that chose, and every level that measured more than the one chosen with the rule that left it
+ * out: "2 gives the best throughput" is said only when no level measured more.
  */
 export function recommend(levels: readonly ConcurrencyLevel[]): { recommended: number; reason: string } {
   const queueAt = levels.findIndex((level, index) => index > 0 && isQueueing(level, levels[index - 1]!));
   const candidates = queueAt > 0 ? levels.slice(0, queueAt) : levels;
-  const best = candidates.reduce((top, level) => (level.completionTokensPerSecond > top.completionTokensPerSecond ? level : top), candidates[0]!);
+  const fastest = (list: readonly ConcurrencyLevel[]): ConcurrencyLevel => list.reduce((top, level) => (level.completionTokensPerSecond > top.completionTokensPerSecond ? level : top), list[0]!);
+  const best = fastest(candidates);
+  const top = fastest(levels);
   const chosen = candidates.find((level) => level.completionTokensPerSecond >= best.completionTokensPerSecond * (1 - NEAR_BEST))!;
   const rate = (level: ConcurrencyLevel): string => `${level.completionTokensPerSecond.toFixed(1)} tokens/s`;
   const latency = (level: ConcurrencyLevel): string => `p50 ${Math.round(level.p50LatencyMs)} ms`;
+  const versus = (level: ConcurrencyLevel): string => signedPercent(level.completionTokensPerSecond / chosen.completionTokensPerSecond - 1);
+  const beforeQueue = top === best ? '' : ' before requests queue';
   const parts = [
     chosen === best
-      ? `${chosen.concurrency} gives the best throughput (${rate(chosen)}, ${latency(chosen)})`
-      : `${chosen.concurrency} reaches ${rate(chosen)}, within 5% of the best (${rate(best)} at ${best.concurrency}), at lower latency (${latency(chosen)} vs ${Math.round(best.p50LatencyMs)} ms)`,
+      ? `${chosen.concurrency} gives the best throughput${beforeQueue} (${rate(chosen)}, ${latency(chosen)})`
+      : `${chosen.concurrency} reaches ${rate(chosen)}, within 5% of the best${beforeQueue} (${rate(best)} at ${best.concurrency}, ${versus(best)}), at lower latency (${latency(chosen)} vs ${Math.round(best.p50LatencyMs)} ms): the smallest level within 5% of the best is chosen`,
   ];
   const queued = levels[queueAt];
   if (queueAt > 0 && queued !== undefined) {
     const before = levels[queueAt - 1]!;
     parts.push(
-      `at ${queued.concurrency} requests only queue for the server's slots (${rate(queued)}, ${signedPercent(queued.completionTokensPerSecond / before.completionTokensPerSecond - 1)}, ` +
-        `while p50 latency went ${Math.round(before.p50LatencyMs)} → ${Math.round(queued.p50LatencyMs)} ms)`,
+      `at ${queued.concurrency} requests only queue for the server's slots (${rate(queued)}, ${versus(queued)} over ${chosen.concurrency}, ` +
+        `while p50 latency went ${Math.round(before.p50LatencyMs)} → ${Math.round(queued.p50LatencyMs)} ms from ${before.concurrency}), so it is left out: ` +
+        `a level whose median latency grows ${QUEUE_LATENCY_GROWTH}× or more for less than +${QUEUE_MAX_GAIN * 100}% throughput waits for slots`,
     );
   } else if (levels[levels.length - 1] !== best) {
     const last = levels[levels.length - 1]!;
-    parts.push(`${last.concurrency} added less than 5% (${rate(last)}, ${latency(last)})`);
+    parts.push(`${last.concurrency} added less than 5% (${rate(last)}, ${versus(last)} over ${chosen.concurrency}, ${latency(last)})`);
   }
   return { recommended: chosen.concurrency, reason: parts.join('; ') };
 }
