@@ -1,7 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Backend } from '../backends/backend.js';
-import { AppError } from '../errors.js';
+import type { Backend, CompletionRequest, CompletionResult } from '../backends/backend.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, toAppError } from '../errors.js';
+import { RetryPolicy } from '../scheduler/retry-policy.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint } from '../prompts/prompt-item.js';
 import type { ConcurrencyCurve, ConcurrencyLevel } from './concurrency-curve.js';
@@ -25,6 +27,12 @@ export interface MeasureConcurrencyOptions {
   readonly maxTokens?: number;
   /** Per-request deadline. @default 120000 */
   readonly timeoutMs?: number;
+  /**
+   * How a request that fails with a transient error (5xx, reset, timeout, 429) is sent again, as
+   * `batch run` retries it; a permanent error (or the retries spent) ends the measurement.
+   * @default new RetryPolicy() (5 retries, jittered backoff from 250 ms)
+   */
+  readonly retry?: RetryPolicy;
   /** Clock in milliseconds. @default performance.now */
   readonly now?: () => number;
   readonly signal?: AbortSignal;
@@ -60,7 +68,8 @@ function percentile(sorted: readonly number[], share: number): number {
  * requests in flight, stops when throughput grows less than 5% over the previous level, when a
  * level only queues for the server's slots (see `isQueueing`), or at `maxConcurrency`, and
  * recommends the smallest level within 5% of the best throughput of the levels before queueing.
- * A failed request ends the measurement with an AppError naming the level and the server.
+ * A transient failure is retried (`retry`); a request that still fails ends the measurement with
+ * an AppError naming the level and the server.
  */
 export async function measureConcurrency(options: MeasureConcurrencyOptions): Promise<ConcurrencyCurve> {
   const maxConcurrency = checkWholeNumber('maxConcurrency', options.maxConcurrency ?? 64, 1);
@@ -71,6 +80,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
     throw optionError('bodies', 'a non-empty array of request bodies', options.bodies);
   }
   const now = options.now ?? (() => performance.now());
+  const retry = options.retry ?? new RetryPolicy();
   const bodies = options.bodies ?? [DEFAULT_BODY];
   // Every request in flight listens on the signal, up to maxConcurrency at once: past Node's
   // default of 10 listeners it would print a MaxListenersExceededWarning. A signal of our own
@@ -99,7 +109,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
         const body = { ...base, ...(base.model === undefined && options.model !== undefined ? { model: options.model } : {}), max_tokens: maxTokens };
         const sentAt = now();
         try {
-          const result = await options.backend.complete({ endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal });
+          const result = await completeWithRetries(options.backend, { endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal }, retry);
           tokens += result.completionTokens;
         } catch (error) {
           failed = true;
@@ -131,6 +141,22 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
     if (previous !== undefined && (level.completionTokensPerSecond < previous.completionTokensPerSecond * (1 + MIN_GAIN) || isQueueing(level, previous))) break;
   }
   return { url: options.backend.url, levels, ...recommend(levels) };
+}
+
+/**
+ * One request, sent again after a transient failure (a single 500 must not end a measurement that
+ * `batch run` would have ridden through). Its latency counts the retries: the level paid for them.
+ */
+async function completeWithRetries(backend: Backend, request: CompletionRequest, retry: RetryPolicy): Promise<CompletionResult> {
+  for (let failures = 1; ; failures += 1) {
+    try {
+      return await backend.complete(request);
+    } catch (error) {
+      const delay = request.signal?.aborted === true ? undefined : retry.delayMs(failures, toAppError(error));
+      if (delay === undefined) throw error;
+      await sleep(delay, undefined, { signal: request.signal });
+    }
+  }
 }
 
 function signedPercent(share: number): string {
