@@ -1,5 +1,6 @@
 import { optionError, parseWholeNumber } from '../../util/check-option.js';
 import { GIB_BYTES } from '../../util/format-gib.js';
+import { keepAliveSyntax, parseOllamaKeepAlive } from '../../backends/ollama-keep-alive.js';
 import type { SettingRow } from './settings-table.js';
 
 /**
@@ -33,6 +34,8 @@ export function describeSettingType(row: SettingRow): string {
       return 'true or false';
     case 'string':
       return 'a non-empty string';
+    case 'keep-alive':
+      return keepAliveSyntax;
   }
 }
 
@@ -67,6 +70,9 @@ export function parseSettingText(row: SettingRow, text: string): string | number
       return text;
     case 'boolean':
       return text === 'true';
+    case 'keep-alive':
+      if (parseOllamaKeepAlive(text) === undefined) refuse(row, text, undefined);
+      return trimmed;
     case 'list':
     case 'string':
       if (trimmed === '') refuse(row, text, undefined);
@@ -101,6 +107,9 @@ export function checkSettingValue(row: SettingRow, value: unknown, where: string
       return value;
     case 'string':
       if (!(typeof value === 'string' && value !== '')) refuse(row, value, where);
+      return value;
+    case 'keep-alive':
+      if (!(typeof value === 'string' && parseOllamaKeepAlive(value) !== undefined)) refuse(row, value, where);
       return value;
   }
 }

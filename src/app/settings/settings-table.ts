@@ -17,9 +17,10 @@ export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'opt
  * - `gib`: a size in GiB (decimals allowed), held in bytes;
  * - `list`: a repeatable flag, held as an array in the order given;
  * - `choice`: one of `choices`;
+ * - `keep-alive`: an Ollama keep_alive (a Go duration such as `30m`, or seconds), held as typed;
  * - `string`, `boolean`: as they are.
  */
-export type SettingType = 'string' | 'list' | 'boolean' | 'count' | 'seconds' | 'gib' | 'choice';
+export type SettingType = 'string' | 'list' | 'boolean' | 'count' | 'seconds' | 'gib' | 'choice' | 'keep-alive';
 
 /**
  * Where a value may come from besides the table's default, in order of precedence:
@@ -99,7 +100,7 @@ export const settingsTable = [
   { key: 'retries', flag: '--retries', valueName: 'n', type: 'count', min: 0, default: defaults.retries, help: 'retries of a failed request (connect errors, resets, timeouts, 5xx, 429)', sources: ['flag', 'job'], commands: runLike },
   { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: defaults.maxDownMs, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
-  { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'string', default: defaults.keepAlive, help: 'Ollama keep_alive sent with every request', sources: ['flag', 'job'], commands: runLike },
+  { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'keep-alive', default: defaults.keepAlive, help: 'Ollama keep_alive sent with every request: a duration such as 30m or 1h30m, seconds, 0 (unload at once) or -1 (keep loaded)', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.maxWaitMs, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.graceMs, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
@@ -166,7 +167,7 @@ type ValueOf<R extends Row> = R extends { readonly type: 'choice'; readonly choi
     ? readonly string[]
     : R['type'] extends 'boolean'
       ? boolean
-      : R['type'] extends 'string'
+      : R['type'] extends 'string' | 'keep-alive'
         ? string
         : number;
 

@@ -139,7 +139,16 @@ describe('parseSettingText', () => {
   });
 
   it('refuses an empty string where a value is needed', () => {
-    expect(() => parseSettingText(settingRow('run', 'keepAlive'), '  ')).toThrow(/`--keep-alive` to be a non-empty string/);
+    expect(() => parseSettingText(settingRow('run', 'keepAlive'), '  ')).toThrow(/`--keep-alive` to be an Ollama keep_alive/);
+  });
+
+  it("--keep-alive takes Ollama's keep_alive syntax (a Go duration, or seconds) and refuses what Ollama would answer 400 to", () => {
+    const row = settingRow('run', 'keepAlive');
+    for (const text of ['30m', '1h30m', '90s', '1.5h', '250ms', '0', '-1', '300', '-1m', ' 5m ']) expect(parseSettingText(row, text), text).toBe(text.trim());
+    for (const text of ['banana', '5 m', '5M', '1d', 'm', '-', '1h30', '3e5', '99999999999h']) {
+      expect(() => parseSettingText(row, text), text).toThrow(`expected \`--keep-alive\` to be an Ollama keep_alive: a duration such as 30m, 1h30m or 90s, seconds such as 300, 0 to unload at once, or a negative value such as -1 to keep the model loaded, got "${text}"`);
+    }
+    expect(() => checkSettingValue(row, 'banana', 'saved in j.sqlite')).toThrow('expected `--keep-alive` (saved in j.sqlite) to be an Ollama keep_alive');
   });
 });
 
