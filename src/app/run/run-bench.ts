@@ -6,6 +6,7 @@ import { findAdviceFor } from '../../hardware/saved-advice.js';
 import { machineIdentity } from '../../hardware/machine-identity.js';
 import type { CompletionResult, ServerType } from '../../backends/backend.js';
 import type { Router } from '../../scheduler/router.js';
+import type { ServerEngine } from '../../servers/choose-server-launch.js';
 import { recordBench, type BenchPhase, type BenchResult } from '../../store/benches.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { percentileRank } from '../../store/job-stats.js';
@@ -22,6 +23,8 @@ export interface RunBenchOptions {
   /** The GGUF model of the managed server. @default the default model */
   readonly model?: string;
   readonly llamaServer?: string;
+  /** `--engine`: which server runs the managed model. @default 'auto' */
+  readonly engine?: ServerEngine;
   /** @default saved advice, else 4 */
   readonly slots?: number;
   /** @default saved advice, else 2048 */
@@ -150,6 +153,7 @@ export async function runBench(options: RunBenchOptions, context: RunBenchContex
     ...(options.serverType === undefined ? {} : { serverType: options.serverType }),
     ...(options.apiKeyEnv === undefined ? {} : { apiKeyEnv: options.apiKeyEnv }),
     ...(options.llamaServer === undefined ? {} : { llamaServer: options.llamaServer }),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     slots: options.slots ?? advice?.slots ?? settingDefault('bench', 'slots'),
     contextSize: options.contextSize ?? advice?.contextSize ?? settingDefault('bench', 'contextSize'),

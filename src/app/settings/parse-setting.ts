@@ -33,7 +33,7 @@ export function describeSettingType(row: SettingRow): string {
     case 'boolean':
       return 'true or false';
     case 'string':
-      return 'a non-empty string';
+      return row.empty === 'clears' ? "a string ('' clears it)" : 'a non-empty string';
     case 'keep-alive':
       return keepAliveSyntax;
   }
@@ -75,6 +75,8 @@ export function parseSettingText(row: SettingRow, text: string): string | number
       return trimmed;
     case 'list':
     case 'string':
+      // An empty value clears what the job remembers, where the row says so (`--llama-server-args ''`).
+      if (trimmed === '' && row.type === 'string' && row.empty === 'clears') return '';
       if (trimmed === '') refuse(row, text, undefined);
       return text;
   }

@@ -44,6 +44,8 @@ export interface SettingRow {
   readonly min?: number;
   /** `seconds`: whether 0 is accepted, and what it means. @default refused */
   readonly zero?: 'refused' | 'unlimited';
+  /** `string`: whether an empty value is accepted, clearing a value the job remembers. @default refused */
+  readonly empty?: 'refused' | 'clears';
   /** `choice`: the values accepted. */
   readonly choices?: readonly string[];
   /** The value when no source gives one, in the unit the settings hold (ms, bytes). */
@@ -84,12 +86,13 @@ export const settingsTable = [
   { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'the GGUF model to serve', sources: ['flag'], commands: ['serve'] },
   { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: runLike },
   { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
-  { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', help: 'extra arguments for every managed llama-server (one string)', sources: ['flag', 'job'], commands: managed },
+  { key: 'engine', flag: '--engine', valueName: 'engine', type: 'choice', choices: ['auto', 'embedded', 'llama-server'], default: 'auto', help: 'which server runs managed models: auto is llama-server when one is found (given, on PATH, or built by `batch setup llama-server`), else the embedded node-llama-cpp server', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
+  { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', empty: 'clears', help: "extra arguments for every managed llama-server (one string, without the flags batch sets itself such as -m, -np or -c); '' clears the ones a job remembers", sources: ['flag', 'job'], commands: managed },
   { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: defaults.maxModels, defaultText: `saved advice, else ${defaults.maxModels}`, help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
   { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve', 'bench'] },
   { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve', 'bench'] },
   { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve', 'bench'] },
-  { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "llama-server's own", help: 'layers a managed llama-server offloads to the GPU (-ngl)', sources: ['flag', 'job'], commands: managed },
+  { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "the server's own", help: "layers a managed server offloads to the GPU (llama-server's -ngl, the embedded server's node-llama-cpp gpuLayers)", sources: ['flag', 'job'], commands: managed },
   { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: runLike },
   { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: defaults.startupTimeoutMs, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
   // The worker pool.

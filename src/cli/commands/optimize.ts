@@ -204,6 +204,7 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
     // The server `batch run` would start with this advice: the plan's shape, the user's llama-server flags.
     settings: {
       models: [models[0]!],
+      engine: options.engine,
       llamaServer: options.llamaServer,
       llamaServerArgs: options.llamaServerArgs,
       gpuLayers: options.gpuLayers,
