@@ -149,6 +149,9 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   if (options.hardware !== undefined) {
     // What-if advice describes another machine: saved as this one's, it would size tonight's run wrongly.
     notice(`advice for ${options.hardware} is not saved: it plans for another machine (what-if); \`batch optimize\` without --hardware saves advice for this one`);
+  } else if (saved.models.every((model) => !model.fits)) {
+    // Advice for models that cannot load would only set tonight's run to fail the same way.
+    notice('advice is not saved: no model fits this machine\'s memory (see the warnings); free memory, or plan a smaller model, and run `batch optimize` again');
   } else if (options.save !== false) {
     const [{ saveAdvice, plansSeveralModels }, { batchHome }, { machineIdentity }] = await Promise.all([
       import('../../hardware/saved-advice.js'),
