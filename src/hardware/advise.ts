@@ -75,10 +75,13 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
   }
   const placed = planned.map((model) => shaped.get(model)!);
 
-  const slots = Math.min(...placed.map((model) => model.slots));
+  // The run's settings are shaped by the models it can start: one that does not fit has no say.
+  const fitting = placed.filter((model) => model.fits);
+  const shaping = fitting.length > 0 ? fitting : placed;
+  const slots = Math.min(...shaping.map((model) => model.slots));
   reasons.push(
-    placed.length > 1
-      ? `--slots ${slots}: the smallest of the models' slots (${placed.map((m) => `${m.model} ${m.slots}`).join(', ')}), since the flag applies to every managed server`
+    shaping.length > 1
+      ? `--slots ${slots}: the smallest of the models' slots (${shaping.map((m) => `${m.model} ${m.slots}`).join(', ')}), since the flag applies to every managed server`
       : `--slots ${slots}: parallel sequences of the server (llama-server -np)`,
   );
   const workers = slots;
@@ -110,13 +113,12 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
       : `--threads ${threads}: the physical cores less one, left to batch and the server's HTTP loop (on ${cores} cores a spinning llama.cpp thread that loses its core slows every token)`,
   );
 
-  const partial = placed.filter((model) => model.pool === 'gpu' && !model.fullOffload);
+  const partial = shaping.filter((model) => model.pool === 'gpu' && !model.fullOffload);
   const gpuLayers = partial.length === 0 ? undefined : Math.min(...partial.map((model) => model.gpuLayers));
   if (gpuLayers !== undefined) reasons.push(`--gpu-layers ${gpuLayers}: the layers that fit on the GPU (the flag applies to every managed server)`);
   reasons.push('llama-server -c is slots × ctx: llama-server splits -c across its -np slots, so each slot gets ctx tokens');
 
   // A model that does not fit is flagged, never started by a command the plan prints.
-  const fitting = placed.filter((model) => model.fits);
   const commands = fitting.length === 0 ? undefined : planCommands(fitting, hardware, { inputs, workers, maxModels, slots, contextSize, threads, gpuLayers, modelsGiven });
   return {
     ...(modelsGiven

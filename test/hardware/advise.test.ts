@@ -109,6 +109,8 @@ describe('advise', () => {
     expect(plan.commands!.batchRun).toContain('--model /models/llama-8b-q4.gguf');
     expect(plan.commands!.batchRun).not.toContain('llama-70b');
     expect(plan.commands!.llamaServer).toHaveLength(1);
+    // The settings are the 8B's own (4 slots on 8 cores), not cut to the 1 slot of the model left out.
+    expect(plan).toMatchObject({ slots: 4, workers: 4, maxModels: 1 });
     expect(formatPlan(plan)).toContain('# without llama-70b-q4, which does not fit (see the warnings)');
   });
 
