@@ -1,3 +1,4 @@
+import { defaults } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { llamaCppCacheDir } from '../setup/llama-cpp-cache.js';
 import { checkLlamaServerArgs } from './check-llama-server-args.js';
@@ -8,7 +9,7 @@ export type ServerEngine = 'auto' | 'embedded' | 'llama-server';
 
 /** The settings that decide how managed servers are started. */
 export interface ChooseServerLaunchOptions {
-  /** `--engine`. @default 'auto': llama-server when one is found, else the embedded server */
+  /** `--engine`; auto is llama-server when one is found, else the embedded server. @default 'auto' */
   readonly engine?: ServerEngine;
   /** `--llama-server`: the binary. */
   readonly llamaServer?: string;
@@ -30,7 +31,7 @@ export interface ChooseServerLaunchOptions {
  * flags given to the embedded server, or flags of `--llama-server-args` that batch sets itself.
  */
 export function chooseServerLaunch(options: ChooseServerLaunchOptions, env: Readonly<Record<string, string | undefined>>): ServerLaunch {
-  const engine = options.engine ?? 'auto';
+  const engine = options.engine ?? defaults.engine;
   const extraArgs = (options.llamaServerArgs ?? '').split(/\s+/).filter(Boolean);
   const embedded: ServerLaunch = { kind: 'embedded', threads: options.embeddedThreads, ...(options.gpuLayers === undefined ? {} : { gpuLayers: options.gpuLayers }) };
   if (engine === 'embedded') {
