@@ -30,4 +30,6 @@ export const defaults = {
   host: '127.0.0.1',
   /** `batch serve --gpu`: `EmbeddedServerFlags.gpu`. */
   gpu: 'auto',
+  /** `--engine`: `ChooseServerLaunchOptions.engine`. */
+  engine: 'auto',
 } as const;

@@ -39,6 +39,7 @@ export const errorCodes = {
   ANSWER_INVALID_SHAPE: { exitCode: ExitCode.Environment, description: 'the server answered 200 with JSON that is no completion (no `choices`, no message or text); retried' },
   CONTEXT_EXCEEDED: { exitCode: ExitCode.Environment, description: "the prompt is longer than the server's context (llama-server's 400); not retried: raise --ctx or shorten the prompt" },
   REQUEST_REJECTED: { exitCode: ExitCode.Environment, description: 'the server refused the request with another 4xx (bad request, unknown path); not retried' },
+  REQUEST_OVER_TPM: { exitCode: ExitCode.Usage, description: "a prompt's estimated tokens are more than --tpm allows in a minute; not sent: raise --tpm or shorten the prompt" },
   MODEL_NOT_FOUND: { exitCode: ExitCode.Environment, description: 'the model named is not served: the server says so, or no --model has that name' },
   MODEL_FILE_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'a --model path that does not exist' },
   MODEL_INVALID: { exitCode: ExitCode.Environment, description: 'a model file that is not a GGUF model llama.cpp can load' },
@@ -125,6 +126,7 @@ export type BackendErrorCode =
   | 'ANSWER_INVALID_SHAPE'
   | 'CONTEXT_EXCEEDED'
   | 'REQUEST_REJECTED'
+  | 'REQUEST_OVER_TPM'
   | 'MODEL_NOT_FOUND'
   | 'ANSWER_INVALID'
   | 'INTERNAL';

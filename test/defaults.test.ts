@@ -32,6 +32,7 @@ const shared: readonly SharedOption[] = [
   { option: 'reporting/run-sampler.ts#RunSamplerOptions.intervalMs', command: 'run', key: 'sampleEveryMs' },
   { option: 'reporting/run-telemetry.ts#RunTelemetryOptions.intervalMs', readIn: 'reporting/run-sampler.ts', command: 'run', key: 'sampleEveryMs' },
   { option: 'backends/ollama-backend.ts#OllamaBackendOptions.keepAlive', command: 'run', key: 'keepAlive' },
+  { option: 'servers/choose-server-launch.ts#ChooseServerLaunchOptions.engine', command: 'run', key: 'engine' },
   { option: 'embedded/embedded-server.ts#EmbeddedServerOptions.host', command: 'serve', key: 'host' },
   { option: 'embedded/embedded-server-flags.ts#EmbeddedServerFlags.host', command: 'serve', key: 'host' },
   { option: 'embedded/embedded-server-flags.ts#EmbeddedServerFlags.gpu', command: 'serve', key: 'gpu' },

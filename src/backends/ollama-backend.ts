@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { keepAliveSyntax, parseOllamaKeepAlive } from './ollama-keep-alive.js';
 import { UsageError } from '../errors.js';
 import { checkNumber } from '../util/check-option.js';
 import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
@@ -47,17 +48,19 @@ export class OllamaBackend implements Backend {
   readonly type: ServerType = 'ollama';
   readonly url: string;
   readonly #http: HttpEndpoint;
-  readonly #keepAlive: string;
+  /** As Ollama takes it: seconds as a number, a Go duration as a string. */
+  readonly #keepAlive: string | number;
   readonly #probeTimeoutMs: number;
 
   constructor(options: OllamaBackendOptions) {
-    if (options.keepAlive !== undefined && (typeof options.keepAlive !== 'string' || options.keepAlive.trim() === '')) {
-      throw new UsageError(`expected \`keepAlive\` to be a duration such as '30m', '-1' or '0', got ${JSON.stringify(options.keepAlive)}`);
+    const keepAlive = typeof options.keepAlive === 'string' ? parseOllamaKeepAlive(options.keepAlive) : undefined;
+    if (options.keepAlive !== undefined && keepAlive === undefined) {
+      throw new UsageError(`expected \`keepAlive\` to be ${keepAliveSyntax}, got ${JSON.stringify(options.keepAlive)}`);
     }
     if (options.probeTimeoutMs !== undefined) checkNumber('probeTimeoutMs', options.probeTimeoutMs, 0, true);
     this.url = options.url;
     this.#http = new HttpEndpoint(options);
-    this.#keepAlive = options.keepAlive ?? defaults.keepAlive;
+    this.#keepAlive = keepAlive ?? defaults.keepAlive;
     this.#probeTimeoutMs = options.probeTimeoutMs ?? 10_000;
   }
 

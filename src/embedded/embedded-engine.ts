@@ -13,6 +13,8 @@ export interface EmbeddedEngineOptions {
   readonly contextSize: number;
   readonly threads: number;
   readonly gpu: 'auto' | false;
+  /** Layers offloaded to the GPU (`--gpu-layers`); undefined: node-llama-cpp's 'auto'. Ignored (0) without a GPU. */
+  readonly gpuLayers?: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export class EmbeddedEngine {
       progressLogs: false,
     });
     try {
-      const model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpu === false ? 0 : 'auto' });
+      const model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpu === false ? 0 : (options.gpuLayers ?? 'auto') });
       const context = await model.createContext({
         sequences: options.slots,
         contextSize: options.contextSize,

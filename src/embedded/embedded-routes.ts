@@ -1,6 +1,7 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GgufInfo } from '../models/gguf-reader.js';
+import { bearerTokenMatches } from './bearer-token.js';
 import type { EmbeddedEngine } from './embedded-engine.js';
 import { GenerationAbortedError, GenerationRequestError, GenerationSchemaError } from './generation-errors.js';
 import type { GenerationResult } from './generation-request.js';
@@ -58,11 +59,9 @@ async function route(state: EmbeddedRouteState, request: IncomingMessage, respon
   throw new OpenAiRequestError(404, `no route for ${method} ${path}; the embedded server serves /health, /props, /slots, /v1/models, /v1/chat/completions and /v1/completions`, 'not_found_error');
 }
 
-/** Whether the request carries `Bearer <key>`, compared in constant time. */
+/** Whether the request carries `Bearer <key>` (the scheme in any case), compared in constant time. */
 function hasKey(request: IncomingMessage, key: string): boolean {
-  const given = Buffer.from(request.headers.authorization ?? '');
-  const wanted = Buffer.from(`Bearer ${key}`);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  return bearerTokenMatches(request.headers.authorization, key);
 }
 
 function health(state: EmbeddedRouteState, response: ServerResponse): void {

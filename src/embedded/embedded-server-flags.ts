@@ -22,6 +22,8 @@ export interface EmbeddedServerFlags {
   readonly threads?: string | number;
   /** `--gpu auto|off`. @default 'auto' */
   readonly gpu?: string;
+  /** `--gpu-layers`: layers offloaded to the GPU. @default node-llama-cpp's auto */
+  readonly gpuLayers?: string | number;
 }
 
 /** The flags as server options; `modelPath` is absent when `--model` was not given. */
@@ -29,7 +31,7 @@ export type EmbeddedServerFlagOptions = Omit<EmbeddedServerOptions, 'modelPath'>
 
 /**
  * Checks the embedded server's flags and turns them into `startEmbeddedServer` options: the one
- * reading of `--host --port --slots --ctx --threads --gpu`, with UsageError naming the flag.
+ * reading of `--host --port --slots --ctx --threads --gpu --gpu-layers`, with UsageError naming the flag.
  */
 export function parseEmbeddedServerFlags(flags: EmbeddedServerFlags, defaultPort: number): EmbeddedServerFlagOptions {
   const gpu = flags.gpu ?? defaults.gpu;
@@ -40,6 +42,7 @@ export function parseEmbeddedServerFlags(flags: EmbeddedServerFlags, defaultPort
   const slots = wholeNumberFlag('--slots', flags.slots, 1)!;
   const contextSize = wholeNumberFlag('--ctx', flags.contextSize, 0)!;
   const threads = wholeNumberFlag('--threads', flags.threads, 1);
+  const gpuLayers = wholeNumberFlag('--gpu-layers', flags.gpuLayers, 0);
   return {
     ...(flags.model === undefined ? {} : { modelPath: flags.model }),
     // Loopback unless the user names another interface: the server has no authentication.
@@ -49,6 +52,7 @@ export function parseEmbeddedServerFlags(flags: EmbeddedServerFlags, defaultPort
     contextSize,
     ...(threads === undefined ? {} : { threads }),
     gpu: gpu === 'off' ? false : 'auto',
+    ...(gpuLayers === undefined ? {} : { gpuLayers }),
   };
 }
 

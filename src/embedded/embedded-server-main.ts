@@ -1,6 +1,6 @@
 /**
  * Process entry of the embedded llama.cpp server:
- * `node dist/embedded/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off]`.
+ * `node dist/embedded/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off] [--gpu-layers N]`.
  *
  * Protocol on stdout, one JSON object per line:
  * `{"event":"listening","url":...,"pid":...}` once listening (the model keeps loading; poll /health),
@@ -16,7 +16,7 @@ import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 import { SERVER_API_KEY_VARIABLE } from '../servers/server-api-key.js';
 
 const USAGE =
-  'usage: node dist/embedded/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off]';
+  'usage: node dist/embedded/embedded-server-main.js --model P [--host 127.0.0.1] [--port 0] --parallel N --ctx N [--threads N] [--gpu auto|off] [--gpu-layers N]';
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -36,13 +36,14 @@ async function main(): Promise<void> {
       ctx: { type: 'string' },
       threads: { type: 'string' },
       gpu: { type: 'string' },
+      'gpu-layers': { type: 'string' },
     },
   });
   let options: EmbeddedServerFlagOptions;
   try {
     // llama-server's flag names, as buildServerCommand passes them; the caller always says how many slots.
     if (argv.parallel === undefined || argv.ctx === undefined) usage('--parallel and --ctx are required');
-    options = parseEmbeddedServerFlags({ ...argv, slots: argv.parallel, contextSize: argv.ctx }, 0);
+    options = parseEmbeddedServerFlags({ ...argv, slots: argv.parallel, contextSize: argv.ctx, gpuLayers: argv['gpu-layers'] }, 0);
   } catch (error) {
     usage((error as Error).message);
   }

@@ -35,6 +35,11 @@ export interface EmbeddedServerOptions {
   readonly threads?: number;
   /** 'auto': CUDA/Vulkan when a prebuilt binary for one works, else CPU; false: CPU only. Nothing is ever built or downloaded. @default 'auto' */
   readonly gpu?: 'auto' | false;
+  /**
+   * Layers offloaded to the GPU (`--gpu-layers`, llama-server's `-ngl`), as node-llama-cpp's
+   * `gpuLayers`; 0 keeps the model on the CPU. Without a GPU nothing is offloaded. @default 'auto'
+   */
+  readonly gpuLayers?: number;
   /** `max_tokens` of requests that set none. @default 256 */
   readonly maxTokensDefault?: number;
   /**
@@ -111,6 +116,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     contextSize,
     threads: resolved.threads,
     gpu: resolved.gpu,
+    ...(resolved.gpuLayers === undefined ? {} : { gpuLayers: resolved.gpuLayers }),
   });
   const ready = loading.then(
     (engine): EmbeddedServerReady => {
@@ -153,6 +159,7 @@ interface ResolvedOptions {
   readonly contextSize: number;
   readonly threads: number;
   readonly gpu: 'auto' | false;
+  readonly gpuLayers: number | undefined;
   readonly maxTokensDefault: number;
   readonly apiKey: string | undefined;
 }
@@ -172,6 +179,7 @@ function resolveOptions(options: EmbeddedServerOptions): ResolvedOptions {
     contextSize: checkWholeNumber('contextSize', options.contextSize, 0),
     threads: Math.min(checkWholeNumber('threads', options.threads ?? Math.max(1, cores - 1), 1), cores),
     gpu,
+    gpuLayers: options.gpuLayers === undefined ? undefined : checkWholeNumber('gpuLayers', options.gpuLayers, 0),
     maxTokensDefault: checkWholeNumber('maxTokensDefault', options.maxTokensDefault ?? 256, 1),
     apiKey: options.apiKey === undefined ? undefined : checkApiKey(options.apiKey),
   };

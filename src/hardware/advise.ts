@@ -75,24 +75,28 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
   }
   const placed = planned.map((model) => shaped.get(model)!);
 
-  const slots = Math.min(...placed.map((model) => model.slots));
+  // The run's settings are shaped by the models it can start: one that does not fit has no say.
+  const fitting = placed.filter((model) => model.fits);
+  const shaping = fitting.length > 0 ? fitting : placed;
+  const slots = Math.min(...shaping.map((model) => model.slots));
   reasons.push(
-    placed.length > 1
-      ? `--slots ${slots}: the smallest of the models' slots (${placed.map((m) => `${m.model} ${m.slots}`).join(', ')}), since the flag applies to every managed server`
+    shaping.length > 1
+      ? `--slots ${slots}: the smallest of the models' slots (${shaping.map((m) => `${m.model} ${m.slots}`).join(', ')}), since the flag applies to every managed server`
       : `--slots ${slots}: parallel sequences of the server (llama-server -np)`,
   );
   const workers = slots;
   reasons.push(`--workers ${workers}: one request in flight per slot; more would only queue inside the server`);
 
-  const maxModels = modelsGiven ? coResidentModels(placements, reasons) : assumedModelsThatFit(pools, slots, contextSize, reasons);
+  const maxModels = modelsGiven ? coResidentModels(placed, reasons) : assumedModelsThatFit(pools, slots, contextSize, reasons);
   const threads = llamaThreads(hardware.cpu.physicalCores, reasons);
 
-  const partial = placed.filter((model) => model.pool === 'gpu' && !model.fullOffload);
+  const partial = shaping.filter((model) => model.pool === 'gpu' && !model.fullOffload);
   const gpuLayers = partial.length === 0 ? undefined : Math.min(...partial.map((model) => model.gpuLayers));
   if (gpuLayers !== undefined) reasons.push(`--gpu-layers ${gpuLayers}: the layers that fit on the GPU (the flag applies to every managed server)`);
   reasons.push('llama-server -c is slots × ctx: llama-server splits -c across its -np slots, so each slot gets ctx tokens');
 
-  const commands = planCommands(placed, hardware, { inputs, workers, maxModels, slots, contextSize, threads, gpuLayers, modelsGiven });
+  // A model that does not fit is flagged, never started by a command the plan prints.
+  const commands = fitting.length === 0 ? undefined : planCommands(fitting, hardware, { inputs, workers, maxModels, slots, contextSize, threads, gpuLayers, modelsGiven });
   return {
     ...(modelsGiven
       ? {}
@@ -110,14 +114,19 @@ export function advise(hardware: HardwareSummary, models: readonly ModelProfile[
     ...(gpuLayers === undefined ? {} : { gpuLayers }),
     warnings,
     reasons,
-    commands,
+    ...(commands === undefined ? {} : { commands }),
   };
 }
 
 /** --max-models for the models given: those placed to stay loaded together. */
-function coResidentModels(placements: readonly Placement[], reasons: string[]): number {
-  const maxModels = Math.max(1, placements.filter((placement) => placement.coResident).length);
-  reasons.push(`--max-models ${maxModels}: ${maxModels} of the ${placements.length} model(s) fit in memory at once`);
+function coResidentModels(placed: readonly { readonly coResident: boolean }[], reasons: string[]): number {
+  const resident = placed.filter((model) => model.coResident).length;
+  const maxModels = Math.max(1, resident);
+  reasons.push(
+    resident === 0
+      ? `--max-models ${maxModels}: none of the ${placed.length} model(s) fits in memory at once (see the warnings)`
+      : `--max-models ${maxModels}: ${maxModels} of the ${placed.length} model(s) fit in memory at once`,
+  );
   return maxModels;
 }
 
@@ -187,23 +196,27 @@ function shapeModel(
       `${profile.id} needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
         `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable: ${offload}, expect generation several times slower; a smaller quantisation would fit entirely`,
     );
-    if (spillBytes > ram.usableBytes) {
-      warnings.push(`${profile.id}: the ${gib(spillBytes)} GiB left off the GPU exceed the ${gib(ram.usableBytes)} GiB of usable RAM: it will swap; use a smaller quantisation or a smaller --ctx`);
+    const fits = spillBytes <= ram.usableBytes;
+    if (!fits) {
+      warnings.push(
+        `${profile.id} does not fit: the ${gib(spillBytes)} GiB left off the GPU exceed the ${gib(ram.usableBytes)} GiB of usable RAM, so it would swap or fail to load; ` +
+          'free memory, or use a smaller quantisation or a smaller --ctx, and plan again (no command starts it)',
+      );
     }
     reasons.push(
       `${profile.id} on ${pool.name}, partly: ${slots} slots (CPU-bound: physical cores / 2); ${gib(totalBytes)} GiB over ${profile.layers} layers = ${gib(layerBytes)} GiB per layer, ` +
         `floor(${gib(pool.usableBytes)} / ${gib(layerBytes)}) = ${gpuLayers} layers on the GPU`,
     );
-    return { ...base, gpuLayers, fullOffload: false, slots, kvCacheBytes: estimateModelMemory(profile, { slots, contextSize }).kvCacheBytes };
+    return { ...base, coResident: base.coResident && fits, fits, gpuLayers, fullOffload: false, slots, kvCacheBytes: estimateModelMemory(profile, { slots, contextSize }).kvCacheBytes };
   }
 
   if (!placement.fits) {
     warnings.push(
-      `${profile.id} needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
-        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable: it will swap or fail to load; use a smaller quantisation or a smaller --ctx`,
+      `${profile.id} does not fit: it needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
+        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable, so it would swap or fail to load; free memory, or use a smaller quantisation or a smaller --ctx, and plan again (no command starts it)`,
     );
-    reasons.push(`${profile.id} in ${pool.name}: 1 slot, as even one does not fit`);
-    return { ...base, gpuLayers: pool.kind === 'ram' ? 0 : profile.layers, fullOffload: pool.kind !== 'ram', slots: 1, kvCacheBytes: slotBytes };
+    reasons.push(`${profile.id} does not fit ${pool.name}: even 1 slot needs ${gib(minimumBytes)} GiB, ${gib(pool.usableBytes)} GiB usable`);
+    return { ...base, coResident: false, fits: false, gpuLayers: pool.kind === 'ram' ? 0 : profile.layers, fullOffload: pool.kind !== 'ram', slots: 1, kvCacheBytes: slotBytes };
   }
 
   const neighbours = placement.coResident ? all.filter((other) => other.coResident && other.poolIndex === placement.poolIndex) : [placement];
@@ -224,5 +237,5 @@ function shapeModel(
     );
   }
   const onGpu = pool.kind !== 'ram';
-  return { ...base, gpuLayers: onGpu ? profile.layers : 0, fullOffload: onGpu, slots, kvCacheBytes: estimate.kvCacheBytes };
+  return { ...base, fits: true, gpuLayers: onGpu ? profile.layers : 0, fullOffload: onGpu, slots, kvCacheBytes: estimate.kvCacheBytes };
 }

@@ -56,7 +56,7 @@ export function formatPlan(plan: OptimizationPlan): string {
         String(model.contextPerSlot),
         gib(model.weightsBytes),
         gib(model.kvCacheBytes),
-        model.coResident ? 'yes' : 'in turn',
+        !model.fits ? 'does not fit' : model.coResident ? 'yes' : 'in turn',
       ]),
     ),
   );
@@ -71,16 +71,22 @@ export function formatPlan(plan: OptimizationPlan): string {
   sections.push(formatTable(['setting', 'value'], settings));
   if (plan.warnings.length > 0) sections.push(['Warnings:', ...plan.warnings.map((warning) => `  ! ${warning}`)].join('\n'));
   sections.push(['Why:', ...plan.reasons.map((reason) => `  - ${reason}`)].join('\n'));
-  sections.push(
-    [
-      'Commands:',
-      '  # batch with managed servers',
-      `  ${plan.commands.batchRun}`,
-      '  # or your own llama-server (-c is the total context, split across the -np slots)',
-      ...plan.commands.llamaServer.map((command) => `  ${command}`),
-      '  # or Ollama',
-      `  ${plan.commands.ollamaServe}`,
-    ].join('\n'),
-  );
+  const unfit = plan.models.filter((model) => !model.fits).map((model) => model.model);
+  if (plan.commands === undefined) {
+    sections.push(`Commands: none: ${unfit.join(', ')} ${unfit.length === 1 ? 'does' : 'do'} not fit this machine's memory (see the warnings)`);
+  } else {
+    sections.push(
+      [
+        'Commands:',
+        ...(unfit.length === 0 ? [] : [`  # without ${unfit.join(', ')}, which ${unfit.length === 1 ? 'does' : 'do'} not fit (see the warnings)`]),
+        '  # batch with managed servers',
+        `  ${plan.commands.batchRun}`,
+        '  # or your own llama-server (-c is the total context, split across the -np slots)',
+        ...plan.commands.llamaServer.map((command) => `  ${command}`),
+        '  # or Ollama',
+        `  ${plan.commands.ollamaServe}`,
+      ].join('\n'),
+    );
+  }
   return `${sections.join('\n\n')}\n`;
 }

@@ -1,7 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Backend } from '../backends/backend.js';
-import { AppError } from '../errors.js';
+import type { Backend, CompletionRequest, CompletionResult } from '../backends/backend.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, toAppError } from '../errors.js';
+import { RetryPolicy } from '../scheduler/retry-policy.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import type { PromptEndpoint } from '../prompts/prompt-item.js';
 import type { ConcurrencyCurve, ConcurrencyLevel } from './concurrency-curve.js';
@@ -25,6 +27,12 @@ export interface MeasureConcurrencyOptions {
   readonly maxTokens?: number;
   /** Per-request deadline. @default 120000 */
   readonly timeoutMs?: number;
+  /**
+   * How a request that fails with a transient error (5xx, reset, timeout, 429) is sent again, as
+   * `batch run` retries it; a permanent error (or the retries spent) ends the measurement.
+   * @default new RetryPolicy() (5 retries, jittered backoff from 250 ms)
+   */
+  readonly retry?: RetryPolicy;
   /** Clock in milliseconds. @default performance.now */
   readonly now?: () => number;
   readonly signal?: AbortSignal;
@@ -60,7 +68,8 @@ function percentile(sorted: readonly number[], share: number): number {
  * requests in flight, stops when throughput grows less than 5% over the previous level, when a
  * level only queues for the server's slots (see `isQueueing`), or at `maxConcurrency`, and
  * recommends the smallest level within 5% of the best throughput of the levels before queueing.
- * A failed request ends the measurement with an AppError naming the level and the server.
+ * A transient failure is retried (`retry`); a request that still fails ends the measurement with
+ * an AppError naming the level and the server.
  */
 export async function measureConcurrency(options: MeasureConcurrencyOptions): Promise<ConcurrencyCurve> {
   const maxConcurrency = checkWholeNumber('maxConcurrency', options.maxConcurrency ?? 64, 1);
@@ -71,6 +80,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
     throw optionError('bodies', 'a non-empty array of request bodies', options.bodies);
   }
   const now = options.now ?? (() => performance.now());
+  const retry = options.retry ?? new RetryPolicy();
   const bodies = options.bodies ?? [DEFAULT_BODY];
   // Every request in flight listens on the signal, up to maxConcurrency at once: past Node's
   // default of 10 listeners it would print a MaxListenersExceededWarning. A signal of our own
@@ -99,7 +109,7 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
         const body = { ...base, ...(base.model === undefined && options.model !== undefined ? { model: options.model } : {}), max_tokens: maxTokens };
         const sentAt = now();
         try {
-          const result = await options.backend.complete({ endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal });
+          const result = await completeWithRetries(options.backend, { endpoint: options.endpoint ?? '/v1/chat/completions', body, timeoutMs, signal }, retry);
           tokens += result.completionTokens;
         } catch (error) {
           failed = true;
@@ -133,6 +143,22 @@ export async function measureConcurrency(options: MeasureConcurrencyOptions): Pr
   return { url: options.backend.url, levels, ...recommend(levels) };
 }
 
+/**
+ * One request, sent again after a transient failure (a single 500 must not end a measurement that
+ * `batch run` would have ridden through). Its latency counts the retries: the level paid for them.
+ */
+async function completeWithRetries(backend: Backend, request: CompletionRequest, retry: RetryPolicy): Promise<CompletionResult> {
+  for (let failures = 1; ; failures += 1) {
+    try {
+      return await backend.complete(request);
+    } catch (error) {
+      const delay = request.signal?.aborted === true ? undefined : retry.delayMs(failures, toAppError(error));
+      if (delay === undefined) throw error;
+      await sleep(delay, undefined, { signal: request.signal });
+    }
+  }
+}
+
 function signedPercent(share: number): string {
   const percent = Math.round(share * 100);
   return `${percent >= 0 ? '+' : ''}${percent}%`;
@@ -149,30 +175,37 @@ function levelsUpTo(max: number): number[] {
 /**
  * The smallest level within 5% of the best throughput, and why. Levels from the first that only
  * queues (see `isQueueing`) on are left out: their extra throughput is the client's round trip
- * hidden by a waiting request, paid for with a slot's worth of latency.
+ * hidden by a waiting request, paid for with a slot's worth of latency. The reason names the rule
+ * that chose, and every level that measured more than the one chosen with the rule that left it
+ * out: "2 gives the best throughput" is said only when no level measured more.
  */
 export function recommend(levels: readonly ConcurrencyLevel[]): { recommended: number; reason: string } {
   const queueAt = levels.findIndex((level, index) => index > 0 && isQueueing(level, levels[index - 1]!));
   const candidates = queueAt > 0 ? levels.slice(0, queueAt) : levels;
-  const best = candidates.reduce((top, level) => (level.completionTokensPerSecond > top.completionTokensPerSecond ? level : top), candidates[0]!);
+  const fastest = (list: readonly ConcurrencyLevel[]): ConcurrencyLevel => list.reduce((top, level) => (level.completionTokensPerSecond > top.completionTokensPerSecond ? level : top), list[0]!);
+  const best = fastest(candidates);
+  const top = fastest(levels);
   const chosen = candidates.find((level) => level.completionTokensPerSecond >= best.completionTokensPerSecond * (1 - NEAR_BEST))!;
   const rate = (level: ConcurrencyLevel): string => `${level.completionTokensPerSecond.toFixed(1)} tokens/s`;
   const latency = (level: ConcurrencyLevel): string => `p50 ${Math.round(level.p50LatencyMs)} ms`;
+  const versus = (level: ConcurrencyLevel): string => signedPercent(level.completionTokensPerSecond / chosen.completionTokensPerSecond - 1);
+  const beforeQueue = top === best ? '' : ' before requests queue';
   const parts = [
     chosen === best
-      ? `${chosen.concurrency} gives the best throughput (${rate(chosen)}, ${latency(chosen)})`
-      : `${chosen.concurrency} reaches ${rate(chosen)}, within 5% of the best (${rate(best)} at ${best.concurrency}), at lower latency (${latency(chosen)} vs ${Math.round(best.p50LatencyMs)} ms)`,
+      ? `${chosen.concurrency} gives the best throughput${beforeQueue} (${rate(chosen)}, ${latency(chosen)})`
+      : `${chosen.concurrency} reaches ${rate(chosen)}, within 5% of the best${beforeQueue} (${rate(best)} at ${best.concurrency}, ${versus(best)}), at lower latency (${latency(chosen)} vs ${Math.round(best.p50LatencyMs)} ms): the smallest level within 5% of the best is chosen`,
   ];
   const queued = levels[queueAt];
   if (queueAt > 0 && queued !== undefined) {
     const before = levels[queueAt - 1]!;
     parts.push(
-      `at ${queued.concurrency} requests only queue for the server's slots (${rate(queued)}, ${signedPercent(queued.completionTokensPerSecond / before.completionTokensPerSecond - 1)}, ` +
-        `while p50 latency went ${Math.round(before.p50LatencyMs)} → ${Math.round(queued.p50LatencyMs)} ms)`,
+      `at ${queued.concurrency} requests only queue for the server's slots (${rate(queued)}, ${versus(queued)} over ${chosen.concurrency}, ` +
+        `while p50 latency went ${Math.round(before.p50LatencyMs)} → ${Math.round(queued.p50LatencyMs)} ms from ${before.concurrency}), so it is left out: ` +
+        `a level whose median latency grows ${QUEUE_LATENCY_GROWTH}× or more for less than +${QUEUE_MAX_GAIN * 100}% throughput waits for slots`,
     );
   } else if (levels[levels.length - 1] !== best) {
     const last = levels[levels.length - 1]!;
-    parts.push(`${last.concurrency} added less than 5% (${rate(last)}, ${latency(last)})`);
+    parts.push(`${last.concurrency} added less than 5% (${rate(last)}, ${versus(last)} over ${chosen.concurrency}, ${latency(last)})`);
   }
   return { recommended: chosen.concurrency, reason: parts.join('; ') };
 }

@@ -26,8 +26,14 @@ export interface ModelPlacement {
   /** Layers on the GPU (`-ngl`): all of them when `fullOffload`, 0 on the CPU. */
   readonly gpuLayers: number;
   readonly fullOffload: boolean;
-  /** False when it fits only alone: it is loaded in turn with the models placed before it. */
+  /** False when it fits only alone (it is loaded in turn with the models placed before it), or not at all. */
   readonly coResident: boolean;
+  /**
+   * False when it fits nowhere: not even alone with one slot in RAM or unified memory, or, on a
+   * GPU, with more left off the GPU than RAM can hold. It would swap or fail to load: the plan
+   * flags it and gives no command that starts it.
+   */
+  readonly fits: boolean;
   /** Parallel sequences its memory allows (`-np`). */
   readonly slots: number;
   readonly contextPerSlot: number;
@@ -66,5 +72,6 @@ export interface OptimizationPlan {
   readonly gpuLayers?: number;
   readonly warnings: readonly string[];
   readonly reasons: readonly string[];
-  readonly commands: PlanCommands;
+  /** The commands, for the models that fit (see `ModelPlacement.fits`); absent when none does. */
+  readonly commands?: PlanCommands;
 }

@@ -5,7 +5,11 @@ import type { OptimizationPlan } from './optimization-plan.js';
 /** What `batch run` takes from the last `batch optimize` as defaults for flags not given. */
 export interface SavedAdvice {
   readonly workers: number;
-  readonly maxModels: number;
+  /**
+   * Models kept loaded at once; absent when the plan covered one given model: "1 of 1 fits" says
+   * nothing of how many fit together, and saved it would hold a later multi-model run to one.
+   */
+  readonly maxModels?: number;
   readonly slots: number;
   readonly contextSize: number;
   readonly threads: number;
@@ -39,6 +43,11 @@ export function advicePath(home: string): string {
   return join(home, 'advice.json');
 }
 
+/** Whether the plan's `--max-models` weighs models against each other: several given, or the assumed size. */
+export function plansSeveralModels(plan: OptimizationPlan): boolean {
+  return plan.assumption !== undefined || plan.models.length > 1;
+}
+
 /**
  * Writes the plan's run settings to `<home>/advice.json` (through a temporary file and a rename,
  * so a run reading it never sees half a file). Returns the path written.
@@ -46,7 +55,7 @@ export function advicePath(home: string): string {
 export function saveAdvice(home: string, plan: OptimizationPlan, machine: string, now: Date = new Date(), measured?: MeasuredThroughput): string {
   const advice: SavedAdvice = {
     workers: plan.workers,
-    maxModels: plan.maxModels,
+    ...(plansSeveralModels(plan) ? { maxModels: plan.maxModels } : {}),
     slots: plan.slots,
     contextSize: plan.contextSize,
     threads: plan.threads,
@@ -86,14 +95,15 @@ export function loadAdvice(home: string): SavedAdvice | undefined {
   const contextSize = whole('contextSize');
   const threads = whole('threads');
   const savedAt = record.savedAt;
-  if (workers === undefined || maxModels === undefined || slots === undefined || contextSize === undefined || threads === undefined) return undefined;
+  if (record.maxModels !== undefined && maxModels === undefined) return undefined;
+  if (workers === undefined || slots === undefined || contextSize === undefined || threads === undefined) return undefined;
   if (typeof savedAt !== 'string' || Number.isNaN(Date.parse(savedAt))) return undefined;
   const fingerprint = record.hardwareFingerprint;
   if (typeof fingerprint !== 'string' || fingerprint === '') return undefined;
   // Advice saved before it named its machine reads as planned for no machine: never applied.
   const machine = typeof record.machine === 'string' ? record.machine : '';
   const measured = measuredOf(record.measured);
-  return { workers, maxModels, slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint, machine, ...(measured === undefined ? {} : { measured }) };
+  return { workers, ...(maxModels === undefined ? {} : { maxModels }), slots, contextSize, threads, savedAt, hardwareFingerprint: fingerprint, machine, ...(measured === undefined ? {} : { measured }) };
 }
 
 function measuredOf(value: unknown): MeasuredThroughput | undefined {

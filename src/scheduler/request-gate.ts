@@ -73,6 +73,11 @@ export class RequestGate {
     const endpoint = this.#endpointFor(lease.backend);
     // Estimated even without --tpm: a server's own x-ratelimit-remaining-tokens hold requests too.
     const tokens = estimateRequestTokens(item.body);
+    const tpm = this.#options.tpm;
+    // More than a minute's budget would leave the bucket in debt for tokens / tpm minutes (`--tpm 1`
+    // sent one request every 25 minutes): such a prompt fails at once, sending nothing, as hosted
+    // APIs refuse a request above their TPM limit.
+    if (tpm !== undefined && tokens > tpm) return refusedLease(lease, overTpmError(lease.backend.url, item, tokens, tpm));
     for (;;) {
       if (signal.aborted) {
         lease.release();
@@ -156,6 +161,33 @@ export class RequestGate {
       },
     };
   }
+}
+
+/** Why a prompt above `--tpm` is not sent: its estimate, the limit and the fix. */
+function overTpmError(url: string, item: PromptItem, tokens: number, tpm: number): BackendError {
+  return new BackendError(
+    'REQUEST_OVER_TPM',
+    url,
+    `${item.source}: prompt ${item.customId} is estimated at ${tokens} tokens (prompt characters / 4 + max_tokens), more than --tpm ${tpm} allows in a minute; it would wait ${Math.ceil(tokens / tpm)} minutes. Not sent: raise --tpm to at least ${tokens}, or lower max_tokens`,
+    { retryable: false },
+  );
+}
+
+/** A lease whose backend refuses without sending: the scheduler fails the prompt with `error`. */
+function refusedLease(lease: RouteLease, error: BackendError): RouteLease {
+  const inner = lease.backend;
+  return {
+    backend: {
+      type: inner.type,
+      url: inner.url,
+      complete: () => Promise.reject(error),
+      describe: () => inner.describe(),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    },
+    model: lease.model,
+    release: (outcome) => lease.release(outcome),
+  };
 }
 
 /** Wakes the longest waiting request, if any (it leaves the set as it wakes). */

@@ -4,6 +4,7 @@ import { UsageError } from '../errors.js';
 import { isExecutableFile } from '../util/is-executable-file.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { findCachedLlamaServer, findLlamaCppSource, type LlamaCppSource } from '../setup/llama-cpp-cache.js';
+import { checkLlamaServerArgs } from './check-llama-server-args.js';
 import { resolveCompiledScript } from './resolve-compiled-script.js';
 
 /** Start models with a llama.cpp `llama-server` binary. */
@@ -29,6 +30,8 @@ export interface EmbeddedLaunch {
   readonly threads: number;
   /** 'auto' uses CUDA/Vulkan when a prebuilt works; 'off' is CPU only. @default 'auto' */
   readonly gpu?: 'auto' | 'off';
+  /** `--gpu-layers`: layers offloaded to the GPU (node-llama-cpp's `gpuLayers`). @default node-llama-cpp's auto */
+  readonly gpuLayers?: number;
   /** The compiled server entry point. @default dist/embedded/embedded-server-main.js */
   readonly script?: string;
 }
@@ -63,10 +66,12 @@ export function validateServerLaunch(launch: ServerLaunch): void {
     if (launch.extraArgs !== undefined && !(Array.isArray(launch.extraArgs) && launch.extraArgs.every((arg) => typeof arg === 'string'))) {
       throw optionError('extraArgs', 'an array of strings', launch.extraArgs);
     }
+    checkLlamaServerArgs(launch.extraArgs ?? []);
     return;
   }
   if (launch.kind === 'embedded') {
     checkWholeNumber('threads', launch.threads, 1);
+    if (launch.gpuLayers !== undefined) checkWholeNumber('gpuLayers', launch.gpuLayers, 0);
     if (launch.gpu !== undefined && launch.gpu !== 'auto' && launch.gpu !== 'off') throw optionError('gpu', '"auto" or "off"', launch.gpu);
     return;
   }
@@ -94,6 +99,7 @@ export function buildServerCommand(launch: ServerLaunch, options: ServerCommandO
     '--ctx', String(contextSize),
     '--threads', String(launch.threads),
     '--gpu', launch.gpu ?? 'auto',
+    ...(launch.gpuLayers === undefined ? [] : ['--gpu-layers', String(launch.gpuLayers)]),
   ];
   return { command: process.execPath, args, label: 'embedded server' };
 }

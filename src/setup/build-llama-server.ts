@@ -10,6 +10,7 @@ import {
   type LlamaBuildRecord,
   type LlamaCppSource,
 } from './llama-cpp-cache.js';
+import { acquireBuildLock, isAlive } from './build-lock.js';
 import { runLoggedCommand, type CommandRunner } from './run-logged-command.js';
 
 /** The binaries a build makes: the server, and the engine's own benchmark beside it. */
@@ -35,6 +36,8 @@ export interface BuildLlamaServerOptions {
   readonly runCommand?: CommandRunner;
   /** @default () => new Date() */
   readonly now?: () => Date;
+  /** Time between looks at another build's lock while waiting for it. @default 2000 */
+  readonly lockPollMs?: number;
 }
 
 /** A build in the cache, and whether this call made it. */
@@ -52,7 +55,7 @@ export interface BuildLlamaServerResult extends BuiltLlamaServer {
  * its `build.json` is written, so a failed, interrupted or half-done build never looks finished.
  */
 export async function buildLlamaServer(options: BuildLlamaServerOptions): Promise<BuildLlamaServerResult> {
-  const { source, cacheDir, backend, log } = options;
+  const { source, cacheDir, backend, log, signal } = options;
   const finalDir = llamaBuildDir(cacheDir, source.tag, backend);
   const tagDir = join(finalDir, '..');
   const logPath = join(tagDir, `build-${backend}.log`);
@@ -60,6 +63,28 @@ export async function buildLlamaServer(options: BuildLlamaServerOptions): Promis
   if (existing !== undefined) return { ...existing, built: false, logPath };
 
   mkdirSync(tagDir, { recursive: true });
+  // One build of a tag and backend at a time: a second `batch setup` waits, then finds it built.
+  const release = await acquireBuildLock(join(tagDir, `build-${backend}.lock`), {
+    signal,
+    pollMs: options.lockPollMs,
+    onWait: (pid) => log(`pid ${pid} is building llama-server ${source.tag} (${backend === 'cuda' ? 'CUDA' : 'CPU'}) in ${tagDir}; waiting for it to finish (Ctrl-C stops waiting)`),
+  }).catch((error: unknown) => {
+    if (signal?.aborted) throw new AppError('INTERRUPTED', `stopped waiting for another build of llama-server ${source.tag}; nothing was built here`, { cause: error });
+    throw error;
+  });
+  try {
+    const finished = findLlamaBuild(cacheDir, source.tag, backend);
+    if (finished !== undefined) return { ...finished, built: false, logPath };
+    return await buildLocked(options, tagDir, logPath);
+  } finally {
+    release();
+  }
+}
+
+/** The build itself, with the lock held. */
+async function buildLocked(options: BuildLlamaServerOptions, tagDir: string, logPath: string): Promise<BuildLlamaServerResult> {
+  const { source, cacheDir, backend, log } = options;
+  const finalDir = llamaBuildDir(cacheDir, source.tag, backend);
   removeAbandonedBuilds(tagDir);
   const workDir = join(tagDir, `${backend}.tmp-${process.pid}`);
   rmSync(workDir, { recursive: true, force: true });
@@ -222,15 +247,6 @@ function removeAbandonedBuilds(tagDir: string): void {
   for (const name of readdirSync(tagDir)) {
     const match = /\.tmp-(\d+)$/.exec(name);
     if (match && !isAlive(Number(match[1]))) rmSync(join(tagDir, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -63,7 +63,8 @@ describe('OllamaBackend', () => {
     const result = await b.complete({ endpoint: '/v1/completions', body: { model: 'qwen', prompt: 'Say abc' }, timeoutMs: 5000 });
     const sent = server!.requests[0]!;
     expect(sent.path).toBe('/api/generate');
-    expect(sent.body).toEqual({ model: 'qwen', prompt: 'Say abc', stream: false, keep_alive: '-1', options: {} });
+    // Seconds go as a JSON number: Ollama reads a string with Go's ParseDuration, which refuses "-1" (no unit).
+    expect(sent.body).toEqual({ model: 'qwen', prompt: 'Say abc', stream: false, keep_alive: -1, options: {} });
     expect(result.body.object).toBe('text_completion');
     expect(result.body.choices).toEqual([{ index: 0, text: 'abc', finish_reason: 'length' }]);
   });
@@ -104,6 +105,7 @@ describe('OllamaBackend', () => {
   });
 
   it('validates keepAlive', () => {
-    expect(() => new OllamaBackend({ url: 'http://127.0.0.1:1', keepAlive: ' ' })).toThrow("expected `keepAlive` to be a duration such as '30m', '-1' or '0', got \" \"");
+    expect(() => new OllamaBackend({ url: 'http://127.0.0.1:1', keepAlive: ' ' })).toThrow('expected `keepAlive` to be an Ollama keep_alive: a duration such as 30m');
+    expect(() => new OllamaBackend({ url: 'http://127.0.0.1:1', keepAlive: 'banana' })).toThrow('got "banana"');
   });
 });

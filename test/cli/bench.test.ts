@@ -56,6 +56,24 @@ describe('batch bench', () => {
     }
   });
 
+  it('retries a transient 500 as batch run does, instead of giving up the bench', async () => {
+    const sim = await startSimServer({ slots: 2, serviceMs: 1, script: (n) => (n === 3 ? '500' : undefined) });
+    try {
+      const result = await runCli(['bench', '--server', sim.url, '--requests', '4', '--json'], { env: { BATCH_HOME: path.join(dir, 'home-retry') } });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('a bench request failed');
+      expect(result.stderr).toContain('sending it again (retry 1 of 5)');
+      const bench = JSON.parse(result.stdout);
+      expect(bench.sequential.requests).toBe(4);
+      expect(bench.pool.requests).toBe(4);
+      // 1 + 4 + 4 answers, and the one 500.
+      expect(sim.stats().requests).toBe(10);
+      expect(sim.stats().faults['500']).toBe(1);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('refuses --server with --model before anything starts', async () => {
     const result = await runCliInProcess(['bench', '--server', 'http://127.0.0.1:9', '--model', 'x.gguf'], { env: { BATCH_HOME: path.join(dir, 'home-both') } });
     expect(result.code).toBe(2);

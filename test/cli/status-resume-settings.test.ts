@@ -30,4 +30,15 @@ describe('batch status shows what `batch resume` will use', () => {
     const json = JSON.parse((await runCliInProcess(['status', 'j', '--json'], { env })).stdout) as { resumeUses: unknown };
     expect(json.resumeUses).toEqual({ inputs: [input], settings: { servers: [sim.url], workers: 2, timeoutMs: 90_000, stream: true } });
   });
+
+  it("--llama-server-args '' clears the arguments a job remembers, so resume passes none", async () => {
+    const env = { BATCH_HOME: path.join(dir, 'home-clear') };
+    const input = path.join(dir, 'in-clear.jsonl');
+    writeFileSync(input, `${JSON.stringify({ id: 'a', prompt: 'one' })}\n`);
+    expect((await runCli(['run', input, '--server', sim.url, '--job', 'c', '--llama-server-args', '--flash-attn on', '-q'], { env })).code).toBe(0);
+    expect((await runCli(['status', 'c'], { env })).stdout).toContain(`settings  --server ${sim.url} --llama-server-args '--flash-attn on'\n`);
+    const cleared = await runCli(['resume', 'c', '--llama-server-args', '', '-q'], { env });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect((await runCli(['status', 'c'], { env })).stdout).toContain(`settings  --server ${sim.url}\n`);
+  });
 });

@@ -107,6 +107,10 @@ it('with an API key, answers 401 to every request without it but /health, as lla
     await admitted.body.dump();
     // No CORS grant: a web page in the user's browser cannot read the answers either.
     expect(admitted.headers['access-control-allow-origin']).toBeUndefined();
+    // The scheme is case-insensitive (RFC 7235): clients that send `bearer` are let in too.
+    const lowercase = await request(`${server.url}/v1/models`, { headers: { authorization: 'bearer sesame' } });
+    expect(lowercase.statusCode).toBe(200);
+    await lowercase.body.dump();
   } finally {
     await server.close();
   }

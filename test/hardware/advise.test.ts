@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { advise } from '../../src/hardware/advise.js';
+import { formatPlan } from '../../src/hardware/format-plan.js';
 import { hardwareFixture, modelFixture } from './fixtures.js';
 
 const GIB = 2 ** 30;
@@ -74,6 +75,43 @@ describe('advise', () => {
     expect(plan.warnings[0]).toContain('6.90 GiB usable'); // 7412593459 B
     expect(plan.commands.llamaServer[0]).toBe('llama-server -m /models/qwen-14b-q4.gguf --host 127.0.0.1 --port 8080 -np 4 -c 16384 -ngl 29 -t 8');
     expect(plan.commands.batchRun).toMatch(/ --gpu-layers 29$/);
+  });
+
+  it('flags a model that does not fit (100 MiB available): not resident, no command starts it, and the text says so', () => {
+    const cpu = hardwareFixture('cpu-8c-32g.json');
+    const starved = { ...cpu, memory: { ...cpu.memory, availableBytes: 100 * 2 ** 20 } };
+    const plan = advise(starved, [modelFixture('llama-8b-q4')], { contextSize: 4096 });
+    expect(plan.models[0]).toMatchObject({ model: 'llama-8b-q4', fits: false, coResident: false });
+    expect(plan.commands).toBeUndefined();
+    expect(plan.warnings[0]).toMatch(/^llama-8b-q4 does not fit: it needs 5\.08 GiB .* but RAM has 0\.00 GiB usable, so it would swap or fail to load/);
+    expect(plan.reasons).toContain('llama-8b-q4 does not fit RAM: even 1 slot needs 5.08 GiB, 0.00 GiB usable');
+    expect(plan.reasons).toContain('--max-models 1: none of the 1 model(s) fits in memory at once (see the warnings)');
+    const text = formatPlan(plan);
+    expect(text).toMatch(/^llama-8b-q4 +RAM .* does not fit$/m);
+    expect(text).toContain("Commands: none: llama-8b-q4 does not fit this machine's memory (see the warnings)");
+    expect(text).not.toContain('batch run');
+    expect(text).not.toMatch(/ yes$/m);
+
+    // On a GPU too: nothing fits the GPU, and what would stay off it exceeds the RAM.
+    const laptop = hardwareFixture('laptop-8g.json');
+    const full = { ...laptop, memory: { ...laptop.memory, availableBytes: 100 * 2 ** 20 }, gpus: laptop.gpus.map((gpu) => ({ ...gpu, vramFreeBytes: 100 * 2 ** 20 })) };
+    const gpuPlan = advise(full, [modelFixture('llama-8b-q4')], { contextSize: 4096 });
+    expect(gpuPlan.models[0]).toMatchObject({ fits: false, coResident: false });
+    expect(gpuPlan.commands).toBeUndefined();
+    expect(gpuPlan.warnings.some((warning) => warning.startsWith('llama-8b-q4 does not fit: the 6.58 GiB left off the GPU exceed the 0.00 GiB of usable RAM'))).toBe(true);
+  });
+
+  it('gives commands for the models that fit, without the one that does not, and says which it left out', () => {
+    const cpu = hardwareFixture('cpu-8c-32g.json');
+    const plan = advise(cpu, [modelFixture('llama-8b-q4'), modelFixture('llama-70b-q4')], { contextSize: 4096 });
+    const big = plan.models.find((model) => model.model === 'llama-70b-q4')!;
+    expect(big).toMatchObject({ fits: false, coResident: false });
+    expect(plan.commands!.batchRun).toContain('--model /models/llama-8b-q4.gguf');
+    expect(plan.commands!.batchRun).not.toContain('llama-70b');
+    expect(plan.commands!.llamaServer).toHaveLength(1);
+    // The settings are the 8B's own (4 slots on 8 cores), not cut to the 1 slot of the model left out.
+    expect(plan).toMatchObject({ slots: 4, workers: 4, maxModels: 1 });
+    expect(formatPlan(plan)).toContain('# without llama-70b-q4, which does not fit (see the warnings)');
   });
 
   it('plans unified memory as one pool minus the OS headroom', () => {

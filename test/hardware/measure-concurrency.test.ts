@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
 import { openBackend } from '../../src/backends/open-backend.js';
 import { measureConcurrency } from '../../src/hardware/measure-concurrency.js';
+import { RetryPolicy } from '../../src/scheduler/retry-policy.js';
 import { renderCurveSvg } from '../../src/hardware/render-curve-svg.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
@@ -108,6 +109,26 @@ describe('measureConcurrency', () => {
     ]);
     expect(peak).toBe(2);
     expect(curve.recommended).toBe(1);
+  });
+
+  it('retries a transient 500 as batch run does, instead of ending the measurement; a server that keeps failing still ends it', async () => {
+    const flaky = await startSimServer({ flavour: 'llama-server', slots: 2, serviceMs: 1, completionTokens: 4, script: (n) => (n === 2 ? '500' : undefined) });
+    const failing = await startSimServer({ flavour: 'llama-server', slots: 2, serviceMs: 1, script: () => '500' });
+    const flakyBackend = await openBackend({ url: flaky.url, type: 'llama-server', connections: 4 });
+    const failingBackend = await openBackend({ url: failing.url, type: 'llama-server', connections: 4 });
+    try {
+      const curve = await measureConcurrency({ backend: flakyBackend, maxConcurrency: 2, requestsPerLevel: 2, timeoutMs: 10_000, retry: new RetryPolicy({ baseDelayMs: 1 }) });
+      expect(curve.levels.map((level) => level.requests)).toEqual([2, 2]);
+      expect(flaky.stats().requests).toBe(5);
+      await expect(measureConcurrency({ backend: failingBackend, maxConcurrency: 2, requestsPerLevel: 2, timeoutMs: 10_000, retry: new RetryPolicy({ retries: 2, baseDelayMs: 1 }) })).rejects.toMatchObject({
+        code: 'SERVER_ERROR',
+        message: expect.stringContaining(`measuring concurrency 1 on ${failing.url}: a request failed`),
+      });
+      expect(failing.stats().requests).toBe(3);
+    } finally {
+      await Promise.all([flakyBackend.close(), failingBackend.close()]);
+      await Promise.all([flaky.close(), failing.close()]);
+    }
   });
 
   it('rejects bad options', async () => {

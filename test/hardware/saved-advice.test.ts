@@ -30,6 +30,19 @@ describe('saved advice', () => {
     expect(advise(hardwareFixture('rtx3090.json'), [], { contextSize: 4096 }).hardwareFingerprint).toMatch(/; NVIDIA GeForce RTX 3090 24 GiB$/);
   });
 
+  it('saves no --max-models from a plan of one model (1 of 1 fits would hold a later multi-model run to one), but does from several', () => {
+    const home = join(root, 'home-one-model');
+    const one = { ...advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 }), assumption: undefined };
+    const single = { ...one, models: one.models.slice(0, 1), maxModels: 1 };
+    saveAdvice(home, single, 'machine-one', new Date('2026-01-02T03:04:05.000Z'));
+    expect(JSON.parse(readFileSync(advicePath(home), 'utf8'))).not.toHaveProperty('maxModels');
+    const loaded = loadAdvice(home);
+    expect(loaded).toMatchObject({ workers: single.workers, slots: single.slots, machine: 'machine-one' });
+    expect(loaded).not.toHaveProperty('maxModels');
+    saveAdvice(home, { ...single, models: [one.models[0]!, one.models[0]!], maxModels: 2 }, 'machine-one');
+    expect(loadAdvice(home)?.maxModels).toBe(2);
+  });
+
   it('keeps the throughput `optimize --measure` measured, and drops a malformed one without dropping the advice', () => {
     const home = join(root, 'home-measured');
     const plan = advise(hardwareFixture('cpu-8c-32g.json'), [], { contextSize: 4096 });

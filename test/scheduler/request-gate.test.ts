@@ -80,6 +80,28 @@ describe('RequestGate', () => {
     expect(sentAt[11]).toBeGreaterThanOrEqual(11 * 2000 - 500);
   });
 
+  it('--tpm 1: a prompt estimated above a minute of the budget fails at once with REQUEST_OVER_TPM, sending nothing', async () => {
+    const gate = new RequestGate({ tpm: 100, initialConcurrency: 2, now: () => Date.now() });
+    const backend = new FakeBackend('http://api');
+    const never = new AbortController().signal;
+    // 40 characters (10 tokens) plus max_tokens 100: 110 tokens, more than 100 a minute.
+    const big = item(0, { messages: [{ role: 'user', content: 'x'.repeat(40) }], max_tokens: 100 });
+    const lease = leaseOf(backend);
+    const admitted = (await gate.admit(lease, big, never))!;
+    await expect(admitted.backend.complete(request)).rejects.toMatchObject({
+      code: 'REQUEST_OVER_TPM',
+      retryable: false,
+      message: expect.stringContaining('in.jsonl:1: prompt id-0 is estimated at 110 tokens (prompt characters / 4 + max_tokens), more than --tpm 100 allows in a minute; it would wait 2 minutes. Not sent: raise --tpm to at least 110'),
+    });
+    admitted.release();
+    expect(lease.released).toBe(1);
+    expect(backend.calls).toBe(0);
+    // A prompt within the minute's budget still goes, at once (the bucket was not drawn on).
+    const small = (await gate.admit(leaseOf(backend), item(1, { messages: [{ role: 'user', content: 'x'.repeat(40) }], max_tokens: 90 }), never))!;
+    await small.backend.complete(request);
+    expect(backend.calls).toBe(1);
+  });
+
   it("holds every request to an endpoint until the server's spent budget resets (x-ratelimit-*)", async () => {
     const gate = new RequestGate({ initialConcurrency: 4, now: () => Date.now() });
     const backend = new FakeBackend('http://api', (r) => ({ ...answer(r), rateLimit: { remainingRequests: 0, resetRequestsMs: 1500 } }));

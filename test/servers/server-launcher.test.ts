@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
+import { parseEmbeddedServerFlags } from '../../src/embedded/embedded-server-flags.js';
 import { findFreePort } from '../../src/servers/free-port.js';
 import { buildServerCommand, findLlamaServer, validateServerLaunch } from '../../src/servers/server-launcher.js';
 import { makeTempDir } from './server-fixtures.js';
@@ -34,6 +35,14 @@ describe('buildServerCommand', () => {
     expect(command.command).toBe(process.execPath);
     expect(command.args[0]).toMatch(/dist[\\/]embedded[\\/]embedded-server-main\.js$/);
     expect(command.args.slice(1)).toEqual(['--model', '/m/a.gguf', '--host', '127.0.0.1', '--port', '4321', '--parallel', '4', '--ctx', '2048', '--threads', '2', '--gpu', 'off']);
+  });
+
+  it('passes --gpu-layers to the embedded server, which hands it to node-llama-cpp', () => {
+    const command = buildServerCommand({ kind: 'embedded', threads: 1, gpuLayers: 7 }, shape);
+    expect(command.args.slice(-4)).toEqual(['--gpu', 'auto', '--gpu-layers', '7']);
+    expect(parseEmbeddedServerFlags({ slots: '1', contextSize: '0', gpuLayers: '7' }, 0)).toMatchObject({ gpuLayers: 7 });
+    expect(() => parseEmbeddedServerFlags({ slots: '1', contextSize: '0', gpuLayers: '-1' }, 0)).toThrow('expected `--gpu-layers` to be a whole number >= 0');
+    expect(() => validateServerLaunch({ kind: 'embedded', threads: 1, gpuLayers: -1 })).toThrow(UsageError);
   });
 });
 

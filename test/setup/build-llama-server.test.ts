@@ -67,6 +67,52 @@ describe('buildLlamaServer', () => {
     expect(lines.at(-1)).toBe(`built llama-server b1234 (CPU): ${result.serverPath}`);
   });
 
+  it('two builds at once: the second waits on the first one\'s lock (naming its pid), builds nothing, and returns the first one\'s build', async () => {
+    let compileStarted!: () => void;
+    const compiling = new Promise<void>((resolve) => (compileStarted = resolve));
+    let finishCompile!: () => void;
+    const held = new Promise<void>((resolve) => (finishCompile = resolve));
+    const first = fakeBuild({ onCompile: async () => {
+      compileStarted();
+      await held;
+    } });
+    const firstBuild = buildLlamaServer({ ...base, cacheDir, runCommand: first.runner, log: () => undefined });
+    await compiling;
+    const lock = join(cacheDir, 'b1234', 'build-cpu.lock');
+    expect(readFileSync(lock, 'utf8').trim()).toBe(String(process.pid));
+    const second = fakeBuild();
+    const lines: string[] = [];
+    let waiting!: () => void;
+    const told = new Promise<void>((resolve) => (waiting = resolve));
+    const secondBuild = buildLlamaServer({
+      ...base,
+      cacheDir,
+      runCommand: second.runner,
+      lockPollMs: 5,
+      log: (line) => {
+        lines.push(line);
+        if (line.includes('waiting for it')) waiting();
+      },
+    });
+    await told;
+    expect(lines).toEqual([`pid ${process.pid} is building llama-server b1234 (CPU) in ${join(cacheDir, 'b1234')}; waiting for it to finish (Ctrl-C stops waiting)`]);
+    finishCompile();
+    const [a, b] = await Promise.all([firstBuild, secondBuild]);
+    expect(a.built).toBe(true);
+    expect(b).toMatchObject({ built: false, serverPath: a.serverPath });
+    expect(second.commands).toEqual([]);
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('takes over the lock of a build whose process is gone', async () => {
+    mkdirSync(join(cacheDir, 'b1234'), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(cacheDir, 'b1234', 'build-cpu.lock'), `${dead}\n`);
+    const result = await buildLlamaServer({ ...base, cacheDir, runCommand: fakeBuild().runner, log: () => undefined, lockPollMs: 5 });
+    expect(result.built).toBe(true);
+    expect(existsSync(join(cacheDir, 'b1234', 'build-cpu.lock'))).toBe(false);
+  });
+
   it('finds a finished build at once and runs nothing', async () => {
     await buildLlamaServer({ ...base, cacheDir, runCommand: fakeBuild().runner, log: () => undefined });
     const again = fakeBuild();

@@ -27,7 +27,8 @@ export function jobConfigOf(inputs: readonly string[], settings: JobSettings, te
   const kept: Record<string, unknown> = {};
   for (const row of remembered) {
     const value = (settings as Record<string, unknown>)[row.key];
-    if (value !== undefined) kept[row.key] = value;
+    // '' is a value cleared now (`--llama-server-args ''`): not remembered, so the next resume has none.
+    if (value !== undefined && value !== '') kept[row.key] = value;
   }
   return { version: jobConfigVersion, inputs: [...inputs], settings: kept as JobSettings, ...(template === undefined ? {} : { template }) };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { AppError, UsageError } from '../../errors.js';
 import { parseModelOption } from '../../models/parse-model-option.js';
 import { JobReader } from '../../store/job-reader.js';
+import { missingFolders } from '../../util/missing-folders.js';
 import { jobDbPath, jobNameFor, listJobDatabases, validateJobName } from '../../store/job-paths.js';
 import { shardJobName } from '../../output/shard-job-name.js';
 import type { InputShard } from '../../prompts/input-shard.js';
@@ -16,6 +17,8 @@ export interface LocatedJob {
   readonly db: string;
   /** Whether the database did not exist before this run (a refused run then removes it). */
   readonly created: boolean;
+  /** Folders above a created database that did not exist either, innermost first (removed with it). */
+  readonly createdFolders?: readonly string[];
   /**
    * Files in the batch home a bare `batch resume` passed over because they are not job databases
    * it can read, one `skipping <path>: <reason>` line each, as `batch jobs` shows them.
@@ -45,7 +48,7 @@ export function locateJob(options: LocateJobOptions, home: string, cwd: string):
     const whole = options.job !== undefined ? validateJobName(options.job) : options.inputs.every((input) => input === '-') ? stdinJobName() : jobNameFor(options.inputs, cwd);
     const job = options.shard === undefined ? whole : validateJobName(shardJobName(whole, options.shard));
     const file = db ?? jobDbPath(home, job);
-    return { job, db: file, created: !existsSync(file) };
+    return { job, db: file, created: !existsSync(file), createdFolders: missingFolders(file) };
   }
   if (options.job !== undefined) {
     const job = validateJobName(options.job);

@@ -1,7 +1,7 @@
 import { countPhysicalCores } from '../../hardware/physical-cores.js';
 import { ModelCatalog } from '../../servers/model-catalog.js';
 import { ModelPool } from '../../servers/model-pool.js';
-import { findLlamaServer, type ServerLaunch } from '../../servers/server-launcher.js';
+import { chooseServerLaunch, type ServerEngine } from '../../servers/choose-server-launch.js';
 import { installServerCleanup } from '../../servers/server-registry.js';
 
 /** How `batch` starts and keeps its own model servers: the settings both `run` and `optimize --measure` use. */
@@ -10,11 +10,13 @@ export interface ManagedServerSettings {
   readonly models: readonly string[];
   /** `--models-dir`: where model names used by prompts are looked up. */
   readonly modelsDir?: string;
+  /** `--engine`: which server runs the models. @default 'auto' (llama-server when one is found, else the embedded server) */
+  readonly engine?: ServerEngine;
   /** `--llama-server`: the binary. @default llama-server on PATH, else the embedded server */
   readonly llamaServer?: string;
-  /** `--llama-server-args`: one string, split on white space. */
+  /** `--llama-server-args`: one string, split on white space; '' is none. */
   readonly llamaServerArgs?: string;
-  /** `--gpu-layers` (llama-server's `-ngl`). @default llama-server's own */
+  /** `--gpu-layers` (llama-server's `-ngl`, the embedded server's node-llama-cpp `gpuLayers`). @default the server's own */
   readonly gpuLayers?: number;
   /**
    * `--threads`, capped at the physical cores. @default the embedded server: the physical cores
@@ -57,14 +59,10 @@ export interface OpenedModelPool {
  */
 export async function openModelPool(settings: ManagedServerSettings, context: OpenModelPoolContext): Promise<OpenedModelPool> {
   const catalog = new ModelCatalog({ models: settings.models, modelsDir: settings.modelsDir, cwd: context.cwd });
-  const binary = findLlamaServer(context.env, settings.llamaServer);
   // The embedded server shares the machine with its own Node event loop: see EmbeddedServerOptions.threads.
   const cores = countPhysicalCores();
   const threads = Math.min(settings.threads ?? Math.max(1, cores - 1), cores);
-  const launch: ServerLaunch = binary
-    ? // llama-server runs in its own process and keeps its own thread default unless --threads is given.
-      { kind: 'llama-server', binary, gpuLayers: settings.gpuLayers, extraArgs: settings.llamaServerArgs?.split(/\s+/).filter(Boolean), threads: settings.threads }
-    : { kind: 'embedded', threads };
+  const launch = chooseServerLaunch({ ...settings, embeddedThreads: threads }, context.env);
   const { createBackend } = await import('../../backends/open-backend.js');
   installServerCleanup(process);
   const pool = new ModelPool({
@@ -80,6 +78,7 @@ export async function openModelPool(settings: ManagedServerSettings, context: Op
     env: context.env,
     notice: context.notice,
   });
-  const description = launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : `embedded llama.cpp server, ${threads} thread(s)`;
+  const layers = launch.gpuLayers === undefined ? '' : `, ${launch.gpuLayers} GPU layer(s)`;
+  const description = launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : `embedded llama.cpp server, ${threads} thread(s)${layers}`;
   return { pool, description };
 }

@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { AppError, UsageError } from '../../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, UsageError, toAppError } from '../../errors.js';
+import { RetryPolicy } from '../../scheduler/retry-policy.js';
 import { findAdviceFor } from '../../hardware/saved-advice.js';
 import { machineIdentity } from '../../hardware/machine-identity.js';
-import type { ServerType } from '../../backends/backend.js';
+import type { CompletionResult, ServerType } from '../../backends/backend.js';
 import type { Router } from '../../scheduler/router.js';
+import type { ServerEngine } from '../../servers/choose-server-launch.js';
 import type { BenchPhase, BenchResult } from '../../store/benches.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { percentileRank } from '../../store/job-stats.js';
@@ -20,6 +23,8 @@ export interface RunBenchOptions {
   /** The GGUF model of the managed server. @default the default model */
   readonly model?: string;
   readonly llamaServer?: string;
+  /** `--engine`: which server runs the managed model. @default 'auto' */
+  readonly engine?: ServerEngine;
   /** @default saved advice, else 4 */
   readonly slots?: number;
   /** @default saved advice, else 2048 */
@@ -70,6 +75,32 @@ function percentiles(latencies: readonly number[]): BenchPhase['latencyMs'] {
   return { p50: at(50), p95: at(95), p99: at(99) };
 }
 
+/**
+ * One bench request, sent again after a transient failure (5xx, reset, timeout, 429) as `batch
+ * run` would, with its default `--retries` and backoff: one 500 must not end the bench. The
+ * router hears of each failure, as it does in a run; a permanent error ends the bench.
+ */
+async function sendWithRetries(router: Router, body: Record<string, unknown>, timeoutMs: number, context: RunBenchContext): Promise<CompletionResult> {
+  const retry = new RetryPolicy({ retries: settingDefault('run', 'retries') });
+  for (let failures = 1; ; failures += 1) {
+    const lease = await router.acquire(undefined);
+    let error: AppError;
+    try {
+      const request = lease.model === undefined ? body : { ...body, model: lease.model };
+      const result = await lease.backend.complete({ endpoint: '/v1/chat/completions', body: request, timeoutMs, ...(context.signal ? { signal: context.signal } : {}) });
+      lease.release({});
+      return result;
+    } catch (thrown) {
+      error = toAppError(thrown);
+      lease.release(context.signal?.aborted === true ? undefined : { error });
+    }
+    const delay = context.signal?.aborted === true ? undefined : retry.delayMs(failures, error);
+    if (delay === undefined) throw error;
+    context.notice?.(`a bench request failed (${error.message}); sending it again (retry ${failures} of ${retry.retries})`);
+    await sleep(delay, undefined, context.signal ? { signal: context.signal } : {});
+  }
+}
+
 /** Sends `bodies` with `concurrency` requests in flight at once and measures them. */
 async function sendAll(router: Router, bodies: ReadonlyArray<Record<string, unknown>>, concurrency: number, context: RunBenchContext): Promise<BenchPhase> {
   const latencies: number[] = [];
@@ -81,15 +112,9 @@ async function sendAll(router: Router, bodies: ReadonlyArray<Record<string, unkn
     while (next < bodies.length) {
       context.signal?.throwIfAborted();
       const body = bodies[next++]!;
-      const lease = await router.acquire(undefined);
-      try {
-        const request = lease.model === undefined ? body : { ...body, model: lease.model };
-        const result = await lease.backend.complete({ endpoint: '/v1/chat/completions', body: request, timeoutMs, ...(context.signal ? { signal: context.signal } : {}) });
-        latencies.push(result.timings.latencyMs);
-        tokens += result.completionTokens;
-      } finally {
-        lease.release();
-      }
+      const result = await sendWithRetries(router, body, timeoutMs, context);
+      latencies.push(result.timings.latencyMs);
+      tokens += result.completionTokens;
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, bodies.length) }, worker));
@@ -128,6 +153,7 @@ export async function runBench(options: RunBenchOptions, context: RunBenchContex
     ...(options.serverType === undefined ? {} : { serverType: options.serverType }),
     ...(options.apiKeyEnv === undefined ? {} : { apiKeyEnv: options.apiKeyEnv }),
     ...(options.llamaServer === undefined ? {} : { llamaServer: options.llamaServer }),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     slots: options.slots ?? advice?.slots ?? settingDefault('bench', 'slots'),
     contextSize: options.contextSize ?? advice?.contextSize ?? settingDefault('bench', 'contextSize'),

@@ -26,6 +26,7 @@ import { checkMetricsPath } from '../job/check-metrics-path.js';
 import { startRunTelemetry, type RunTelemetry } from '../../reporting/run-telemetry.js';
 import type { IngestSummary } from '../../store/item-ingester.js';
 import { absoluteSettings, locateJob } from '../job/locate-job.js';
+import { removeEmptyFolders } from '../../util/missing-folders.js';
 import { openRouter } from '../routing/open-router.js';
 import { resolveRunSettings } from '../settings/resolve-run-settings.js';
 import { planRequestGate } from '../routing/plan-request-gate.js';
@@ -397,7 +398,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     let empty = false;
     attempt(() => (empty = located.created && store.listJobs().length === 0));
     store.close();
-    if (empty) for (const suffix of ['', '-wal', '-shm']) rmSync(`${located.db}${suffix}`, { force: true });
+    if (empty) {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${located.db}${suffix}`, { force: true });
+      // A refused run leaves no ./checkpoints behind either: the folder comes with the first job.
+      removeEmptyFolders(located.createdFolders ?? []);
+    }
     if (failure === undefined && problems.length > 0) throw withHint(problems[0], ingested, resumeWith(false));
   }
 }

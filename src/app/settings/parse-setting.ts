@@ -1,6 +1,20 @@
 import { optionError, parseWholeNumber } from '../../util/check-option.js';
 import { GIB_BYTES } from '../../util/format-gib.js';
+import { keepAliveSyntax, parseOllamaKeepAlive } from '../../backends/ollama-keep-alive.js';
 import type { SettingRow } from './settings-table.js';
+
+/**
+ * The longest duration a setting accepts, in milliseconds: Node's timers hold a signed 32-bit
+ * delay, and a longer one is cut to 1 ms (a TimeoutOverflowWarning), so `--timeout 2200000`
+ * would time every request out at once. About 24.8 days.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** The refusal of a duration above MAX_DURATION_MS, with the fix for this row. */
+function refuseLongDuration(row: SettingRow, value: unknown, where: string | undefined): never {
+  const noLimit = row.zero === 'unlimited' ? '; for no limit give 0' : '';
+  throw optionError(row.flag, `at most ${Math.floor(MAX_DURATION_MS / 1000)} seconds (24.8 days, the longest timer Node keeps)${noLimit}`, value, where);
+}
 
 /** What a row accepts, for "expected …" messages. */
 export function describeSettingType(row: SettingRow): string {
@@ -19,7 +33,9 @@ export function describeSettingType(row: SettingRow): string {
     case 'boolean':
       return 'true or false';
     case 'string':
-      return 'a non-empty string';
+      return row.empty === 'clears' ? "a string ('' clears it)" : 'a non-empty string';
+    case 'keep-alive':
+      return keepAliveSyntax;
   }
 }
 
@@ -40,6 +56,7 @@ export function parseSettingText(row: SettingRow, text: string): string | number
       const n = Number(trimmed);
       if (trimmed === '' || !Number.isFinite(n) || n < 0 || (n === 0 && row.zero !== 'unlimited') || n * 1000 < (row.min ?? 0)) refuse(row, text, undefined);
       const ms = Math.round(n * 1000);
+      if (ms > MAX_DURATION_MS) refuseLongDuration(row, text, undefined);
       // 0.0001 s would round to 0 ms, which means "no limit" or is refused: keep the smallest real limit.
       return n > 0 ? Math.max(1, ms) : 0;
     }
@@ -53,8 +70,13 @@ export function parseSettingText(row: SettingRow, text: string): string | number
       return text;
     case 'boolean':
       return text === 'true';
+    case 'keep-alive':
+      if (parseOllamaKeepAlive(text) === undefined) refuse(row, text, undefined);
+      return trimmed;
     case 'list':
     case 'string':
+      // An empty value clears what the job remembers, where the row says so (`--llama-server-args ''`).
+      if (trimmed === '' && row.type === 'string' && row.empty === 'clears') return '';
       if (trimmed === '') refuse(row, text, undefined);
       return text;
   }
@@ -71,6 +93,7 @@ export function checkSettingValue(row: SettingRow, value: unknown, where: string
       return value;
     case 'seconds':
       if (!(Number.isSafeInteger(value) && (value as number) >= (row.min ?? (row.zero === 'unlimited' ? 0 : 1)))) refuse(row, value, where);
+      if ((value as number) > MAX_DURATION_MS) refuseLongDuration(row, value, where);
       return value;
     case 'gib':
       if (!(typeof value === 'number' && Number.isFinite(value) && value > 0)) refuse(row, value, where);
@@ -86,6 +109,9 @@ export function checkSettingValue(row: SettingRow, value: unknown, where: string
       return value;
     case 'string':
       if (!(typeof value === 'string' && value !== '')) refuse(row, value, where);
+      return value;
+    case 'keep-alive':
+      if (!(typeof value === 'string' && parseOllamaKeepAlive(value) !== undefined)) refuse(row, value, where);
       return value;
   }
 }

@@ -17,9 +17,10 @@ export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'opt
  * - `gib`: a size in GiB (decimals allowed), held in bytes;
  * - `list`: a repeatable flag, held as an array in the order given;
  * - `choice`: one of `choices`;
+ * - `keep-alive`: an Ollama keep_alive (a Go duration such as `30m`, or seconds), held as typed;
  * - `string`, `boolean`: as they are.
  */
-export type SettingType = 'string' | 'list' | 'boolean' | 'count' | 'seconds' | 'gib' | 'choice';
+export type SettingType = 'string' | 'list' | 'boolean' | 'count' | 'seconds' | 'gib' | 'choice' | 'keep-alive';
 
 /**
  * Where a value may come from besides the table's default, in order of precedence:
@@ -43,6 +44,8 @@ export interface SettingRow {
   readonly min?: number;
   /** `seconds`: whether 0 is accepted, and what it means. @default refused */
   readonly zero?: 'refused' | 'unlimited';
+  /** `string`: whether an empty value is accepted, clearing a value the job remembers. @default refused */
+  readonly empty?: 'refused' | 'clears';
   /** `choice`: the values accepted. */
   readonly choices?: readonly string[];
   /** The value when no source gives one, in the unit the settings hold (ms, bytes). */
@@ -83,12 +86,13 @@ export const settingsTable = [
   { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'the GGUF model to serve', sources: ['flag'], commands: ['serve'] },
   { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: runLike },
   { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
-  { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', help: 'extra arguments for every managed llama-server (one string)', sources: ['flag', 'job'], commands: managed },
+  { key: 'engine', flag: '--engine', valueName: 'engine', type: 'choice', choices: ['auto', 'embedded', 'llama-server'], default: defaults.engine, help: 'which server runs managed models: auto is llama-server when one is found (given, on PATH, or built by `batch setup llama-server`), else the embedded node-llama-cpp server', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
+  { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', empty: 'clears', help: "extra arguments for every managed llama-server (one string, without the flags batch sets itself such as -m, -np or -c); '' clears the ones a job remembers", sources: ['flag', 'job'], commands: managed },
   { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: defaults.maxModels, defaultText: `saved advice, else ${defaults.maxModels}`, help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
   { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve', 'bench'] },
   { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve', 'bench'] },
   { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve', 'bench'] },
-  { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "llama-server's own", help: 'layers a managed llama-server offloads to the GPU (-ngl)', sources: ['flag', 'job'], commands: managed },
+  { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "the server's own", help: "layers a managed server offloads to the GPU (llama-server's -ngl, the embedded server's node-llama-cpp gpuLayers)", sources: ['flag', 'job'], commands: managed },
   { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: runLike },
   { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: defaults.startupTimeoutMs, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
   // The worker pool.
@@ -99,7 +103,7 @@ export const settingsTable = [
   { key: 'retries', flag: '--retries', valueName: 'n', type: 'count', min: 0, default: defaults.retries, help: 'retries of a failed request (connect errors, resets, timeouts, 5xx, 429)', sources: ['flag', 'job'], commands: runLike },
   { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: defaults.maxDownMs, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
-  { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'string', default: defaults.keepAlive, help: 'Ollama keep_alive sent with every request', sources: ['flag', 'job'], commands: runLike },
+  { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'keep-alive', default: defaults.keepAlive, help: 'Ollama keep_alive sent with every request: a duration such as 30m or 1h30m, seconds, 0 (unload at once) or -1 (keep loaded)', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.maxWaitMs, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.graceMs, help: 'after Ctrl-C, how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
   { key: 'stream', flag: '--stream', type: 'boolean', default: false, help: 'stream answers, to measure time to first token', sources: ['flag', 'job'], commands: runLike },
@@ -166,7 +170,7 @@ type ValueOf<R extends Row> = R extends { readonly type: 'choice'; readonly choi
     ? readonly string[]
     : R['type'] extends 'boolean'
       ? boolean
-      : R['type'] extends 'string'
+      : R['type'] extends 'string' | 'keep-alive'
         ? string
         : number;
 

@@ -149,14 +149,19 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   if (options.hardware !== undefined) {
     // What-if advice describes another machine: saved as this one's, it would size tonight's run wrongly.
     notice(`advice for ${options.hardware} is not saved: it plans for another machine (what-if); \`batch optimize\` without --hardware saves advice for this one`);
+  } else if (saved.models.every((model) => !model.fits)) {
+    // Advice for models that cannot load would only set tonight's run to fail the same way.
+    notice('advice is not saved: no model fits this machine\'s memory (see the warnings); free memory, or plan a smaller model, and run `batch optimize` again');
   } else if (options.save !== false) {
-    const [{ saveAdvice }, { batchHome }, { machineIdentity }] = await Promise.all([
+    const [{ saveAdvice, plansSeveralModels }, { batchHome }, { machineIdentity }] = await Promise.all([
       import('../../hardware/saved-advice.js'),
       import('../../store/job-paths.js'),
       import('../../hardware/machine-identity.js'),
     ]);
     const path = saveAdvice(batchHome(io.env, io.cwd), saved, machineIdentity(), new Date(), measuredThroughput(curve, options, io.cwd));
-    notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers} --max-models ${saved.maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} for flags you leave out (--no-save skips this)`);
+    const maxModels = plansSeveralModels(saved) ? ` --max-models ${saved.maxModels}` : '';
+    notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers}${maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} for flags you leave out (--no-save skips this)`);
+    if (maxModels === '') notice('--max-models is not saved: a plan for one model says nothing of how many fit together (plan with every --model a run uses to save it)');
   }
   return 0;
 }
@@ -202,6 +207,7 @@ async function measure(options: OptimizeCommandOptions, plan: OptimizationPlan, 
     // The server `batch run` would start with this advice: the plan's shape, the user's llama-server flags.
     settings: {
       models: [models[0]!],
+      engine: options.engine,
       llamaServer: options.llamaServer,
       llamaServerArgs: options.llamaServerArgs,
       gpuLayers: options.gpuLayers,

@@ -101,6 +101,18 @@ describe('parseSettingText', () => {
     expect(() => parseSettingText(settingRow('run', 'graceMs'), '-1')).toThrow(UsageError);
   });
 
+  it('refuses every duration at or above 2^31 ms, which Node would cut to a 1 ms timer, from a flag or the job', () => {
+    const durations = settingsTable.filter((row) => row.type === 'seconds');
+    expect(durations.length).toBeGreaterThan(5);
+    for (const row of durations) {
+      expect(parseSettingText(row, '2147483'), row.flag).toBe(2_147_483_000);
+      expect(() => parseSettingText(row, '2200000'), row.flag).toThrow(`expected \`${row.flag}\` to be at most 2147483 seconds (24.8 days, the longest timer Node keeps)`);
+      expect(() => parseSettingText(row, '99999999'), row.flag).toThrow(UsageError);
+      expect(() => checkSettingValue(row, 2 ** 31, 'saved in j.sqlite'), row.flag).toThrow(`(saved in j.sqlite) to be at most 2147483 seconds`);
+    }
+    expect(() => parseSettingText(settingRow('run', 'maxWaitMs'), '3000000')).toThrow('for no limit give 0, got "3000000"');
+  });
+
   it("holds a duration's minimum in milliseconds and refuses less, from a flag or the job", () => {
     const row = settingRow('run', 'sampleEveryMs');
     expect(settingDefault('run', 'sampleEveryMs')).toBe(5000);
@@ -127,7 +139,16 @@ describe('parseSettingText', () => {
   });
 
   it('refuses an empty string where a value is needed', () => {
-    expect(() => parseSettingText(settingRow('run', 'keepAlive'), '  ')).toThrow(/`--keep-alive` to be a non-empty string/);
+    expect(() => parseSettingText(settingRow('run', 'keepAlive'), '  ')).toThrow(/`--keep-alive` to be an Ollama keep_alive/);
+  });
+
+  it("--keep-alive takes Ollama's keep_alive syntax (a Go duration, or seconds) and refuses what Ollama would answer 400 to", () => {
+    const row = settingRow('run', 'keepAlive');
+    for (const text of ['30m', '1h30m', '90s', '1.5h', '250ms', '0', '-1', '300', '-1m', ' 5m ']) expect(parseSettingText(row, text), text).toBe(text.trim());
+    for (const text of ['banana', '5 m', '5M', '1d', 'm', '-', '1h30', '3e5', '99999999999h']) {
+      expect(() => parseSettingText(row, text), text).toThrow(`expected \`--keep-alive\` to be an Ollama keep_alive: a duration such as 30m, 1h30m or 90s, seconds such as 300, 0 to unload at once, or a negative value such as -1 to keep the model loaded, got "${text}"`);
+    }
+    expect(() => checkSettingValue(row, 'banana', 'saved in j.sqlite')).toThrow('expected `--keep-alive` (saved in j.sqlite) to be an Ollama keep_alive');
   });
 });
 
