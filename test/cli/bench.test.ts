@@ -59,7 +59,7 @@ describe('batch bench', () => {
   it('retries a transient 500 as batch run does, instead of giving up the bench', async () => {
     const sim = await startSimServer({ slots: 2, serviceMs: 1, script: (n) => (n === 3 ? '500' : undefined) });
     try {
-      const result = await runCli(['bench', '--server', sim.url, '--requests', '4', '--json'], { env: { BATCH_HOME: path.join(dir, 'home-retry') } });
+      const result = await runCliInProcess(['bench', '--server', sim.url, '--requests', '4', '--json'], { env: { BATCH_HOME: path.join(dir, 'home-retry') } });
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toContain('a bench request failed');
       expect(result.stderr).toContain('sending it again (retry 1 of 5)');

@@ -35,10 +35,10 @@ describe('batch status shows what `batch resume` will use', () => {
     const env = { BATCH_HOME: path.join(dir, 'home-clear') };
     const input = path.join(dir, 'in-clear.jsonl');
     writeFileSync(input, `${JSON.stringify({ id: 'a', prompt: 'one' })}\n`);
-    expect((await runCli(['run', input, '--server', sim.url, '--job', 'c', '--llama-server-args', '--flash-attn on', '-q'], { env })).code).toBe(0);
-    expect((await runCli(['status', 'c'], { env })).stdout).toContain(`settings  --server ${sim.url} --llama-server-args '--flash-attn on'\n`);
-    const cleared = await runCli(['resume', 'c', '--llama-server-args', '', '-q'], { env });
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'c', '--llama-server-args', '--flash-attn on', '-q'], { env })).code).toBe(0);
+    expect((await runCliInProcess(['status', 'c'], { env })).stdout).toContain(`settings  --server ${sim.url} --llama-server-args '--flash-attn on'\n`);
+    const cleared = await runCliInProcess(['resume', 'c', '--llama-server-args', '', '-q'], { env });
     expect(cleared.code, cleared.stderr).toBe(0);
-    expect((await runCli(['status', 'c'], { env })).stdout).toContain(`settings  --server ${sim.url}\n`);
+    expect((await runCliInProcess(['status', 'c'], { env })).stdout).toContain(`settings  --server ${sim.url}\n`);
   });
 });

@@ -82,17 +82,17 @@ describe('a run refused before it sends anything leaves no job behind', () => {
   it('a missing input: no ./checkpoints folder is created in the working directory, nor a --db folder', async () => {
     const cwd = path.join(dir, 'cwd-missing-input');
     mkdirSync(cwd);
-    const result = await runCli(['run', 'missing.jsonl', '--server', sim.url, '-q'], { cwd, env: { BATCH_HOME: undefined } });
+    const result = await runCliInProcess(['run', 'missing.jsonl', '--server', sim.url, '-q'], { cwd, env: { BATCH_HOME: undefined } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('[PROMPT_FILE_INVALID]');
     expect(readdirSync(cwd)).toEqual([]);
-    const nested = await runCli(['run', 'missing.jsonl', '--server', sim.url, '--db', 'a/b/j.sqlite', '-q'], { cwd, env: { BATCH_HOME: undefined } });
+    const nested = await runCliInProcess(['run', 'missing.jsonl', '--server', sim.url, '--db', 'a/b/j.sqlite', '-q'], { cwd, env: { BATCH_HOME: undefined } });
     expect(nested.code).toBe(2);
     expect(readdirSync(cwd)).toEqual([]);
     // A folder that held something before is left as it was.
     mkdirSync(path.join(cwd, 'checkpoints'));
     writeFileSync(path.join(cwd, 'checkpoints', 'keep.txt'), 'x');
-    expect((await runCli(['run', 'missing.jsonl', '--server', sim.url, '-q'], { cwd, env: { BATCH_HOME: undefined } })).code).toBe(2);
+    expect((await runCliInProcess(['run', 'missing.jsonl', '--server', sim.url, '-q'], { cwd, env: { BATCH_HOME: undefined } })).code).toBe(2);
     expect(readdirSync(path.join(cwd, 'checkpoints'))).toEqual(['keep.txt']);
   });
 
