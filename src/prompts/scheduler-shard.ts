@@ -99,3 +99,14 @@ function wholeNumber(text: string, name: string, min: number): number {
 function describe(shard: InputShard): string {
   return `${shard.index}/${shard.count}`;
 }
+
+/**
+ * The scheduler task this process runs as, when a scheduler started it: `slurm:<array job>_<task>`
+ * (or `slurm:<job>`), `k8s:<completion index>`. A requeued task keeps it on any node.
+ */
+export function schedulerTaskId(env: Env): string | undefined {
+  if (env.SLURM_ARRAY_JOB_ID && env.SLURM_ARRAY_TASK_ID) return `slurm:${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}`;
+  if (env.SLURM_JOB_ID) return `slurm:${env.SLURM_JOB_ID}`;
+  if (env.JOB_COMPLETION_INDEX) return `k8s:${env.JOB_COMPLETION_INDEX}`;
+  return undefined;
+}

@@ -28,6 +28,7 @@ import { openRouter } from '../routing/open-router.js';
 import { resolveRunSettings } from '../settings/resolve-run-settings.js';
 import { planRequestGate } from '../routing/plan-request-gate.js';
 import { formatInputShard, parseInputShard } from '../../prompts/input-shard.js';
+import { schedulerTaskId } from '../../prompts/scheduler-shard.js';
 import { resumeCommand } from '../job/resume-command.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { readJobPrompts } from '../job/read-job-prompts.js';
@@ -155,10 +156,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     jobId = job.id;
     jobIsNew = job.isNew;
     if (!job.isNew) store.setJobConfig(job.id, { ...config });
-    const lock = store.acquireLock(job.id, { pid: process.pid, host });
+    const lock = store.acquireLock(job.id, { pid: process.pid, host, task: schedulerTaskId(context.env) });
     lockHeld = true;
     if (lock.tookOverFrom) {
-      context.notice?.(`job "${located.job}" was left locked by pid ${lock.tookOverFrom.pid}, which is gone; taking over`);
+      const by = lock.tookOverFrom.task === undefined ? `pid ${lock.tookOverFrom.pid}, which is gone` : `an earlier run of this scheduler task (${lock.tookOverFrom.task}, pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host})`;
+      context.notice?.(`job "${located.job}" was left locked by ${by}; taking over`);
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
