@@ -1,8 +1,9 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, UsageError } from '../errors.js';
+import { isProcessAlive } from './is-process-alive.js';
 import { networkFilesystemOf } from './network-filesystem.js';
 
 /** How a run keeps a job database that may sit on a network filesystem. */
@@ -64,7 +65,8 @@ export class DatabaseWorkingCopy {
       throw new UsageError(`the job database ${db} is to be worked on from node-local disk, but ${base} is on ${localNetwork} too; set TMPDIR to a folder on a local disk (such as /tmp or $SLURM_TMPDIR)`);
     }
     mkdirSync(base, { recursive: true });
-    const folder = mkdtempSync(path.join(base, 'batch-db-'));
+    removeAbandonedCopies(base);
+    const folder = mkdtempSync(path.join(base, `batch-db-${process.pid}-`));
     const local = path.join(folder, path.basename(db));
     try {
       if (existsSync(db)) {
@@ -150,5 +152,13 @@ export class DatabaseWorkingCopy {
     } finally {
       rmSync(snapshot, { force: true });
     }
+  }
+}
+
+/** Copies left in `base` by runs killed outright (their pid is gone): the kept database has what they wrote back. */
+function removeAbandonedCopies(base: string): void {
+  for (const name of readdirSync(base)) {
+    const pid = /^batch-db-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !isProcessAlive(Number(pid))) rmSync(path.join(base, name), { recursive: true, force: true });
   }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { AppError, ExitCode, StoreError, toAppError } from '../../errors.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
+import { DatabaseWorkingCopy } from '../../store/database-working-copy.js';
 import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../../store/job-paths.js';
 import { writeOutput } from '../../store/write-output.js';
 import { ThreadedResultWriter } from '../../store/threaded-result-writer.js';
@@ -16,7 +17,7 @@ import type { Router } from '../../scheduler/router.js';
 import { advicePath, findAdviceFor } from '../../hardware/saved-advice.js';
 import { machineIdentity } from '../../hardware/machine-identity.js';
 import { jobConfigOf, parseJobConfig } from '../job/job-config.js';
-import type { JobSettings } from '../settings/settings-table.js';
+import { settingDefault, type JobSettings } from '../settings/settings-table.js';
 import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templatePaths } from '../job/job-template.js';
 import { checkOutputPath } from '../job/check-output-path.js';
 import { reportInvalidPrompts, type InvalidTally } from '../job/report-invalid-prompts.js';
@@ -93,7 +94,20 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
   const named = templateGiven === undefined || options.inputs.length > 0 ? options : { ...options, inputs: templatePaths(templateGiven) };
   const located = locateJob({ ...named, shard }, home, context.cwd);
   for (const line of located.skipped ?? []) context.notice?.(line);
-  const store = CheckpointStore.open({ path: located.db });
+  // On a network filesystem SQLite works on a node-local copy, written back whole (see DatabaseWorkingCopy).
+  const copyEveryMs = options.localCopyEveryMs ?? settingDefault('run', 'localCopyEveryMs');
+  const workingCopy = DatabaseWorkingCopy.open({ db: located.db, mode: options.localCopy ?? settingDefault('run', 'localCopy'), copyEveryMs, env: context.env });
+  if (workingCopy.isCopy) {
+    context.notice?.(`job database ${located.db} is ${workingCopy.reason === 'asked for' ? 'kept' : `on ${workingCopy.reason}`}: working on a copy on local disk (${workingCopy.path}), written back every ${copyEveryMs / 1000} s and at the end`);
+  }
+  let store: CheckpointStore;
+  try {
+    store = CheckpointStore.open({ path: workingCopy.path });
+  } catch (error) {
+    await workingCopy.close().catch(() => undefined);
+    throw error;
+  }
+  workingCopy.startCopying((error) => context.notice?.(error.message));
   const resumeWith = (retryFailed: boolean): string =>
     resumeCommand({ job: located.job, db: located.db, defaultDb: jobDbPath(home, located.job), retryFailed });
   const host = os.hostname();
@@ -389,7 +403,12 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     let empty = false;
     attempt(() => (empty = located.created && store.listJobs().length === 0));
     store.close();
-    if (empty) for (const suffix of ['', '-wal', '-shm']) rmSync(`${located.db}${suffix}`, { force: true });
+    if (empty) for (const suffix of ['', '-wal', '-shm']) rmSync(`${workingCopy.path}${suffix}`, { force: true });
+    try {
+      await workingCopy.close();
+    } catch (error) {
+      problems.push(error);
+    }
     if (failure === undefined && problems.length > 0) throw withHint(problems[0], ingested, resumeWith(false));
   }
 }
