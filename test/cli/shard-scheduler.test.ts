@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { SHARD_COUNT_VARIABLE } from '../../src/prompts/scheduler-shard.js';
 import { runCliInProcess } from '../helpers/run-cli-in-process.js';
+import { repoRoot } from '../helpers/sim-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
@@ -59,6 +62,36 @@ describe('--shard auto and an export of a folder of shards', () => {
     const again = await runCliInProcess(['run', input, '--server', sim.url, '--shard', 'auto', '--json', '--quiet'], { env: slurmTask(6) });
     expect(again.code).toBe(0);
     expect(sim.stats().requests).toBe(0);
+  });
+
+  it('the pods of examples/k8s/indexed-job.yaml each run their shard from the variables the Job gives them, and merge-job.yaml merges the folder', async () => {
+    type Container = { command: string[]; env?: Array<{ name: string; value: string }> };
+    const indexed = parseYaml(readFileSync(path.join(repoRoot, 'examples/k8s/indexed-job.yaml'), 'utf8')) as { spec: { completionMode: string; completions: number; template: { spec: { containers: Container[] } } } };
+    const merge = parseYaml(readFileSync(path.join(repoRoot, 'examples/k8s/merge-job.yaml'), 'utf8')) as { spec: { template: { spec: { containers: Container[] } } } };
+    expect(indexed.spec.completionMode).toBe('Indexed');
+    const container = indexed.spec.template.spec.containers[0]!;
+    const command = container.command;
+    expect(command.slice(0, 3)).toEqual(['npx', 'batch', 'run']);
+    expect(command[command.indexOf('--shard') + 1]).toBe('auto');
+    const variables = Object.fromEntries((container.env ?? []).map((entry) => [entry.name, entry.value]));
+    expect(Number(variables[SHARD_COUNT_VARIABLE])).toBe(indexed.spec.completions);
+    const job = command[command.indexOf('--job') + 1]!;
+    const mergeCommand = merge.spec.template.spec.containers[0]!.command;
+    expect(mergeCommand.slice(0, 4)).toEqual(['npx', 'batch', 'export', job]);
+    expect(mergeCommand[mergeCommand.indexOf('--db') + 1]).toBe(variables.BATCH_HOME);
+
+    // Kubernetes sets JOB_COMPLETION_INDEX in each pod (0 … completions-1); the rest is the YAML's.
+    sim.resetStats();
+    const podHome = path.join(dir, 'k8s-home');
+    for (let index = 0; index < indexed.spec.completions; index++) {
+      const env = { BATCH_HOME: podHome, JOB_COMPLETION_INDEX: String(index), [SHARD_COUNT_VARIABLE]: variables[SHARD_COUNT_VARIABLE]! };
+      const run = await runCliInProcess(['run', input, '--server', sim.url, '--job', job, '--shard', 'auto', '--quiet'], { env });
+      expect(run.code).toBe(0);
+    }
+    expect(sim.stats().requests).toBe(60);
+    const merged = await runCliInProcess(['export', job, '--db', podHome]);
+    expect(merged.code).toBe(0);
+    expect(merged.stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { custom_id: string }).custom_id)).toEqual(Array.from({ length: 60 }, (_, i) => `q${i}`));
   });
 
   it('refuses a folder or glob that holds no shard of the job, and --shard auto outside a scheduler', async () => {

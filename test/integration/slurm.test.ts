@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,7 +11,7 @@ import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
 // `batch` as a task of a real Slurm: array tasks that find their shard themselves, a requeued task
-// that continues its own shard, and the merge as a dependent job, as examples/slurm/ does it.
+// that continues its own shard, and the merge as a dependent job: the scripts of examples/slurm/ as shipped.
 const haveSlurm = findSlurm();
 if (!haveSlurm) console.warn('SKIP: Slurm (slurm-wlm, munge) is not installed: the Slurm tests did not run (`.ci/run` installs it)');
 // Slurm's daemons run as root here (SlurmUser=root), as CI does.
@@ -30,17 +30,10 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The array script: one shard per task, each its own job database in the shared home. */
-function writeArrayScript(file: string, extra: string): void {
-  const bin = path.join(repoRoot, 'bin', 'batch.js');
-  writeFileSync(file, `#!/bin/bash\nexec "${process.execPath}" "${bin}" run "$INPUT" --server "$SERVER" --shard auto --quiet ${extra}\n`, { mode: 0o755 });
-}
-
-/** The merge script: every shard database of the job in the shared home, in input order. */
-function writeMergeScript(file: string, job: string, out: string): void {
-  const bin = path.join(repoRoot, 'bin', 'batch.js');
-  writeFileSync(file, `#!/bin/bash\nexec "${process.execPath}" "${bin}" export "${job}" --db "$BATCH_HOME" --out "${out}"\n`, { mode: 0o755 });
-}
+const examples = path.join(repoRoot, 'examples', 'slurm');
+/** The example scripts as shipped, less what this one-node cluster lacks: a GPU (GRES) and 4 cores per task. */
+const onThisNode = ['--gres=none', '--cpus-per-task=1'];
+const bin = path.join(repoRoot, 'bin', 'batch.js');
 
 function doneIds(db: string): string[] {
   if (!existsSync(db)) return [];
@@ -64,14 +57,10 @@ describe.skipIf(!haveSlurm || !asRoot)('batch under a real Slurm', () => {
     const home = path.join(dir, 'shared-home');
     const input = path.join(dir, 'prompts.jsonl');
     writePrompts(input, 200, 'p');
-    const script = path.join(dir, 'array.sh');
-    writeArrayScript(script, '--job night');
-    const env = `--export=ALL,INPUT=${input},SERVER=${sim.url},BATCH_HOME=${home}`;
-    const array = slurm.sbatch(['--array=3-6', env, '-o', path.join(dir, 'task-%a.log'), script]);
+    const env = `--export=ALL,BATCH_BIN=${bin},BATCH_HOME=${home},BATCH_JOB=night`;
+    const array = slurm.sbatch(['--array=3-6', ...onThisNode, env, '-o', path.join(dir, 'task-%a.log'), path.join(examples, 'batch-array.sbatch'), input, '--server', sim.url]);
     const merged = path.join(dir, 'merged.jsonl');
-    const mergeScript = path.join(dir, 'merge.sh');
-    writeMergeScript(mergeScript, 'night', merged);
-    const merge = slurm.sbatch([`--dependency=afterok:${array}`, env, '-o', path.join(dir, 'merge.log'), mergeScript]);
+    const merge = slurm.sbatch([`--dependency=afterok:${array}`, env, '-o', path.join(dir, 'merge.log'), path.join(examples, 'batch-merge.sbatch'), merged]);
     expect(await slurm.waitForJob(array)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
     expect(await slurm.waitForJob(merge), readFileSync(path.join(dir, 'merge.log'), 'utf8')).toEqual(['COMPLETED']);
     const lines = parseJsonl(readFileSync(merged, 'utf8'));
@@ -87,10 +76,8 @@ describe.skipIf(!haveSlurm || !asRoot)('batch under a real Slurm', () => {
     const home = path.join(dir, 'requeue-home');
     const input = path.join(dir, 'requeue.jsonl');
     writePrompts(input, 240, 'r');
-    const script = path.join(dir, 'requeue-array.sh');
-    writeArrayScript(script, '--job requeued --workers 2 --grace 5');
-    const env = `--export=ALL,INPUT=${input},SERVER=${sim.url},BATCH_HOME=${home}`;
-    const array = slurm.sbatch(['--array=1-2', '--requeue', env, '-o', path.join(dir, 'requeue-%a-%j.log'), script]);
+    const env = `--export=ALL,BATCH_BIN=${bin},BATCH_HOME=${home},BATCH_JOB=requeued`;
+    const array = slurm.sbatch(['--array=1-2', ...onThisNode, env, '-o', path.join(dir, 'requeue-%a.log'), path.join(examples, 'batch-array.sbatch'), input, '--server', sim.url, '--workers', '2']);
     const first = path.join(home, 'requeued.shard-1-of-2.sqlite');
     await pollUntil(() => doneIds(first).length >= 20, 'shard 1 to answer 20 prompts');
     slurm.command('scontrol', ['requeue', `${array}_1`]);
@@ -102,9 +89,7 @@ describe.skipIf(!haveSlurm || !asRoot)('batch under a real Slurm', () => {
     // A requeued job waits a while before it may start again; let it start now.
     slurm.command('scontrol', ['update', `JobId=${array}_1`, 'StartTime=now']);
     const merged = path.join(dir, 'requeue-merged.jsonl');
-    const mergeScript = path.join(dir, 'requeue-merge.sh');
-    writeMergeScript(mergeScript, 'requeued', merged);
-    const merge = slurm.sbatch([`--dependency=afterok:${array}`, env, '-o', path.join(dir, 'requeue-merge.log'), mergeScript]);
+    const merge = slurm.sbatch([`--dependency=afterok:${array}`, env, '-o', path.join(dir, 'requeue-merge.log'), path.join(examples, 'batch-merge.sbatch'), merged]);
     expect(await slurm.waitForJob(array, 180_000)).toEqual(['COMPLETED', 'COMPLETED']);
     expect(await slurm.waitForJob(merge)).toEqual(['COMPLETED']);
     const byPrompt = sim.stats().byPrompt;
