@@ -32,4 +32,8 @@ export const defaults = {
   gpu: 'auto',
   /** `--engine`: `ChooseServerLaunchOptions.engine`. */
   engine: 'auto',
+  /** `--local-copy`: `WorkingCopyOptions.mode`. */
+  localCopy: 'auto',
+  /** `--local-copy-every`: `WorkingCopyOptions.copyEveryMs`. */
+  localCopyEveryMs: 60_000,
 } as const;

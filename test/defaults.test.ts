@@ -33,6 +33,8 @@ const shared: readonly SharedOption[] = [
   { option: 'reporting/run-telemetry.ts#RunTelemetryOptions.intervalMs', readIn: 'reporting/run-sampler.ts', command: 'run', key: 'sampleEveryMs' },
   { option: 'backends/ollama-backend.ts#OllamaBackendOptions.keepAlive', command: 'run', key: 'keepAlive' },
   { option: 'servers/choose-server-launch.ts#ChooseServerLaunchOptions.engine', command: 'run', key: 'engine' },
+  { option: 'store/database-working-copy.ts#WorkingCopyOptions.mode', command: 'run', key: 'localCopy' },
+  { option: 'store/database-working-copy.ts#WorkingCopyOptions.copyEveryMs', command: 'run', key: 'localCopyEveryMs' },
   { option: 'embedded/embedded-server.ts#EmbeddedServerOptions.host', command: 'serve', key: 'host' },
   { option: 'embedded/embedded-server-flags.ts#EmbeddedServerFlags.host', command: 'serve', key: 'host' },
   { option: 'embedded/embedded-server-flags.ts#EmbeddedServerFlags.gpu', command: 'serve', key: 'gpu' },

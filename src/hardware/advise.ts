@@ -155,6 +155,15 @@ function llamaThreads(cores: number, reasons: string[]): number {
   return threads;
 }
 
+/** Why a model that does not fit even with one slot gets no command. */
+function explainMissingFit(profile: ModelProfile, pool: MemoryPool, need: { readonly minimumBytes: number; readonly slotBytes: number; readonly contextSize: number }, reasons: string[], warnings: string[]): void {
+  warnings.push(
+    `${profile.id} does not fit: it needs ${gib(need.minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(need.slotBytes)} GiB for 1 slot × ${need.contextSize} tokens) ` +
+      `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable, so it would swap or fail to load; free memory, or use a smaller quantisation or a smaller --ctx, and plan again (no command starts it)`,
+  );
+  reasons.push(`${profile.id} does not fit ${pool.name}: even 1 slot needs ${gib(need.minimumBytes)} GiB, ${gib(pool.usableBytes)} GiB usable`);
+}
+
 function shapeModel(
   placement: Placement,
   all: readonly Placement[],
@@ -211,11 +220,7 @@ function shapeModel(
   }
 
   if (!placement.fits) {
-    warnings.push(
-      `${profile.id} does not fit: it needs ${gib(minimumBytes)} GiB (weights ${gib(profile.fileBytes)} GiB + KV cache ${gib(slotBytes)} GiB for 1 slot × ${contextSize} tokens) ` +
-        `but ${pool.name} has ${gib(pool.usableBytes)} GiB usable, so it would swap or fail to load; free memory, or use a smaller quantisation or a smaller --ctx, and plan again (no command starts it)`,
-    );
-    reasons.push(`${profile.id} does not fit ${pool.name}: even 1 slot needs ${gib(minimumBytes)} GiB, ${gib(pool.usableBytes)} GiB usable`);
+    explainMissingFit(profile, pool, { minimumBytes, slotBytes, contextSize }, reasons, warnings);
     return { ...base, coResident: false, fits: false, gpuLayers: pool.kind === 'ram' ? 0 : profile.layers, fullOffload: pool.kind !== 'ram', slots: 1, kvCacheBytes: slotBytes };
   }
 

@@ -62,9 +62,9 @@ export class CheckpointStore extends JobReader {
     this.#updateJobConfig = db.prepare('UPDATE jobs SET config = ?, updated_at = ? WHERE id = ?');
     // Items and runs go with it (ON DELETE CASCADE).
     this.#deleteJob = db.prepare('DELETE FROM jobs WHERE id = ?');
-    this.#setLock = db.prepare('UPDATE jobs SET lock_pid = ?, lock_host = ?, lock_at = ?, updated_at = ? WHERE id = ?');
+    this.#setLock = db.prepare('UPDATE jobs SET lock_pid = ?, lock_host = ?, lock_task = ?, lock_at = ?, updated_at = ? WHERE id = ?');
     this.#clearLock = db.prepare(
-      'UPDATE jobs SET lock_pid = NULL, lock_host = NULL, lock_at = NULL, updated_at = ? WHERE id = ?',
+      'UPDATE jobs SET lock_pid = NULL, lock_host = NULL, lock_task = NULL, lock_at = NULL, updated_at = ? WHERE id = ?',
     );
     this.#insertRun = db.prepare('INSERT INTO runs (job_id, started_at, pid, host, argv) VALUES (?, ?, ?, ?, ?)');
     this.#updateRun = db.prepare('UPDATE runs SET ended_at = ?, exit_code = ? WHERE id = ?');
@@ -152,16 +152,17 @@ export class CheckpointStore extends JobReader {
           if (held && !mine) {
             const pid = job.lock_pid as number;
             const host = job.lock_host as string;
-            if (host !== owner.host || isProcessAlive(pid)) {
+            const sameTask = owner.task !== undefined && job.lock_task === owner.task;
+            if (!sameTask && (host !== owner.host || isProcessAlive(pid))) {
               const since = new Date(job.lock_at ?? now).toISOString();
               throw new StoreError(
                 'JOB_LOCKED',
                 `job "${job.name}" is being run by pid ${pid} on host ${host} since ${since}; wait for it to finish or stop it`,
               );
             }
-            tookOverFrom = { pid, host };
+            tookOverFrom = sameTask ? { pid, host, task: owner.task } : { pid, host };
           }
-          this.#setLock.run(owner.pid, owner.host, now, now, jobId);
+          this.#setLock.run(owner.pid, owner.host, owner.task ?? null, now, now, jobId);
           return tookOverFrom === undefined ? {} : { tookOverFrom };
         })
         .immediate();

@@ -10,6 +10,8 @@ export interface JobRow {
   readonly state: JobState;
   readonly updated_at: number;
   readonly lock_pid: number | null;
+  /** Absent in a database opened read-only before migration 022_lock_task. */
+  readonly lock_task?: string | null;
   readonly lock_host: string | null;
   readonly lock_at: number | null;
   /** Absent in a database opened read-only before migration 011a_inputs_read. */

@@ -171,6 +171,14 @@ export const migrations: readonly Migration[] = [
     readersMayLack: true,
     sql: `ALTER TABLE jobs ADD COLUMN inputs_read INTEGER NOT NULL DEFAULT 1;`,
   },
+  {
+    // The scheduler task (a Slurm array task, a Kubernetes completion index) that holds the lock: a
+    // task requeued onto another node takes its own lock over, which a pid on another host cannot
+    // show to be gone.
+    name: '022_lock_task',
+    readersMayLack: true,
+    sql: `ALTER TABLE jobs ADD COLUMN lock_task TEXT;`,
+  },
 ];
 
 /** What `applyMigrations` did. */

@@ -63,6 +63,12 @@ export interface StatusCounts {
 export interface LockOwner {
   readonly pid: number;
   readonly host: string;
+  /**
+   * The scheduler task this process runs as (`slurm:1234_5`, `k8s:night-shard:2`): the same task
+   * started again (requeued, on any node) takes over a lock its earlier run left, since a scheduler
+   * runs one task once at a time.
+   */
+  readonly task?: string;
 }
 
 /** What `acquireLock` did. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { AppError, ExitCode, StoreError, toAppError } from '../../errors.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
+import { DatabaseWorkingCopy } from '../../store/database-working-copy.js';
 import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../../store/job-paths.js';
 import { writeOutput } from '../../output/write-output.js';
 import { ThreadedResultWriter } from '../../store/threaded-result-writer.js';
@@ -31,6 +32,7 @@ import { openRouter } from '../routing/open-router.js';
 import { resolveRunSettings } from '../settings/resolve-run-settings.js';
 import { planRequestGate } from '../routing/plan-request-gate.js';
 import { formatInputShard, parseInputShard } from '../../prompts/input-shard.js';
+import { schedulerTaskId } from '../../prompts/scheduler-shard.js';
 import { resumeCommand } from '../job/resume-command.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { readJobPrompts } from '../job/read-job-prompts.js';
@@ -95,7 +97,19 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
   const named = templateGiven === undefined || options.inputs.length > 0 ? options : { ...options, inputs: templatePaths(templateGiven) };
   const located = locateJob({ ...named, shard }, home, context.cwd);
   for (const line of located.skipped ?? []) context.notice?.(line);
-  const store = CheckpointStore.open({ path: located.db });
+  // On a network filesystem SQLite works on a node-local copy, written back whole (see DatabaseWorkingCopy).
+  const workingCopy = DatabaseWorkingCopy.open({ db: located.db, mode: options.localCopy, copyEveryMs: options.localCopyEveryMs, env: context.env });
+  if (workingCopy.isCopy) {
+    context.notice?.(`job database ${located.db} is ${workingCopy.reason === 'asked for' ? 'kept' : `on ${workingCopy.reason}`}: working on a copy on local disk (${workingCopy.path}), written back every ${workingCopy.copyEveryMs / 1000} s and at the end`);
+  }
+  let store: CheckpointStore;
+  try {
+    store = CheckpointStore.open({ path: workingCopy.path });
+  } catch (error) {
+    await workingCopy.close().catch(() => undefined);
+    throw error;
+  }
+  workingCopy.startCopying((error) => context.notice?.(error.message));
   const resumeWith = (retryFailed: boolean): string =>
     resumeCommand({ job: located.job, db: located.db, defaultDb: jobDbPath(home, located.job), retryFailed });
   const host = os.hostname();
@@ -158,10 +172,11 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     jobId = job.id;
     jobIsNew = job.isNew;
     if (!job.isNew) store.setJobConfig(job.id, { ...config });
-    const lock = store.acquireLock(job.id, { pid: process.pid, host });
+    const lock = store.acquireLock(job.id, { pid: process.pid, host, task: schedulerTaskId(context.env) });
     lockHeld = true;
     if (lock.tookOverFrom) {
-      context.notice?.(`job "${located.job}" was left locked by pid ${lock.tookOverFrom.pid}, which is gone; taking over`);
+      const by = lock.tookOverFrom.task === undefined ? `pid ${lock.tookOverFrom.pid}, which is gone` : `an earlier run of this scheduler task (${lock.tookOverFrom.task}, pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host})`;
+      context.notice?.(`job "${located.job}" was left locked by ${by}; taking over`);
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 
@@ -399,9 +414,14 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     attempt(() => (empty = located.created && store.listJobs().length === 0));
     store.close();
     if (empty) {
-      for (const suffix of ['', '-wal', '-shm']) rmSync(`${located.db}${suffix}`, { force: true });
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${workingCopy.path}${suffix}`, { force: true });
       // A refused run leaves no ./checkpoints behind either: the folder comes with the first job.
       removeEmptyFolders(located.createdFolders ?? []);
+    }
+    try {
+      await workingCopy.close();
+    } catch (error) {
+      problems.push(error);
     }
     if (failure === undefined && problems.length > 0) throw withHint(problems[0], ingested, resumeWith(false));
   }

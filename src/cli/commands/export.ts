@@ -35,7 +35,8 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
   if (options.bom === true && format !== 'csv') {
     throw new UsageError(`--bom: a byte order mark is for CSV read by spreadsheets, and JSONL readers would take it for part of the first line; add --format csv or drop --bom`);
   }
-  const dbs = (options.dbs ?? []).map((db) => path.resolve(io.cwd, db));
+  const { expandJobDatabases } = await import('../../app/job/expand-job-databases.js');
+  const dbs = await expandJobDatabases(options.dbs ?? [], options.job, io.cwd);
   let single;
   if (dbs.length <= 1) {
     try {

@@ -146,6 +146,12 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
     io.stdout.write(`${sections.join('\n\n')}\n`);
   }
 
+  await saveAdvice(options, saved, curve, io, notice);
+  return 0;
+}
+
+/** Saves the plan as this machine's advice for later runs, or says why it is not saved. */
+async function saveAdvice(options: OptimizeCommandOptions, saved: OptimizationPlan, curve: ConcurrencyCurve | undefined, io: CliIo, notice: (line: string) => void): Promise<void> {
   if (options.hardware !== undefined) {
     // What-if advice describes another machine: saved as this one's, it would size tonight's run wrongly.
     notice(`advice for ${options.hardware} is not saved: it plans for another machine (what-if); \`batch optimize\` without --hardware saves advice for this one`);
@@ -153,17 +159,16 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
     // Advice for models that cannot load would only set tonight's run to fail the same way.
     notice('advice is not saved: no model fits this machine\'s memory (see the warnings); free memory, or plan a smaller model, and run `batch optimize` again');
   } else if (options.save !== false) {
-    const [{ saveAdvice, plansSeveralModels }, { batchHome }, { machineIdentity }] = await Promise.all([
+    const [{ saveAdvice: save, plansSeveralModels }, { batchHome }, { machineIdentity }] = await Promise.all([
       import('../../hardware/saved-advice.js'),
       import('../../store/job-paths.js'),
       import('../../hardware/machine-identity.js'),
     ]);
-    const path = saveAdvice(batchHome(io.env, io.cwd), saved, machineIdentity(), new Date(), measuredThroughput(curve, options, io.cwd));
+    const path = save(batchHome(io.env, io.cwd), saved, machineIdentity(), new Date(), measuredThroughput(curve, options, io.cwd));
     const maxModels = plansSeveralModels(saved) ? ` --max-models ${saved.maxModels}` : '';
     notice(`advice saved to ${path}: \`batch run\` on this machine uses --workers ${saved.workers}${maxModels} --slots ${saved.slots} --ctx ${saved.contextSize} for flags you leave out (--no-save skips this)`);
     if (maxModels === '') notice('--max-models is not saved: a plan for one model says nothing of how many fit together (plan with every --model a run uses to save it)');
   }
-  return 0;
 }
 
 /** The prompts' own requests when there are some, so the curve reflects their lengths. */

@@ -11,6 +11,18 @@ export interface RunCommandOptions extends RunJobOptions {
   readonly json?: boolean;
 }
 
+/**
+ * `--shard auto`: the shard this task is of the Slurm array or Kubernetes Indexed Job that runs it,
+ * as K/N, so the job (and what it remembers for `batch resume`) names the shard itself.
+ */
+async function withSchedulerShard(job: RunJobOptions, io: CliIo, notice: (line: string) => void): Promise<RunJobOptions> {
+  if (job.shard === undefined || !job.shard.trim().startsWith('auto')) return job;
+  const [{ shardFromScheduler }, { formatInputShard }] = await Promise.all([import('../../prompts/scheduler-shard.js'), import('../../prompts/input-shard.js')]);
+  const found = shardFromScheduler(job.shard, io.env);
+  notice(`shard ${formatInputShard(found.shard)} (${found.source})`);
+  return { ...job, shard: formatInputShard(found.shard) };
+}
+
 /** `batch run [inputs...]` (or `--template … --data …`, `--dry-run`) / `batch resume [job]`. Returns the exit code. */
 export async function runCommand(options: RunCommandOptions, io: CliIo): Promise<number> {
   const [{ runJob }, { ProgressReporter }, { formatRunSummary }] = await Promise.all([
@@ -24,7 +36,8 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   };
   // The reporter exists only once the total is known (it joins then); events before that have nothing to draw.
   const listener = new ListenerSet();
-  const { quiet, json, ...job } = options;
+  const { quiet, json, ...given } = options;
+  const job = await withSchedulerShard(given, io, notice);
   if (job.dryRun) {
     // Nothing is sent and nothing kept: no job, no database, no server.
     const [{ dryRun }, { formatDryRunReport }] = await Promise.all([import('../../app/run/dry-run.js'), import('../../reporting/dry-run-report.js')]);
