@@ -12,6 +12,8 @@ import { readJobPrompts } from '../job/read-job-prompts.js';
 import { parseInputShard } from '../../prompts/input-shard.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { resolveRunSettings } from '../settings/resolve-run-settings.js';
+import { parseServersFile } from '../routing/parse-servers-file.js';
+import { resolveRunTarget, type FleetTarget, type ManagedTarget } from '../routing/run-target.js';
 import type { RunJobOptions } from './run-job.js';
 
 export interface DryRunContext {
@@ -66,10 +68,13 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
   const jsonSchema = options.jsonSchema === undefined ? undefined : loadJsonSchemaFile(path.resolve(context.cwd, options.jsonSchema));
   const home = batchHome(context.env, context.cwd);
   const found = findAdviceFor(home, machineIdentity());
-  const { settings } = resolveRunSettings(options, found.advice);
-  const managed = (settings.servers ?? []).length === 0;
+  // The run's target, as the run resolves it: a fleet is counted for, never the local default model.
+  const target = resolveRunTarget(options);
+  const { settings } = resolveRunSettings(options, found.advice, target);
+  const managed = target.kind === 'managed';
   const notes: string[] = [];
-  const resolveModel = managed ? await managedModels(options, context, notes) : undefined;
+  const resolveModel = target.kind === 'managed' ? await managedModels(target, context, notes) : undefined;
+  const fleetUrls = target.kind === 'fleet' ? fleetUrlsOf(target, context.cwd) : new Set<string>();
   const measured = found.advice?.measured;
 
   const tallies = new Map<string, ModelTally>();
@@ -97,8 +102,7 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
       }
     } else {
       if (options.contextSize !== undefined) tally.contextSize = options.contextSize;
-      const urls = new Set((settings.servers ?? []).map(trimSlash));
-      if (measured !== undefined && urls.has(trimSlash(measured.model))) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
+      if (measured !== undefined && fleetUrls.has(trimSlash(measured.model))) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
     }
     return tally;
   };
@@ -135,7 +139,7 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
   }
 
   if (found.staleReason !== undefined) notes.push(found.staleReason);
-  if (!managed && options.contextSize === undefined) notes.push('prompts go to --server URLs: their context and tokenizer are not asked in a dry run; token counts are estimates');
+  if (!managed && options.contextSize === undefined) notes.push('prompts go to the servers of --server/--servers: their context and tokenizer are not asked in a dry run; token counts are estimates');
   const models = [...tallies.values()].map((tally): DryRunModel => {
     const { counter: _counter, ...rest } = tally;
     const estimatedMs = tally.completionTokensPerSecond === undefined ? undefined : (tally.maxTokens / tally.completionTokensPerSecond) * 1000;
@@ -198,9 +202,9 @@ function estimateTokens(body: Readonly<Record<string, unknown>>): number {
  * default model when neither is given. The default model is never downloaded here (a dry run
  * contacts nothing): the cached one is used, else the generated demo model, and a note says so.
  */
-async function managedModels(options: RunJobOptions, context: DryRunContext, notes: string[]): Promise<(name: string | undefined) => string> {
-  let models = options.models ?? [];
-  if (models.length === 0 && options.modelsDir === undefined) {
+async function managedModels(target: ManagedTarget, context: DryRunContext, notes: string[]): Promise<(name: string | undefined) => string> {
+  let models = target.models;
+  if (models.length === 0 && target.modelsDir === undefined) {
     const { resolveDefaultModel, isOffline, DEFAULT_MODEL_FILE } = await import('../../models/default-model.js');
     const chosen = await resolveDefaultModel({ env: context.env, offline: true });
     if (chosen.isDemo && !isOffline(context.env)) {
@@ -209,8 +213,17 @@ async function managedModels(options: RunJobOptions, context: DryRunContext, not
     models = [chosen.path];
   }
   const { ModelCatalog } = await import('../../servers/model-catalog.js');
-  const catalog = new ModelCatalog({ models, modelsDir: options.modelsDir, cwd: context.cwd });
+  const catalog = new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd });
   return (name) => catalog.resolve(name).path;
+}
+
+/**
+ * The fleet's URLs, `--server`s and the `--servers` file's (read, so that a file the run would
+ * refuse is refused here too; no server is asked anything).
+ */
+function fleetUrlsOf(target: FleetTarget, cwd: string): Set<string> {
+  const fromFile = target.serversFile === undefined ? [] : parseServersFile(path.resolve(cwd, target.serversFile)).map((server) => server.url);
+  return new Set([...target.servers, ...fromFile].map(trimSlash));
 }
 
 function trimSlash(url: string): string {

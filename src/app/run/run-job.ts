@@ -28,6 +28,7 @@ import type { IngestSummary } from '../../store/item-ingester.js';
 import { absoluteSettings, locateJob } from '../job/locate-job.js';
 import { removeEmptyFolders } from '../../util/missing-folders.js';
 import { openRouter } from '../routing/open-router.js';
+import { resolveRunTarget } from '../routing/run-target.js';
 import { resolveRunSettings } from '../settings/resolve-run-settings.js';
 import { planRequestGate } from '../routing/plan-request-gate.js';
 import { formatInputShard, parseInputShard } from '../../prompts/input-shard.js';
@@ -229,7 +230,8 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
 
     const found = findAdviceFor(home, machineIdentity());
     if (found.staleReason !== undefined) context.notice?.(found.staleReason);
-    const { settings, fromAdvice } = resolveRunSettings(given, found.advice);
+    const target = resolveRunTarget(given);
+    const { settings, fromAdvice } = resolveRunSettings(given, found.advice, target);
     // SQLite on a thread of its own when the compiled worker is there (always, unless run from source without a build).
     const writerScript = ThreadedResultWriter.workerScript();
     // The output file grows as answers land (on the writer's thread), a finished prefix at a time.
@@ -247,7 +249,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         if (found.advice !== undefined && fromAdvice.length > 0) {
           context.notice?.(`using the advice of \`batch optimize\` (${advicePath(home)}, ${found.advice.savedAt}) for ${fromAdvice.join(', ')}; flags override it`);
         }
-        router = await openRouter(settings, {
+        router = await openRouter(target, settings, {
           env: context.env,
           cwd: context.cwd,
           logDir: jobLogDir(home, located.job),
@@ -255,7 +257,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
           notice: context.notice,
           fleetListener: events,
         });
-        const { workers, gate } = planRequestGate(settings, router.capacity, found.advice);
+        const { workers, gate } = planRequestGate(target, settings, router.capacity, found.advice);
         const pageSize = Math.max(64, workers * 2);
         // Refused before the first request (a duplicate custom_id, an unreadable file): no job.
         // A small input is read whole first (its duplicate ids refuse the run), a large one or a
