@@ -98,6 +98,11 @@ describe('batch run --dry-run', () => {
       expect(report.notes.join('\n')).toContain('token counts are estimates');
       expect(sim.stats().requests).toBe(0);
       expect(existsSync(env.BATCH_HOME)).toBe(false);
+      // A servers file the run would refuse is refused here too.
+      writeFileSync(fleet, '[{"url": ');
+      const malformed = await runCli(['run', file, '--servers', fleet, '--dry-run'], { env });
+      expect(malformed.code).toBe(2);
+      expect(malformed.stderr).toContain(`--servers ${fleet}: not valid JSON`);
     } finally {
       await sim.close();
     }
