@@ -52,7 +52,8 @@ describe('dispatchRun (the dispatch phase: router, gate, scheduler, writer)', ()
     sim.resetStats();
     const { results, dispatches, out } = await dispatch('send', 5);
     expect(dispatches).toBe(1);
-    expect(results[0]!.scheduled).toMatchObject({ dispatched: 5, done: 5, failed: 0 });
+    expect(results[0]!.scheduled?.stoppedBy).toBeUndefined();
+    expect(results[0]!.statistics).toMatchObject({ dispatched: 5, done: 5, failed: 0 });
     expect(results[0]!.writerError).toBeUndefined();
     expect(results[0]!.outputComplete).toBe(true);
     expect(sim.stats().requests).toBe(5);
@@ -64,6 +65,6 @@ describe('dispatchRun (the dispatch phase: router, gate, scheduler, writer)', ()
     const { results, dispatches } = await dispatch('nothing', 2, true);
     expect(dispatches).toBe(1);
     expect(sim.stats().requests).toBe(2);
-    expect(results[1]).toMatchObject({ scheduled: undefined, modelLoads: [], cached: 0 });
+    expect(results[1]).toMatchObject({ scheduled: undefined, statistics: undefined, modelLoads: [], cached: 0 });
   });
 });
