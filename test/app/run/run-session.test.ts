@@ -7,6 +7,7 @@ import { locateRun, planRun, type RunPlan } from '../../../src/app/run/run-plan.
 import { RunSession, type RunSessionOptions } from '../../../src/app/run/run-session.js';
 import { AppError, StoreError } from '../../../src/errors.js';
 import { CheckpointStore } from '../../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../../src/store/connection-of.js';
 
 let dir: string;
 beforeAll(() => {
@@ -28,7 +29,7 @@ async function setup(home: string): Promise<{ options: RunSessionOptions; plan: 
 function inspect(db: string): { exitCodes: Array<number | null>; lockFree: boolean } {
   const store = CheckpointStore.open({ path: db });
   try {
-    const exitCodes = (store.database.prepare('SELECT exit_code FROM runs ORDER BY id').all() as Array<{ exit_code: number | null }>).map((row) => row.exit_code);
+    const exitCodes = (connectionOf(store).prepare('SELECT exit_code FROM runs ORDER BY id').all() as Array<{ exit_code: number | null }>).map((row) => row.exit_code);
     const job = store.getJob('j')!;
     let lockFree = true;
     try {
