@@ -47,6 +47,19 @@ describe('batch run: --stream and --stall-timeout reach every kind of server', (
     expect(summary.ttftP50Ms).toBeGreaterThan(0);
   }, 60_000);
 
+  it('--stream records time to first token from the embedded server', async () => {
+    const model = path.join(dir, 'embedded.gguf');
+    await writeTinyLlamaGguf(model);
+    const file = path.join(dir, 'embedded.jsonl');
+    writePrompts(file, 2, 'e', () => ({ max_tokens: 4 }));
+    const result = await runCli(['run', file, '--model', model, '--slots', '1', '--threads', '1', '--stream', '--out', path.join(dir, 'embedded.out.jsonl'), '--json'], {
+      env: { BATCH_HOME: path.join(dir, 'home-embedded') },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('embedded llama.cpp server');
+    expect(JSON.parse(result.stdout).ttftP50Ms).toBeGreaterThan(0);
+  }, 300_000);
+
   it('a managed llama-server that stops answering mid-request: the request is aborted as STALLED by --stall-timeout, not left to --timeout', async () => {
     const model = path.join(dir, 'frozen.gguf');
     await writeTinyLlamaGguf(model);
