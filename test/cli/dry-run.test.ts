@@ -89,7 +89,7 @@ describe('batch run --dry-run', () => {
       const fleet = path.join(dir, 'fleet.json');
       writeFileSync(fleet, JSON.stringify([{ url: sim.url, type: 'llama-server', models: ['sim'] }]));
       const env = { BATCH_HOME: path.join(dir, 'home-fleet'), BATCH_MODELS_DIR: path.join(dir, 'models-fleet') };
-      const result = await runCli(['run', file, '--servers', fleet, '--dry-run', '--json'], { env });
+      const result = await runCliInProcess(['run', file, '--servers', fleet, '--dry-run', '--json'], { env });
       expect(result.code, result.stderr).toBe(0);
       expect(`${result.stdout}${result.stderr}`).not.toMatch(/demo|\.gguf|--model/);
       const report = JSON.parse(result.stdout) as DryRunReport;
@@ -100,7 +100,7 @@ describe('batch run --dry-run', () => {
       expect(existsSync(env.BATCH_HOME)).toBe(false);
       // A servers file the run would refuse is refused here too.
       writeFileSync(fleet, '[{"url": ');
-      const malformed = await runCli(['run', file, '--servers', fleet, '--dry-run'], { env });
+      const malformed = await runCliInProcess(['run', file, '--servers', fleet, '--dry-run'], { env });
       expect(malformed.code).toBe(2);
       expect(malformed.stderr).toContain(`--servers ${fleet}: not valid JSON`);
     } finally {

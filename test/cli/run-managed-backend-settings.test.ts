@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJsonl } from '../helpers/run-cli.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { parseJsonl } from '../helpers/run-cli-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { writeSimLlamaServer } from '../servers/server-fixtures.js';
@@ -22,7 +22,7 @@ describe('batch run: --stream and --stall-timeout reach every kind of server', (
     try {
       const file = path.join(dir, 'ollama.jsonl');
       writePrompts(file, 3, 'o', () => ({ model: 'm', max_tokens: 4 }));
-      const result = await runCli(['run', file, '--server', sim.url, '--stream', '--out', path.join(dir, 'ollama.out.jsonl'), '--json'], { env: { BATCH_HOME: path.join(dir, 'home-ollama') } });
+      const result = await runCliInProcess(['run', file, '--server', sim.url, '--stream', '--out', path.join(dir, 'ollama.out.jsonl'), '--json'], { env: { BATCH_HOME: path.join(dir, 'home-ollama') } });
       expect(result.code, result.stderr).toBe(0);
       const summary = JSON.parse(result.stdout);
       expect(summary.done).toBe(3);
@@ -38,7 +38,7 @@ describe('batch run: --stream and --stall-timeout reach every kind of server', (
     const file = path.join(dir, 'stream.jsonl');
     writePrompts(file, 4, 's', () => ({ max_tokens: 4 }));
     const llamaServer = writeSimLlamaServer(dir, { SIM_SERVICE_MS: '20' }, 'llama-server-stream');
-    const result = await runCli(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--stream', '--out', path.join(dir, 'stream.out.jsonl'), '--json'], {
+    const result = await runCliInProcess(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--stream', '--out', path.join(dir, 'stream.out.jsonl'), '--json'], {
       env: { BATCH_HOME: path.join(dir, 'home-stream') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -52,7 +52,7 @@ describe('batch run: --stream and --stall-timeout reach every kind of server', (
     await writeTinyLlamaGguf(model);
     const file = path.join(dir, 'embedded.jsonl');
     writePrompts(file, 2, 'e', () => ({ max_tokens: 4 }));
-    const result = await runCli(['run', file, '--model', model, '--slots', '1', '--threads', '1', '--stream', '--out', path.join(dir, 'embedded.out.jsonl'), '--json'], {
+    const result = await runCliInProcess(['run', file, '--model', model, '--slots', '1', '--threads', '1', '--stream', '--out', path.join(dir, 'embedded.out.jsonl'), '--json'], {
       env: { BATCH_HOME: path.join(dir, 'home-embedded') },
     });
     expect(result.code, result.stderr).toBe(0);
@@ -68,7 +68,7 @@ describe('batch run: --stream and --stall-timeout reach every kind of server', (
     // Ready (its start-up check answered), then every completion takes a slot and never answers: frozen.
     const llamaServer = writeSimLlamaServer(dir, { SIM_HANG_AFTER: '1' }, 'llama-server-frozen');
     const out = path.join(dir, 'frozen.out.jsonl');
-    const result = await runCli(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--stall-timeout', '0.3', '--timeout', '30', '--retries', '0', '--out', out], {
+    const result = await runCliInProcess(['run', file, '--model', model, '--llama-server', llamaServer, '--slots', '2', '--stall-timeout', '0.3', '--timeout', '30', '--retries', '0', '--out', out], {
       env: { BATCH_HOME: path.join(dir, 'home-frozen') },
     });
     expect(result.code, result.stderr).toBe(4);
