@@ -35,6 +35,7 @@ export { resolveRunSettings, type RunSettings } from './app/settings/resolve-run
 export { jobConfigOf, parseJobConfig, type JobConfig } from './app/job/job-config.js';
 export { openModelPool, type ManagedServerSettings } from './app/routing/open-model-pool.js';
 export { openRouter, type RouterSettings } from './app/routing/open-router.js';
+export { resolveRunTarget, type RunTarget, type FleetTarget, type ManagedTarget } from './app/routing/run-target.js';
 export { measureManagedServer } from './app/run/measure-managed-server.js';
 export { apiKeyFor } from './app/settings/api-key.js';
 export type { RunSummary } from './reporting/run-summary.js';

@@ -3,9 +3,10 @@ import { keepAliveSyntax, parseOllamaKeepAlive } from './ollama-keep-alive.js';
 import { UsageError } from '../errors.js';
 import { checkNumber } from '../util/check-option.js';
 import type { Backend, CompletionRequest, CompletionResult, EndpointInfo, ServerType } from './backend.js';
-import { HttpEndpoint, type HttpEndpointOptions } from './http-endpoint.js';
+import { HttpEndpoint, socketReleased, type HttpEndpointOptions } from './http-endpoint.js';
+import { assembleOllamaStream } from './assemble-ollama-stream.js';
 import { invalidShape } from './check-completion-shape.js';
-import { mapHttpError, parseJsonAnswer } from './map-backend-error.js';
+import { mapHttpError, mapTransportError, parseJsonAnswer } from './map-backend-error.js';
 import { ollamaFormat, ollamaMessages } from './ollama-request.js';
 import { defaults } from '../defaults.js';
 
@@ -18,6 +19,11 @@ export interface OllamaBackendOptions extends HttpEndpointOptions {
   readonly keepAlive?: string;
   /** Timeout of describe/health probes. @default 10000 */
   readonly probeTimeoutMs?: number;
+  /**
+   * Stream answers (Ollama's NDJSON) to measure time to first token; the pieces are assembled
+   * into the same body a non-streamed answer has. @default false
+   */
+  readonly stream?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -38,6 +44,15 @@ const optionNames: ReadonlyMap<string, string> = new Map([
   ['num_ctx', 'num_ctx'],
 ]);
 
+/** An answer's body (as a non-streamed answer has it), its text for messages, and the time to first token when streamed. */
+interface OllamaAnswer {
+  readonly body: Json;
+  readonly text: string;
+  readonly ttftMs: number | undefined;
+}
+
+const modelOf = (native: Json): string | undefined => (typeof native.model === 'string' ? native.model : undefined);
+
 const nsToMs = (ns: unknown): number | undefined => (typeof ns === 'number' ? ns / 1e6 : undefined);
 
 /**
@@ -51,6 +66,7 @@ export class OllamaBackend implements Backend {
   /** As Ollama takes it: seconds as a number, a Go duration as a string. */
   readonly #keepAlive: string | number;
   readonly #probeTimeoutMs: number;
+  readonly #stream: boolean;
 
   constructor(options: OllamaBackendOptions) {
     const keepAlive = typeof options.keepAlive === 'string' ? parseOllamaKeepAlive(options.keepAlive) : undefined;
@@ -62,6 +78,7 @@ export class OllamaBackend implements Backend {
     this.#http = new HttpEndpoint(options);
     this.#keepAlive = keepAlive ?? defaults.keepAlive;
     this.#probeTimeoutMs = options.probeTimeoutMs ?? 10_000;
+    this.#stream = options.stream ?? false;
   }
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
@@ -74,22 +91,21 @@ export class OllamaBackend implements Backend {
       const name = optionNames.get(key);
       if (name !== undefined && source[key] !== undefined) options[name] = source[key];
     }
-    const native: Json = { model, stream: false, keep_alive: this.#keepAlive, options };
+    const native: Json = { model, stream: this.#stream, keep_alive: this.#keepAlive, options };
     if (chat) native.messages = ollamaMessages(source.messages);
     else native.prompt = source.prompt;
     // A native `format` in the request wins over one derived from `response_format`.
     const format = source.format ?? ollamaFormat(source);
     if (format !== undefined) native.format = format;
-    const answer = await this.#http.send('POST', chat ? '/api/chat' : '/api/generate', native, request);
-    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, typeof model === 'string' ? model : undefined, this.type);
-    const body = parseJsonAnswer(answer.text, this.url);
+    const path = chat ? '/api/chat' : '/api/generate';
+    const { body, text, ttftMs } = this.#stream ? await this.#sendStreamed(path, native, request, chat, started) : await this.#send(path, native, request);
     const promptTokens = Number(body.prompt_eval_count ?? 0);
     const completionTokens = Number(body.eval_count ?? 0);
     const finishReason = body.done_reason === 'length' ? 'length' : 'stop';
     const content = chat ? (body.message as Json | undefined)?.content : body.response;
     if (typeof content !== 'string') {
       const expected = chat ? 'no `message.content`' : 'no `response` text';
-      throw invalidShape(this.url, chat ? '/api/chat' : '/api/generate', expected, answer.text);
+      throw invalidShape(this.url, path, expected, text);
     }
     const id = `ollama-${randomUUID()}`;
     return {
@@ -107,11 +123,36 @@ export class OllamaBackend implements Backend {
       completionTokens,
       timings: {
         latencyMs: performance.now() - started,
+        ttftMs,
         modelLoadMs: nsToMs(body.load_duration),
         promptMs: nsToMs(body.prompt_eval_duration),
         predictedMs: nsToMs(body.eval_duration),
       },
     };
+  }
+
+  async #send(path: string, native: Json, request: CompletionRequest): Promise<OllamaAnswer> {
+    const answer = await this.#http.send('POST', path, native, request);
+    if (answer.statusCode !== 200) throw mapHttpError(answer.statusCode, answer.headers, answer.text, this.url, modelOf(native), this.type);
+    return { body: parseJsonAnswer(answer.text, this.url), text: answer.text, ttftMs: undefined };
+  }
+
+  async #sendStreamed(path: string, native: Json, request: CompletionRequest, chat: boolean, started: number): Promise<OllamaAnswer> {
+    const stream = await this.#http.open('POST', path, native, request);
+    try {
+      if (stream.statusCode !== 200) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream.body) chunks.push(chunk as Buffer);
+        throw mapHttpError(stream.statusCode, stream.headers, Buffer.concat(chunks).toString('utf8'), this.url, modelOf(native), this.type);
+      }
+      const assembled = await assembleOllamaStream(stream.body, chat, started, this.url);
+      await socketReleased();
+      return { ...assembled, text: JSON.stringify(assembled.body) };
+    } catch (error) {
+      throw mapTransportError(error, this.url, this.#http.transportContext(request, stream));
+    } finally {
+      stream.done();
+    }
   }
 
   async describe(): Promise<EndpointInfo> {

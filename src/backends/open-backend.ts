@@ -16,7 +16,7 @@ export interface OpenBackendOptions {
   readonly connections?: number;
   /** Ollama `keep_alive`, sent with every request. @default '30m' */
   readonly keepAlive?: string;
-  /** Stream answers to measure time to first token (OpenAI and llama-server). @default false */
+  /** Stream answers to measure time to first token (every flavour: SSE, Ollama's NDJSON). @default false */
   readonly stream?: boolean;
   /** Time to open a TCP connection. @default 10000 (5000 while detecting) */
   readonly connectTimeoutMs?: number;
@@ -66,7 +66,7 @@ export function createBackend(type: ServerType, options: Omit<OpenBackendOptions
   const common = { url, apiKey: options.apiKey, connections: options.connections, connectTimeoutMs: options.connectTimeoutMs, stallTimeoutMs: options.stallTimeoutMs };
   switch (type) {
     case 'ollama':
-      return new OllamaBackend({ ...common, keepAlive: options.keepAlive });
+      return new OllamaBackend({ ...common, keepAlive: options.keepAlive, stream: options.stream });
     case 'llama-server':
       return new LlamaServerBackend({ ...common, stream: options.stream });
     case 'openai':

@@ -81,6 +81,33 @@ describe('batch run --dry-run', () => {
     }
   });
 
+  it('with a --servers file: counts for the fleet, contacts none of it, never the local demo model', async () => {
+    const sim = await startSimServer({ models: ['sim'] });
+    try {
+      const file = path.join(dir, 'fleet.jsonl');
+      writeFileSync(file, [JSON.stringify({ id: 'f1', prompt: 'x'.repeat(40), model: 'sim', max_tokens: 8 }), JSON.stringify({ id: 'f2', prompt: 'y', model: 'sim' })].join('\n'));
+      const fleet = path.join(dir, 'fleet.json');
+      writeFileSync(fleet, JSON.stringify([{ url: sim.url, type: 'llama-server', models: ['sim'] }]));
+      const env = { BATCH_HOME: path.join(dir, 'home-fleet'), BATCH_MODELS_DIR: path.join(dir, 'models-fleet') };
+      const result = await runCliInProcess(['run', file, '--servers', fleet, '--dry-run', '--json'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      expect(`${result.stdout}${result.stderr}`).not.toMatch(/demo|\.gguf|--model/);
+      const report = JSON.parse(result.stdout) as DryRunReport;
+      expect(report.models).toEqual([expect.objectContaining({ model: 'sim', prompts: 2, exactTokens: false, maxTokens: 8, withoutMaxTokens: 1 })]);
+      expect(report.models[0]!.problem).toBeUndefined();
+      expect(report.notes.join('\n')).toContain('token counts are estimates');
+      expect(sim.stats().requests).toBe(0);
+      expect(existsSync(env.BATCH_HOME)).toBe(false);
+      // A servers file the run would refuse is refused here too.
+      writeFileSync(fleet, '[{"url": ');
+      const malformed = await runCliInProcess(['run', file, '--servers', fleet, '--dry-run'], { env });
+      expect(malformed.code).toBe(2);
+      expect(malformed.stderr).toContain(`--servers ${fleet}: not valid JSON`);
+    } finally {
+      await sim.close();
+    }
+  });
+
   it('over a template: the rows that do not fit the context, and the duration from the throughput optimize measured', async () => {
     const model = path.join(dir, 'tiny.gguf');
     await writeTinyLlamaGguf(model);

@@ -2,7 +2,8 @@
 /**
  * A stand-in for the `llama-server` binary (put test/sim/bin on PATH): the llama-server flavour of
  * the simulator with llama-server's flags, log lines and failure exits. Env: LLAMA_API_KEY, SIM_LOAD_MS and
- * SIM_SERVICE_MS (default 0), SIM_START_LOG (a file that gets one JSON line per start). Unlike
+ * SIM_SERVICE_MS (default 0), SIM_HANG_AFTER (completions answered before every later one hangs:
+ * a server frozen mid-run; unset: none hangs), SIM_START_LOG (a file that gets one JSON line per start). Unlike
  * sim-server-main it ignores stdin, as the real binary does, so that batch's own orphan
  * protection is what gets tested.
  */
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   }
   const loadMs = envMs('SIM_LOAD_MS');
   const serviceMs = envMs('SIM_SERVICE_MS');
+  const hangAfter = process.env['SIM_HANG_AFTER'] ? Number(process.env['SIM_HANG_AFTER']) : undefined;
   log('build: 6000 (sim) with node for x86_64-linux-gnu');
   log(`system info: n_threads = 1, n_threads_batch = 1, total_threads = 1`);
   if (args.model === undefined) fail('error: fake llama-server needs -m/--model (router mode is not simulated)');
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
       contextSize,
       loadMs,
       serviceMs,
+      script: hangAfter === undefined ? undefined : (n) => (n > hangAfter ? 'hang' : undefined),
       // As the real binary: with LLAMA_API_KEY set, every endpoint but /health wants the key.
       apiKey: process.env['LLAMA_API_KEY'] || undefined,
     });

@@ -7,9 +7,10 @@ import { composeListeners } from '../../scheduler/listener-set.js';
 import { StaticRouter, type StaticEndpoint } from './static-router.js';
 import { apiKeyFor, apiKeyFromVariable } from '../settings/api-key.js';
 import { parseServersFile, type FleetServer } from './parse-servers-file.js';
+import { backendOptionsOf, type BackendSettings } from './backend-options.js';
 
 /** Where prompts go when they go to servers the user runs. */
-export interface FleetSettings {
+export interface FleetSettings extends BackendSettings {
   /** `--server` URLs; none (and no `--servers` file) means managed servers. */
   readonly servers?: readonly string[];
   /** `--servers`: a JSON file listing servers (url, type, models, slots, weight, apiKeyEnv). */
@@ -18,12 +19,6 @@ export interface FleetSettings {
   readonly serverType?: ServerType;
   /** `--api-key-env`. @default OPENAI_API_KEY for non-local URLs */
   readonly apiKeyEnv?: string;
-  /** `--keep-alive`: Ollama's keep_alive. */
-  readonly keepAlive: string;
-  /** `--stream`. */
-  readonly stream: boolean;
-  /** `--stall-timeout`: longest silence of a sent request, in ms. @default none */
-  readonly stallTimeoutMs?: number;
   /** `--max-down`: how long every server may be down before the run ends resumable, in ms. @default 3600000 */
   readonly maxDownMs?: number;
 }
@@ -58,15 +53,11 @@ export async function openFleet(settings: FleetSettings, context: FleetContext):
   }));
   const connect = async (server: FleetServer, apiKey: string | undefined): Promise<{ backend: Backend; info: EndpointInfo }> => {
     const backend = await openBackend({
+      // Sockets open lazily, so a generous cap costs nothing; the scheduler bounds concurrency.
+      ...backendOptionsOf(settings, context.workersHint ?? 64),
       url: server.url,
       type: server.type,
       apiKey,
-      // Sockets open lazily, so a generous cap costs nothing; the scheduler bounds concurrency.
-      connections: context.workersHint ?? 64,
-      keepAlive: settings.keepAlive,
-      stream: settings.stream,
-      // undici counts whole milliseconds.
-      stallTimeoutMs: settings.stallTimeoutMs === undefined ? undefined : Math.max(1, Math.ceil(settings.stallTimeoutMs)),
     });
     try {
       return { backend, info: await backend.describe() };

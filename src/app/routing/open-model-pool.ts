@@ -3,9 +3,10 @@ import { ModelCatalog } from '../../servers/model-catalog.js';
 import { ModelPool } from '../../servers/model-pool.js';
 import { chooseServerLaunch, type ServerEngine } from '../../servers/choose-server-launch.js';
 import { installServerCleanup } from '../../servers/server-registry.js';
+import { backendOptionsOf, type BackendSettings } from './backend-options.js';
 
 /** How `batch` starts and keeps its own model servers: the settings both `run` and `optimize --measure` use. */
-export interface ManagedServerSettings {
+export interface ManagedServerSettings extends BackendSettings {
   /** `--model` values (`path` or `alias=path`); the first is the default model. */
   readonly models: readonly string[];
   /** `--models-dir`: where model names used by prompts are looked up. */
@@ -68,7 +69,8 @@ export async function openModelPool(settings: ManagedServerSettings, context: Op
   const pool = new ModelPool({
     catalog,
     launch,
-    createBackend: (type, options) => createBackend(type, options),
+    // The run's backend settings (--stream, --stall-timeout) reach managed servers as they reach a fleet.
+    createBackend: (type, options) => createBackend(type, { ...backendOptionsOf(settings, options.connections), url: options.url, apiKey: options.apiKey }),
     logDir: context.logDir,
     maxModels: settings.maxModels,
     slots: settings.slots,

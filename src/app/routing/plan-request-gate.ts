@@ -1,6 +1,7 @@
 import type { SavedAdvice } from '../../hardware/saved-advice.js';
 import { RequestGate } from '../../scheduler/request-gate.js';
 import { workersFor, type RunSettings } from '../settings/resolve-run-settings.js';
+import { unknownTarget, type RunTarget } from './run-target.js';
 
 /**
  * Most requests in flight to one OpenAI-compatible server that reports no slots, when `--workers`
@@ -20,13 +21,26 @@ export interface RequestGatePlan {
  * `--workers` (or the servers' slots, or saved advice) bounds each endpoint, and is where an
  * adaptive limit starts; `--rpm`/`--tpm` bound each endpoint's rate. Only when none of them says
  * how much an endpoint takes is it probed, from the default `--workers` up to `probeCeiling`.
+ * Managed servers are never probed: their slots are known.
  */
-export function planRequestGate(settings: RunSettings, capacity: number | undefined, advice: SavedAdvice | undefined): RequestGatePlan {
+export function planRequestGate(target: RunTarget, settings: RunSettings, capacity: number | undefined, advice: SavedAdvice | undefined): RequestGatePlan {
   const initial = workersFor(settings, capacity, advice);
-  const probing = settings.workers === undefined && capacity === undefined && advice?.workers === undefined;
+  const probing = probes(target) && settings.workers === undefined && capacity === undefined && advice?.workers === undefined;
   const max = probing ? Math.max(initial, probeCeiling) : initial;
   return {
     workers: max,
     gate: new RequestGate({ rpm: settings.rpm, tpm: settings.tpm, initialConcurrency: initial, maxConcurrency: max }),
   };
+}
+
+/** Whether the target's endpoints may take an unknown number of requests, found by probing. */
+function probes(target: RunTarget): boolean {
+  switch (target.kind) {
+    case 'fleet':
+      return true;
+    case 'managed':
+      return false;
+    default:
+      return unknownTarget(target);
+  }
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { AppError, ExitCode } from '../../errors.js';
 import { findAdviceFor } from '../../hardware/saved-advice.js';
 import { machineIdentity } from '../../hardware/machine-identity.js';
-import type { PromptItem } from '../../prompts/prompt-item.js';
+import type { PromptItem, PromptRecord } from '../../prompts/prompt-item.js';
 import { requestModel } from '../../prompts/read-prompts.js';
 import type { DryRunModel, DryRunPromptRef, DryRunReport } from '../../reporting/dry-run-report.js';
 import type { PromptTokenCounter } from '../../embedded/prompt-token-counter.js';
@@ -12,6 +12,8 @@ import { readJobPrompts } from '../job/read-job-prompts.js';
 import { parseInputShard } from '../../prompts/input-shard.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { resolveRunSettings } from '../settings/resolve-run-settings.js';
+import { parseServersFile } from '../routing/parse-servers-file.js';
+import { resolveRunTarget, type FleetTarget, type ManagedTarget } from '../routing/run-target.js';
 import type { RunJobOptions } from './run-job.js';
 
 export interface DryRunContext {
@@ -66,76 +68,37 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
   const jsonSchema = options.jsonSchema === undefined ? undefined : loadJsonSchemaFile(path.resolve(context.cwd, options.jsonSchema));
   const home = batchHome(context.env, context.cwd);
   const found = findAdviceFor(home, machineIdentity());
-  const { settings } = resolveRunSettings(options, found.advice);
-  const managed = (settings.servers ?? []).length === 0;
+  // The run's target, as the run resolves it: a fleet is counted for, never the local default model.
+  const target = resolveRunTarget(options);
+  const { settings } = resolveRunSettings(options, found.advice, target);
+  const managed = target.kind === 'managed';
   const notes: string[] = [];
-  const resolveModel = managed ? await managedModels(options, context, notes) : undefined;
-  const measured = found.advice?.measured;
+  const resolveModel = target.kind === 'managed' ? await managedModels(target, context, notes) : undefined;
+  const fleetUrls = target.kind === 'fleet' ? fleetUrlsOf(target, context.cwd) : new Set<string>();
 
+  const setup: TallySetup = { resolveModel, contextSize: settings.contextSize, givenContextSize: options.contextSize, measured: found.advice?.measured, fleetUrls };
   const tallies = new Map<string, ModelTally>();
   const tallyOf = async (item: PromptItem): Promise<ModelTally> => {
     const name = requestModel(item);
     const key = name ?? '(default)';
-    let tally = tallies.get(key);
-    if (tally !== undefined) return tally;
-    tally = { model: key, prompts: 0, promptTokens: 0, exactTokens: false, maxTokens: 0, withoutMaxTokens: 0, tooLong: [], tooLongCount: 0, refused: [], refusedCount: 0 };
+    const known = tallies.get(key);
+    if (known !== undefined) return known;
+    const tally = newTally(key);
     tallies.set(key, tally);
-    if (resolveModel !== undefined) {
-      try {
-        const file = resolveModel(name);
-        tally.file = file;
-        const { PromptTokenCounter } = await import('../../embedded/prompt-token-counter.js');
-        tally.counter = await PromptTokenCounter.open(file);
-        tally.exactTokens = true;
-        // A managed server's slot holds --ctx tokens, at most what the model was trained for.
-        const trained = tally.counter.trainContextSize;
-        tally.contextSize = trained !== undefined && trained > 0 ? Math.min(settings.contextSize, trained) : settings.contextSize;
-        if (measured !== undefined && measured.model === file) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
-      } catch (error) {
-        if (!(error instanceof AppError)) throw error;
-        tally.problem = error.message;
-      }
-    } else {
-      if (options.contextSize !== undefined) tally.contextSize = options.contextSize;
-      const urls = new Set((settings.servers ?? []).map(trimSlash));
-      if (measured !== undefined && urls.has(trimSlash(measured.model))) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
-    }
+    await setUpTally(tally, name, setup);
     return tally;
   };
-
-  const invalid: string[] = [];
-  let invalidCount = 0;
-  const duplicates: DryRunReport['duplicates'][number][] = [];
-  let duplicateCount = 0;
-  const firstSource = new Map<string, string>();
-  const perPrompt: NonNullable<DryRunReport['perPrompt']>[number][] = [];
-  let prompts = 0;
+  let counted: CountedPrompts;
   try {
     const records = readJobPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkDuplicates: false, template, shard, jsonSchema });
-    for await (const record of records) {
-      const { customId, source } = record.ok ? record.item : record.invalid;
-      const first = firstSource.get(customId);
-      if (first !== undefined) {
-        duplicateCount += 1;
-        if (duplicates.length < LISTED) duplicates.push({ customId, first, again: source });
-      } else firstSource.set(customId, source);
-      if (!record.ok) {
-        invalidCount += 1;
-        if (invalid.length < LISTED) invalid.push(record.invalid.message);
-        continue;
-      }
-      prompts += 1;
-      const tally = await tallyOf(record.item);
-      const tokens = countTokens(tally, record.item);
-      if (tokens === undefined) continue;
-      if (context.perPrompt) perPrompt.push({ customId, model: tally.model, promptTokens: tokens, exactTokens: tally.exactTokens });
-    }
+    counted = await countPrompts(records, tallyOf, context.perPrompt === true);
   } finally {
     for (const tally of tallies.values()) await tally.counter?.close();
   }
+  const { prompts, invalid, invalidCount, duplicates, duplicateCount, perPrompt } = counted;
 
   if (found.staleReason !== undefined) notes.push(found.staleReason);
-  if (!managed && options.contextSize === undefined) notes.push('prompts go to --server URLs: their context and tokenizer are not asked in a dry run; token counts are estimates');
+  if (!managed && options.contextSize === undefined) notes.push('prompts go to the servers of --server/--servers: their context and tokenizer are not asked in a dry run; token counts are estimates');
   const models = [...tallies.values()].map((tally): DryRunModel => {
     const { counter: _counter, ...rest } = tally;
     const estimatedMs = tally.completionTokensPerSecond === undefined ? undefined : (tally.maxTokens / tally.completionTokensPerSecond) * 1000;
@@ -154,6 +117,80 @@ export async function dryRun(options: RunJobOptions, context: DryRunContext): Pr
     notes,
     exitCode: refusedOutright ? ExitCode.Usage : ExitCode.Ok,
   };
+}
+
+/** What a model's tally is set up from: the managed models' files, or the fleet's URLs. */
+interface TallySetup {
+  /** The GGUF of a model name on managed servers; undefined for a fleet. */
+  readonly resolveModel: ((name: string | undefined) => string) | undefined;
+  /** `--ctx` resolved (a managed server's slot). */
+  readonly contextSize: number;
+  /** `--ctx` as given: a fleet's context is checked only then. */
+  readonly givenContextSize: number | undefined;
+  readonly measured: { readonly model: string; readonly completionTokensPerSecond: number } | undefined;
+  readonly fleetUrls: ReadonlySet<string>;
+}
+
+function newTally(model: string): ModelTally {
+  return { model, prompts: 0, promptTokens: 0, exactTokens: false, maxTokens: 0, withoutMaxTokens: 0, tooLong: [], tooLongCount: 0, refused: [], refusedCount: 0 };
+}
+
+/** A model's tokenizer and context (managed: its GGUF), and the throughput measured for it. */
+async function setUpTally(tally: ModelTally, name: string | undefined, setup: TallySetup): Promise<void> {
+  const { measured } = setup;
+  if (setup.resolveModel === undefined) {
+    if (setup.givenContextSize !== undefined) tally.contextSize = setup.givenContextSize;
+    if (measured !== undefined && setup.fleetUrls.has(trimSlash(measured.model))) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
+    return;
+  }
+  try {
+    const file = setup.resolveModel(name);
+    tally.file = file;
+    const { PromptTokenCounter } = await import('../../embedded/prompt-token-counter.js');
+    tally.counter = await PromptTokenCounter.open(file);
+    tally.exactTokens = true;
+    // A managed server's slot holds --ctx tokens, at most what the model was trained for.
+    const trained = tally.counter.trainContextSize;
+    tally.contextSize = trained !== undefined && trained > 0 ? Math.min(setup.contextSize, trained) : setup.contextSize;
+    if (measured !== undefined && measured.model === file) tally.completionTokensPerSecond = measured.completionTokensPerSecond;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    tally.problem = error.message;
+  }
+}
+
+/** What reading the inputs found, beside the per-model tallies. */
+interface CountedPrompts {
+  readonly prompts: number;
+  readonly invalid: string[];
+  readonly invalidCount: number;
+  readonly duplicates: DryRunReport['duplicates'][number][];
+  readonly duplicateCount: number;
+  readonly perPrompt: NonNullable<DryRunReport['perPrompt']>[number][];
+}
+
+/** Reads every record: duplicates and invalid lines listed, each prompt counted into its model's tally. */
+async function countPrompts(records: AsyncIterable<PromptRecord>, tallyOf: (item: PromptItem) => Promise<ModelTally>, keepPerPrompt: boolean): Promise<CountedPrompts> {
+  const counted = { prompts: 0, invalid: [] as string[], invalidCount: 0, duplicates: [] as CountedPrompts['duplicates'], duplicateCount: 0, perPrompt: [] as CountedPrompts['perPrompt'] };
+  const firstSource = new Map<string, string>();
+  for await (const record of records) {
+    const { customId, source } = record.ok ? record.item : record.invalid;
+    const first = firstSource.get(customId);
+    if (first !== undefined) {
+      counted.duplicateCount += 1;
+      if (counted.duplicates.length < LISTED) counted.duplicates.push({ customId, first, again: source });
+    } else firstSource.set(customId, source);
+    if (!record.ok) {
+      counted.invalidCount += 1;
+      if (counted.invalid.length < LISTED) counted.invalid.push(record.invalid.message);
+      continue;
+    }
+    counted.prompts += 1;
+    const tally = await tallyOf(record.item);
+    const tokens = countTokens(tally, record.item);
+    if (tokens !== undefined && keepPerPrompt) counted.perPrompt.push({ customId, model: tally.model, promptTokens: tokens, exactTokens: tally.exactTokens });
+  }
+  return counted;
 }
 
 /** Counts one prompt into its model's tally; undefined when the server would refuse it. */
@@ -198,9 +235,9 @@ function estimateTokens(body: Readonly<Record<string, unknown>>): number {
  * default model when neither is given. The default model is never downloaded here (a dry run
  * contacts nothing): the cached one is used, else the generated demo model, and a note says so.
  */
-async function managedModels(options: RunJobOptions, context: DryRunContext, notes: string[]): Promise<(name: string | undefined) => string> {
-  let models = options.models ?? [];
-  if (models.length === 0 && options.modelsDir === undefined) {
+async function managedModels(target: ManagedTarget, context: DryRunContext, notes: string[]): Promise<(name: string | undefined) => string> {
+  let models = target.models;
+  if (models.length === 0 && target.modelsDir === undefined) {
     const { resolveDefaultModel, isOffline, DEFAULT_MODEL_FILE } = await import('../../models/default-model.js');
     const chosen = await resolveDefaultModel({ env: context.env, offline: true });
     if (chosen.isDemo && !isOffline(context.env)) {
@@ -209,8 +246,17 @@ async function managedModels(options: RunJobOptions, context: DryRunContext, not
     models = [chosen.path];
   }
   const { ModelCatalog } = await import('../../servers/model-catalog.js');
-  const catalog = new ModelCatalog({ models, modelsDir: options.modelsDir, cwd: context.cwd });
+  const catalog = new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd });
   return (name) => catalog.resolve(name).path;
+}
+
+/**
+ * The fleet's URLs, `--server`s and the `--servers` file's (read, so that a file the run would
+ * refuse is refused here too; no server is asked anything).
+ */
+function fleetUrlsOf(target: FleetTarget, cwd: string): Set<string> {
+  const fromFile = target.serversFile === undefined ? [] : parseServersFile(path.resolve(cwd, target.serversFile)).map((server) => server.url);
+  return new Set([...target.servers, ...fromFile].map(trimSlash));
 }
 
 function trimSlash(url: string): string {

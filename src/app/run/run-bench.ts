@@ -12,6 +12,7 @@ import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { percentileRank } from '../../store/job-stats.js';
 import { batchHome, jobDbPath, jobLogDir } from '../../store/job-paths.js';
 import { openRouter } from '../routing/open-router.js';
+import { resolveRunTarget } from '../routing/run-target.js';
 import { settingDefault } from '../settings/settings-table.js';
 
 /** What `batch bench` takes (its rows of the settings table). */
@@ -162,6 +163,7 @@ export async function runBench(options: RunBenchOptions, context: RunBenchContex
     keepAlive: settingDefault('run', 'keepAlive'),
     stream: false,
   };
+  const target = resolveRunTarget(settings);
   const routerContext = { env: context.env, cwd: context.cwd, logDir: jobLogDir(home, job), notice: context.notice };
   const coldLoadsMs: number[] = [];
   let router: Router | undefined;
@@ -172,7 +174,7 @@ export async function runBench(options: RunBenchOptions, context: RunBenchContex
       await router?.close();
       router = undefined;
       context.signal?.throwIfAborted();
-      router = await openRouter(settings, { ...routerContext, workersHint: options.workers ?? 64 });
+      router = await openRouter(target, settings, { ...routerContext, workersHint: options.workers ?? 64 });
       const started = performance.now();
       const lease = await router.acquire(undefined);
       lease.release();

@@ -14,17 +14,24 @@ export interface ResolvedRunSettings {
   readonly fromAdvice: readonly string[];
 }
 
+/** Which kind of target a run has: `RunTarget` of app/routing/run-target.ts, a layer above. */
+export interface TargetKind {
+  readonly kind: string;
+}
+
 /** The advice rows that matter where prompts go: managed servers, or servers the user runs. */
 const managedOnly = new Set(['maxModels', 'slots', 'contextSize']);
 
 /**
  * Fills in a run's settings, for each row of the table in this order: the value given (flags now,
  * else the job's saved config), saved advice where the row takes advice, the table's default.
+ * `target` is the run's target (app/routing/run-target.ts, resolved once from `given`): advice on
+ * slots, context and models loaded is about managed servers only.
  */
-export function resolveRunSettings(given: JobSettings, advice: SavedAdvice | undefined): ResolvedRunSettings {
+export function resolveRunSettings(given: JobSettings, advice: SavedAdvice | undefined, target: TargetKind): ResolvedRunSettings {
   const settings: Record<string, unknown> = { ...given };
   const fromAdvice: string[] = [];
-  const managed = (given.servers ?? []).length === 0 && given.serversFile === undefined;
+  const managed = target.kind === 'managed';
   for (const row of settingRowsOf('run')) {
     if (settings[row.key] !== undefined) continue;
     const advised = row.sources.includes('advice') && advice !== undefined ? (advice as unknown as Record<string, unknown>)[row.key] : undefined;
