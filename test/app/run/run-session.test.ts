@@ -22,7 +22,7 @@ async function setup(home: string): Promise<{ options: RunSessionOptions; plan: 
   const runOptions = { inputs: ['a.jsonl'], job: 'j' };
   const location = locateRun(runOptions, context);
   const plan = await planRun(undefined, location, runOptions, context);
-  return { options: { located: location.located, resumeCommand: (retry) => `batch resume j${retry ? ' --retry-failed' : ''}`, argv: ['run', 'a.jsonl'] }, plan };
+  return { options: { located: location.located, resumeCommand: (retry) => `batch resume j${retry ? ' --retry-failed' : ''}`, argv: ['run', 'a.jsonl'], env: {} }, plan };
 }
 
 /** The job's runs (exit codes) and whether another live process could take its lock now. */
