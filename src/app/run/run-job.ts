@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { AppError, ExitCode, StoreError, toAppError } from '../../errors.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
 import { batchHome, jobDbPath, jobLogDir, jobOutputPath } from '../../store/job-paths.js';
-import { writeOutput } from '../../output/write-output.js';
+import { finishRunOutput } from './finish-run-output.js';
 import { ThreadedResultWriter } from '../../store/threaded-result-writer.js';
 import type { RunSummary } from '../../reporting/run-summary.js';
 import { summarizeRun } from './summarize-run.js';
@@ -330,7 +330,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const deduplicated = store.countDuplicates(job.id);
     const insights = readInsights(store, job);
     // The whole file again only when the one that grew could not be completed (see OutputAppender).
-    if (writer.output?.complete !== true) await writeOutput(store, job.id, { path: out, format: 'jsonl' });
+    await finishRunOutput(store, job.id, out, writer.output);
 
     const interrupted = scheduled?.stoppedBy === 'interrupt' || (context.softStop?.aborted ?? false);
     exitCode = storeError || downError

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { GivenSettings } from '../../app/settings/settings-table.js';
-import { UsageError } from '../../errors.js';
+import { AppError, UsageError } from '../../errors.js';
 import type { ConcurrencyCurve } from '../../hardware/concurrency-curve.js';
 import type { MeasureConcurrencyOptions } from '../../hardware/measure-concurrency.js';
 import type { HardwareSummary } from '../../hardware/hardware-summary.js';
@@ -119,8 +119,10 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
     const { renderCurveSvg } = await import('../../hardware/render-curve-svg.js');
     const chartPath = resolve(io.cwd, options.chart);
     try {
-      await writeFile(chartPath, renderCurveSvg(curve));
+      const { writeTextFile } = await import('../../util/write-text-file.js');
+      writeTextFile(chartPath, renderCurveSvg(curve), '--chart');
     } catch (error) {
+      if (error instanceof AppError) throw error;
       throw new UsageError(`--chart ${options.chart}: cannot write the chart (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a path in a writable folder`, error);
     }
     notice(`chart written to ${chartPath}`);
