@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../../src/store/checkpoint-store.js';
 import { jobDbPath } from '../../src/store/job-paths.js';
-import { parseJsonl, runCli } from '../helpers/run-cli.js';
+import { parseJsonl, runCliProcess as runCli } from '../helpers/run-cli-process.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
 /**
