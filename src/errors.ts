@@ -45,7 +45,7 @@ export const errorCodes = {
   MODEL_INVALID: { exitCode: ExitCode.Environment, description: 'a model file that is not a GGUF model llama.cpp can load' },
   MODEL_TOO_LARGE: { exitCode: ExitCode.Environment, description: 'a model that does not fit the memory budget' },
   STORE_UNAVAILABLE: { exitCode: ExitCode.Environment, description: 'the job database cannot be opened, or was opened read-only' },
-  STORE_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'a write to the job database failed; committed results are safe' },
+  STORE_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'a write to the job database or an output file failed (a full disk, /dev/full); committed results are safe' },
   JOB_LOCKED: { exitCode: ExitCode.Usage, description: 'another `batch` process is running the job' },
   JOB_INPUTS_CHANGED: { exitCode: ExitCode.Usage, description: 'a run names a job (--job) that read other inputs; pass --replace-inputs or another --job' },
   JOB_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'no such job in the job database; `batch jobs` lists them' },

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeTextFile } from '../util/write-text-file.js';
 import { join } from 'node:path';
 import type { OptimizationPlan } from './optimization-plan.js';
 
@@ -64,11 +65,9 @@ export function saveAdvice(home: string, plan: OptimizationPlan, machine: string
     machine,
     ...(measured === undefined ? {} : { measured }),
   };
-  mkdirSync(home, { recursive: true, mode: 0o700 });
   const path = advicePath(home);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(advice, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, path);
+  // A link (advice kept with dotfiles) is followed and the file it leads to replaced, not the link.
+  writeTextFile(path, `${JSON.stringify(advice, null, 2)}\n`, 'the advice file', { createFolder: true });
   return path;
 }
 

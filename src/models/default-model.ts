@@ -1,10 +1,11 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { checkWholeNumber } from '../util/check-option.js';
 import { readGgufInfo } from './gguf-reader.js';
 import { writeTinyLlamaGguf } from './gguf-writer.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /**
  * The real model used when none is given: Qwen2.5 0.5B Instruct, Q4_K_M (~400 MB), small enough
@@ -56,7 +57,7 @@ export async function resolveDefaultModel(options: ResolveDefaultModelOptions): 
   const cacheDir = options.cacheDir ?? defaultCacheDir(options.env);
   const offline = options.offline ?? isOffline(options.env);
   const stallTimeoutMs = checkWholeNumber('stallTimeoutMs', options.stallTimeoutMs ?? 15_000, 1);
-  await mkdir(cacheDir, { recursive: true });
+  makeFolder(cacheDir);
 
   const realPath = join(cacheDir, DEFAULT_MODEL_FILE);
   if (await isReadableGguf(realPath)) return { path: realPath, isDemo: false };

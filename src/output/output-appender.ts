@@ -1,9 +1,11 @@
 // Long file: one state machine (check the file, replace it, append to it) whose steps share its
 // private state; the finished prefix and the reading of pages are split out already.
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { StoreError } from '../errors.js';
 import { checkNumber, optionError } from '../util/check-option.js';
+import { makeFolder } from '../util/make-folder.js';
+import { openStreamTarget, outputTargetOf } from '../util/output-target.js';
 import { FinishedPrefix, type FinishedRow, type PrefixEnd, type ReadOutputPage } from './finished-prefix.js';
 import { toBatchOutputText } from './output-line.js';
 
@@ -50,11 +52,19 @@ const appendBytes = 1 << 20;
  * an interrupted run) it is replaced atomically by the finished prefix. `finish` then appends the
  * rest of the finished items: the file is byte for byte what `writeOutput` writes.
  *
+ * A path that is a symbolic link is followed: the file it leads to is the one kept so. A
+ * character device or a FIFO (`outputTargetOf`) is opened once and streamed to: the finished
+ * prefix from its first line, nothing read back, nothing renamed over it.
+ *
  * Synchronous: it runs beside the commits of a result writer (on the writer's thread). It never
  * throws: a failed file operation stops it, and `finish` reports the output as incomplete.
  */
 export class OutputAppender {
   readonly #path: string;
+  /** The file kept, once known: the path, or the file its link leads to. */
+  #file: string;
+  /** The device or FIFO streamed to, once open. */
+  #fd: number | undefined;
   readonly #jobName: string;
   readonly #intervalMs: number;
   readonly #prefix: FinishedPrefix;
@@ -71,6 +81,7 @@ export class OutputAppender {
     if (typeof options.path !== 'string' || !path.isAbsolute(options.path)) throw optionError('path', 'an absolute path', options.path);
     if (typeof options.jobName !== 'string') throw optionError('jobName', 'a string', options.jobName);
     this.#path = options.path;
+    this.#file = options.path;
     this.#jobName = options.jobName;
     this.#intervalMs = checkNumber('intervalMs', options.intervalMs ?? 500, 0);
     this.#prefix = new FinishedPrefix(readPage);
@@ -138,6 +149,7 @@ export class OutputAppender {
     this.#trailing = undefined;
     if (!this.#prefix.ended) {
       this.advance();
+      this.#closeStream();
       return this.#result(false);
     }
     this.#attempt(() => {
@@ -145,9 +157,10 @@ export class OutputAppender {
       if (this.#state !== 'appending') return;
       this.#append('all');
       // `writeOutput` leaves an empty file for a job with nothing finished.
-      if (this.#lines === 0) closeSync(openSync(this.#path, 'a', 0o600));
+      if (this.#lines === 0 && this.#fd === undefined) closeSync(openSync(this.#file, 'a', 0o600));
       this.#state = 'finished';
     });
+    this.#closeStream();
     return this.#result(this.#state === 'finished');
   }
 
@@ -165,7 +178,14 @@ export class OutputAppender {
    * what is known so far waits until more is known.
    */
   #check(): void {
-    const target = this.#path;
+    const where = outputTargetOf(this.#path, '--out');
+    if (where.mode === 'stream') {
+      this.#fd = openStreamTarget(where, '--out');
+      this.#state = 'appending';
+      return;
+    }
+    this.#file = where.file;
+    const target = this.#file;
     let size: number;
     try {
       size = statSync(target).size;
@@ -227,7 +247,7 @@ export class OutputAppender {
 
   /** Writes the finished prefix to `<path>.tmp` and renames it over the file. */
   #replace(): void {
-    const target = this.#path;
+    const target = this.#file;
     const temporary = `${target}.tmp`;
     rmSync(temporary, { force: true });
     const fd = openSync(temporary, 'wx', 0o600);
@@ -289,9 +309,24 @@ export class OutputAppender {
   }
 
   #write(text: string): void {
-    const target = this.#path;
-    if (this.#lines === 0) mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    if (this.#fd !== undefined) {
+      writeAll(this.#fd, text);
+      return;
+    }
+    const target = this.#file;
+    if (this.#lines === 0) makeFolder(path.dirname(target), 0o700);
     appendFileSync(target, text, { mode: 0o600 });
+  }
+
+  #closeStream(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      // Closing a device or FIFO already written to: nothing left to lose.
+    }
   }
 
   #attempt(step: () => void): void {
@@ -300,6 +335,7 @@ export class OutputAppender {
       step();
     } catch (error) {
       this.#state = 'failed';
+      this.#closeStream();
       const message = error instanceof Error ? error.message : String(error);
       this.#error = new StoreError(
         'STORE_WRITE_FAILED',

@@ -1,4 +1,5 @@
 const LF = 0x0a;
+const CR = 0x0d;
 
 /**
  * Counts `\n` bytes of a stream as it passes, up to byte offsets given in increasing order, holding
@@ -32,5 +33,20 @@ export class NewlineCounter {
       this.#offset += take;
     }
     return { newlines: this.#newlines, lastByte: this.#lastByte };
+  }
+
+  /**
+   * The 1-based line of the first byte at or after `end` that starts a line with text: where the
+   * next record starts, blank lines skipped. `end` never decreases (it counts up to it).
+   */
+  lineAfter(end: number): number {
+    let { newlines } = this.advance(end);
+    for (const chunk of this.#chunks) {
+      for (const byte of chunk) {
+        if (byte === LF) newlines += 1;
+        else if (byte !== CR) return 1 + newlines;
+      }
+    }
+    return 1 + newlines;
   }
 }

@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
-import { parse, type CsvError } from 'csv-parse';
+import { parse, type CsvError, type Parser } from 'csv-parse';
 import { PromptError } from '../errors.js';
 import { describeValue, isJsonObject } from '../util/describe-value.js';
 import type { DataFileKind } from './data-file-kind.js';
@@ -53,43 +51,79 @@ export function readDataRows(file: DataFile): AsyncGenerator<DataRow> {
 
 async function* readDelimitedRows(file: DataFile, delimiter: string): AsyncGenerator<DataRow> {
   const counter = new NewlineCounter();
-  const input = createReadStream(file.filePath);
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      counter.push(chunk);
-      done(null, chunk);
+  // Records are taken as the parser makes them, not read from its stream: a stream that errors
+  // (an unclosed quote at the end of the file) drops the rows it still holds, good ones included.
+  const parsed: { readonly record: string[]; readonly end: number }[] = [];
+  const parser = parse({
+    bom: true,
+    delimiter,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    on_record: (record: string[], context) => {
+      parsed.push({ record, end: context.bytes });
+      return null;
     },
   });
-  const parser = parse({ bom: true, delimiter, info: true, relax_column_count: true, skip_empty_lines: true });
-  input.on('error', (error) => parser.destroy(new PromptError('PROMPT_FILE_INVALID', file.display, `cannot read the file (${error.message}); check that it exists and is readable`)));
-  input.pipe(tap).pipe(parser);
+  let failure: unknown;
+  parser.on('error', (error) => {
+    failure ??= error;
+  });
+  const chunks = readFileChunks(file.filePath, file.display);
   let header: readonly string[] | undefined;
+  /** Byte offset just past the last record: where a record that cannot be parsed starts. */
+  let recordsEnd = 0;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { bytes: number } }>) {
-      const { newlines, lastByte } = counter.advance(info.bytes);
-      const inside = record.reduce((sum, field) => sum + countNewlines(field), 0);
-      const line = 1 + newlines - (lastByte === LF ? 1 : 0) - inside;
-      if (header === undefined) {
-        header = checkHeader(record, file.display, line);
-        continue;
+    for (let ended = false; !ended && failure === undefined; ) {
+      const next = await chunks.next();
+      if (next.done === true) {
+        await endParser(parser);
+        ended = true;
+      } else {
+        counter.push(Buffer.from(next.value));
+        await writeParser(parser, next.value);
       }
-      yield delimitedRow(header, record, line, delimiter);
+      for (const { record, end } of parsed.splice(0)) {
+        const { newlines, lastByte } = counter.advance(end);
+        const inside = record.reduce((sum, field) => sum + countNewlines(field), 0);
+        const line = 1 + newlines - (lastByte === LF ? 1 : 0) - inside;
+        recordsEnd = end;
+        if (header === undefined) header = checkHeader(record, file.display, line);
+        else yield delimitedRow(header, record, line, delimiter);
+      }
     }
-  } catch (error) {
-    if (error instanceof PromptError) throw error;
-    const csvError = error as CsvError & { lines?: number };
-    if (typeof csvError.code !== 'string' || !csvError.code.startsWith('CSV_') && !csvError.code.startsWith('INVALID_')) throw error;
-    const line = csvError.lines ?? 1;
+  } finally {
+    await chunks.return(undefined);
+    parser.destroy();
+  }
+  if (failure !== undefined) {
+    const csvError = failure as CsvError;
+    if (typeof csvError.code !== 'string' || !csvError.code.startsWith('CSV_') && !csvError.code.startsWith('INVALID_')) throw failure;
+    // The parser's own line is where it gave up (the end of the file, for an unclosed quote).
+    const line = counter.lineAfter(recordsEnd);
     const detail = `${csvError.message.replace(/^Invalid Record Length: |\.$/g, '')}; nothing after it can be read: check the quoting of this row (a field with a quote, ${delimiter === '\t' ? 'tab' : 'comma'} or newline must be quoted, and its quotes doubled)`;
     if (header === undefined) throw new PromptError('PROMPT_FILE_INVALID', `${file.display}:${line}`, detail);
     yield { ok: false, line, detail };
     return;
-  } finally {
-    input.destroy();
   }
   if (header === undefined) {
     throw new PromptError('PROMPT_FILE_INVALID', file.display, `expected a header line naming the columns, then one row per prompt; got an empty file`);
   }
+}
+
+/** Hands the parser one chunk; its records arrive through `on_record` before this settles. */
+function writeParser(parser: Parser, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    parser.write(chunk, () => resolve());
+  });
+}
+
+/** Ends the parser's input; what it held arrives through `on_record`, or its error, before this settles. */
+function endParser(parser: Parser): Promise<void> {
+  return new Promise((resolve) => {
+    parser.once('error', () => resolve());
+    parser.once('finish', () => resolve());
+    parser.end();
+  });
 }
 
 function checkHeader(record: readonly string[], display: string, line: number): readonly string[] {

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkNumber, checkWholeNumber } from '../util/check-option.js';
+import { makeFolder } from '../util/make-folder.js';
+import { checkFifoReader, outputTargetOf } from '../util/output-target.js';
 
 /** How a `MetricsWriter` buffers. */
 export interface MetricsWriterOptions {
@@ -42,9 +43,12 @@ export class MetricsWriter {
    */
   static async open(file: string, options: MetricsWriterOptions = {}): Promise<MetricsWriter> {
     let handle: FileHandle;
+    // Appended to in place: a link is followed, a device or a FIFO written to, never replaced.
+    const target = outputTargetOf(file, '--metrics');
+    checkFifoReader(target, '--metrics');
     try {
-      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      handle = await open(file, 'a', 0o600);
+      if (target.mode === 'replace') makeFolder(path.dirname(target.file), 0o700);
+      handle = await open(target.file, 'a', 0o600);
     } catch (error) {
       throw new UsageError(`--metrics ${file}: cannot open it for appending: ${(error as Error).message}; pass another --metrics`, error);
     }

@@ -1,5 +1,6 @@
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { makeFolder } from '../util/make-folder.js';
 
 /** A server's log file, opened for appending. */
 export interface ServerLog {
@@ -13,7 +14,7 @@ export interface ServerLog {
  * databases, they are readable by their owner only (file 0600, folders 0700).
  */
 export function openServerLog(logDir: string, modelPath: string): ServerLog {
-  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  makeFolder(logDir, 0o700);
   const name = modelFileStem(modelPath);
   for (let n = 1; n < 100_000; n += 1) {
     const path = join(logDir, `${name}-${n}.log`);

@@ -12,6 +12,7 @@ import {
 } from './llama-cpp-cache.js';
 import { acquireBuildLock, isAlive } from './build-lock.js';
 import { runLoggedCommand, type CommandRunner } from './run-logged-command.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** The binaries a build makes: the server, and the engine's own benchmark beside it. */
 export const llamaBuildTargets = ['llama-server', 'llama-batched-bench'] as const;
@@ -62,7 +63,11 @@ export async function buildLlamaServer(options: BuildLlamaServerOptions): Promis
   const existing = findLlamaBuild(cacheDir, source.tag, backend);
   if (existing !== undefined) return { ...existing, built: false, logPath };
 
-  mkdirSync(tagDir, { recursive: true });
+  try {
+    makeFolder(tagDir);
+  } catch (error) {
+    throw new AppError('LLAMA_SERVER_BUILD_FAILED', `${(error as Error).message}; the build goes to ${cacheDir} (BATCH_LLAMA_CPP_DIR, else XDG_CACHE_HOME or ~/.cache): point BATCH_LLAMA_CPP_DIR at a folder you can create and write`, { cause: error });
+  }
   // One build of a tag and backend at a time: a second `batch setup` waits, then finds it built.
   const release = await acquireBuildLock(join(tagDir, `build-${backend}.lock`), {
     signal,
@@ -88,7 +93,7 @@ async function buildLocked(options: BuildLlamaServerOptions, tagDir: string, log
   removeAbandonedBuilds(tagDir);
   const workDir = join(tagDir, `${backend}.tmp-${process.pid}`);
   rmSync(workDir, { recursive: true, force: true });
-  mkdirSync(workDir, { recursive: true });
+  makeFolder(workDir);
   const logFd = openSync(logPath, 'w');
   const steps = new BuildSteps(logFd, options.runCommand ?? runLoggedCommand, options.signal);
   try {

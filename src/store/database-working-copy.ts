@@ -1,9 +1,10 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { defaults } from '../defaults.js';
 import { StoreError, UsageError } from '../errors.js';
+import { makeFolder } from '../util/make-folder.js';
 import { isProcessAlive } from './is-process-alive.js';
 import { networkFilesystemOf } from './network-filesystem.js';
 
@@ -66,7 +67,7 @@ export class DatabaseWorkingCopy {
     if (localNetwork !== undefined) {
       throw new UsageError(`the job database ${db} is to be worked on from node-local disk, but ${base} is on ${localNetwork} too; set TMPDIR to a folder on a local disk (such as /tmp or $SLURM_TMPDIR)`);
     }
-    mkdirSync(base, { recursive: true });
+    makeFolder(base);
     removeAbandonedCopies(base);
     const folder = mkdtempSync(path.join(base, `batch-db-${process.pid}-`));
     const local = path.join(folder, path.basename(db));
@@ -139,7 +140,7 @@ export class DatabaseWorkingCopy {
       } finally {
         plain.close();
       }
-      mkdirSync(path.dirname(this.#db), { recursive: true });
+      makeFolder(path.dirname(this.#db));
       copyFileSync(snapshot, beside);
       const fd = openSync(beside, 'r');
       try {

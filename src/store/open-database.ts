@@ -1,9 +1,10 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { applyMigrations, migrations, schemaDifference } from './migrations.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** How to open a job database. */
 export interface OpenDatabaseOptions {
@@ -87,7 +88,7 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
       if (!existsSync(resolved)) throw unavailable(resolved, 'the file does not exist');
     } else {
       try {
-        mkdirSync(path.dirname(resolved), { recursive: true, mode: folderMode });
+        makeFolder(path.dirname(resolved), folderMode);
         closeSync(openSync(resolved, 'a', fileMode));
       } catch (error) {
         throw unavailable(resolved, reasonOf(error), error);

@@ -83,7 +83,29 @@ describe('readTemplateRows', () => {
     tmp.write('rows.csv', 'id,title\n1,a\n2,"open\n3,c\n');
     const records = await read(templateOf('T: {{title}}', ['rows.csv']));
     expect(records).toHaveLength(2);
-    expect(summarize(records)[1]).toMatch(/^!rows\.csv:\d+: .*Quote Not Closed.*check the quoting/);
+    expect(summarize(records)[1]).toMatch(/^!rows\.csv:3: .*Quote Not Closed.*check the quoting/);
+  });
+
+  it('keeps every good row before an unclosed quote, however slowly they are taken, and names the line the bad row starts on', async () => {
+    const good = Array.from({ length: 50 }, (_, i) => `${i + 1},row ${i + 1}\n`).join('');
+    tmp.write('rows.csv', `id,title\n${good}51,"open\n52,c\n`);
+    const records: PromptRecord[] = [];
+    // A consumer that does work between rows (as the dry run counts tokens): the parser reaches
+    // the bad quote at the end of the file long before the rows ahead of it are taken.
+    for await (const record of readPrompts([], { cwd: tmp.dir, template: templateOf('T: {{title}}', ['rows.csv']) })) {
+      records.push(record);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(records.filter((record) => record.ok)).toHaveLength(50);
+    expect(records).toHaveLength(51);
+    expect(summarize(records)[50]).toMatch(/^!rows\.csv:52: .*Quote Not Closed.*check the quoting/);
+  });
+
+  it('names the line a bad row starts on past blank lines and a quoted newline before it', async () => {
+    tmp.write('rows.csv', 'id,title\n1,"two\nlines"\n\n\n2,b\n\n3,"open\n4,d\n');
+    const records = await read(templateOf('T: {{title}}', ['rows.csv']));
+    expect(summarize(records).slice(0, 2)).toEqual(['rows.csv:2', 'rows.csv:6']);
+    expect(summarize(records)[2]).toMatch(/^!rows\.csv:8: .*Quote Not Closed/);
   });
 
   it('refuses, before any prompt, a placeholder that is a column of no data file, naming the template line', async () => {

@@ -1,8 +1,9 @@
-import { accessSync, closeSync, constants, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { promptFileKind } from '../../prompts/prompt-file-kind.js';
 import { resolveInput } from '../../prompts/resolve-input.js';
+import { checkFifoReader, outputTargetOf } from '../../util/output-target.js';
 
 /** What `checkOutputPath` compares the output with. */
 export interface CheckOutputPathOptions {
@@ -26,8 +27,10 @@ export interface CheckOutputPathOptions {
 /**
  * Refuses, before the first request, an output that would destroy something or could not be
  * written at the end: an input file (or a prompt file inside an input folder, read back as
- * prompts on the next run), the job database or its -wal/-shm files, a folder, or a path whose
- * folder cannot be created or written.
+ * prompts on the next run), the job database or its -wal/-shm files, a folder, a socket, a block
+ * device, a FIFO that nobody reads (writing would wait forever), or a path whose folder cannot be
+ * created or written. A symbolic link is checked as the file it leads to; a character device or a
+ * FIFO with a reader is streamed to (`outputTargetOf`), so its folder need not be writable.
  */
 export async function checkOutputPath(options: CheckOutputPathOptions): Promise<void> {
   const out = path.resolve(options.cwd, options.out);
@@ -70,7 +73,9 @@ export async function checkOutputPath(options: CheckOutputPathOptions): Promise<
       }
     }
   }
-  checkFolderWritable(out, shown, flag);
+  const target = outputTargetOf(out, flag);
+  checkFifoReader(target, flag);
+  if (target.mode === 'replace') checkFolderWritable(target.file, shown, flag);
 }
 
 /** The folder of `out` must be writable, or creatable in its nearest existing ancestor. */
@@ -87,12 +92,29 @@ function checkFolderWritable(out: string, shown: string, flag: string): void {
   if (stats !== undefined && !stats.isDirectory()) {
     throw new UsageError(`${shown}: ${folder} is a file, not a folder, so the output cannot be written under it; pass another ${flag}`);
   }
+  const exists = folder === path.dirname(out);
   try {
     accessSync(folder, constants.W_OK | constants.X_OK);
   } catch {
-    const exists = folder === path.dirname(out);
     throw new UsageError(`${shown}: ${exists ? 'its folder' : 'the folder it would be created in,'} ${folder} is not writable; pass ${flag} in a folder you can write to`);
   }
+  if (!exists) checkFolderCreatable(out, folder, shown, flag);
+}
+
+/**
+ * Makes the first missing folder on the way to `out` and removes it again: some places refuse
+ * new folders although they look writable (/proc), and are found out here, not after sending.
+ */
+function checkFolderCreatable(out: string, existing: string, shown: string, flag: string): void {
+  let first = path.dirname(out);
+  while (path.dirname(first) !== existing) first = path.dirname(first);
+  try {
+    mkdirSync(first, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`${shown}: the folder ${first} cannot be created in ${existing} (${code ?? (error as Error).message}); pass ${flag} in a folder that exists or can be created`, error);
+  }
+  rmdirSync(first);
 }
 
 function lstatOrUndefined(file: string): ReturnType<typeof lstatSync> | undefined {
@@ -111,6 +133,8 @@ function sqliteFileBehind(file: string): string | undefined {
   for (const candidate of companion === null ? [file] : [file, companion[1]!]) {
     const header = Buffer.alloc(SQLITE_HEADER.length);
     let fd: number | undefined;
+    // Only a regular file is opened: opening a FIFO to read waits for a writer, deaf to Ctrl-C.
+    if (statOrUndefined(candidate)?.isFile() !== true) continue;
     try {
       fd = openSync(candidate, 'r');
       if (readSync(fd, header, 0, header.length, 0) === header.length && header.equals(SQLITE_HEADER)) return candidate;

@@ -11,6 +11,7 @@ import { RetryPolicy } from '../../scheduler/retry-policy.js';
 import type { Router } from '../../scheduler/router.js';
 import type { CheckpointStore } from '../../store/checkpoint-store.js';
 import { jobLogDir } from '../../store/job-paths.js';
+import type { OutputAppenderResult } from '../../output/output-appender.js';
 import type { ResultWriter } from '../../store/result-writer.js';
 import type { StatusCounts } from '../../store/store-records.js';
 import { ThreadedResultWriter } from '../../store/threaded-result-writer.js';
@@ -46,6 +47,8 @@ export interface DispatchResult {
   readonly writerError?: AppError;
   /** Whether the output file that grew as answers landed is complete (else it is written whole again). */
   readonly outputComplete: boolean;
+  /** What the output file that grew as answers landed holds (undefined when nothing was sent). */
+  readonly output: OutputAppenderResult | undefined;
   readonly modelLoads: ReturnType<Router['loadStats']>;
   /** When dispatch began (epoch ms), for the wall time of a run that sent nothing. */
   readonly startedAt: number;
@@ -100,6 +103,7 @@ export async function dispatchRun(options: DispatchOptions): Promise<DispatchRes
     statistics: opened.statistics?.summary(),
     writerError: writer.error,
     outputComplete: writer.output?.complete === true,
+    output: writer.output,
     modelLoads: opened.router?.loadStats() ?? [],
     startedAt,
     cached,

@@ -1,7 +1,7 @@
 import { AppError, toAppError } from '../../errors.js';
 import type { CheckpointStore } from '../../store/checkpoint-store.js';
 import { jobDbPath } from '../../store/job-paths.js';
-import { writeOutput } from '../../output/write-output.js';
+import { finishRunOutput } from './finish-run-output.js';
 import type { RunSummary } from '../../reporting/run-summary.js';
 import { readJobInsights, type JobInsights } from '../../reporting/job-insights.js';
 import type { JobRecord } from '../../store/store-records.js';
@@ -84,7 +84,7 @@ async function endRun(options: EndRunOptions): Promise<RunSummary> {
   const deduplicated = store.countDuplicates(job.id);
   const insights = readInsights(store, job);
   // The whole file again only when the one that grew could not be completed (see OutputAppender).
-  if (!dispatched.outputComplete) await writeOutput(store, job.id, { path: plan.out, format: 'jsonl' });
+  await finishRunOutput(store, job.id, plan.out, dispatched.output);
   const interrupted = scheduled?.stoppedBy === 'interrupt' || (options.softStop?.aborted ?? false);
   const decision = decideExit({ storeFailed: storeError !== undefined, serversDown: downError !== undefined, interrupted, failed: after.failed, pending: after.pending });
   session.exitCode = decision.exitCode;

@@ -27,10 +27,11 @@ export interface ReadingSink {
 /** Prompts read before reading waits for the first request. */
 const readAhead = 1000;
 /**
- * How long the reader must have waited for its input before sending starts beside it: a producer
- * still writing (a pipe), not a file read a little slowly on a busy machine.
+ * How long the reader must have waited for its input, in all, before sending starts beside it: a
+ * producer still writing (a pipe), not a file read a little slowly on a busy machine. In all, not
+ * at once: a producer writing a line every 150 ms never keeps the reader waiting 200 ms at a time.
  */
-const idleBeforeSendingMs = 200;
+const waitedBeforeSendingMs = 200;
 
 /** Longest that reading waits for the first request to go out (a server may be loading a model). */
 const resumeAfterMs = 1000;
@@ -62,9 +63,11 @@ export class StreamingIngest {
   /** Resolves when the first request went out (or reading is stopped). */
   readonly #firstRequest = new Promise<void>((resolve) => (this.#resumeReading = resolve));
   #resumeTimer: NodeJS.Timeout | undefined;
-  /** The reader has waited `idleBeforeSendingMs` for its input, with everything read committed. */
+  /** The reader has waited `waitedBeforeSendingMs` in all for its input. */
   #waitingForInput = false;
-  #idleTimer: NodeJS.Timeout | undefined;
+  /** Milliseconds the reader has waited for its input so far. */
+  #waitedMs = 0;
+  #waitTimer: NodeJS.Timeout | undefined;
   #wake!: () => void;
   #grown!: Promise<void>;
   /** What reading found, once it ended; rejects with the reader's or the store's failure. */
@@ -76,10 +79,9 @@ export class StreamingIngest {
     const signal = options.signal === undefined ? this.#stop.signal : AbortSignal.any([options.signal, this.#stop.signal]);
     signal.addEventListener('abort', () => this.#resume(), { once: true });
     this.finished = options.store
-      .ingest(options.jobId, options.records, {
+      .ingest(options.jobId, this.#timeWaits(options.records), {
         signal,
         onChunk: (chunk) => this.#onChunk(chunk),
-        onIdle: () => this.#onIdle(),
         // Once there is something to send and a first thousand prompts are read, reading waits
         // until the first request is out: opening the server (its modules, its requests) and the
         // first request's own steps must not queue behind the rest of the input. A small input
@@ -132,7 +134,8 @@ export class StreamingIngest {
 
   /**
    * Resolves once sending may start without racing the reader: reading ended, a first thousand
-   * prompts are read, or the reader has waited for its input a while (a producer still writing).
+   * prompts are read, or the reader has waited for its input 200 ms in all (a producer still
+   * writing, whatever its pace).
    * Until then a duplicate custom_id refuses the run, as in an input read whole, whatever the
    * machine's load.
    */
@@ -183,23 +186,40 @@ export class StreamingIngest {
     };
   }
 
-  #onIdle(): void {
-    if (this.#idleTimer === undefined) {
-      // Told by the timer, not by comparing clocks: a timer may fire a millisecond early.
-      this.#idleTimer = setTimeout(() => {
-        this.#idleTimer = undefined;
-        this.#waitingForInput = true;
-        this.#notify();
-      }, idleBeforeSendingMs);
-      this.#idleTimer.unref();
-    }
+  /**
+   * `records`, timing how long each wait for the next one lasts (not the time the store spends on
+   * what was read, nor a pause for the first request). A timer set for what is left of
+   * `waitedBeforeSendingMs` marks the moment it is reached, in the middle of a wait: the clock
+   * only adds up the waits that ended.
+   */
+  #timeWaits(records: AsyncIterable<PromptRecord>): AsyncIterable<PromptRecord> {
+    const iterator = records[Symbol.asyncIterator]();
+    const next = async (): Promise<IteratorResult<PromptRecord>> => {
+      const started = performance.now();
+      if (!this.#waitingForInput) {
+        this.#waitTimer = setTimeout(() => this.#waited(), Math.max(0, waitedBeforeSendingMs - this.#waitedMs));
+        this.#waitTimer.unref();
+      }
+      try {
+        return await iterator.next();
+      } finally {
+        clearTimeout(this.#waitTimer);
+        this.#waitTimer = undefined;
+        this.#waitedMs += performance.now() - started;
+      }
+    };
+    // `return` goes straight to the reader: one stopped in the middle of a wait is left at once.
+    const stop = async (value?: unknown): Promise<IteratorResult<PromptRecord>> => (await iterator.return?.(value)) ?? { done: true, value: undefined };
+    return { [Symbol.asyncIterator]: () => ({ next, return: stop }) };
+  }
+
+  #waited(): void {
+    this.#waitTimer = undefined;
+    this.#waitingForInput = true;
     this.#notify();
   }
 
   #onChunk(chunk: IngestChunk): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
-    this.#waitingForInput = false;
     this.#knownBefore = chunk.toIndex;
     this.#sink?.knownBefore(chunk.toIndex);
     let pending = chunk.pending;
@@ -226,8 +246,8 @@ export class StreamingIngest {
   }
 
   #end(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
     this.#resume();
     this.#reading = false;
     if (this.#complete) this.#sink?.readingEnded();

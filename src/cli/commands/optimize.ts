@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { GivenSettings } from '../../app/settings/settings-table.js';
-import { UsageError } from '../../errors.js';
+import { AppError, UsageError } from '../../errors.js';
 import type { ConcurrencyCurve } from '../../hardware/concurrency-curve.js';
 import type { MeasureConcurrencyOptions } from '../../hardware/measure-concurrency.js';
 import type { HardwareSummary } from '../../hardware/hardware-summary.js';
@@ -115,16 +115,7 @@ export async function optimizeCommand(options: OptimizeCommandOptions, io: CliIo
   let curve: ConcurrencyCurve | undefined;
   if (options.measure) curve = await measure(options, plan, survey, io, notice);
 
-  if (options.chart !== undefined && curve !== undefined) {
-    const { renderCurveSvg } = await import('../../hardware/render-curve-svg.js');
-    const chartPath = resolve(io.cwd, options.chart);
-    try {
-      await writeFile(chartPath, renderCurveSvg(curve));
-    } catch (error) {
-      throw new UsageError(`--chart ${options.chart}: cannot write the chart (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a path in a writable folder`, error);
-    }
-    notice(`chart written to ${chartPath}`);
-  }
+  if (options.chart !== undefined && curve !== undefined) notice(`chart written to ${await writeChart(options.chart, curve, io.cwd)}`);
 
   // A measured concurrency beats the estimate from memory sizes.
   const saved: OptimizationPlan = curve === undefined ? plan : { ...plan, workers: curve.recommended };
@@ -238,4 +229,17 @@ function measuredThroughput(curve: ConcurrencyCurve | undefined, options: Optimi
   const first = options.models?.[0];
   const model = options.measureServer !== undefined || first === undefined ? curve.url : parseModelOption(first, cwd).path;
   return { model, completionTokensPerSecond: level.completionTokensPerSecond, concurrency: level.concurrency };
+}
+
+/** Writes the measured curve as an SVG chart to `--chart` (a link followed, a device in place); returns its path. */
+async function writeChart(chart: string, curve: ConcurrencyCurve, cwd: string): Promise<string> {
+  const [{ renderCurveSvg }, { writeTextFile }] = await Promise.all([import('../../hardware/render-curve-svg.js'), import('../../util/write-text-file.js')]);
+  const chartPath = resolve(cwd, chart);
+  try {
+    writeTextFile(chartPath, renderCurveSvg(curve), '--chart');
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new UsageError(`--chart ${chart}: cannot write the chart (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a path in a writable folder`, error);
+  }
+  return chartPath;
 }

@@ -1,4 +1,3 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
@@ -45,14 +44,13 @@ export async function reportCommand(options: ReportCommandOptions, io: CliIo): P
   if (options.html !== undefined) {
     const target = path.resolve(io.cwd, options.html);
     if (target === path.resolve(store.path)) throw new UsageError(`--html ${options.html} is the job database itself; name another file, e.g. report.html`);
-    const { renderHtmlReport } = await import('../../reporting/html-report.js');
-    // Written beside and renamed: a page open in a browser is never seen half written.
-    const partial = `${target}.${process.pid}.partial`;
+    const [{ renderHtmlReport }, { writeTextFile }] = await Promise.all([import('../../reporting/html-report.js'), import('../../util/write-text-file.js')]);
+    // Written beside and renamed (a page open in a browser is never seen half written); a link is
+    // followed, a device or FIFO written in place, never replaced.
     try {
-      writeFileSync(partial, renderHtmlReport(data), { mode: 0o600 });
-      renameSync(partial, target);
+      writeTextFile(target, renderHtmlReport(data), '--html');
     } catch (error) {
-      rmSync(partial, { force: true });
+      if (error instanceof AppError) throw error;
       const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
       throw new UsageError(`cannot write --html ${target} (${reason}): name a file in a folder that exists and you can write`, error);
     }

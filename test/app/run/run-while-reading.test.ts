@@ -72,6 +72,39 @@ describe('batch run sends prompts while it is still reading them', () => {
     expect(outputLines(env).map((l) => l.custom_id)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7']);
   });
 
+  it('starts sending while a producer writes a line every 150 ms, long before its end or a thousand lines', async () => {
+    sim.resetStats();
+    const { env } = home('trickle');
+    const output = path.join(env.BATCH_HOME!, 'stdin.output.jsonl');
+    const stdin = new PassThrough();
+    const run = startCliInProcess(['run', '-', '--job', 'stdin', '--server', sim.url, '-q'], { env, stdin });
+    // The producer's pace is the scenario: a line every 150 ms, each wait below the 200 ms the
+    // reader once had to wait at a stretch before sending began. It keeps writing until an answer
+    // is in the output (then two lines more), or 200 lines (30 s) without one: the failure.
+    const limit = 200;
+    let written = 0;
+    /** Lines the producer had written when the output first held an answer. */
+    let writtenAtFirstAnswer: number | undefined;
+    await new Promise<void>((resolve) => {
+      const producer = setInterval(() => {
+        if (writtenAtFirstAnswer === undefined && existsSync(output) && readFileSync(output, 'utf8').length > 0) writtenAtFirstAnswer = written;
+        if (written === limit || (writtenAtFirstAnswer !== undefined && written === writtenAtFirstAnswer + 2)) {
+          clearInterval(producer);
+          stdin.end();
+          resolve();
+          return;
+        }
+        stdin.write(line(`t${written}`, `trickle ${written}`));
+        written += 1;
+      }, 150);
+    });
+    const result = await run.done;
+    expect(result.code).toBe(0);
+    expect(writtenAtFirstAnswer).toBeDefined();
+    expect(written).toBeLessThan(limit);
+    expect(outputLines(env).map((l) => l.custom_id)).toEqual(Array.from({ length: written }, (_, i) => `t${i}`));
+  }, 60_000);
+
   it('fails only the line of a duplicate custom_id found after sending began, naming both places (exit 4)', async () => {
     sim.resetStats();
     const { env } = home('late-dupe');
