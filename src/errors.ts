@@ -37,6 +37,7 @@ export const errorCodes = {
   SERVER_ERROR: { exitCode: ExitCode.Environment, description: 'the server answered 5xx or reported an error mid-stream; retried' },
   ANSWER_NOT_JSON: { exitCode: ExitCode.Environment, description: 'the server answered 200 with a body, or streamed an event, that is not JSON; retried' },
   ANSWER_INVALID_SHAPE: { exitCode: ExitCode.Environment, description: 'the server answered 200 with JSON that is no completion (no `choices`, no message or text); retried' },
+  ANSWER_NO_CONTENT: { exitCode: ExitCode.Environment, description: 'the server answered 200 with a chat message whose `content` is null or missing and that calls no tool: no answer; retried' },
   CONTEXT_EXCEEDED: { exitCode: ExitCode.Environment, description: "the prompt is longer than the server's context (llama-server's 400); not retried: raise --ctx or shorten the prompt" },
   REQUEST_REJECTED: { exitCode: ExitCode.Environment, description: 'the server refused the request with another 4xx (bad request, unknown path); not retried' },
   REQUEST_OVER_TPM: { exitCode: ExitCode.Usage, description: "a prompt's estimated tokens are more than --tpm allows in a minute; not sent: raise --tpm or shorten the prompt" },
@@ -124,6 +125,7 @@ export type BackendErrorCode =
   | 'SERVER_ERROR'
   | 'ANSWER_NOT_JSON'
   | 'ANSWER_INVALID_SHAPE'
+  | 'ANSWER_NO_CONTENT'
   | 'CONTEXT_EXCEEDED'
   | 'REQUEST_REJECTED'
   | 'REQUEST_OVER_TPM'
