@@ -73,6 +73,8 @@ export class EndpointHealth {
   /** Cooldowns since the last answered request: the exponent of the backoff. */
   #cooldowns = 0;
   #loading = false;
+  /** A 503 "loading" was seen since the last answered request. */
+  #loadingSeen = false;
   #downSince: number | undefined;
 
   constructor(options: EndpointHealthOptions = {}) {
@@ -91,6 +93,11 @@ export class EndpointHealth {
     return this.#loading;
   }
 
+  /** Whether it said "loading a model" (503) since its last answered request: its return is a model that loaded. */
+  get loadingSeen(): boolean {
+    return this.#loadingSeen;
+  }
+
   /** Since when the endpoint has been unavailable (open or on trial), if it is. */
   get downSince(): number | undefined {
     return this.#downSince;
@@ -107,6 +114,7 @@ export class EndpointHealth {
     this.#failures = 0;
     this.#cooldowns = 0;
     this.#loading = false;
+    this.#loadingSeen = false;
     this.#downSince = undefined;
   }
 
@@ -150,6 +158,7 @@ export class EndpointHealth {
       return;
     }
     this.#loading = result === 'loading';
+    if (this.#loading) this.#loadingSeen = true;
     if (result === 'down') this.#cooldowns += 1;
   }
 
@@ -158,6 +167,7 @@ export class EndpointHealth {
     this.#failures = 0;
     this.#cooldowns += 1;
     this.#loading = loading;
+    if (loading) this.#loadingSeen = true;
     this.#downSince ??= now;
   }
 }
