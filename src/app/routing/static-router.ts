@@ -202,8 +202,9 @@ export class StaticRouter implements Router {
     if (wasDownSince !== undefined && e.health.downSince === undefined) {
       clearTimeout(e.probe);
       e.probe = undefined;
-      // Only a server whose going down was announced on its own is announced back on its own.
-      if (e.announcedDown) this.#listener?.onEndpointUp?.(e.url, this.#now() - wasDownSince, back);
+      // Only a server whose going down was announced on its own is announced back on its own, and
+      // not when it ends a pause: the resume notice names it.
+      if (e.announcedDown && this.#allDownSince === undefined) this.#listener?.onEndpointUp?.(e.url, this.#now() - wasDownSince, back);
       e.announcedDown = false;
       this.#checkAllDown(back);
     }

@@ -35,8 +35,9 @@ async function sendUntilAnswered(router: StaticRouter): Promise<void> {
 }
 
 describe('fleet notices follow the fleet size and each server\'s history', () => {
+  // Each load outlasts the fleet's opening on a loaded machine, so the notices are those of a load.
   it('one llama-server loading its model at start: paused, then ready, never "the other servers" nor "answers again"', async () => {
-    const server = await startSimServer({ flavour: 'llama-server', loadMs: 600 });
+    const server = await startSimServer({ flavour: 'llama-server', loadMs: 2000 });
     sims.push(server);
     const { router, notices } = await fleet([server.url]);
     await sendUntilAnswered(router);
@@ -50,7 +51,7 @@ describe('fleet notices follow the fleet size and each server\'s history', () =>
   });
 
   it('one server whose requests get 503 "Loading model" while its model list answers: one pause, one resume, no flapping', async () => {
-    const server = await startSimServer({ flavour: 'openai', loadMs: 800 });
+    const server = await startSimServer({ flavour: 'openai', loadMs: 1500 });
     sims.push(server);
     const { router, notices } = await fleet([server.url], 'openai');
     await sendUntilAnswered(router);
