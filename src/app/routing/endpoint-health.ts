@@ -47,6 +47,12 @@ export interface EndpointHealthOptions {
   readonly maxCooldownMs?: number;
   /** Wait between probes while the server says it is loading its model. @default 1000 */
   readonly loadingProbeMs?: number;
+  /**
+   * What a failed request says about the endpoint; undefined: the server answered. A managed
+   * server counts only its stalls and timeouts (its 5xx are a request's, not a hung process's).
+   * @default failureKind
+   */
+  readonly failureKind?: (error: AppError) => FailureKind | undefined;
 }
 
 /** What recording a failure did. */
@@ -68,6 +74,7 @@ export class EndpointHealth {
   readonly #baseCooldownMs: number;
   readonly #maxCooldownMs: number;
   readonly #loadingProbeMs: number;
+  readonly #failureKind: (error: AppError) => FailureKind | undefined;
   #state: EndpointState = 'closed';
   #failures = 0;
   /** Cooldowns since the last answered request: the exponent of the backoff. */
@@ -82,6 +89,7 @@ export class EndpointHealth {
     this.#baseCooldownMs = checkNumber('baseCooldownMs', options.baseCooldownMs ?? 250, 0);
     this.#maxCooldownMs = checkNumber('maxCooldownMs', options.maxCooldownMs ?? 5000, 0);
     this.#loadingProbeMs = checkNumber('loadingProbeMs', options.loadingProbeMs ?? 1000, 0);
+    this.#failureKind = options.failureKind ?? failureKind;
   }
 
   get state(): EndpointState {
@@ -120,7 +128,7 @@ export class EndpointHealth {
 
   /** A request on this endpoint failed with `error`, at `now`. */
   recordFailure(error: AppError, now: number): FailureVerdict {
-    const kind = failureKind(error);
+    const kind = this.#failureKind(error);
     if (kind === undefined) {
       this.recordAnswer();
       return { excused: false, opened: false };
