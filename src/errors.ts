@@ -45,6 +45,7 @@ export const errorCodes = {
   MODEL_FILE_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'a --model path that does not exist' },
   MODEL_INVALID: { exitCode: ExitCode.Environment, description: 'a model file that is not a GGUF model llama.cpp can load' },
   MODEL_TOO_LARGE: { exitCode: ExitCode.Environment, description: 'a model that does not fit the memory budget' },
+  MODEL_CHANGED: { exitCode: ExitCode.Usage, description: 'a `--model` file is another model than the one that answered the job\'s earlier prompts (its size or content changed); put it back, pass --accept-model-change, or start a new job' },
   STORE_UNAVAILABLE: { exitCode: ExitCode.Environment, description: 'the job database cannot be opened, or was opened read-only' },
   STORE_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'a write to the job database failed; committed results are safe' },
   JOB_LOCKED: { exitCode: ExitCode.Usage, description: 'another `batch` process is running the job' },

@@ -32,6 +32,7 @@ import { resolveRunSettings } from '../settings/resolve-run-settings.js';
 import { planRequestGate } from '../routing/plan-request-gate.js';
 import { formatInputShard, parseInputShard } from '../../prompts/input-shard.js';
 import { resumeCommand } from '../job/resume-command.js';
+import { checkModelIdentities } from './check-model-identities.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { readJobPrompts } from '../job/read-job-prompts.js';
 import { jsonAnswerCheck } from '../../scheduler/answer-check.js';
@@ -162,6 +163,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     lockHeld = true;
     if (lock.tookOverFrom) {
       context.notice?.(`job "${located.job}" was left locked by pid ${lock.tookOverFrom.pid}, which is gone; taking over`);
+    }
+    // Managed servers: the job's models must be the ones that answered it so far.
+    if ((given.servers ?? []).length === 0 && given.serversFile === undefined) {
+      await checkModelIdentities({ store, jobId: job.id, jobName: located.job, models: given.models ?? [], accept: options.acceptModelChange === true, notice: context.notice });
     }
     runId = store.startRun(job.id, { pid: process.pid, host, argv: context.argv ?? process.argv.slice(2) });
 

@@ -113,6 +113,7 @@ export const settingsTable = [
   // The job and its files.
   { key: 'job', flag: '--job', valueName: 'name', type: 'string', defaultText: 'derived from the inputs, so the same inputs continue the same job', help: 'job name', sources: ['flag'], commands: ['run'] },
   { key: 'shard', flag: '--shard', valueName: 'k/n', type: 'string', help: "send only shard K of N of the inputs (by a hash of each custom_id); each shard is a job of its own, named <job>.shard-K-of-N", sources: ['flag', 'job'], commands: ['run'] },
+  { key: 'acceptModelChange', flag: '--accept-model-change', type: 'boolean', default: false, help: "continue a job although a --model file changed since its earlier runs (its answers then come from two models); refused with MODEL_CHANGED otherwise", sources: ['flag'], commands: runLike },
   { key: 'replaceInputs', flag: '--replace-inputs', type: 'boolean', default: false, help: "make these inputs the job's own when --job names a job that read others; prompts not in them leave the output", sources: ['flag'], commands: ['run'] },
   { key: 'retryFailed', flag: '--retry-failed', type: 'boolean', default: false, help: 'send the failed prompts again too', sources: ['flag'], commands: ['resume'] },
   { key: 'db', flag: '--db', valueName: 'path', type: 'string', defaultText: 'checkpoints/<job>.sqlite, or under $BATCH_HOME', help: 'the job database', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'report', 'bench'] },
