@@ -24,8 +24,3 @@ export function recordModelIdentity(db: BetterSqlite3.Database, jobId: number, i
        sample_hash = excluded.sample_hash, recorded_at = excluded.recorded_at`,
   ).run(jobId, identity.path, identity.sizeBytes, identity.mtimeMs, identity.sampleHash, now);
 }
-
-/** Whether any prompt of the job has an answer: a model change then mixes two models' answers. */
-export function hasAnswers(db: BetterSqlite3.Database, jobId: number): boolean {
-  return db.prepare<[number], number>(`SELECT 1 FROM items WHERE job_id = ? AND status = 'done' LIMIT 1`).pluck().get(jobId) !== undefined;
-}

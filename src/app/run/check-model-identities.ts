@@ -1,7 +1,6 @@
 import { AppError } from '../../errors.js';
 import { readModelIdentity, type ModelIdentity } from '../../models/model-identity.js';
 import { parseModelOption } from '../../models/parse-model-option.js';
-import { hasAnswers, readModelIdentities, recordModelIdentity } from '../../store/model-identities.js';
 import type { CheckpointStore } from '../../store/checkpoint-store.js';
 
 export interface ModelIdentityCheck {
@@ -23,9 +22,8 @@ export interface ModelIdentityCheck {
  * seen now become the job's. A file that cannot be read is left to the server that loads it.
  */
 export async function checkModelIdentities(check: ModelIdentityCheck): Promise<void> {
-  const db = check.store.database;
-  const recorded = readModelIdentities(db, check.jobId);
-  const answered = hasAnswers(db, check.jobId);
+  const recorded = check.store.modelIdentities(check.jobId);
+  const answered = check.store.countByStatus(check.jobId).done > 0;
   const current: ModelIdentity[] = [];
   for (const value of check.models) {
     const { path } = parseModelOption(value, '/');
@@ -48,7 +46,7 @@ export async function checkModelIdentities(check: ModelIdentityCheck): Promise<v
     if (real.includes(c) && answered) check.notice?.(`model ${c.now.path} changed since the job's earlier answers (${c.what}): continuing with it, as --accept-model-change asks; the job now holds answers of both models`);
     else if (!real.includes(c)) check.notice?.(`model ${c.now.path} was modified since the job's earlier runs but its size and content are the same: the same model`);
   }
-  for (const identity of current) recordModelIdentity(db, check.jobId, identity);
+  check.store.recordModelIdentities(check.jobId, current);
 }
 
 /** What differs between two identities of one path, for a message. */
