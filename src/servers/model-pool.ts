@@ -1,4 +1,4 @@
-// Over 300 lines: starting, evicting, restarting and leasing act on the same entries and waiters;
+// Long file: starting, evicting, restarting and leasing act on the same entries and waiters;
 // split apart, each would need the pool's private state handed to it.
 import type { Backend } from '../backends/backend.js';
 import { AppError, ServerError } from '../errors.js';

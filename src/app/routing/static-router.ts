@@ -1,4 +1,4 @@
-// Over 300 lines: the breakers, their probe timers, the waiting prompts and the fleet's notices all
+// Long file: the breakers, their probe timers, the waiting prompts and the fleet's notices all
 // act on the same endpoint records; split apart, each part would need those records laid open.
 import { AppError } from '../../errors.js';
 import { checkNumber, optionError } from '../../util/check-option.js';
