@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
-import { isAlive, parseJsonl } from '../helpers/run-cli.js';
+import { isAlive, parseJsonl } from '../helpers/run-cli-process.js';
 import { startCliInProcess } from '../helpers/run-cli-in-process.js';
 import { pollUntil } from '../helpers/poll-until.js';
 import { writePrompts } from '../helpers/write-prompts.js';

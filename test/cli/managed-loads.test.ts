@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { writeSimLlamaServer } from '../servers/server-fixtures.js';
 
@@ -22,7 +22,7 @@ describe('a managed model whose prompts partly fail', () => {
     await writeTinyLlamaGguf(model);
     const file = path.join(dir, `p-${named ?? 'none'}.jsonl`);
     writePrompts(file, 30, 'q', () => ({ max_tokens: 4, ...(named === undefined ? {} : { model: named }) }));
-    const result = await runCli(
+    const result = await runCliInProcess(
       ['run', file, '--model', model, '--retries', '0', '--llama-server', writeSimLlamaServer(dir, { SIM_ERROR500_RATE: '0.3' }), '--out', path.join(dir, `o-${named ?? 'none'}.jsonl`), '--json'],
       { env: { BATCH_HOME: path.join(dir, `home-${named ?? 'none'}`) } },
     );

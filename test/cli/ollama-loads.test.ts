@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
-import { runCliInProcess as runCli } from '../helpers/run-cli-in-process.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 
 let dir: string;
@@ -34,12 +34,12 @@ describe('model loads reported by Ollama', () => {
     const prompts = path.join(dir, `p-${keepAlive}.jsonl`);
     writePrompts(prompts, 24, 'load');
     const env = { BATCH_HOME: path.join(dir, `home-${keepAlive}`) };
-    const run = await runCli(['run', prompts, '--server', server.url, '--workers', '4', '--keep-alive', keepAlive, '--job', 'loads', '--out', path.join(dir, `o-${keepAlive}.jsonl`)], { env });
+    const run = await runCliInProcess(['run', prompts, '--server', server.url, '--workers', '4', '--keep-alive', keepAlive, '--job', 'loads', '--out', path.join(dir, `o-${keepAlive}.jsonl`)], { env });
     expect(run.code, run.stderr).toBe(0);
     const made = server.stats().modelLoads;
     // Four requests at a time wait for each load: counting answers that waited would say about 4× more.
     expect(made).toBeGreaterThan(0);
-    const status = await runCli(['status', 'loads'], { env });
+    const status = await runCliInProcess(['status', 'loads'], { env });
     expect(status.code, status.stderr).toBe(0);
     expect(reportedLoads(status.stdout)).toBe(made);
   });
