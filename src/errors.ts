@@ -37,6 +37,7 @@ export const errorCodes = {
   SERVER_ERROR: { exitCode: ExitCode.Environment, description: 'the server answered 5xx or reported an error mid-stream; retried' },
   ANSWER_NOT_JSON: { exitCode: ExitCode.Environment, description: 'the server answered 200 with a body, or streamed an event, that is not JSON; retried' },
   ANSWER_INVALID_SHAPE: { exitCode: ExitCode.Environment, description: 'the server answered 200 with JSON that is no completion (no `choices`, no message or text); retried' },
+  ANSWER_NO_CONTENT: { exitCode: ExitCode.Environment, description: 'the server answered 200 with a chat message whose `content` is null or missing and that calls no tool: no answer; retried' },
   CONTEXT_EXCEEDED: { exitCode: ExitCode.Environment, description: "the prompt is longer than the server's context (llama-server's 400); not retried: raise --ctx or shorten the prompt" },
   REQUEST_REJECTED: { exitCode: ExitCode.Environment, description: 'the server refused the request with another 4xx (bad request, unknown path); not retried' },
   REQUEST_OVER_TPM: { exitCode: ExitCode.Usage, description: "a prompt's estimated tokens are more than --tpm allows in a minute; not sent: raise --tpm or shorten the prompt" },
@@ -44,6 +45,7 @@ export const errorCodes = {
   MODEL_FILE_NOT_FOUND: { exitCode: ExitCode.Usage, description: 'a --model path that does not exist' },
   MODEL_INVALID: { exitCode: ExitCode.Environment, description: 'a model file that is not a GGUF model llama.cpp can load' },
   MODEL_TOO_LARGE: { exitCode: ExitCode.Environment, description: 'a model that does not fit the memory budget' },
+  MODEL_CHANGED: { exitCode: ExitCode.Usage, description: 'a `--model` file is another model than the one that answered the job\'s earlier prompts (its size or content changed); put it back, pass --accept-model-change, or start a new job' },
   STORE_UNAVAILABLE: { exitCode: ExitCode.Environment, description: 'the job database cannot be opened, or was opened read-only' },
   STORE_WRITE_FAILED: { exitCode: ExitCode.Environment, description: 'a write to the job database or an output file failed (a full disk, /dev/full); committed results are safe' },
   JOB_LOCKED: { exitCode: ExitCode.Usage, description: 'another `batch` process is running the job' },
@@ -124,6 +126,7 @@ export type BackendErrorCode =
   | 'SERVER_ERROR'
   | 'ANSWER_NOT_JSON'
   | 'ANSWER_INVALID_SHAPE'
+  | 'ANSWER_NO_CONTENT'
   | 'CONTEXT_EXCEEDED'
   | 'REQUEST_REJECTED'
   | 'REQUEST_OVER_TPM'

@@ -38,8 +38,35 @@ export function checkCompletionShape(body: Json, endpoint: PromptEndpoint, url: 
   if (!Array.isArray(choices)) problem = 'no `choices` array';
   else if (choices.length === 0) problem = 'an empty `choices` array';
   else problem = choices.map((choice) => choiceProblem(choice, chat)).find((p) => p !== undefined);
-  if (problem === undefined) return;
-  throw invalidShape(url, endpoint, problem, text);
+  if (problem !== undefined) throw invalidShape(url, endpoint, problem, text);
+  const empty = chat ? (choices as Json[]).find((choice) => isEmptyMessage(choice.message as Json)) : undefined;
+  if (empty !== undefined) throw noContent(url, endpoint, empty, text);
+}
+
+/**
+ * A chat message with neither text nor a tool call (`content: null`, or no `content`): the server
+ * answered 200 with nothing in it. Only a tool call may leave `content` null.
+ */
+function isEmptyMessage(message: Json): boolean {
+  if (typeof message.content === 'string') return false;
+  const calls = message.tool_calls;
+  if (Array.isArray(calls) && calls.length > 0) return false;
+  return !isObject(message.function_call);
+}
+
+/**
+ * The ANSWER_NO_CONTENT error: a 200 whose message holds no text and no tool call. The server's
+ * fault (a template or reasoning parser that swallowed the text, a broken proxy), so it is retried
+ * like any malformed answer instead of being stored as done with no answer.
+ */
+function noContent(url: string, endpoint: string, choice: Json, text: string): BackendError {
+  const reason = typeof choice.finish_reason === 'string' ? ` (finish_reason "${choice.finish_reason}")` : '';
+  return new BackendError(
+    'ANSWER_NO_CONTENT',
+    url,
+    `${url} answered 200 to ${endpoint} with a message whose \`content\` is ${(choice.message as Json).content === null ? 'null' : 'missing'} and no tool call${reason}: no answer to store; received ${excerpt(text)}; if it persists, check the server's chat template and reasoning settings, or raise max_tokens when the answer was cut`,
+    { retryable: true },
+  );
 }
 
 /** The ANSWER_INVALID_SHAPE error: what came, where, and what was expected. */

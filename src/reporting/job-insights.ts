@@ -54,7 +54,8 @@ function loadInsight(job: JobRecord, facts: JobInsightFacts): LoadInsight {
   const prompts = facts.perModel.reduce((a, g) => a + g.requests, 0);
   const loadReported = facts.perModel.reduce((a, g) => a + g.loadReported, 0);
   const warmStarts = facts.perModel.reduce((a, g) => a + g.warmStarts, 0);
-  const loads = loadReported - warmStarts + (usesServers(job) ? 0 : facts.managedServerStarts);
+  // Reported loads once per load: every request that waited for one reports it.
+  const loads = facts.reportedLoads + (usesServers(job) ? 0 : facts.managedServerStarts);
   return {
     loads,
     prompts,

@@ -47,6 +47,8 @@ export class ProgressReporter implements SchedulerListener {
   #lastDraw = 0;
   /** Since when every server has been down (epoch ms), while the run is paused. */
   #pausedSince: number | undefined;
+  /** Whether the pause waits for a model to load rather than for a server that failed. */
+  #pausedLoading = false;
   #total: number;
   #reading: boolean;
 
@@ -100,9 +102,10 @@ export class ProgressReporter implements SchedulerListener {
     this.#retries += 1;
   }
 
-  /** Every server is down: the bar says since when, until one answers. */
-  onAllDown(since: number): void {
+  /** Every server is down (`loading`: loading its model): the bar says since when, until one answers. */
+  onAllDown(since: number, loading = false): void {
     this.#pausedSince = since;
+    this.#pausedLoading = loading;
     this.#bar?.update(this.#finished, this.#payload());
   }
 
@@ -150,7 +153,7 @@ export class ProgressReporter implements SchedulerListener {
     const rps = this.#finished / elapsedS;
     const remaining = this.#total - this.#finished;
     return {
-      paused: this.#pausedSince === undefined ? '' : `paused: every server down since ${new Date(this.#pausedSince).toTimeString().slice(0, 8)} |`,
+      paused: this.#pausedSince === undefined ? '' : `paused: ${this.#pausedLoading ? 'loading the model' : 'every server down'} since ${new Date(this.#pausedSince).toTimeString().slice(0, 8)} |`,
       rps: rps.toFixed(1),
       tps: (this.#tokens / elapsedS).toFixed(0),
       // No ETA while the total is unknown or every server is down.

@@ -1,6 +1,7 @@
 import type { AppError } from '../errors.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
+import type { EndpointReturn } from './fleet-listener.js';
 import type { SchedulerListener } from './scheduler-listener.js';
 
 /**
@@ -46,24 +47,24 @@ export class ListenerSet implements Required<SchedulerListener> {
     for (const listener of this.#listeners) listener.onRetry?.(item, error, delayMs);
   }
 
-  onAllDown(since: number): void {
-    for (const listener of this.#listeners) listener.onAllDown?.(since);
+  onAllDown(since: number, loading?: boolean): void {
+    for (const listener of this.#listeners) listener.onAllDown?.(since, loading);
   }
 
-  onRecovered(downMs: number): void {
-    for (const listener of this.#listeners) listener.onRecovered?.(downMs);
+  onRecovered(downMs: number, back?: EndpointReturn): void {
+    for (const listener of this.#listeners) listener.onRecovered?.(downMs, back);
   }
 
   onJoined(url: string): void {
     for (const listener of this.#listeners) listener.onJoined?.(url);
   }
 
-  onEndpointDown(url: string, loading: boolean): void {
-    for (const listener of this.#listeners) listener.onEndpointDown?.(url, loading);
+  onEndpointDown(url: string, loading: boolean, alone?: boolean): void {
+    for (const listener of this.#listeners) listener.onEndpointDown?.(url, loading, alone);
   }
 
-  onEndpointUp(url: string, downMs: number): void {
-    for (const listener of this.#listeners) listener.onEndpointUp?.(url, downMs);
+  onEndpointUp(url: string, downMs: number, back?: EndpointReturn): void {
+    for (const listener of this.#listeners) listener.onEndpointUp?.(url, downMs, back);
   }
 }
 

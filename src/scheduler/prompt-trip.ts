@@ -21,11 +21,17 @@ export interface PromptTrip {
   readonly retryCauses: Record<string, number>;
   /** Where the last attempt failed: the retry goes to another server when one can take it. */
   avoid: string | undefined;
+  /**
+   * The model the last request was sent as (a managed server's name for it, set by the router):
+   * a failed prompt records it as an answered one would, so one model is one group in the
+   * report and its loads count once.
+   */
+  sentModel: string | undefined;
 }
 
 /** A prompt taken from the queue at `readyAt`, nothing sent yet. */
 export function startTrip(item: PromptItem, model: string | undefined, readyAt: number): PromptTrip {
-  return { item, model, readyAt, attempts: 0, failures: 0, invalidAnswers: 0, queueWaitMs: undefined, retryCauses: {}, avoid: undefined };
+  return { item, model, readyAt, attempts: 0, failures: 0, invalidAnswers: 0, queueWaitMs: undefined, retryCauses: {}, avoid: undefined, sentModel: undefined };
 }
 
 /** The outcome of a prompt answered by the server at `url`. */
@@ -60,7 +66,7 @@ export function failedOutcome(trip: PromptTrip, error: AppError, endpointUrl: st
     response: error instanceof BackendError ? error.response : undefined,
     error: { code: error.code, message: error.message },
     endpointUrl,
-    model: typeof item.body.model === 'string' ? item.body.model : undefined,
+    model: trip.sentModel ?? (typeof item.body.model === 'string' ? item.body.model : undefined),
     queueWaitMs: trip.queueWaitMs,
     retryCauses: nonEmpty(trip.retryCauses),
     finishedAt,

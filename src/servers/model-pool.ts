@@ -1,3 +1,5 @@
+// Long file: starting, evicting, restarting and leasing act on the same entries and waiters;
+// split apart, each would need the pool's private state handed to it.
 import type { Backend } from '../backends/backend.js';
 import { AppError, ServerError } from '../errors.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
@@ -38,6 +40,8 @@ interface Entry {
   failure: AppError | undefined;
   crashes: number;
   lastCrash: ServerExit | undefined;
+  /** Why the pool itself killed the last server it counted as crashed (it hung), if it did. */
+  lastRecycle: string | undefined;
   loads: number;
   loadMsTotal: number;
   restarts: number;
@@ -156,7 +160,7 @@ export class ModelPool {
     if (entry === undefined) {
       entry = {
         model, resident: undefined, starting: undefined, launching: false, estimate: undefined, info: undefined, cappedNoticeGiven: false, startingServer: undefined, failure: undefined,
-        crashes: 0, lastCrash: undefined, loads: 0, loadMsTotal: 0, restarts: 0, requestsServed: 0,
+        crashes: 0, lastCrash: undefined, lastRecycle: undefined, loads: 0, loadMsTotal: 0, restarts: 0, requestsServed: 0,
       };
       this.#entries.set(model.path, entry);
     }
@@ -166,7 +170,7 @@ export class ModelPool {
   async #start(entry: Entry): Promise<void> {
     if (entry.crashes > this.#maxRestarts) {
       const crash = entry.lastCrash;
-      const how = crash?.signal != null ? `was killed by ${crash.signal}` : `exited with code ${String(crash?.code)}`;
+      const how = entry.lastRecycle ?? (crash?.signal != null ? `was killed by ${crash.signal}` : `exited with code ${String(crash?.code)}`);
       entry.failure = new ServerError(
         'SERVER_CRASHED',
         `the server of model ${entry.model.id} crashed ${entry.crashes} times (the last ${how}); it was restarted ${this.#maxRestarts} times, the limit; see ${crash?.logPath ?? 'its log'}`,
@@ -248,15 +252,32 @@ export class ModelPool {
     }
   }
 
-  async #evict(entry: Entry, resident: Resident): Promise<void> {
+  async #evict(entry: Entry, resident: Resident, graceMs = this.#options.stopGraceMs): Promise<void> {
     resident.stopping = true;
     try {
-      await resident.server.stop(this.#options.stopGraceMs);
+      await resident.server.stop(graceMs);
       await resident.backend.close().catch(() => undefined);
     } finally {
       if (entry.resident === resident) entry.resident = undefined;
       this.#notify();
     }
+  }
+
+  /**
+   * Kills the server behind `backend`, which is alive but hung (its requests stall, `reason` says
+   * how), and counts it as a crash: the next acquire restarts it with backoff, within
+   * `maxRestarts`. Its requests in flight fail and are retried on the new server. A no-op when that
+   * server is already gone or going.
+   */
+  async recycle(backend: Backend, reason: string): Promise<void> {
+    const entry = [...this.#entries.values()].find((e) => e.resident?.backend === backend);
+    const resident = entry?.resident;
+    if (entry === undefined || resident === undefined || resident.stopping || this.#closed) return;
+    entry.crashes += 1;
+    entry.lastRecycle = `was killed because it hung: ${reason}`;
+    this.#options.notice?.(`the server of model ${entry.model.id} hangs (${reason}): killing it; it restarts for the next request (log: ${resident.server.logPath ?? 'none'})`);
+    // A frozen process ignores SIGTERM until it runs again: kill it at once.
+    await this.#evict(entry, resident, 0);
   }
 
   #onServerExit(entry: Entry, server: ManagedServerLike, exit: ServerExit): void {
@@ -267,6 +288,7 @@ export class ModelPool {
     entry.resident = undefined;
     entry.crashes += 1;
     entry.lastCrash = exit;
+    entry.lastRecycle = undefined;
     void resident.backend.close().catch(() => undefined);
     this.#notify();
   }

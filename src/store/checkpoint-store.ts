@@ -11,6 +11,8 @@ import { openDatabase } from './open-database.js';
 import { ResultWriter, type ResultWriterOptions } from './result-writer.js';
 import type { RunSample } from './run-sample.js';
 import { recordSample } from './samples.js';
+import type { ModelIdentity } from '../models/model-identity.js';
+import { recordModelIdentity } from './model-identities.js';
 import { scrubArgv, scrubSecrets } from './scrub-secrets.js';
 import type { AcquireLockResult, JobRecord, JobState, LockOwner, OpenJobOptions, StartRunOptions } from './store-records.js';
 
@@ -207,6 +209,14 @@ export class CheckpointStore extends JobReader {
     return this.#write('record the benchmark', () => {
       this.#writable('record the benchmark');
       return recordBench(this.#db, jobId, at, result);
+    });
+  }
+
+  /** Makes `identities` the job's own (`model_identities`): what its later runs compare with. */
+  recordModelIdentities(jobId: number, identities: readonly ModelIdentity[]): void {
+    this.#write('record the model identities', () => {
+      this.#writable('record the model identities');
+      for (const identity of identities) recordModelIdentity(this.#db, jobId, identity);
     });
   }
 

@@ -7,6 +7,8 @@ import { isProcessAlive } from './is-process-alive.js';
 import { ItemQueries } from './item-queries.js';
 import { readInsightFacts, readReportFacts, type JobInsightFacts, type JobReportFacts } from './job-report-data.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
+import type { ModelIdentity } from '../models/model-identity.js';
+import { readModelIdentities } from './model-identities.js';
 import { toJobRecord, type JobRow } from './job-row.js';
 import { openDatabase } from './open-database.js';
 import type { FinishedItemsOptions, JobRecord, JobSummary, PendingItemsOptions, PendingModel, StatusCounts, SupersededItem } from './store-records.js';
@@ -165,5 +167,10 @@ export class JobReader {
   /** Everything `batch report` shows about a job, as stored facts, read in one transaction. */
   reportFacts(jobId: number): JobReportFacts {
     return readReportFacts(this.#db, jobId);
+  }
+
+  /** The identities of the model files the job recorded, by path (none before they were kept). */
+  modelIdentities(jobId: number): Map<string, ModelIdentity> {
+    return readModelIdentities(this.#db, jobId);
   }
 }

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { readBenches, type BenchRecord } from './benches.js';
 import { groupStats, managedLoadsByModel, type GroupStats } from './group-stats.js';
+import { countReportedLoads } from './reported-loads.js';
 import {
   failureGroups,
   failuresByCode,
@@ -28,6 +29,11 @@ export interface JobInsightFacts {
   readonly perServer: readonly GroupStats[];
   /** Managed servers started over the job, one per model per server (each one loaded its model). */
   readonly managedServerStarts: number;
+  /**
+   * Model loads servers reported (Ollama's `load_duration`), once per load: the requests that
+   * waited for one load all report it (see countReportedLoads).
+   */
+  readonly reportedLoads: number;
   readonly failuresByCode: ReadonlyArray<{ readonly code: string; readonly count: number }>;
   /** Retried attempts by the code that caused them. */
   readonly retryCauses: ReadonlyArray<{ readonly code: string; readonly count: number }>;
@@ -65,6 +71,7 @@ export function readInsightFacts(db: BetterSqlite3.Database, jobId: number): Job
     perModel: groupStats(db, jobId, 'model'),
     perServer: groupStats(db, jobId, 'server'),
     managedServerStarts: [...managedLoadsByModel(db, jobId).values()].reduce((a, b) => a + b, 0),
+    reportedLoads: countReportedLoads(db, jobId),
     failuresByCode: failuresByCode(db, jobId),
     retryCauses: retryCauses(db, jobId),
     samples: readSamples(db, jobId),

@@ -172,6 +172,22 @@ export const migrations: readonly Migration[] = [
     sql: `ALTER TABLE jobs ADD COLUMN inputs_read INTEGER NOT NULL DEFAULT 1;`,
   },
   {
+    // The identity of each model file a job's managed servers load (size, mtime, a hash of its
+    // ends), so that `batch resume` notices another model put at the same path.
+    name: '013_model_identities',
+    readersMayLack: true,
+    sql: `
+      CREATE TABLE model_identities (
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        mtime_ms INTEGER NOT NULL,
+        sample_hash TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, path)
+      );`,
+  },
+  {
     // The scheduler task (a Slurm array task, a Kubernetes completion index) that holds the lock: a
     // task requeued onto another node takes its own lock over, which a pid on another host cannot
     // show to be gone.

@@ -51,9 +51,28 @@ describe('a 200 that is no completion', () => {
   });
 
   it('accepts a tool call (content null) as a chat completion', async () => {
-    const b = await open((_req, res) => json(res, 200, { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [] }, finish_reason: 'tool_calls' }] }));
+    const b = await open((_req, res) => json(res, 200, { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] }));
     const result = await b.complete({ endpoint: '/v1/chat/completions', body: { messages: [] }, timeoutMs: 5000 });
     expect(result.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['content null', { role: 'assistant', content: null }],
+    ['no content', { role: 'assistant' }],
+    ['content null and an empty tool_calls', { role: 'assistant', content: null, tool_calls: [] }],
+  ] as const)('fails retryably as ANSWER_NO_CONTENT on a chat message with %s (no answer is no success)', async (_, message) => {
+    const answer = { choices: [{ index: 0, message, finish_reason: 'stop' }] };
+    for (const make of [(url: string) => new OpenAiBackend({ url }), (url: string) => new LlamaServerBackend({ url })]) {
+      const error = await failure(await open((_req, res) => json(res, 200, answer), make));
+      expect(error.code).toBe('ANSWER_NO_CONTENT');
+      expect(error.retryable).toBe(true);
+      expect(error.statusCode).toBeUndefined();
+      expect(error.message).toContain('no tool call (finish_reason "stop")');
+      await backend?.close();
+      await server?.close();
+      backend = undefined;
+      server = undefined;
+    }
   });
 
   it('fails as ANSWER_INVALID_SHAPE on a stream without any choice (a proxy page, a plain body)', async () => {

@@ -72,7 +72,9 @@ describe('batch run over a fleet of servers', () => {
     const result = await run.done;
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr.match(/every server is down since \d\d:\d\d:\d\d: paused/g)).toHaveLength(1);
-    expect(result.stderr).toMatch(/a server answers again after \d+\.\ds with every server down: resuming/);
+    expect(result.stderr).toMatch(/server http:\/\/127\.0\.0\.1:\d+ answers again after \d+\.\ds with every server down: resuming/);
+    // The resume notice names the server that ended the pause; no second line says it again.
+    expect(result.stderr).not.toMatch(/answers again after \d+\.\ds: it takes requests\n.*with every server down: resuming/);
     const lines = parseJsonl(readFileSync(out, 'utf8'));
     expect(lines).toHaveLength(400);
     expect(new Set(lines.map((l) => l.custom_id)).size).toBe(400);

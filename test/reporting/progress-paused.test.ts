@@ -15,6 +15,9 @@ describe('ProgressReporter while every server is down', () => {
     expect(reporter.statusLine()).toBe('batch: paused: every server down since 03:04:05 | 1/10 (10%) 1.0 req/s 10 tok/s failed 0 in flight 0 retries 0 ETA ?');
     reporter.onRecovered(60_000);
     expect(reporter.statusLine()).toBe('batch: 1/10 (10%) 1.0 req/s 10 tok/s failed 0 in flight 0 retries 0 ETA 9.0s');
+    // Every server loading its model is a pause too, and says so.
+    reporter.onAllDown(since, true);
+    expect(reporter.statusLine()).toBe('batch: paused: loading the model since 03:04:05 | 1/10 (10%) 1.0 req/s 10 tok/s failed 0 in flight 0 retries 0 ETA ?');
     reporter.stop();
   });
 });

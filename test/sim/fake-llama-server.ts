@@ -3,7 +3,8 @@
  * A stand-in for the `llama-server` binary (put test/sim/bin on PATH): the llama-server flavour of
  * the simulator with llama-server's flags, log lines and failure exits. Env: LLAMA_API_KEY, SIM_LOAD_MS and
  * SIM_SERVICE_MS (default 0), SIM_HANG_AFTER (completions answered before every later one hangs:
- * a server frozen mid-run; unset: none hangs), SIM_START_LOG (a file that gets one JSON line per start). Unlike
+ * a server frozen mid-run; unset: none hangs), SIM_START_LOG (a file that gets one JSON line per start),
+ * SIM_ERROR500_RATE (share of completions answered 500, drawn from the seeded PRNG; default 0). Unlike
  * sim-server-main it ignores stdin, as the real binary does, so that batch's own orphan
  * protection is what gets tested.
  */
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   const loadMs = envMs('SIM_LOAD_MS');
   const serviceMs = envMs('SIM_SERVICE_MS');
   const hangAfter = process.env['SIM_HANG_AFTER'] ? Number(process.env['SIM_HANG_AFTER']) : undefined;
+  const error500Rate = Number(process.env['SIM_ERROR500_RATE'] ?? 0);
+  if (!(error500Rate >= 0 && error500Rate <= 1)) fail(`error: expected SIM_ERROR500_RATE to be a share from 0 to 1, got "${process.env['SIM_ERROR500_RATE']}"`);
   log('build: 6000 (sim) with node for x86_64-linux-gnu');
   log(`system info: n_threads = 1, n_threads_batch = 1, total_threads = 1`);
   if (args.model === undefined) fail('error: fake llama-server needs -m/--model (router mode is not simulated)');
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
       loadMs,
       serviceMs,
       script: hangAfter === undefined ? undefined : (n) => (n > hangAfter ? 'hang' : undefined),
+      faults: { error500Rate },
       // As the real binary: with LLAMA_API_KEY set, every endpoint but /health wants the key.
       apiKey: process.env['LLAMA_API_KEY'] || undefined,
     });

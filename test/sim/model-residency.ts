@@ -54,6 +54,11 @@ export class ModelResidency {
     return false;
   }
 
+  /** Whether a load of `model` is under way (a request arriving now shares it). */
+  isLoading(model: string): boolean {
+    return this.#loading.has(model);
+  }
+
   /** Loads a model that is not resident; concurrent callers share one load. */
   load(model: string): Promise<void> {
     if (this.#loadMs === 0) {

@@ -70,9 +70,14 @@ export class SimExchange implements SlotWaiter {
       return;
     }
     const loadStart = performance.now();
+    // As Ollama, a request reports the time it waited for its model: one that arrives while another
+    // request's load runs waits for that load's rest, and no load of its own is made.
+    const starts = !residency.isLoading(this.#request.model);
+    if (starts) stats.modelLoads += 1;
     void residency.load(this.#request.model).then(() => {
-      // Timers may fire a fraction of a millisecond early by performance.now(); the load took at least loadMs.
-      this.#loadMs = Math.max(performance.now() - loadStart, options.loadMs ?? 0) + residentLoadMs;
+      // Timers may fire a fraction of a millisecond early by performance.now(); a load took at least loadMs.
+      const waitedMs = performance.now() - loadStart;
+      this.#loadMs = (starts ? Math.max(waitedMs, options.loadMs ?? 0) : waitedMs) + residentLoadMs;
       if (this.#phase === 'waiting') this.#enqueue();
     });
   }

@@ -22,6 +22,8 @@ export interface SimStats {
   readonly keepAlives: string[];
   /** Completion requests received per model. */
   readonly models: Record<string, number>;
+  /** Ollama flavour: model loads the server made (requests that waited for one load share it). */
+  readonly modelLoads: number;
   /**
    * With an API key: whether any request carried `Authorization: Bearer <key>`. Without one:
    * whether any request carried an `Authorization` header at all.
@@ -54,6 +56,7 @@ export class SimStatsRecorder {
   byPrompt = new Map<string, number>();
   keepAlives = new Set<string>();
   models = new Map<string, number>();
+  modelLoads = 0;
   authorizationSeen = false;
   overLimit = 0;
   servedTimeline: Array<readonly [number, number]> = [];
@@ -89,6 +92,7 @@ export class SimStatsRecorder {
     this.byPrompt = new Map();
     this.keepAlives = new Set();
     this.models = new Map();
+    this.modelLoads = 0;
     this.authorizationSeen = false;
     this.overLimit = 0;
     this.servedTimeline = [];
@@ -108,6 +112,7 @@ export class SimStatsRecorder {
       byPrompt: Object.fromEntries(this.byPrompt),
       keepAlives: [...this.keepAlives],
       models: Object.fromEntries(this.models),
+      modelLoads: this.modelLoads,
       authorizationSeen: this.authorizationSeen,
       overLimit: this.overLimit,
       servedTimeline: [...this.servedTimeline],

@@ -47,6 +47,12 @@ export interface EndpointHealthOptions {
   readonly maxCooldownMs?: number;
   /** Wait between probes while the server says it is loading its model. @default 1000 */
   readonly loadingProbeMs?: number;
+  /**
+   * What a failed request says about the endpoint; undefined: the server answered. A managed
+   * server counts only its stalls and timeouts (its 5xx are a request's, not a hung process's).
+   * @default failureKind
+   */
+  readonly failureKind?: (error: AppError) => FailureKind | undefined;
 }
 
 /** What recording a failure did. */
@@ -68,11 +74,14 @@ export class EndpointHealth {
   readonly #baseCooldownMs: number;
   readonly #maxCooldownMs: number;
   readonly #loadingProbeMs: number;
+  readonly #failureKind: (error: AppError) => FailureKind | undefined;
   #state: EndpointState = 'closed';
   #failures = 0;
   /** Cooldowns since the last answered request: the exponent of the backoff. */
   #cooldowns = 0;
   #loading = false;
+  /** A 503 "loading" was seen since the last answered request. */
+  #loadingSeen = false;
   #downSince: number | undefined;
 
   constructor(options: EndpointHealthOptions = {}) {
@@ -80,6 +89,7 @@ export class EndpointHealth {
     this.#baseCooldownMs = checkNumber('baseCooldownMs', options.baseCooldownMs ?? 250, 0);
     this.#maxCooldownMs = checkNumber('maxCooldownMs', options.maxCooldownMs ?? 5000, 0);
     this.#loadingProbeMs = checkNumber('loadingProbeMs', options.loadingProbeMs ?? 1000, 0);
+    this.#failureKind = options.failureKind ?? failureKind;
   }
 
   get state(): EndpointState {
@@ -89,6 +99,11 @@ export class EndpointHealth {
   /** Whether the last word on the server was "loading a model" (503). */
   get loading(): boolean {
     return this.#loading;
+  }
+
+  /** Whether it said "loading a model" (503) since its last answered request: its return is a model that loaded. */
+  get loadingSeen(): boolean {
+    return this.#loadingSeen;
   }
 
   /** Since when the endpoint has been unavailable (open or on trial), if it is. */
@@ -107,12 +122,13 @@ export class EndpointHealth {
     this.#failures = 0;
     this.#cooldowns = 0;
     this.#loading = false;
+    this.#loadingSeen = false;
     this.#downSince = undefined;
   }
 
   /** A request on this endpoint failed with `error`, at `now`. */
   recordFailure(error: AppError, now: number): FailureVerdict {
-    const kind = failureKind(error);
+    const kind = this.#failureKind(error);
     if (kind === undefined) {
       this.recordAnswer();
       return { excused: false, opened: false };
@@ -150,6 +166,7 @@ export class EndpointHealth {
       return;
     }
     this.#loading = result === 'loading';
+    if (this.#loading) this.#loadingSeen = true;
     if (result === 'down') this.#cooldowns += 1;
   }
 
@@ -158,6 +175,7 @@ export class EndpointHealth {
     this.#failures = 0;
     this.#cooldowns += 1;
     this.#loading = loading;
+    if (loading) this.#loadingSeen = true;
     this.#downSince ??= now;
   }
 }

@@ -86,7 +86,8 @@ export async function openFleet(settings: FleetSettings, context: FleetContext):
     if (s.status === 'fulfilled') return { ...given, ...s.value };
     return { ...given, url: server.url, loading: notUpYet(s.reason) === 'loading', open: () => connect(server, apiKey) };
   });
-  for (const l of late) {
+  // With no server up, the router's pause notice says it (once, for all of them).
+  for (const l of opened.length === 0 ? [] : late) {
     const url = keyed[l.i]!.server.url;
     context.notice?.(
       l.kind === 'loading'
@@ -94,7 +95,7 @@ export async function openFleet(settings: FleetSettings, context: FleetContext):
         : `server ${url} does not answer (${l.error.message}); starting on the other server(s), it takes requests when it answers`,
     );
   }
-  return new StaticRouter(endpoints, { maxDownMs: settings.maxDownMs, listener: composeListeners(fleetNotices(context, settings.maxDownMs), context.fleetListener) });
+  return new StaticRouter(endpoints, { maxDownMs: settings.maxDownMs, listener: composeListeners(fleetNotices(context, settings.maxDownMs, keyed.map((k) => k.server.url)), context.fleetListener) });
 }
 
 /** `--server` URLs (with `--server-type`) then the `--servers` file's entries; one URL given both ways is the file's entry. */
@@ -121,25 +122,39 @@ function notUpYet(error: unknown): 'down' | 'loading' | undefined {
   return error.retryable || transport.retryable ? 'down' : undefined;
 }
 
-/** One notice line per change of the fleet's health. */
-function fleetNotices(context: FleetContext, maxDownMs: number | undefined): FleetListener {
+/**
+ * One notice line per change of the fleet's health. The words follow the fleet's size ("server
+ * URL", "every server") and each server's history: one that never answered "answers" or "is
+ * ready", it does not "answer again".
+ */
+function fleetNotices(context: FleetContext, maxDownMs: number | undefined, urls: readonly string[]): FleetListener {
   const notice = (line: string): void => context.notice?.(line);
   const maxDown = maxDownMs === undefined ? '' : ` (after --max-down ${maxDownMs / 1000} s it ends, resumable)`;
+  const single = urls.length === 1;
   return {
-    onAllDown: (since) => {
-      notice(`every server is down since ${clockTime(since)}: paused, probing them with backoff; the run goes on by itself when one answers${maxDown}`);
+    onAllDown: (since, loading) => {
+      const who = single ? `server ${urls[0]} is` : 'every server is';
+      notice(
+        loading === true
+          ? `${who} loading its model since ${clockTime(since)}: paused until ${single ? 'it is' : 'one is'} ready${maxDown}`
+          : `${who} down since ${clockTime(since)}: paused, probing ${single ? 'it' : 'them'} with backoff; the run goes on by itself when ${single ? 'it' : 'one'} answers${maxDown}`,
+      );
     },
-    onRecovered: (downMs) => {
-      notice(`a server answers again after ${formatDuration(downMs)} with every server down: resuming`);
+    onRecovered: (downMs, back) => {
+      const who = back === undefined ? 'a server' : `server ${back.url}`;
+      const how = back?.loaded === true ? 'is ready (its model loaded)' : back?.again === false ? 'answers' : 'answers again';
+      notice(`${who} ${how} after ${formatDuration(downMs)}${single ? '' : ' with every server down'}: resuming`);
     },
     onJoined: (url) => {
       notice(`server ${url} answers now: it takes requests`);
     },
-    onEndpointDown: (url, loading) => {
-      notice(`server ${url} ${loading ? 'is loading its model' : 'is failing'}: its requests go to the other servers until a probe finds it back`);
+    onEndpointDown: (url, loading, alone) => {
+      const where = alone === true ? 'its requests wait for it (no other server of its models is up)' : 'its requests go to the other servers';
+      notice(`server ${url} ${loading ? 'is loading its model' : 'is failing'}: ${where} until a probe finds it back`);
     },
-    onEndpointUp: (url, downMs) => {
-      notice(`server ${url} answers again after ${formatDuration(downMs)}: it takes requests`);
+    onEndpointUp: (url, downMs, back) => {
+      const how = back?.loaded === true ? 'is ready (its model loaded)' : back?.again === false ? 'answers' : 'answers again';
+      notice(`server ${url} ${how} after ${formatDuration(downMs)}: it takes requests`);
     },
   };
 }

@@ -1,8 +1,10 @@
+// Long file: the breakers, their probe timers, the waiting prompts and the fleet's notices all
+// act on the same endpoint records; split apart, each part would need those records laid open.
 import { AppError } from '../../errors.js';
 import { checkNumber, optionError } from '../../util/check-option.js';
 import type { Backend, EndpointInfo } from '../../backends/backend.js';
-import { EndpointHealth, type EndpointHealthOptions } from './endpoint-health.js';
-import type { FleetListener } from '../../scheduler/fleet-listener.js';
+import { EndpointHealth, failureKind, type EndpointHealthOptions } from './endpoint-health.js';
+import type { EndpointReturn, FleetListener } from '../../scheduler/fleet-listener.js';
 import { leastLoaded } from './least-loaded.js';
 import type { AcquireOptions, ModelLoadStats, ReleaseVerdict, RouteLease, RouteOutcome, Router } from '../../scheduler/router.js';
 import type { GivenEndpoint, LateEndpoint, StaticEndpoint } from './static-endpoint.js';
@@ -33,6 +35,10 @@ interface Endpoint {
   readonly health: EndpointHealth;
   inFlight: number;
   probe: NodeJS.Timeout | undefined;
+  /** It has answered a request: a later return is "again", not its first answer. */
+  answered: boolean;
+  /** Its going down was announced on its own (onEndpointDown), so its return is too. */
+  announcedDown: boolean;
 }
 
 interface Waiter {
@@ -74,6 +80,8 @@ export class StaticRouter implements Router {
       health: new EndpointHealth(options.health),
       inFlight: 0,
       probe: undefined,
+      answered: false,
+      announcedDown: false,
     }));
     const known = this.#endpoints.map((e) => e.given.slots ?? e.info?.slots).filter((s): s is number => s !== undefined);
     this.capacity = known.length === 0 ? undefined : this.#endpoints.reduce((sum, e) => sum + this.#slotsOf(e), 0);
@@ -173,25 +181,45 @@ export class StaticRouter implements Router {
     // Not sent (stopped while waiting): says nothing about the server.
     if (outcome === undefined || this.#closed) return { excused: false };
     const wasDownSince = e.health.downSince;
+    const back = { url: e.url, again: e.answered, loaded: e.health.loadingSeen };
     if (outcome.error === undefined) {
       e.health.recordAnswer();
     } else {
       const verdict = e.health.recordFailure(outcome.error, this.#now());
       if (verdict.opened) {
         // When it was the last one up, the pause notice says it all.
-        if (wasDownSince === undefined && !this.#allDown()) this.#listener?.onEndpointDown?.(e.url, e.health.loading);
+        if (wasDownSince === undefined && !this.#allDown()) {
+          e.announcedDown = true;
+          this.#listener?.onEndpointDown?.(e.url, e.health.loading, !this.#hasOtherUp(e));
+        }
         this.#scheduleProbe(e);
-        this.#checkAllDown();
+        this.#checkAllDown(back);
         return { excused: verdict.excused };
       }
     }
+    // A failure that says the server is up (a 4xx, a 429) is an answer too.
+    if (outcome.error === undefined || failureKind(outcome.error) === undefined) e.answered = true;
     if (wasDownSince !== undefined && e.health.downSince === undefined) {
       clearTimeout(e.probe);
       e.probe = undefined;
-      this.#listener?.onEndpointUp?.(e.url, this.#now() - wasDownSince);
-      this.#checkAllDown();
+      // Only a server whose going down was announced on its own is announced back on its own, and
+      // not when it ends a pause: the resume notice names it.
+      if (e.announcedDown && this.#allDownSince === undefined) this.#listener?.onEndpointUp?.(e.url, this.#now() - wasDownSince, back);
+      e.announcedDown = false;
+      this.#checkAllDown(back);
     }
     return { excused: false };
+  }
+
+  /** Whether another server that serves some model of `e` takes requests now. */
+  #hasOtherUp(e: Endpoint): boolean {
+    const modelsOf = (o: Endpoint): readonly string[] => o.given.models ?? o.info?.models ?? [];
+    const mine = modelsOf(e);
+    return this.#endpoints.some((o) => {
+      if (o === e || o.health.state === 'open') return false;
+      const theirs = modelsOf(o);
+      return mine.length === 0 || theirs.length === 0 || theirs.some((m) => mine.includes(m));
+    });
   }
 
   #scheduleProbe(e: Endpoint): void {
@@ -268,21 +296,26 @@ export class StaticRouter implements Router {
     }, left);
   }
 
-  /** Whether every server is down: a server loading its model is on its way, not down. */
+  /**
+   * Whether no server is known up: every one is down, loading its model, or on trial after a good
+   * probe. The run is paused, whether the servers failed or are loading, until one answers a request:
+   * a probe that says "ok" while requests still get 503 (a server whose model list answers during
+   * the load) must not end the pause and start it again every second.
+   */
   #allDown(): boolean {
-    return this.#endpoints.every((e) => e.health.state === 'open' && !e.health.loading);
+    return this.#endpoints.every((e) => e.health.state !== 'closed');
   }
 
-  /** Tells the listener when every server is down, and when one is back. */
-  #checkAllDown(): void {
+  /** Tells the listener when every server is down, and when one (`back`, the one that changed) is back. */
+  #checkAllDown(back?: EndpointReturn): void {
     const allDown = this.#allDown();
     if (allDown && this.#allDownSince === undefined) {
       this.#allDownSince = this.#now();
-      this.#listener?.onAllDown?.(this.#allDownSince);
+      this.#listener?.onAllDown?.(this.#allDownSince, this.#endpoints.every((e) => e.health.loadingSeen));
     } else if (!allDown && this.#allDownSince !== undefined) {
       const downMs = this.#now() - this.#allDownSince;
       this.#allDownSince = undefined;
-      this.#listener?.onRecovered?.(downMs);
+      this.#listener?.onRecovered?.(downMs, back);
     }
     for (const waiter of this.#waiters) this.#armDeadline(waiter);
   }

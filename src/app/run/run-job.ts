@@ -6,6 +6,7 @@ import type { RunSummary } from '../../reporting/run-summary.js';
 import { readJobInsights, type JobInsights } from '../../reporting/job-insights.js';
 import type { JobRecord } from '../../store/store-records.js';
 import { resumeCommand } from '../job/resume-command.js';
+import { checkModelIdentities } from './check-model-identities.js';
 import { decideExit } from './decide-exit.js';
 import { dispatchRun, type DispatchResult } from './run-dispatch.js';
 import { RunIngest } from './run-ingest.js';
@@ -41,6 +42,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const plan = await planRun(session.existingJob(), location, options, context);
     const { store } = session;
     const { job, runId } = session.begin(plan);
+    // Managed servers: the job's models must be the ones that answered it so far.
+    if (plan.target.kind === 'managed') {
+      await checkModelIdentities({ store, jobId: job.id, jobName: plan.job, models: plan.target.models, accept: options.acceptModelChange === true, notice: context.notice });
+    }
     const ingest = new RunIngest({ store, plan, jobId: job.id, cache: options.cache === true, context });
     // Nothing may write the store once it closes.
     session.beforeFailure(() => ingest.stop());
