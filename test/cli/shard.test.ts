@@ -126,6 +126,17 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     }
     expect(codes).toEqual([0, 0]);
     expect(notices).toMatch(/shard [12]\/2 holds none of the prompts of .*tiny\.jsonl: nothing to send/);
+    // `batch report` of the empty shard reports a finished job with no prompts, not JOB_EMPTY.
+    const listed = JSON.parse((await runCli(['jobs', '--json'], { env })).stdout) as { name: string; total: number }[];
+    const job = listed.find((entry) => entry.total === 0)!.name;
+    const report = await runCli(['report', job], { env });
+    expect(report.stderr).toBe('');
+    expect(report).toMatchObject({ code: 0 });
+    expect(report.stdout).toContain(`job         ${job} (done)`);
+    expect(report.stdout).toContain('prompts     none: the job finished holding no prompts');
+    const html = path.join(dir, 'empty-shard.html');
+    expect((await runCli(['report', job, '--html', html, '--json'], { env })).code).toBe(0);
+    expect(readFileSync(html, 'utf8')).toContain(job);
   });
 
   describe('export refuses shards that do not fit together, exit 2', () => {
