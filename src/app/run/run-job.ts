@@ -34,6 +34,7 @@ import { formatInputShard, parseInputShard } from '../../prompts/input-shard.js'
 import { resumeCommand } from '../job/resume-command.js';
 import { loadJsonSchemaFile } from '../../prompts/load-json-schema.js';
 import { readJobPrompts } from '../job/read-job-prompts.js';
+import { InputContentHash } from '../../prompts/input-content-hash.js';
 import { jsonAnswerCheck } from '../../scheduler/answer-check.js';
 import { readJobInsights, type JobInsights } from '../../reporting/job-insights.js';
 import type { JobRecord } from '../../store/store-records.js';
@@ -169,12 +170,14 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     let telemetry: RunTelemetry | undefined;
     const invalid: InvalidTally = {};
     const read = { seen: 0 };
+    // What the inputs hold, fingerprinted as they are read: shards of other inputs cannot merge.
+    const contentHash = new InputContentHash();
     let ingest: IngestSummary | undefined;
     if (reread) {
       // Until reading ends, the job holds only part of its inputs (whatever stops this run).
       store.setInputsRead(job.id, false);
       // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
-      const prompts = readJobPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template, shard: share, selection: read, jsonSchema });
+      const prompts = readJobPrompts(inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template, shard: share, selection: read, jsonSchema, contentHash });
       const records = reportInvalidPrompts(prompts, located.job, context.notice, invalid);
       if (store.countByStatus(job.id).total === 0) {
         // A new job: sending starts with its first prompts, reading goes on beside it.
@@ -199,7 +202,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       }
     }
     ingested = ingest?.stopped !== true && streaming?.reading !== true;
-    if (reread && ingested) store.setInputsRead(job.id, true);
+    if (reread && ingested) store.setInputsRead(job.id, true, contentHash.fingerprint);
     if (ingest?.stopped === true) stopReadingStdin(inputs, context.stdin);
     // A new job whose every prompt is unreadable has nothing to send: an input error, not a run.
     if (job.isNew && ingest !== undefined && ingest.total > 0 && ingest.invalid === ingest.total) {
@@ -303,7 +306,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         ingest = await streaming.finished;
         cached += streaming.cached;
         ingested = !ingest.stopped;
-        if (ingested) store.setInputsRead(job.id, true);
+        if (ingested) store.setInputsRead(job.id, true, contentHash.fingerprint);
         else stopReadingStdin(inputs, context.stdin);
       }
     } finally {
