@@ -10,16 +10,22 @@ export interface ExportPart {
   readonly counts: StatusCounts;
   /** Whether the job read all of its inputs (`JobRecord.inputsRead`). */
   readonly inputsRead: boolean;
+  /** Whether its inputs include standard input (`-`), which no resume can read again. */
+  readonly readsStdin: boolean;
 }
 
-/** What an export would leave out of one part. */
+/** What an export would leave out of one part, and how to finish it; undefined when nothing. */
 function shortfall(part: ExportPart): string | undefined {
   const unfinished = part.counts.pending + part.counts.running;
   const reasons = [
     ...(unfinished > 0 ? [`${unfinished} prompt(s) not finished`] : []),
-    ...(part.inputsRead ? [] : ['not read all of its inputs']),
+    ...(part.inputsRead ? [] : [part.readsStdin ? 'stopped reading standard input before its end' : 'not read all of its inputs']),
   ];
-  return reasons.length === 0 ? undefined : `${part.label} has ${reasons.join(' and has ')}`;
+  if (reasons.length === 0) return undefined;
+  const lacks = `${part.label} has ${reasons.join(' and ')}`;
+  // Standard input cannot be read again: a resume finishes the prompts the job holds, no more.
+  if (!part.inputsRead && part.readsStdin) return `${lacks}; the rest of that input can only be sent with \`batch run - --job ${part.job}\``;
+  return `${lacks}; \`batch resume ${part.job}\` where it ran finishes it`;
 }
 
 /**
@@ -27,10 +33,13 @@ function shortfall(part: ExportPart): string | undefined {
  * finished (every prompt done or failed, every input read).
  */
 export function describeUnfinished(parts: readonly ExportPart[]): string[] {
-  return parts.flatMap((part) => {
-    const lacks = shortfall(part);
-    return lacks === undefined ? [] : [`${lacks}; \`batch resume ${part.job}\` where it ran finishes it`];
-  });
+  return parts.flatMap((part) => shortfall(part) ?? []);
+}
+
+/** Whether a job's saved config names standard input among its inputs. */
+export function readsStdin(config: Readonly<Record<string, unknown>>): boolean {
+  const inputs = (config as { readonly inputs?: unknown }).inputs;
+  return Array.isArray(inputs) && inputs.includes('-');
 }
 
 /**

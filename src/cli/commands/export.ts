@@ -57,12 +57,12 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
     if (exported === undefined) throw new AppError('JOB_NOT_FOUND', `no shards of job "${options.job}" in ${dbs.join(', ')}; \`batch jobs --db <path>\` lists the jobs of each`);
     return exported;
   }
-  const [{ writeOutput, writeOutputTo }, { checkExportComplete }] = await Promise.all([import('../../output/write-output.js'), import('../../app/job/check-export-complete.js')]);
+  const [{ writeOutput, writeOutputTo }, { checkExportComplete, readsStdin }] = await Promise.all([import('../../output/write-output.js'), import('../../app/job/check-export-complete.js')]);
   const { store, job } = single;
   try {
     // Before a line is written: an output that lacks prompts must not pass for the job's answers.
     const unfinished = checkExportComplete(
-      [{ label: `job "${job.name}" (${store.path})`, job: job.name, counts: store.countByStatus(job.id), inputsRead: job.inputsRead }],
+      [{ label: `job "${job.name}" (${store.path})`, job: job.name, counts: store.countByStatus(job.id), inputsRead: job.inputsRead, readsStdin: readsStdin(job.config) }],
       options.partial === true,
     );
     const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
@@ -90,7 +90,7 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
  * or in the batch home when none are named). Shards that do not fit together are refused.
  */
 async function exportShards(options: ExportCommandOptions, dbs: readonly string[], format: 'jsonl' | 'csv', io: CliIo): Promise<number | undefined> {
-  const [{ openJobShards }, { checkShardSet, writeMergedOutput, writeMergedOutputTo }, { batchHome }, { checkShardInputs }, { checkExportComplete }] = await Promise.all([
+  const [{ openJobShards }, { checkShardSet, writeMergedOutput, writeMergedOutputTo }, { batchHome }, { checkShardInputs }, { checkExportComplete, readsStdin }] = await Promise.all([
     import('../../app/job/open-job-shards.js'),
     import('../../output/merge-job-outputs.js'),
     import('../../store/job-paths.js'),
@@ -109,6 +109,7 @@ async function exportShards(options: ExportCommandOptions, dbs: readonly string[
         job: job.name,
         counts: store.countByStatus(job.id),
         inputsRead: job.inputsRead,
+        readsStdin: readsStdin(job.config),
       })),
       options.partial === true,
     );
