@@ -4,7 +4,10 @@
  * results dropped) and with the SQLite store (ingest, lazy paging, group-committed results), the
  * commits on the main thread and on their own thread (what `batch run` uses). Prints the ratios.
  * `--service-ms 0` shows the CPU cost per request instead (the client is then the bottleneck).
- * Usage: npm run bench:store [-- --count 20000 --workers 32 --service-ms 6 --rounds 3]
+ * Then the group commit alone, with SQLite's `synchronous = NORMAL` and `FULL` (what a commit
+ * costs when it must reach the disk before it returns: the price of surviving a power cut);
+ * `--group-commit-only` measures just that.
+ * Usage: npm run bench:store [-- --count 20000 --workers 32 --service-ms 6 --rounds 3 --group-commit-only]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,11 +20,18 @@ import { RunStatistics } from '../src/reporting/run-statistics.js';
 import { BatchScheduler, type ResultSink, type WorkSource } from '../src/scheduler/batch-scheduler.js';
 import { StaticRouter } from '../src/app/routing/static-router.js';
 import { CheckpointStore } from '../src/store/checkpoint-store.js';
+import { connectionOf } from '../src/store/connection-of.js';
 import { ThreadedResultWriter } from '../src/store/threaded-result-writer.js';
 import { startSimProcess } from '../test/helpers/sim-process.js';
 
 const { values } = parseArgs({
-  options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, 'service-ms': { type: 'string', default: '6' } },
+  options: {
+    count: { type: 'string', default: '20000' },
+    workers: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
+    'service-ms': { type: 'string', default: '6' },
+    'group-commit-only': { type: 'boolean', default: false },
+  },
 });
 const serviceMs = Number(values['service-ms']);
 const count = Number(values.count);
@@ -30,6 +40,12 @@ const rounds = Number(values.rounds);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bench-store-'));
 const input = path.join(dir, 'prompts.jsonl');
 writeFileSync(input, Array.from({ length: count }, (_, i) => JSON.stringify({ id: `p${i}`, prompt: `prompt ${i}`, max_tokens: 16 })).join('\n') + '\n');
+
+if (values['group-commit-only']) {
+  await printGroupCommitCost();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const sim = await startSimProcess(['--slots', String(workers), '--service-ms', String(serviceMs)]);
 const backend = await openBackend({ url: sim.url, type: 'llama-server', connections: workers });
@@ -99,4 +115,56 @@ for (const name of ['no-op store', 'SQLite, main thread', 'SQLite, writer thread
   const total = rate(best(name, 2));
   const cost = (value: number, base: number): string => (name === 'no-op store' ? '-' : `${((1 - value / base) * 100).toFixed(1)}%`);
   console.log(`| ${name.padEnd(22)} | ${dispatch.toFixed(0).padStart(14)} | ${cost(dispatch, rate(best('no-op store', 1))).padStart(6)} | ${total.toFixed(0).padStart(25)} | ${cost(total, rate(best('no-op store', 2))).padStart(6)} |`);
+}
+
+await printGroupCommitCost();
+
+/**
+ * The group commit of the result writer alone: `commits` transactions of `perCommit` results
+ * each (a result and its running mark, as a run at full speed fills one), on a file database,
+ * with `synchronous` set on the writer's connection. Returns the milliseconds per commit.
+ */
+async function groupCommitMs(round: number, synchronous: 'NORMAL' | 'FULL', commits = 40, perCommit = 250): Promise<number> {
+  const store = CheckpointStore.open({ path: path.join(dir, `commit-${round}-${synchronous}.sqlite`) });
+  const job = store.openJob({ name: 'bench', config: {}, inputFingerprint: 'bench' });
+  const total = commits * perCommit;
+  async function* records() {
+    for (let i = 0; i < total; i++) yield { ok: true as const, item: { customId: `c${i}`, index: i, source: 'bench', endpoint: '/v1/chat/completions' as const, body: { messages: [{ role: 'user', content: `prompt ${i}` }] } } };
+  }
+  await store.ingest(job.id, records());
+  connectionOf(store).pragma(`synchronous = ${synchronous}`);
+  // Commits only when asked (flush), so that each is one group of `perCommit` results.
+  const writer = store.createResultWriter(job.id, { flushIntervalMs: 60_000, maxBatch: 4 * perCommit });
+  const started = performance.now();
+  for (let c = 0; c < commits; c++) {
+    for (let i = c * perCommit; i < (c + 1) * perCommit; i++) {
+      writer.markRunning(`c${i}`);
+      writer.record({ customId: `c${i}`, status: 'done', attempts: 1, response: { statusCode: 200, requestId: `r${i}`, body: { choices: [{ message: { role: 'assistant', content: `answer ${i}` } }] } }, latencyMs: 6, promptTokens: 3, completionTokens: 16, finishedAt: Date.now() });
+    }
+    await writer.flush();
+  }
+  const elapsed = performance.now() - started;
+  await writer.close();
+  store.close();
+  return elapsed / commits;
+}
+
+/**
+ * Groups of 25 results (a run at ~250 answers/s commits that many per 100 ms tick) and of 250 (the
+ * most one commit holds: 500 entries, each result with its running mark).
+ */
+async function printGroupCommitCost(): Promise<void> {
+  console.log(`\nbench/store group commit: 40 commits per group size, WAL, best of ${rounds} rounds`);
+  console.log('| results per commit | NORMAL ms per commit | FULL ms per commit | FULL extra |');
+  console.log('|--------------------|----------------------|--------------------|------------|');
+  for (const perCommit of [25, 250]) {
+    const perMode = { NORMAL: [] as number[], FULL: [] as number[] };
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['NORMAL', 'FULL'] as const) perMode[mode].push(await groupCommitMs(round * 1000 + perCommit, mode, 40, perCommit));
+    }
+    // Best of the rounds, as above: other processes on the machine only ever add time.
+    const normal = Math.min(...perMode.NORMAL);
+    const full = Math.min(...perMode.FULL);
+    console.log(`| ${String(perCommit).padStart(18)} | ${normal.toFixed(2).padStart(20)} | ${full.toFixed(2).padStart(18)} | ${`${(full - normal).toFixed(2)} ms`.padStart(10)} |`);
+  }
 }

@@ -56,7 +56,8 @@ export const errorCodes = {
   ANSWER_INVALID: { exitCode: ExitCode.Environment, description: "the answer is not JSON, or does not match the prompt's JSON Schema (--json-schema, response_format); sent again --json-retries times" },
   STALLED: { exitCode: ExitCode.Environment, description: 'no byte of the answer arrived within --stall-timeout (a hung slot); retried on another server' },
   ALL_SERVERS_DOWN: { exitCode: ExitCode.Environment, description: 'every server that serves the prompts stayed down for --max-down; the job is checkpointed and `batch resume` continues it' },
-  SHARDS_MISMATCHED: { exitCode: ExitCode.Usage, description: '`batch export` was given databases that are not every shard of one split, once each (another N, a shard missing or twice, other inputs)' },
+  EXPORT_INCOMPLETE: { exitCode: ExitCode.Incomplete, description: '`batch export` of a job, or of a shard of it, with prompts not finished (or inputs not all read): nothing written; `--partial` writes the finished prompts' },
+  SHARDS_MISMATCHED: { exitCode: ExitCode.Usage, description: '`batch export` was given databases that are not every shard of one split, once each (another N, a shard missing or twice, inputs of other content)' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A stable error code: a key of `errorCodes`. */

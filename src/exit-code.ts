@@ -13,6 +13,11 @@ export const ExitCode = {
   Environment: 3,
   /** The batch finished, but some prompts failed (see `batch status` / `batch export --failed`). */
   PromptsFailed: 4,
+  /**
+   * `batch export` of a job (or a shard) with prompts not finished: nothing was written;
+   * `--partial` writes the finished ones.
+   */
+  Incomplete: 5,
   /** Interrupted (Ctrl-C / SIGTERM). The job is checkpointed and resumable. */
   Interrupted: 130,
 } as const;

@@ -105,8 +105,8 @@ async function nextOf(cursor: Cursor): Promise<FinishedItem | undefined> {
 /**
  * Writes the finished items of all shards of job `whole` to `stream`, in input order, line for
  * line what one run of all the inputs would write (the same `id`s: see `batchRequestId`). Checks
- * the shards first (`checkShardSet`); an item that shows they do not fit stops the output with
- * SHARDS_MISMATCHED. The stream is not ended.
+ * the shards first (`checkShardSet`), then reads them once to find an item that shows they do not
+ * fit (SHARDS_MISMATCHED) before anything is written. The stream is not ended.
  */
 export async function writeMergedOutputTo(whole: string, shards: readonly ShardJob[], stream: Writable, options: OutputOptions): Promise<WriteOutputResult> {
   checkShardSet(whole, shards);
@@ -115,6 +115,9 @@ export async function writeMergedOutputTo(whole: string, shards: readonly ShardJ
   const failedOnly = options.failedOnly ?? false;
   // Input and answer columns depend on every row, as in one job's export: a first pass decides them.
   const layout = format === 'csv' ? await CsvLayout.of(mergedItems(shards, failedOnly)) : undefined;
+  // JSONL too reads the shards once before the first line: a misfit found midway (stdout cannot
+  // be taken back) must stop the export before it wrote anything.
+  if (layout === undefined) for await (const _ of mergedItems(shards, failedOnly));
   if (layout !== undefined) await write(stream, (options.bom === true ? csvBom : '') + layout.header() + '\r\n');
   for await (const item of mergedItems(shards, failedOnly)) {
     await write(stream, layout === undefined ? `${JSON.stringify(toBatchOutputLine(whole, item))}\n` : `${layout.record(item)}\r\n`);

@@ -35,6 +35,15 @@ export function jobSpanText(stats: Pick<JobStats, 'runs'>): string {
 /** What the rates of a model or server are over (`GroupStats.spanMs`). */
 export const groupRatesText = "rates over each one's own span, first request to last answer";
 
+/**
+ * A model's or server's requests/s and tokens/s as shown, `-` for a group of one request: its
+ * span is that request's own latency, and one over a latency is no rate.
+ */
+export function groupRateTexts(group: GroupStats): { readonly requestsPerS: string; readonly tokensPerS: string } {
+  if (group.requests < 2) return { requestsPerS: '-', tokensPerS: '-' };
+  return { requestsPerS: group.requestsPerS.toFixed(2), tokensPerS: group.tokensPerS.toFixed(1) };
+}
+
 /** `throughput  61.86 req/s, 1480.2 completion tokens/s over 485ms since the run started (start-up included)`. */
 export function jobThroughputLine(stats: JobStats): string {
   return `throughput  ${stats.requestsPerSecond.toFixed(2)} req/s, ${stats.completionTokensPerSecond.toFixed(1)} completion tokens/s over ${formatDuration(stats.wallMs)} ${jobSpanText(stats)}`;
@@ -45,7 +54,9 @@ function groupLine(group: GroupStats, width: number): string {
   const failed = group.failed > 0 ? ` (${group.failed} failed)` : '';
   const latency = group.latencyMs === null ? '' : `  p50 ${ms(group.latencyMs.p50)} p95 ${ms(group.latencyMs.p95)} p99 ${ms(group.latencyMs.p99)}`;
   const ttft = group.ttftMs === null ? '' : `  ttft p50 ${ms(group.ttftMs.p50)}`;
-  return `  ${group.key.padEnd(width)}  ${group.requests} req${failed}  ${group.requestsPerS.toFixed(2)} req/s  ${group.tokensPerS.toFixed(1)} tok/s${latency}${ttft}`;
+  const rates = groupRateTexts(group);
+  const rateText = group.requests < 2 ? '' : `  ${rates.requestsPerS} req/s  ${rates.tokensPerS} tok/s`;
+  return `  ${group.key.padEnd(width)}  ${group.requests} req${failed}${rateText}${latency}${ttft}`;
 }
 
 /** Groups shown in the short forms; `batch report` shows them all. */
@@ -112,8 +123,8 @@ function groupTable(groups: readonly GroupStats[], keyHeader: string): string {
       g.key,
       String(g.requests),
       String(g.failed),
-      g.requestsPerS.toFixed(2),
-      g.tokensPerS.toFixed(1),
+      groupRateTexts(g).requestsPerS,
+      groupRateTexts(g).tokensPerS,
       percentilesText(g.latencyMs),
       percentilesText(g.ttftMs),
       g.loadReported > 0 ? formatPct(g.warmStarts / g.loadReported) : '-',

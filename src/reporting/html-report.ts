@@ -5,7 +5,7 @@ import type { JobReportData } from './job-report.js';
 import type { Percentiles } from '../store/job-stats.js';
 import { sampleGpuPct } from './sample-insights.js';
 import { escapeHtml } from './escape-html.js';
-import { formatBytes, formatPct, jobSpanText } from './format-job-insights.js';
+import { formatBytes, formatPct, groupRateTexts, jobSpanText } from './format-job-insights.js';
 import { formatDuration } from './format-duration.js';
 import { barChart, emptyChart, formatTick, lineChart, stackedBar, type LineSeries } from './svg-chart.js';
 
@@ -66,8 +66,8 @@ function groupTable(groups: readonly GroupStats[], keyHeader: string): string {
       g.key,
       g.requests,
       g.failed,
-      g.requestsPerS.toFixed(2),
-      g.tokensPerS.toFixed(1),
+      groupRateTexts(g).requestsPerS,
+      groupRateTexts(g).tokensPerS,
       percentilesCell(g.latencyMs),
       percentilesCell(g.ttftMs),
       g.loadReported > 0 ? formatPct(g.warmStarts / g.loadReported) : 'not reported',
@@ -110,8 +110,18 @@ function charts(data: JobReportData): string[] {
   const source = data.series.source === 'samples' ? 'from samples' : 'rebuilt from prompt start and finish times';
   const time = 'time since start';
   const out: string[] = [];
-  out.push(lineChart({ id: 'throughput', title: `Answers per second (${source})`, xLabel: time, yLabel: 'answers / s' }, [{ name: 'answers per second', color: palette[0], points: points.map((p) => [rel(p.at), p.requestsPerS]) }]));
-  out.push(lineChart({ id: 'tokens', title: `Completion tokens per second (${source})`, xLabel: time, yLabel: 'tokens / s' }, [{ name: 'completion tokens per second', color: palette[2], points: points.map((p) => [rel(p.at), p.tokensPerS]) }]));
+  const { done, failed } = data.stats.counts;
+  if (done === 0 && failed > 0) {
+    // A curve of failures drawn as answers would show a run that answered nothing as working.
+    const none = `no prompt was answered: all ${failed} finished prompt(s) failed (see Failures)`;
+    out.push(emptyChart({ id: 'throughput', title: 'Prompts finished per second', xLabel: '', yLabel: '' }, none));
+    out.push(emptyChart({ id: 'tokens', title: 'Completion tokens per second', xLabel: '', yLabel: '' }, none));
+  } else {
+    // The series counts every prompt that ended, answered or failed: so says its title.
+    const what = failed > 0 ? 'Prompts finished per second, answered or failed' : 'Answers per second';
+    out.push(lineChart({ id: 'throughput', title: `${what} (${source})`, xLabel: time, yLabel: 'prompts / s' }, [{ name: failed > 0 ? 'prompts finished per second' : 'answers per second', color: palette[0], points: points.map((p) => [rel(p.at), p.requestsPerS]) }]));
+    out.push(lineChart({ id: 'tokens', title: `Completion tokens per second (${source})`, xLabel: time, yLabel: 'tokens / s' }, [{ name: 'completion tokens per second', color: palette[2], points: points.map((p) => [rel(p.at), p.tokensPerS]) }]));
+  }
   // Two charts: a queue of thousands would flatten a handful of requests in flight to the axis.
   out.push(lineChart({ id: 'in-flight', title: `Requests in flight (${source})`, xLabel: time, yLabel: 'requests' }, [{ name: 'requests in flight', color: palette[0], points: points.map((p) => [rel(p.at), p.inFlight]) }]));
   out.push(lineChart({ id: 'queued', title: `Prompts queued, not sent yet (${source})`, xLabel: time, yLabel: 'prompts' }, [{ name: 'prompts queued', color: palette[1], points: points.map((p) => [rel(p.at), p.queued]) }]));
@@ -182,7 +192,7 @@ export function renderHtmlReport(data: JobReportData, options: HtmlReportOptions
     kpi(`${stats.requestsPerSecond.toFixed(2)} req/s`, `over ${formatDuration(stats.wallMs)} ${jobSpanText(stats)}`),
     kpi(`${stats.completionTokensPerSecond.toFixed(1)} tok/s`, 'completion tokens'),
     kpi(stats.latencyMs === null ? '-' : ms(stats.latencyMs.p50), stats.latencyMs === null ? 'latency' : `latency p50 (p95 ${ms(stats.latencyMs.p95)}, p99 ${ms(stats.latencyMs.p99)})`),
-    kpi(data.loads.cacheHitRatio === null ? '-' : formatPct(data.loads.cacheHitRatio), `served without a load (${data.loads.loads} load(s))`),
+    kpi(data.loads.cacheHitRatio === null ? '-' : formatPct(data.loads.cacheHitRatio), stats.counts.done === 0 ? 'served without a load (no prompt was served)' : `served without a load (${data.loads.loads} load(s))`),
     kpi(data.gpu === null ? 'no GPU samples' : `${data.gpu.meanUtilizationPct.toFixed(0)}%`, 'mean GPU utilisation'),
     kpi(data.memory === null ? 'no samples' : formatBytes(data.memory.peakBytes), data.memory?.growthPer1000PromptsBytes == null ? 'peak RSS' : `peak RSS (${formatBytes(data.memory.growthPer1000PromptsBytes)} per 1,000 prompts)`),
   ];

@@ -56,13 +56,15 @@ function loadInsight(job: JobRecord, facts: JobInsightFacts): LoadInsight {
   const warmStarts = facts.perModel.reduce((a, g) => a + g.warmStarts, 0);
   // Reported loads once per load: every request that waited for one reports it.
   const loads = facts.reportedLoads + (usesServers(job) ? 0 : facts.managedServerStarts);
+  const answered = facts.stats.counts.done;
   return {
     loads,
     prompts,
     loadReported,
     warmStarts,
     warmStartRate: loadReported > 0 ? warmStarts / loadReported : null,
-    cacheHitRatio: prompts > 0 ? Math.max(0, prompts - loads) / prompts : null,
+    // Nothing answered is nothing served, with or without a load.
+    cacheHitRatio: prompts > 0 && answered > 0 ? Math.max(0, prompts - loads) / prompts : null,
   };
 }
 

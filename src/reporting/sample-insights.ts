@@ -8,7 +8,8 @@ export interface MemoryInsight {
   readonly endBytes: number;
   /**
    * How much resident memory grew per 1,000 finished prompts (least-squares slope of RSS against
-   * prompts finished); null when too few prompts finished between samples to say.
+   * prompts finished); null when fewer than 1,000 prompts finished between the first and last
+   * sample: too few to tell growth from the garbage collector's noise.
    */
   readonly growthPer1000PromptsBytes: number | null;
   readonly samples: number;
@@ -51,13 +52,14 @@ export function memoryInsight(samples: readonly SampleRecord[]): MemoryInsight |
     sxx += (x - meanX) ** 2;
     sxy += (x - meanX) * (ys[i]! - meanY);
   });
-  // Fewer than a hundred prompts between the first and last sample say nothing about a trend.
+  // Garbage collection moves RSS by megabytes: over fewer than a thousand prompts between the
+  // first and last sample, a slope per 1,000 prompts is that noise scaled up, not a trend.
   const range = Math.max(...xs) - Math.min(...xs);
   return {
     startBytes: ys[0]!,
     peakBytes: Math.max(...ys),
     endBytes: ys[ys.length - 1]!,
-    growthPer1000PromptsBytes: range >= 100 && sxx > 0 ? (sxy / sxx) * 1000 : null,
+    growthPer1000PromptsBytes: range >= 1000 && sxx > 0 ? (sxy / sxx) * 1000 : null,
     samples: withRss.length,
   };
 }

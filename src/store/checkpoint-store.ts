@@ -109,10 +109,14 @@ export class CheckpointStore extends JobReader {
     });
   }
 
-  /** Records whether the job holds all of its inputs (see `JobRecord.inputsRead`). */
-  setInputsRead(jobId: number, read: boolean): void {
+  /**
+   * Records whether the job holds all of its inputs (see `JobRecord.inputsRead`), and with the
+   * inputs read whole, the fingerprint of their content (see `JobRecord.inputFingerprint`).
+   */
+  setInputsRead(jobId: number, read: boolean, inputFingerprint?: string): void {
     return this.#write('record how far the inputs were read', () => {
-      this.#db.prepare('UPDATE jobs SET inputs_read = ? WHERE id = ?').run(read ? 1 : 0, jobId);
+      if (inputFingerprint === undefined) this.#db.prepare('UPDATE jobs SET inputs_read = ? WHERE id = ?').run(read ? 1 : 0, jobId);
+      else this.#db.prepare('UPDATE jobs SET inputs_read = ?, input_fingerprint = ? WHERE id = ?').run(read ? 1 : 0, inputFingerprint, jobId);
     });
   }
 

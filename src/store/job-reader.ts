@@ -3,8 +3,8 @@ import type { FinishedItem } from '../output/finished-item.js';
 import type { OutputRow } from '../output/output-line.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
 import { rememberConnection } from './connection-of.js';
-import { isProcessAlive } from './is-process-alive.js';
 import { ItemQueries } from './item-queries.js';
+import { liveCounts, liveJobState } from './job-liveness.js';
 import { readInsightFacts, readReportFacts, type JobInsightFacts, type JobReportFacts } from './job-report-data.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
 import type { ModelIdentity } from '../models/model-identity.js';
@@ -80,20 +80,17 @@ export class JobReader {
     return row === undefined ? undefined : toJobRecord(row, false);
   }
 
-  /** Every job in the database, oldest first, with item counts. */
+  /**
+   * Every job in the database, oldest first, with item counts; a job's state follows its lock
+   * (`liveJobState`; `host` is this machine unless a test says otherwise).
+   */
   listJobs(host?: string): JobSummary[] {
     return this.#selectJobs.all().map((row) => {
       const counts = this.countByStatus(row.id);
       const activity = this.#jobActivity.get({ jobId: row.id, updatedAt: row.updated_at });
-      const ownerGone =
-        row.state === 'running' &&
-        row.lock_pid !== null &&
-        host !== undefined &&
-        row.lock_host === host &&
-        !isProcessAlive(row.lock_pid);
       return {
         name: row.name,
-        state: ownerGone || (row.state === 'running' && row.lock_pid === null) ? 'interrupted' : row.state,
+        state: liveJobState({ state: row.state, lockPid: row.lock_pid, lockHost: row.lock_host }, host),
         total: counts.total,
         done: counts.done,
         failed: counts.failed,
@@ -156,17 +153,28 @@ export class JobReader {
 
   /** Counts, throughput, latency percentiles and the most frequent errors. */
   jobStats(jobId: number): JobStats {
-    return computeJobStats(this.#db, jobId, this.countByStatus(jobId));
+    return computeJobStats(this.#db, jobId, this.#liveCounts(jobId, this.countByStatus(jobId)));
+  }
+
+  /** Counts as a reader should see them: in-flight items of a run that is gone are pending (`liveCounts`). */
+  #liveCounts(jobId: number, counts: StatusCounts): StatusCounts {
+    const job = this.getJobById(jobId);
+    return job === undefined ? counts : liveCounts(counts, job.state);
+  }
+
+  /** Facts whose counts are read through the job's liveness. */
+  #live<T extends JobInsightFacts>(jobId: number, facts: T): T {
+    return { ...facts, stats: { ...facts.stats, counts: this.#liveCounts(jobId, facts.stats.counts) } };
   }
 
   /** What `batch status` and the end of a run say about a job, as stored facts (src/reporting/ words them). */
   insightFacts(jobId: number): JobInsightFacts {
-    return readInsightFacts(this.#db, jobId);
+    return this.#live(jobId, readInsightFacts(this.#db, jobId));
   }
 
   /** Everything `batch report` shows about a job, as stored facts, read in one transaction. */
   reportFacts(jobId: number): JobReportFacts {
-    return readReportFacts(this.#db, jobId);
+    return this.#live(jobId, readReportFacts(this.#db, jobId));
   }
 
   /** The identities of the model files the job recorded, by path (none before they were kept). */

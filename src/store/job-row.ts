@@ -1,3 +1,4 @@
+import { liveJobState } from './job-liveness.js';
 import type { JobRecord, JobState } from './store-records.js';
 
 /** A row of `jobs` as SQLite returns it. */
@@ -26,7 +27,8 @@ export function toJobRecord(row: JobRow, isNew: boolean): JobRecord {
     createdAt: row.created_at,
     config: JSON.parse(row.config) as Record<string, unknown>,
     inputFingerprint: row.input_fingerprint,
-    state: row.state,
+    // A run killed with -9 never recorded its end: its state is read through its lock.
+    state: liveJobState({ state: row.state, lockPid: row.lock_pid, lockHost: row.lock_host }),
     inputsRead: row.inputs_read !== 0,
     isNew,
   };

@@ -64,7 +64,7 @@ const pageCacheKib = 2000;
 
 /**
  * Opens a job database: creates its folder and file (0600) unless read-only, sets the pragmas
- * (WAL, synchronous=NORMAL, busy timeout, foreign keys) and brings the schema up to date.
+ * (WAL, synchronous=FULL, busy timeout, foreign keys) and brings the schema up to date.
  * Any failure becomes `STORE_UNAVAILABLE` naming the path and the reason.
  */
 /** Tables of a database that batch never created: there are some, and no `migrations` table of ours. */
@@ -110,7 +110,10 @@ export function openDatabase(options: OpenDatabaseOptions): Database.Database {
         throw unavailable(resolved, `it is another program's SQLite database (tables ${foreign.slice(0, 5).join(', ')}), which batch will not change; pass a --db of batch's own`);
       }
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      // FULL, not NORMAL: under NORMAL a power cut may roll back the last commits, and their
+      // prompts would be sent again. FULL costs one fsync per group commit, ~4 ms on the writer's
+      // thread, off the dispatch path (BENCHMARKS.md, `npm run bench:store`).
+      db.pragma('synchronous = FULL');
     }
     db.pragma('foreign_keys = ON');
     // better-sqlite3 builds SQLite with a 16 MB page cache per connection, and a run holds two

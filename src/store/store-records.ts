@@ -15,7 +15,10 @@ export interface JobRecord {
   readonly createdAt: number;
   /** The run configuration the job was created with, secrets removed. */
   readonly config: Readonly<Record<string, unknown>>;
-  /** Fingerprint of the inputs the job was created from (the caller's choice of hash). */
+  /**
+   * Fingerprint of the job's inputs: `batch run` records a hash of their paths when it creates
+   * the job, and `sha256:<hex>` of their content (`InputContentHash`) once it read them whole.
+   */
   readonly inputFingerprint: string;
   readonly state: JobState;
   /**

@@ -6,6 +6,8 @@ import { parseJsonl } from '../helpers/run-cli-process.js';
 import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { writePrompts } from '../helpers/write-prompts.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
+import { CheckpointStore } from '../../src/store/checkpoint-store.js';
+import { connectionOf } from '../../src/store/connection-of.js';
 
 let dir: string;
 let sim: SimServer;
@@ -126,6 +128,17 @@ describe('batch run --shard K/N and batch export of the shards', () => {
     }
     expect(codes).toEqual([0, 0]);
     expect(notices).toMatch(/shard [12]\/2 holds none of the prompts of .*tiny\.jsonl: nothing to send/);
+    // `batch report` of the empty shard reports a finished job with no prompts, not JOB_EMPTY.
+    const listed = JSON.parse((await runCliInProcess(['jobs', '--json'], { env })).stdout) as { name: string; total: number }[];
+    const job = listed.find((entry) => entry.total === 0)!.name;
+    const report = await runCliInProcess(['report', job], { env });
+    expect(report.stderr).toBe('');
+    expect(report).toMatchObject({ code: 0 });
+    expect(report.stdout).toContain(`job         ${job} (done)`);
+    expect(report.stdout).toContain('prompts     none: the job finished holding no prompts');
+    const html = path.join(dir, 'empty-shard.html');
+    expect((await runCliInProcess(['report', job, '--html', html, '--json'], { env })).code).toBe(0);
+    expect(readFileSync(html, 'utf8')).toContain(job);
   });
 
   describe('export refuses shards that do not fit together, exit 2', () => {
@@ -179,9 +192,74 @@ describe('batch run --shard K/N and batch export of the shards', () => {
       writePrompts(other, 90, 'other');
       const home = path.join(dir, 'other-home');
       expect((await runCliInProcess(['run', other, '--server', sim.url, '--job', whole, '--shard', '2/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
-      const result = await runCliInProcess(['export', whole, '--out', path.join(dir, 'other.out.jsonl'), '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      const args = ['export', whole, '--out', path.join(dir, 'other.out.jsonl'), '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)];
+      const result = await runCliInProcess(args, { env: { BATCH_HOME: home } });
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/both hold input position \d+: they read different inputs/);
+      expect(result.stderr).toMatch(/read inputs of different content/);
+      // A shard from a batch that recorded no content fingerprint: its items show it.
+      const store = CheckpointStore.open({ path: dbOf(home, `${whole}.shard-2-of-2`) });
+      connectionOf(store).prepare(`UPDATE jobs SET input_fingerprint = 'f'`).run();
+      store.close();
+      const older = await runCliInProcess(args, { env: { BATCH_HOME: home } });
+      expect(older.code).toBe(2);
+      expect(older.stderr).toMatch(/both hold input position \d+: they read different inputs/);
+    });
+
+    it('shards run on one path whose content changed between them (the issue\'s small.jsonl, then big.jsonl)', async () => {
+      const home = path.join(dir, 'changed-home');
+      const changing = path.join(dir, 'in.jsonl');
+      writePrompts(changing, 20, 'q');
+      expect((await runCliInProcess(['run', changing, '--server', sim.url, '--job', 'mix', '--shard', '1/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      writePrompts(changing, 60, 'q');
+      expect((await runCliInProcess(['run', changing, '--server', sim.url, '--job', 'mix', '--shard', '2/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const result = await runCliInProcess(['export', 'mix'], { env: { BATCH_HOME: home } });
+      expect(result.stderr).toMatch(/error \[SHARDS_MISMATCHED\]: the shards of job "mix" read inputs of different content: shard 1\/2 .* read sha256:\w+…, shard 2\/2 .* read sha256:\w+…/);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      // Shard 1/2 run again on the inputs shard 2/2 read: it sends the prompts it lacked, and the shards merge.
+      expect((await runCliInProcess(['run', changing, '--server', sim.url, '--job', 'mix', '--shard', '1/2', '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const merged = await runCliInProcess(['export', 'mix'], { env: { BATCH_HOME: home } });
+      expect(merged.code, merged.stderr).toBe(0);
+      expect(parseJsonl(merged.stdout).map((line) => line.custom_id)).toEqual(Array.from({ length: 60 }, (_, i) => `q${i}`));
+    });
+
+    it('the same database named twice is named as such, not as the shard it should have been, missing', async () => {
+      const one = dbOf(shardsHome(), `${whole}.shard-1-of-2`);
+      const result = await runCliInProcess(['export', whole, '--db', one, '--db', one], { env: { BATCH_HOME: shardsHome() } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`error [SHARDS_MISMATCHED]: --db ${one} was given twice`);
+      expect(result.stderr).not.toContain('missing');
+    });
+
+    it('a misfit found in the items stops a merge to stdout before its first line', async () => {
+      const home = path.join(dir, 'impostor-stdout-home');
+      expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', `${whole}.shard-2-of-2`, '--quiet'], { env: { BATCH_HOME: home } })).code).toBe(0);
+      const result = await runCliInProcess(['export', whole, '--db', dbOf(shardsHome(), `${whole}.shard-1-of-2`), '--db', dbOf(home, `${whole}.shard-2-of-2`)], { env: { BATCH_HOME: home } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('error [SHARDS_MISMATCHED]');
+      expect(result.stdout).toBe('');
+    });
+
+    it('a shard with prompts not finished: exit 5 and nothing written, unless --partial', async () => {
+      const home = path.join(dir, 'unfinished-home');
+      mkdirSync(home, { recursive: true });
+      for (const k of [1, 2]) copyFileSync(dbOf(shardsHome(), `${whole}.shard-${k}-of-2`), dbOf(home, `${whole}.shard-${k}-of-2`));
+      // As an interrupted run leaves it: two prompts of shard 2/2 still pending.
+      const store = CheckpointStore.open({ path: dbOf(home, `${whole}.shard-2-of-2`) });
+      connectionOf(store).prepare(`UPDATE items SET status = 'pending', response = NULL, finished_at = NULL WHERE rowid IN (SELECT rowid FROM items ORDER BY idx LIMIT 2)`).run();
+      store.close();
+      const out = path.join(dir, 'unfinished.jsonl');
+      for (const target of [['--out', out], []]) {
+        const refused = await runCliInProcess(['export', whole, ...target], { env: { BATCH_HOME: home } });
+        expect(refused.code).toBe(5);
+        expect(refused.stderr).toMatch(/error \[EXPORT_INCOMPLETE\]: nothing written: shard 2\/2 \(.*\) has 2 prompt\(s\) not finished; `batch resume .*\.shard-2-of-2` where it ran finishes it; or pass --partial/);
+        expect(refused.stdout).toBe('');
+      }
+      expect(existsSync(out)).toBe(false);
+      const partial = await runCliInProcess(['export', whole, '--partial', '--out', out], { env: { BATCH_HOME: home } });
+      expect(partial.code).toBe(0);
+      expect(partial.stderr).toMatch(/--partial: shard 2\/2 .* has 2 prompt\(s\) not finished/);
+      expect(parseJsonl(readFileSync(out, 'utf8'))).toHaveLength(88);
     });
 
     it('a named database with no shard of the job', async () => {

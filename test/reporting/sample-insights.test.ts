@@ -27,11 +27,13 @@ function sample(i: number, extra: Partial<SampleRecord> = {}): SampleRecord {
 
 describe('sample insights', () => {
   it('takes memory growth per 1,000 prompts as the slope of RSS against prompts finished', () => {
-    const memory = memoryInsight(Array.from({ length: 10 }, (_, i) => sample(i)));
-    expect(memory).toMatchObject({ startBytes: 100 * 2 ** 20, endBytes: 100 * 2 ** 20 + 9 * 100 * 1024, samples: 10 });
+    const memory = memoryInsight(Array.from({ length: 11 }, (_, i) => sample(i)));
+    expect(memory).toMatchObject({ startBytes: 100 * 2 ** 20, endBytes: 100 * 2 ** 20 + 10 * 100 * 1024, samples: 11 });
     // 100 KiB more every 100 prompts: 1,000 KiB per 1,000.
     expect(memory!.growthPer1000PromptsBytes).toBeCloseTo(1000 * 1024, 0);
     expect(memoryInsight([sample(0), sample(0)])!.growthPer1000PromptsBytes).toBeNull();
+    // Under 1,000 prompts between the first and last sample, the garbage collector's noise would be scaled up: none.
+    expect(memoryInsight(Array.from({ length: 10 }, (_, i) => sample(i)))!.growthPer1000PromptsBytes).toBeNull();
     expect(memoryInsight([])).toBeNull();
   });
 

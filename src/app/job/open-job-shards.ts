@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { AppError } from '../../errors.js';
 import { JobReader } from '../../store/job-reader.js';
 import { listJobDatabases } from '../../store/job-paths.js';
@@ -30,6 +30,7 @@ export interface OpenedShards {
 export function openJobShards(job: string, dbs: readonly string[], home: string): OpenedShards {
   const whole = wholeJobName(job);
   const named = dbs.length > 0;
+  checkNamedOnce(whole, dbs);
   const paths = named
     ? dbs
     : listJobDatabases(home)
@@ -60,4 +61,20 @@ export function openJobShards(job: string, dbs: readonly string[], home: string)
     throw error;
   }
   return { whole, shards, close };
+}
+
+/**
+ * A database named twice (`--db s1 --db s2 --db s2`, meant s3) is a mistake to name as such: read
+ * once, it would be reported as the shard it should have been, missing.
+ */
+function checkNamedOnce(whole: string, dbs: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const db of dbs) {
+    const key = existsSync(db) ? realpathSync(db) : db;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new AppError('SHARDS_MISMATCHED', `--db ${db} was given twice${first === db ? '' : ` (also as ${first})`}; pass each shard's database of job "${whole}" once`);
+    }
+    seen.set(key, db);
+  }
 }

@@ -1,5 +1,6 @@
 import { applyAnswerShape } from '../../prompts/apply-answer-shape.js';
 import { selectInputShard, type InputShard, type ShardSelection } from '../../prompts/input-shard.js';
+import type { InputContentHash } from '../../prompts/input-content-hash.js';
 import type { LoadedJsonSchema } from '../../prompts/load-json-schema.js';
 import type { PromptRecord } from '../../prompts/prompt-item.js';
 import { readPrompts, type ReadPromptsOptions } from '../../prompts/read-prompts.js';
@@ -15,6 +16,8 @@ export interface ReadJobPromptsOptions extends Omit<ReadPromptsOptions, 'templat
   readonly selection?: ShardSelection;
   /** `--json-schema`: the answer shape of prompts that ask for none. */
   readonly jsonSchema?: LoadedJsonSchema;
+  /** Hashes every prompt read, in every shard: the job's content fingerprint. @default none */
+  readonly contentHash?: InputContentHash;
 }
 
 /**
@@ -22,7 +25,8 @@ export interface ReadJobPromptsOptions extends Omit<ReadPromptsOptions, 'templat
  * template rows, its shard only, each with the answer shape it asks for.
  */
 export function readJobPrompts(inputs: readonly string[], options: ReadJobPromptsOptions): AsyncIterable<PromptRecord> {
-  const { template, shard, selection, jsonSchema, ...reading } = options;
-  const read = readPrompts(inputs, { ...reading, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+  const { template, shard, selection, jsonSchema, contentHash, ...reading } = options;
+  const all = readPrompts(inputs, { ...reading, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+  const read = contentHash === undefined ? all : contentHash.tap(all);
   return applyAnswerShape(shard === undefined ? read : selectInputShard(read, shard, selection), jsonSchema);
 }

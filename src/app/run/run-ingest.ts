@@ -3,6 +3,7 @@ import type { SchedulerListener, WorkSource } from '../../scheduler/batch-schedu
 import type { CheckpointStore } from '../../store/checkpoint-store.js';
 import type { IngestSummary } from '../../store/item-ingester.js';
 import { readJobPrompts } from '../job/read-job-prompts.js';
+import { InputContentHash } from '../../prompts/input-content-hash.js';
 import { reportInvalidPrompts, type InvalidTally } from '../job/report-invalid-prompts.js';
 import type { RunJobContext } from './run-job-options.js';
 import type { RunPlan } from './run-plan.js';
@@ -30,6 +31,8 @@ export class RunIngest {
   readonly invalid: InvalidTally = {};
   /** Prompts read, in this job's shard or not. */
   readonly read = { seen: 0 };
+  /** What the inputs hold, fingerprinted as they are read: shards of other inputs cannot merge. */
+  readonly #contentHash = new InputContentHash();
   readonly #options: RunIngestOptions;
   #summary: IngestSummary | undefined;
   #streaming: StreamingIngest | undefined;
@@ -42,7 +45,7 @@ export class RunIngest {
   async start(): Promise<void> {
     const { plan, store, jobId } = this.#options;
     if (plan.reread) await this.#read();
-    if (this.complete && plan.reread) store.setInputsRead(jobId, true);
+    if (this.complete && plan.reread) store.setInputsRead(jobId, true, this.#contentHash.fingerprint);
     if (this.#summary?.stopped === true) this.#stopReadingStdin();
   }
 
@@ -51,7 +54,7 @@ export class RunIngest {
     // Until reading ends, the job holds only part of its inputs (whatever stops this run).
     store.setInputsRead(jobId, false);
     // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
-    const prompts = readJobPrompts(plan.inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template: plan.template, shard: plan.share, selection: this.read, jsonSchema: plan.jsonSchema });
+    const prompts = readJobPrompts(plan.inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template: plan.template, shard: plan.share, selection: this.read, jsonSchema: plan.jsonSchema, contentHash: this.#contentHash });
     const records = reportInvalidPrompts(prompts, plan.job, context.notice, this.invalid);
     if (store.countByStatus(jobId).total > 0) {
       this.#summary = await store.ingest(jobId, records, { signal: context.softStop });
@@ -141,7 +144,7 @@ export class RunIngest {
     if (streaming === undefined) return 0;
     await streaming.stop();
     this.#summary = await streaming.finished;
-    if (this.complete) this.#options.store.setInputsRead(this.#options.jobId, true);
+    if (this.complete) this.#options.store.setInputsRead(this.#options.jobId, true, this.#contentHash.fingerprint);
     else this.#stopReadingStdin();
     return streaming.cached;
   }

@@ -124,6 +124,7 @@ export const settingsTable = [
   { key: 'out', flag: '--out', valueName: 'path', type: 'string', defaultText: 'standard output', help: 'file to write (a link is followed; a device or a FIFO with a reader is written in place)', sources: ['flag'], commands: ['export'] },
   { key: 'format', flag: '--format', valueName: 'format', type: 'choice', choices: ['jsonl', 'csv'], defaultText: 'csv for an --out ending in .csv, else jsonl', help: 'output format', sources: ['flag'], commands: ['export'] },
   { key: 'failedOnly', flag: '--failed', type: 'boolean', default: false, help: 'only the failed prompts', sources: ['flag'], commands: ['export'] },
+  { key: 'partial', flag: '--partial', type: 'boolean', default: false, help: 'write the finished prompts of a job (or of its shards) with prompts not finished, instead of refusing with exit 5', sources: ['flag'], commands: ['export'] },
   { key: 'bom', flag: '--bom', type: 'boolean', default: false, help: 'start a CSV with a UTF-8 byte order mark, for spreadsheets', sources: ['flag'], commands: ['export'] },
   // Prompts from a template over a table, and a dry run first.
   { key: 'template', flag: '--template', valueName: 'file', type: 'string', help: 'a prompt file whose {{column}} placeholders are filled from each --data row (one prompt per row)', sources: ['flag'], commands: ['run'] },

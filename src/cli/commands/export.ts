@@ -17,6 +17,12 @@ export interface ExportCommandOptions {
   /** Start a CSV with a UTF-8 byte order mark, so spreadsheets read it as UTF-8. @default false */
   readonly bom?: boolean;
   /**
+   * Write the finished prompts of a job (or of its shards) that has prompts not finished, with a
+   * line on stderr per unfinished part. Without it such an export writes nothing and exits 5
+   * (EXPORT_INCOMPLETE). @default false
+   */
+  readonly partial?: boolean;
+  /**
    * The job database files: one, or those of a sharded job's shards (merged in input order).
    * @default `<batch home>/<job>.sqlite`, else the shards `<batch home>/<job>.shard-K-of-N.sqlite`
    */
@@ -52,9 +58,14 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
     if (exported === undefined) throw new AppError('JOB_NOT_FOUND', `no shards of job "${options.job}" in ${dbs.join(', ')}; \`batch jobs --db <path>\` lists the jobs of each`);
     return exported;
   }
-  const { writeOutput, writeOutputTo } = await import('../../output/write-output.js');
+  const [{ writeOutput, writeOutputTo }, { checkExportComplete, readsStdin }] = await Promise.all([import('../../output/write-output.js'), import('../../app/job/check-export-complete.js')]);
   const { store, job } = single;
   try {
+    // Before a line is written: an output that lacks prompts must not pass for the job's answers.
+    const unfinished = checkExportComplete(
+      [{ label: `job "${job.name}" (${store.path})`, job: job.name, counts: store.countByStatus(job.id), inputsRead: job.inputsRead, readsStdin: readsStdin(job.config) }],
+      options.partial === true,
+    );
     const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
     if (toStdout) {
       const { lines } = await writeOutputTo(store, job.id, io.stdout, outputOptions);
@@ -68,6 +79,7 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
       const { lines } = await writeOutput(store, job.id, { ...outputOptions, path: target });
       io.stderr.write(`wrote ${lines} ${format} lines to ${target}\n`);
     }
+    for (const line of unfinished) io.stderr.write(`batch: --partial: ${line}; its unfinished prompts are left out\n`);
     return ExitCode.Ok;
   } finally {
     store.close();
@@ -79,14 +91,29 @@ export async function exportCommand(options: ExportCommandOptions, io: CliIo): P
  * or in the batch home when none are named). Shards that do not fit together are refused.
  */
 async function exportShards(options: ExportCommandOptions, dbs: readonly string[], format: 'jsonl' | 'csv', io: CliIo): Promise<number | undefined> {
-  const [{ openJobShards }, { writeMergedOutput, writeMergedOutputTo }, { batchHome }] = await Promise.all([
+  const [{ openJobShards }, { checkShardSet, writeMergedOutput, writeMergedOutputTo }, { batchHome }, { checkShardInputs }, { checkExportComplete, readsStdin }] = await Promise.all([
     import('../../app/job/open-job-shards.js'),
     import('../../output/merge-job-outputs.js'),
     import('../../store/job-paths.js'),
+    import('../../app/job/check-shard-inputs.js'),
+    import('../../app/job/check-export-complete.js'),
   ]);
   const opened = openJobShards(options.job, dbs, batchHome(io.env, io.cwd));
   try {
     if (opened.shards.length === 0) return undefined;
+    // Every refusal before a line is written: one split, once each, of the same inputs, finished.
+    checkShardSet(opened.whole, opened.shards);
+    checkShardInputs(opened.whole, opened.shards);
+    const unfinished = checkExportComplete(
+      opened.shards.map(({ store, job, shard }) => ({
+        label: `shard ${shard.index}/${shard.count} (${store.path})`,
+        job: job.name,
+        counts: store.countByStatus(job.id),
+        inputsRead: job.inputsRead,
+        readsStdin: readsStdin(job.config),
+      })),
+      options.partial === true,
+    );
     const outputOptions = { format, failedOnly: options.failedOnly ?? false, bom: options.bom ?? false } as const;
     const count = opened.shards.length;
     let lines: number;
@@ -102,13 +129,7 @@ async function exportShards(options: ExportCommandOptions, dbs: readonly string[
       ({ lines } = await writeMergedOutput(opened.whole, opened.shards, { ...outputOptions, path: target }));
     }
     io.stderr.write(`wrote ${lines} ${format} lines of job "${opened.whole}" (${count} shards merged in input order) to ${target}\n`);
-    for (const { store, job, shard } of opened.shards) {
-      const counts = store.countByStatus(job.id);
-      const unfinished = counts.pending + counts.running;
-      if (unfinished > 0) {
-        io.stderr.write(`batch: shard ${shard.index}/${shard.count} (${store.path}) has ${unfinished} prompt(s) not finished, left out; \`batch resume ${job.name}\` where it ran finishes them\n`);
-      }
-    }
+    for (const line of unfinished) io.stderr.write(`batch: --partial: ${line}; its unfinished prompts are left out\n`);
     return ExitCode.Ok;
   } finally {
     opened.close();

@@ -38,7 +38,9 @@ export async function reportCommand(options: ReportCommandOptions, io: CliIo): P
   } finally {
     store.close();
   }
-  if (data.stats.counts.total === 0 && data.benches.length === 0) {
+  // A shard that holds none of its inputs' prompts finished with nothing to send: a job to report.
+  const finishedEmpty = data.stats.counts.total === 0 && job.state === 'done' && job.inputsRead;
+  if (data.stats.counts.total === 0 && data.benches.length === 0 && !finishedEmpty) {
     throw new AppError('JOB_EMPTY', `job "${job.name}" (${store.path}) holds no prompts yet, so there is nothing to report; run prompts with \`batch run … --job ${job.name}\`, or wait until its run has read its inputs`);
   }
   if (options.html !== undefined) {
@@ -63,6 +65,7 @@ export async function reportCommand(options: ReportCommandOptions, io: CliIo): P
   const { formatBench } = await import('../../reporting/format-bench.js');
   // A job that only holds benches has no prompt tables to show.
   const lines = [`job         ${terminalText(job.name)} (${job.state})`, ...(data.stats.counts.total > 0 ? formatInsightTables(data) : [])];
+  if (finishedEmpty) lines.push(`prompts     none: the job finished holding no prompts (a shard none of whose inputs' prompts fall to it), so nothing was sent`);
   if (data.failures.length > 0) {
     lines.push('', 'Failures with their messages');
     for (const failure of data.failures.slice(0, failuresShown)) lines.push(`  ${String(failure.count).padStart(6)}  ${failure.code}  ${terminalText(failure.message)}`);
