@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { PromptRecord } from '../prompts/prompt-item.js';
 import { AppError, StoreError } from '../errors.js';
 import { recordBench, type BenchResult } from './benches.js';
-import { isProcessAlive } from './is-process-alive.js';
+import { lockTakeover } from './lock-takeover.js';
 import { ItemIngester, type IngestOptions, type IngestSummary } from './item-ingester.js';
 import { ItemQueries } from './item-queries.js';
 import { JobReader } from './job-reader.js';
@@ -140,11 +140,7 @@ export class CheckpointStore extends JobReader {
 
   // ---- lock and runs ----
 
-  /**
-   * Makes `owner` the only process running the job. A lock held by a live process, or by any
-   * process on another host (whose liveness cannot be checked), throws `JOB_LOCKED`; a lock left
-   * by a dead process on this host is taken over and reported.
-   */
+  /** Makes `owner` the only process running the job (see `lockTakeover`: who may take it over, reported). */
   acquireLock(jobId: number, owner: LockOwner): AcquireLockResult {
     return this.#write('lock the job', () => {
       return this.#db
@@ -152,22 +148,7 @@ export class CheckpointStore extends JobReader {
           const job = this.#selectJobById.get(jobId);
           if (job === undefined) throw new StoreError('JOB_NOT_FOUND', `no job with id ${jobId} in ${this.path}; open it with openJob() first`);
           const now = Date.now();
-          const held = job.lock_pid !== null && job.lock_host !== null;
-          const mine = job.lock_pid === owner.pid && job.lock_host === owner.host;
-          let tookOverFrom: LockOwner | undefined;
-          if (held && !mine) {
-            const pid = job.lock_pid as number;
-            const host = job.lock_host as string;
-            const sameTask = owner.task !== undefined && job.lock_task === owner.task;
-            if (!sameTask && (host !== owner.host || isProcessAlive(pid))) {
-              const since = new Date(job.lock_at ?? now).toISOString();
-              throw new StoreError(
-                'JOB_LOCKED',
-                `job "${job.name}" is being run by pid ${pid} on host ${host} since ${since}; wait for it to finish or stop it`,
-              );
-            }
-            tookOverFrom = sameTask ? { pid, host, task: owner.task } : { pid, host };
-          }
+          const tookOverFrom = lockTakeover(job, owner, now);
           this.#setLock.run(owner.pid, owner.host, owner.task ?? null, now, now, jobId);
           return tookOverFrom === undefined ? {} : { tookOverFrom };
         })
