@@ -2,14 +2,17 @@ import { GpuUsageReader } from '../hardware/query-gpu-usage.js';
 import { composeListeners } from '../scheduler/listener-set.js';
 import type { SchedulerListener } from '../scheduler/scheduler-listener.js';
 import type { RunSample } from '../store/run-sample.js';
+import type { StatusCounts } from '../store/store-records.js';
+import type { MetricsEndpoint } from './metrics-endpoint.js';
+import type { RunMetrics } from './run-metrics.js';
 import { promptMetric, sampleMetric, type MetricsContext } from './metric-lines.js';
 import { MetricsWriter } from './metrics-writer.js';
 import { RunSampler } from './run-sampler.js';
 
 /** What `startRunTelemetry` records, and where. */
 export interface RunTelemetryOptions {
-  /** Where samples are stored (the job's `CheckpointStore`). */
-  readonly store: { insertSample(sample: RunSample): void };
+  /** Where samples are stored, and the job's prompts counted (the job's `CheckpointStore`). */
+  readonly store: { insertSample(sample: RunSample): void; countByStatus(jobId: number): StatusCounts };
   readonly job: string;
   readonly jobId: number;
   readonly runId: number;
@@ -17,6 +20,8 @@ export interface RunTelemetryOptions {
   readonly pending: number;
   /** `--metrics`: the JSONL file lines are appended to; none: no file. */
   readonly metricsPath?: string;
+  /** `--metrics-listen`: where Prometheus metrics of the run are served (`host:port`); none: not served. */
+  readonly metricsListen?: string;
   /** Where nvidia-smi is looked up (`PATH`). */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Told once when samples or metrics cannot be written (the run goes on without them). */
@@ -43,6 +48,8 @@ export interface RunTelemetry {
  */
 export async function startRunTelemetry(options: RunTelemetryOptions): Promise<RunTelemetry> {
   const metrics = options.metricsPath === undefined ? undefined : await MetricsWriter.open(options.metricsPath);
+  // prom-client is loaded only when metrics are served.
+  const served = options.metricsListen === undefined ? undefined : await serveMetrics(options, options.metricsListen);
   const context: MetricsContext = { job: options.job, runId: options.runId };
   let sampleFailure: string | undefined;
   const sampler = new RunSampler({
@@ -53,6 +60,7 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
     gpu: options.gpu === undefined ? GpuUsageReader.find(options.env) : (options.gpu ?? undefined),
     onSample: (sample) => {
       metrics?.write(sampleMetric(sample, context));
+      served?.metrics.onSample(sample);
       try {
         options.store.insertSample(sample);
       } catch (error) {
@@ -64,7 +72,7 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
     },
   });
   // The sampler counts; the metrics file gets one line per finished prompt.
-  const listener = composeListeners(sampler, { onOutcome: (outcome) => metrics?.write(promptMetric(outcome, context)) });
+  const listener = composeListeners(sampler, { onOutcome: (outcome) => metrics?.write(promptMetric(outcome, context)) }, ...(served === undefined ? [] : [served.metrics.listener]));
   // The first sample is the first line: a prompt that finishes at once comes after it.
   await sampler.start();
   return {
@@ -72,6 +80,7 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
     setPending: (pending) => sampler.setPending(pending),
     async stop(): Promise<void> {
       await sampler.stop();
+      await served?.endpoint.close();
       if (metrics === undefined) return;
       await metrics.close();
       if (metrics.error !== undefined) {
@@ -81,4 +90,13 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
       }
     },
   };
+}
+
+/** The run's Prometheus metrics, served at `listen` until the run stops. */
+async function serveMetrics(options: RunTelemetryOptions, listen: string): Promise<{ readonly metrics: RunMetrics; readonly endpoint: MetricsEndpoint }> {
+  const [{ RunMetrics }, { parseMetricsAddress, startMetricsEndpoint }] = await Promise.all([import('./run-metrics.js'), import('./metrics-endpoint.js')]);
+  const metrics = new RunMetrics({ job: options.job, counts: () => options.store.countByStatus(options.jobId) });
+  const endpoint = await startMetricsEndpoint(parseMetricsAddress(listen), () => metrics.exposition(), options.notice);
+  options.notice?.(`Prometheus metrics of the run at ${endpoint.url}`);
+  return { metrics, endpoint };
 }

@@ -140,7 +140,7 @@ async function send(options: DispatchOptions, settings: RunSettings, advice: Sav
   await ingest.readyToDispatch();
   const pending = ingest.pending(options.before.pending);
   await context.onStart?.({ pending, job: plan.job, reading: ingest.reading });
-  const telemetry = await startRunTelemetry({ store, job: plan.job, jobId, runId: options.runId, pending, metricsPath: plan.given.metrics, intervalMs: settings.sampleEveryMs, env: context.env, notice: context.notice });
+  const telemetry = await startRunTelemetry({ store, job: plan.job, jobId, runId: options.runId, pending, metricsPath: plan.given.metrics, metricsListen: plan.given.metricsListen, intervalMs: settings.sampleEveryMs, env: context.env, notice: context.notice });
   opened.telemetry = telemetry;
   // Told of the total as it grows while the inputs are read.
   ingest.onPending = (total) => telemetry.setPending(total);

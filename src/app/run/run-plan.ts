@@ -9,6 +9,7 @@ import { jobConfigOf, parseJobConfig, type JobConfig } from '../job/job-config.j
 import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, templatePaths, type JobTemplate } from '../job/job-template.js';
 import { checkOutputPath } from '../job/check-output-path.js';
 import { checkMetricsPath } from '../job/check-metrics-path.js';
+import { parseMetricsAddress } from '../../reporting/metrics-endpoint.js';
 import { absoluteSettings, locateJob, type LocatedJob } from '../job/locate-job.js';
 import type { JobSettings } from '../settings/settings-table.js';
 import { resolveRunTarget, type RunTarget } from '../routing/run-target.js';
@@ -139,6 +140,8 @@ function readsInputs(job: string, existing: JobRecord | undefined, options: RunJ
 async function checkOutputs(out: string, given: JobSettings, db: string, inputs: readonly string[], template: JobTemplate | undefined, reread: boolean, cwd: string): Promise<void> {
   await checkOutputPath({ out, db, inputs, cwd, inputsMustExist: reread });
   checkOutputNotTemplate(out, template);
+  // A typo in --metrics-listen must not cost the minutes of a model load before it is found.
+  if (given.metricsListen !== undefined) parseMetricsAddress(given.metricsListen);
   if (given.metrics !== undefined) {
     await checkMetricsPath({ metrics: given.metrics, out, db, inputs, cwd, inputsMustExist: reread });
     checkOutputNotTemplate(given.metrics, template, '--metrics');

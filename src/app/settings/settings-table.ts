@@ -134,6 +134,7 @@ export const settingsTable = [
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
   // Metrics for other tools.
   { key: 'metrics', flag: '--metrics', valueName: 'file.jsonl', type: 'string', help: 'append one JSON line per finished prompt and one per sample of the run (see --sample-every) to this file', sources: ['flag', 'job'], commands: runLike },
+  { key: 'metricsListen', flag: '--metrics-listen', valueName: 'host:port', type: 'string', help: 'serve Prometheus metrics of the run at http://HOST:PORT/metrics while it sends (HOST defaults to 127.0.0.1: :9464; :0 takes a free port)', sources: ['flag', 'job'], commands: runLike },
   { key: 'sampleEveryMs', flag: '--sample-every', valueName: 's', type: 'seconds', min: 100, default: defaults.sampleEveryMs, help: 'time between samples of the run (counts, rates, memory, GPU) in the job database and --metrics, in seconds, at least 0.1', sources: ['flag', 'job'], commands: runLike },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
