@@ -1,8 +1,8 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { BackendError } from '../errors.js';
 import { excerpt, invalidShape } from './check-completion-shape.js';
 import { mapStreamError } from './map-backend-error.js';
+import { readStreamLines } from './read-stream-lines.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,13 +20,9 @@ export interface AssembledOllamaStream {
  * ANSWER_INVALID_SHAPE; an `error` line fails the request as the server's error.
  */
 export async function assembleOllamaStream(body: Readable, chat: boolean, started: number, url: string): Promise<AssembledOllamaStream> {
-  // Decodes across chunk boundaries: a multi-byte character may be split between two reads.
-  const decoder = new StringDecoder('utf8');
   const pieces: string[] = [];
   let ttftMs: number | undefined;
   let last: Json | undefined;
-  let pending = '';
-  let start = '';
   const onLine = (line: string): void => {
     if (line === '') return;
     let object: Json;
@@ -43,18 +39,7 @@ export async function assembleOllamaStream(body: Readable, chat: boolean, starte
     }
     last = object;
   };
-  const onText = (text: string): void => {
-    if (start.length < 100) start += text.slice(0, 100);
-    pending += text;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) !== -1) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      onLine(line);
-    }
-  };
-  for await (const chunk of body) onText(decoder.write(chunk as Buffer));
-  onText(`${decoder.end()}\n`);
+  const start = await readStreamLines(body, onLine);
   if (last?.done !== true) throw invalidShape(url, chat ? '/api/chat' : '/api/generate', 'a stream that never said "done": true', start);
   const text = pieces.join('');
   const whole = chat ? { message: { ...((last.message as Json | undefined) ?? { role: 'assistant' }), content: text } } : { response: text };

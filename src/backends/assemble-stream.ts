@@ -1,9 +1,9 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { BackendError } from '../errors.js';
 import { mapStreamError } from './map-backend-error.js';
 import { excerpt, invalidShape } from './check-completion-shape.js';
 import type { PromptEndpoint } from './backend.js';
+import { readStreamLines } from './read-stream-lines.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,16 +22,12 @@ export interface AssembledStream {
  */
 export async function assembleStream(body: Readable, endpoint: PromptEndpoint, started: number, url: string): Promise<AssembledStream> {
   const chat = endpoint === '/v1/chat/completions';
-  // Decodes across chunk boundaries: a multi-byte character may be split between two reads.
-  const decoder = new StringDecoder('utf8');
   const pieces: string[] = [];
   let ttftMs: number | undefined;
   let finishReason: unknown = null;
   let first: Json | undefined;
   let usage: unknown;
   let timings: unknown;
-  let pending = '';
-  let start = '';
   let choices = 0;
   const onEvent = (data: string): void => {
     if (data === '[DONE]' || data === '') return;
@@ -59,18 +55,9 @@ export async function assembleStream(body: Readable, endpoint: PromptEndpoint, s
     }
     if (choice.finish_reason) finishReason = choice.finish_reason;
   };
-  const onText = (text: string): void => {
-    if (start.length < 100) start += text.slice(0, 100);
-    pending += text;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) !== -1) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      if (line.startsWith('data:')) onEvent(line.slice(5).trim());
-    }
-  };
-  for await (const chunk of body) onText(decoder.write(chunk as Buffer));
-  onText(`${decoder.end()}\n`);
+  const start = await readStreamLines(body, (line) => {
+    if (line.startsWith('data:')) onEvent(line.slice(5).trim());
+  });
   if (choices === 0) throw invalidShape(url, endpoint, 'a stream without any choice', start);
   const text = pieces.join('');
   const choice = chat
