@@ -6,6 +6,8 @@ import { defaults } from '../defaults.js';
 import { StoreError, UsageError } from '../errors.js';
 import { makeFolder } from '../util/make-folder.js';
 import { isProcessAlive } from './is-process-alive.js';
+import { KeptDatabaseLock } from './kept-database-lock.js';
+import type { LockOwner } from './store-records.js';
 import { networkFilesystemOf } from './network-filesystem.js';
 
 /** How a run keeps a job database that may sit on a network filesystem. */
@@ -24,6 +26,8 @@ export interface WorkingCopyOptions {
   readonly copyEveryMs?: number;
   /** Asks which filesystem a path is on (tests). @default statfs(2) */
   readonly filesystemOf?: (file: string) => string | undefined;
+  /** Who works on the copy: the kept database's lock file names it. @default this process, this host, no scheduler task */
+  readonly owner?: LockOwner;
 }
 
 /**
@@ -41,13 +45,18 @@ export class DatabaseWorkingCopy {
   readonly reason: string | undefined;
   readonly #db: string;
   readonly #folder: string | undefined;
+  readonly #lock: KeptDatabaseLock | undefined;
+  /** Set when the kept database's lock was taken over from a process that is gone. */
+  readonly tookOverFrom: LockOwner | undefined;
   /** How often the copy is written back, in milliseconds. */
   readonly copyEveryMs: number;
   #timer: NodeJS.Timeout | undefined;
   #copying: Promise<void> | undefined;
 
-  private constructor(db: string, local: string | undefined, reason: string | undefined, copyEveryMs: number) {
+  private constructor(db: string, local: string | undefined, reason: string | undefined, copyEveryMs: number, lock?: { readonly lock: KeptDatabaseLock; readonly tookOverFrom?: LockOwner }) {
     this.#db = db;
+    this.#lock = lock?.lock;
+    this.tookOverFrom = lock?.tookOverFrom;
     this.#folder = local === undefined ? undefined : path.dirname(local);
     this.path = local ?? db;
     this.reason = reason;
@@ -69,6 +78,8 @@ export class DatabaseWorkingCopy {
     }
     makeFolder(base);
     removeAbandonedCopies(base);
+    makeFolder(path.dirname(db));
+    const lock = KeptDatabaseLock.acquire(db, options.owner ?? { pid: process.pid, host: os.hostname() });
     const folder = mkdtempSync(path.join(base, `batch-db-${process.pid}-`));
     const local = path.join(folder, path.basename(db));
     try {
@@ -78,9 +89,10 @@ export class DatabaseWorkingCopy {
       }
     } catch (error) {
       rmSync(folder, { recursive: true, force: true });
+      lock.lock.release();
       throw new StoreError('STORE_UNAVAILABLE', `cannot copy the job database ${db} to ${folder}: ${(error as Error).message}; check both paths, or pass --local-copy never`, error);
     }
-    return new DatabaseWorkingCopy(db, local, network ?? 'asked for', copyEveryMs);
+    return new DatabaseWorkingCopy(db, local, network ?? 'asked for', copyEveryMs, lock);
   }
 
   /** Whether the run works on a copy. */
@@ -117,6 +129,7 @@ export class DatabaseWorkingCopy {
       await this.copyBack();
     } finally {
       rmSync(this.#folder as string, { recursive: true, force: true });
+      this.#lock?.release();
     }
   }
 

@@ -43,8 +43,8 @@ describe('--local-copy: a job database kept where SQLite is not safe', () => {
     await run.waitFor(/working on a copy on local disk/);
     const kept = path.join(home, 'copied.sqlite');
     await pollUntil(() => doneInKept(kept) >= 40, 'a copy written back with 40 answers');
-    // SQLite's WAL and shared memory never appear beside the kept file.
-    expect(readdirSync(home).filter((name) => name.startsWith('copied.sqlite'))).toEqual(['copied.sqlite']);
+    // SQLite's WAL and shared memory never appear beside the kept file; its lock does, while the run works on a copy.
+    expect(readdirSync(home).filter((name) => name.startsWith('copied.sqlite')).sort()).toEqual(['copied.sqlite', 'copied.sqlite.lock']);
     run.child.kill('SIGKILL');
     await run.done;
     const answeredBefore = sim.stats().completed;
@@ -59,8 +59,10 @@ describe('--local-copy: a job database kept where SQLite is not safe', () => {
     const resent = Object.values(stats.byPrompt).reduce((sum, n) => sum + (n - 1), 0);
     expect(resent).toBeLessThan(answeredBefore);
     expect(Object.keys(stats.byPrompt)).toHaveLength(300);
-    // The killed run's copy was removed by the next run; the finished run removed its own.
+    // The killed run's copy and lock were taken over by the next run; the finished run removed its own.
     expect(readdirSync(local)).toEqual([]);
+    expect(resumed.stderr).toMatch(/copied\.sqlite was left locked \(.*copied\.sqlite\.lock\) by pid \d+ on .*, which is gone; taking over/);
+    expect(readdirSync(home).filter((name) => name.startsWith('copied.sqlite'))).toEqual(['copied.sqlite']);
     const db = new Database(kept, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
     db.close();

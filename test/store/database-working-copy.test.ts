@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -85,6 +85,43 @@ describe('a job database on a network filesystem', () => {
 
   it('refuses a node-local folder that is on the network too, naming the fix', () => {
     expect(() => DatabaseWorkingCopy.open({ db: path.join(shared, 'x.sqlite'), env: { TMPDIR: path.join(shared, 'tmp') }, filesystemOf })).toThrow(/is on NFS too; set TMPDIR to a folder on a local disk/);
+  });
+});
+
+describe('the lock of a kept database worked on from copies', () => {
+  const db = (): string => path.join(shared, 'locked.sqlite');
+  const open = (owner: { pid: number; host: string; task?: string }, node: string): DatabaseWorkingCopy =>
+    DatabaseWorkingCopy.open({ db: db(), env: { TMPDIR: path.join(local, node) }, filesystemOf, owner });
+
+  it('stops a second node while the first works on its copy, and is gone once the first is done', async () => {
+    const first = open({ pid: process.pid, host: 'node-a' }, 'a');
+    expect(existsSync(`${db()}.lock`)).toBe(true);
+    // Another host: whether that process lives cannot be checked from here.
+    expect(() => open({ pid: 4242, host: 'node-b' }, 'b')).toThrow(/is being worked on by pid \d+ on host node-a .* remove .*locked\.sqlite\.lock if that process is gone/);
+    // This host, a live process.
+    expect(() => open({ pid: process.ppid, host: 'node-a' }, 'c')).toThrow(/JOB_LOCKED|is being worked on/);
+    await first.close();
+    expect(existsSync(`${db()}.lock`)).toBe(false);
+    const second = open({ pid: 4242, host: 'node-b' }, 'b');
+    expect(second.tookOverFrom).toBeUndefined();
+    await second.close();
+  });
+
+  it('is taken over from a dead process of this host, and by the same scheduler task on another node', async () => {
+    mkdirSync(shared, { recursive: true });
+    const dead = 2 ** 22 + 12345;
+    writeFileSync(`${db()}.lock`, JSON.stringify({ pid: dead, host: os.hostname(), at: 'then' }));
+    const mine = open({ pid: process.pid, host: os.hostname() }, 'a');
+    expect(mine.tookOverFrom).toEqual({ pid: dead, host: os.hostname() });
+    await mine.close();
+    expect(existsSync(`${db()}.lock`)).toBe(false);
+    // Killed outright on node-a: its lock stays; the same Slurm task requeued on node-b takes it, another task does not.
+    writeFileSync(`${db()}.lock`, JSON.stringify({ pid: 99, host: 'node-a', task: 'slurm:9_1' }));
+    expect(() => open({ pid: 8, host: 'node-c', task: 'slurm:9_2' }, 'c')).toThrow(/is being worked on by pid 99 on host node-a \(slurm:9_1\)/);
+    const requeued = open({ pid: 8, host: 'node-b', task: 'slurm:9_1' }, 'b');
+    expect(requeued.tookOverFrom).toEqual({ pid: 99, host: 'node-a', task: 'slurm:9_1' });
+    await requeued.close();
+    expect(existsSync(`${db()}.lock`)).toBe(false);
   });
 });
 

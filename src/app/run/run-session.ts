@@ -160,7 +160,10 @@ export class RunSession {
  */
 function openDatabase(options: RunSessionOptions): [CheckpointStore, DatabaseWorkingCopy] {
   const { located, notice } = options;
-  const workingCopy = DatabaseWorkingCopy.open({ db: located.db, mode: options.localCopy, copyEveryMs: options.localCopyEveryMs, env: options.env });
+  const owner = { pid: process.pid, host: os.hostname(), task: schedulerTaskId(options.env) };
+  const workingCopy = DatabaseWorkingCopy.open({ db: located.db, mode: options.localCopy, copyEveryMs: options.localCopyEveryMs, env: options.env, owner });
+  const from = workingCopy.tookOverFrom;
+  if (from !== undefined) notice?.(`job database ${located.db} was left locked (${located.db}.lock) by pid ${from.pid} on ${from.host}${from.task === undefined ? '' : ` (${from.task})`}, which is gone; taking over`);
   if (workingCopy.isCopy) {
     const where = workingCopy.reason === 'asked for' ? 'kept' : `on ${workingCopy.reason}`;
     notice?.(`job database ${located.db} is ${where}: working on a copy on local disk (${workingCopy.path}), written back every ${workingCopy.copyEveryMs / 1000} s and at the end`);
