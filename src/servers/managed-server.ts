@@ -4,12 +4,13 @@ import { ServerError } from '../errors.js';
 import { checkWholeNumber, optionError } from '../util/check-option.js';
 import { findFreePort } from './free-port.js';
 import { newServerApiKey, SERVER_API_KEY_VARIABLE } from './server-api-key.js';
-import { requestLocal } from './request-local.js';
 import { buildServerCommand, validateServerLaunch, type ServerLaunch } from './server-launcher.js';
 import { openServerLog, readLogSince, saysAddressInUse, type ServerLog } from './server-log.js';
 import { registerServer, unregisterServer, type RegisteredServer } from './server-registry.js';
 import { earlyExitError, startupTimeoutError, type StartErrorContext } from './server-start-errors.js';
 import { sendSignal, spawnReaped, type ExitOutcome, type ReapedProcess } from './spawn-reaped.js';
+import { waitForHealth } from './wait-for-health.js';
+import { warmUpServer } from './warm-up-server.js';
 import { defaults } from '../defaults.js';
 
 /** How a managed server ended. */
@@ -50,7 +51,6 @@ export interface ManagedServerOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-
 /** One spawn: a server on one port, under its reaper. */
 interface Attempt extends ReapedProcess {
   /** Size of the log before this spawn wrote to it. */
@@ -58,9 +58,6 @@ interface Attempt extends ReapedProcess {
   readonly port: number;
 }
 
-const HEALTH_POLL_TIMEOUT_MS = 2000;
-const FIRST_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 500;
 const REAPER_EXTRA_GRACE_MS = 2000;
 
 /**
@@ -153,13 +150,15 @@ export class ManagedServer implements RegisteredServer {
       const attempts = this.#options.portAttempts ?? 3;
       for (let n = 1; ; n += 1) {
         const attempt = await this.#spawn(log);
-        const outcome = await this.#waitForHealth(attempt, deadline, timeoutMs);
+        const outcome = await waitForHealth({ url: this.#url!, exited: attempt.exited, deadline });
         if (outcome === 'ready') break;
+        if (outcome === 'timed out') throw this.#timeoutError(attempt, timeoutMs, 'its /health never answered 200');
         const output = readLogSince(log.path, attempt.logOffset);
         if (saysAddressInUse(output) && n < attempts) continue;
         throw earlyExitError(this.#errorContext(output), outcome, { count: n, lastPort: attempt.port });
       }
-      await this.#warmUp(this.#attempt!, deadline, timeoutMs);
+      const names = { label: this.#label, modelPath: this.model, logPath: log.path };
+      await warmUpServer({ url: this.#url!, apiKey: this.apiKey, attempt: this.#attempt!, deadline, timeoutMs, names });
       this.#loadMs = performance.now() - startedAt;
       this.#state = 'ready';
     } catch (error) {
@@ -254,53 +253,6 @@ export class ManagedServer implements RegisteredServer {
     if (report) this.#options.onExit?.(exit);
   }
 
-  /** Resolves 'ready' on health 200, or how the process ended; throws on timeout. */
-  async #waitForHealth(attempt: Attempt, deadline: number, timeoutMs: number): Promise<'ready' | ExitOutcome> {
-    const exited = attempt.exited.then((outcome) => ({ exit: outcome }));
-    let backoffMs = FIRST_BACKOFF_MS;
-    for (;;) {
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) throw this.#timeoutError(attempt, timeoutMs, 'its /health never answered 200');
-      const probe = requestLocal(`${this.#url}/health`, { timeoutMs: Math.min(HEALTH_POLL_TIMEOUT_MS, remaining) }).then(
-        (res) => ({ status: res.statusCode }),
-        () => ({ status: 0 }),
-      );
-      const first = await Promise.race([exited, probe]);
-      if ('exit' in first) return first.exit;
-      if (first.status === 200) return 'ready';
-      // 503: loading; 0: not listening yet. Both mean wait.
-      const waited = await Promise.race([exited, delay(Math.min(backoffMs, Math.max(1, deadline - performance.now())))]);
-      if (waited !== undefined) return waited.exit;
-      backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
-    }
-  }
-
-  async #warmUp(attempt: Attempt, deadline: number, timeoutMs: number): Promise<void> {
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) throw this.#timeoutError(attempt, timeoutMs, 'it had no time left for the warm-up request');
-    const answer = requestLocal(`${this.#url}/v1/chat/completions`, {
-      method: 'POST',
-      json: { messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1, temperature: 0 },
-      timeoutMs: remaining,
-      headers: { authorization: `Bearer ${this.apiKey}` },
-    }).then(
-      (res) => ({ res }),
-      (error: Error) => ({ error }),
-    );
-    const first = await Promise.race([attempt.exited.then((exit) => ({ exit })), answer]);
-    if ('exit' in first) throw earlyExitError(this.#errorContext(readLogSince(this.#log!.path, attempt.logOffset)), first.exit, { count: 1, lastPort: attempt.port });
-    if ('error' in first) {
-      if (performance.now() >= deadline) throw this.#timeoutError(attempt, timeoutMs, 'its warm-up request did not finish');
-      throw new ServerError('SERVER_NOT_READY', `${this.#label} for model ${basename(this.model)} on ${this.#url} failed its warm-up request (${first.error.message}); see ${this.#log!.path}`, first.error);
-    }
-    if (first.res.statusCode !== 200) {
-      throw new ServerError(
-        'SERVER_NOT_READY',
-        `${this.#label} for model ${basename(this.model)} on ${this.#url} answered its warm-up request with status ${first.res.statusCode}: ${first.res.body.slice(0, 300)}; see ${this.#log!.path}`,
-      );
-    }
-  }
-
   #errorContext(output: string): StartErrorContext {
     return { label: this.#label, modelPath: this.model, logPath: this.#log!.path, output };
   }
@@ -324,8 +276,4 @@ export class ManagedServer implements RegisteredServer {
 /** The process group a server leads (it was spawned detached), as a kill() target. */
 function groupOf(pid: number | undefined): number | undefined {
   return pid === undefined ? undefined : -pid;
-}
-
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
 }
