@@ -19,7 +19,8 @@ describe('README, --help and the settings table agree', () => {
     const rows = settingRowsOf(command);
     const help = stdout.replace(/\s+/g, ' ');
     for (const row of rows) expect(help, row.flag).toContain(row.help.replace(/\s+/g, ' '));
-    const listed = [...stdout.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((match) => match[1]).filter((flag) => flag !== '--help');
+    // An option's line starts two spaces in; a wrapped help line that begins with a flag (`--retries)`) is further in.
+    const listed = [...stdout.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((match) => match[1]).filter((flag) => flag !== '--help');
     expect(listed).toEqual(rows.map((row) => row.flag));
   });
 
