@@ -54,9 +54,10 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       hardStop: io.hardStop,
       listener,
       notice,
-      onStart: async ({ pending, job: name, reading }) => {
+      onStart: async ({ pending, job: name, reading, deadlineAt }) => {
         notice(reading ? `job ${name}: ${pending} prompt(s) to send so far; reading the rest while sending` : `job ${name}: ${pending} prompt(s) to send`);
-        reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending, reading });
+        if (deadlineAt !== undefined) notice(`sending stops at ${new Date(deadlineAt).toString().slice(0, 21)} (--until/--for); \`batch resume\` continues after it`);
+        reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending, reading, deadlineAt });
         await reporter.start();
         listener.add(reporter);
       },
