@@ -43,10 +43,10 @@ describe('--until HH:MM', () => {
 
   it('is a wall-clock time, computed with local Date arithmetic, not 24 h of milliseconds (DST-agnostic)', () => {
     // Whatever the zone and its DST rules, the result shows 07:00 on the next day's local clock.
-    for (const month of [2, 9, 11]) {
-      const night = new Date(2026, month, 28, 22, 0);
-      const deadline = nextClockTime('07:00', night);
-      expect([deadline.getDate(), deadline.getHours(), deadline.getMinutes()]).toEqual([29, 7, 0]);
+    // The nights before the 2026 changes in Europe (29 Mar, 25 Oct) and the US (8 Mar, 1 Nov).
+    for (const [month, day] of [[2, 28], [9, 24], [2, 7], [9, 31], [11, 5]] as const) {
+      const deadline = nextClockTime('07:00', new Date(2026, month, day, 22, 0));
+      expect([deadline.getMonth(), deadline.getDate(), deadline.getHours(), deadline.getMinutes()]).toEqual([month === 9 && day === 31 ? 10 : month, month === 9 && day === 31 ? 1 : day + 1, 7, 0]);
     }
   });
 
