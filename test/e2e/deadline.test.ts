@@ -64,6 +64,9 @@ describe('a deadline a few seconds away (spawned CLI, slow simulated server)', (
       expect(result.stderr).toContain(message);
       expect(server.stats().requests).toBe(0);
       expect(existsSync(home)).toBe(false);
+      const dry = await runCliProcess(['run', file, '--dry-run', ...flags], { env: { BATCH_HOME: home } });
+      expect(dry.code).toBe(2);
+      expect(dry.stderr).toContain(message);
     } finally {
       await server.close();
     }

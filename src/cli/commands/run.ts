@@ -40,7 +40,9 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const job = await withSchedulerShard(given, io, notice);
   if (job.dryRun) {
     // Nothing is sent and nothing kept: no job, no database, no server.
-    const [{ dryRun }, { formatDryRunReport }] = await Promise.all([import('../../app/run/dry-run.js'), import('../../reporting/dry-run-report.js')]);
+    const [{ dryRun }, { formatDryRunReport }, { resolveDeadline }] = await Promise.all([import('../../app/run/dry-run.js'), import('../../reporting/dry-run-report.js'), import('../../app/run/resolve-deadline.js')]);
+    // A bad --until/--for is refused in a dry run too, as the real run would refuse it.
+    resolveDeadline(job, new Date());
     const report = await dryRun(job, { cwd: io.cwd, env: io.env, stdin: io.stdin, notice, perPrompt: json === true });
     io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatDryRunReport(report));
     return report.exitCode;
