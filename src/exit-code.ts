@@ -18,6 +18,11 @@ export const ExitCode = {
    * `--partial` writes the finished ones.
    */
   Incomplete: 5,
+  /**
+   * The deadline (`--until`, `--for`) came with prompts left: sending stopped, in-flight prompts
+   * finished within `--grace`, everything is checkpointed and `batch resume` continues.
+   */
+  Deadline: 6,
   /** Interrupted (Ctrl-C / SIGTERM). The job is checkpointed and resumable. */
   Interrupted: 130,
 } as const;

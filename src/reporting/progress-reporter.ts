@@ -3,7 +3,14 @@ import type { AppError } from '../errors.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
 import type { SchedulerListener } from '../scheduler/scheduler-listener.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
+import { formatClock, formatCount } from './deadline-summary.js';
 import { formatDuration } from './format-duration.js';
+
+/**
+ * Outcomes before the rate is trusted against the deadline: the first answers of a night come
+ * after model loads and cold caches, and a warning from them would cry wolf.
+ */
+const MIN_OUTCOMES_FOR_FIT = 10;
 
 export interface ProgressReporterOptions {
   /** Where progress goes (stderr: stdout stays clean for `--json`). */
@@ -18,6 +25,8 @@ export interface ProgressReporterOptions {
   readonly reading?: boolean;
   /** Status-line period when not on a terminal. @default 10000 */
   readonly intervalMs?: number;
+  /** When the run stops sending (`--until`, `--for`), epoch ms: the line shows the time left, and warns once when the ETA passes it. */
+  readonly deadlineAt?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -51,6 +60,8 @@ export class ProgressReporter implements SchedulerListener {
   #pausedLoading = false;
   #total: number;
   #reading: boolean;
+  /** Whether the "will not fit before the deadline" warning was given (once a run). */
+  #warnedFit = false;
 
   constructor(options: ProgressReporterOptions) {
     this.#options = options;
@@ -74,7 +85,7 @@ export class ProgressReporter implements SchedulerListener {
       const bar = new cliProgress.SingleBar(
         {
           stream: this.#options.stream as NodeJS.WritableStream,
-          format: '{paused} {bar} {percentage}% | {value}/{total}{reading} | {rps} req/s | {tps} tok/s | ETA {eta} | failed {failed} | in flight {inflight}',
+          format: '{paused} {bar} {percentage}% | {value}/{total}{reading} | {rps} req/s | {tps} tok/s | ETA {eta}{deadline} | failed {failed} | in flight {inflight}',
           hideCursor: true,
           clearOnComplete: false,
           fps: 5,
@@ -84,7 +95,10 @@ export class ProgressReporter implements SchedulerListener {
       bar.start(this.#total, 0, this.#payload());
       this.#bar = bar;
     } else {
-      this.#timer = setInterval(() => this.#options.stream.write(`${this.statusLine()}\n`), this.#options.intervalMs ?? 10_000);
+      this.#timer = setInterval(() => {
+        this.#options.stream.write(`${this.statusLine()}\n`);
+        this.#warnIfPastDeadline();
+      }, this.#options.intervalMs ?? 10_000);
       this.#timer.unref();
     }
   }
@@ -124,6 +138,25 @@ export class ProgressReporter implements SchedulerListener {
       this.#lastDraw = now;
       this.#bar.update(this.#finished, this.#payload());
     }
+    this.#warnIfPastDeadline();
+  }
+
+  /**
+   * Once a run, when the ETA passes the deadline: `batch: at this rate 800 of 2,000 prompts fit
+   * before 07:00`, so a night that will not finish is known while there is time to act.
+   */
+  #warnIfPastDeadline(): void {
+    const deadlineAt = this.#options.deadlineAt;
+    if (deadlineAt === undefined || this.#warnedFit || this.#options.quiet || this.#reading || this.#pausedSince !== undefined) return;
+    if (this.#finished < Math.min(MIN_OUTCOMES_FOR_FIT, this.#total)) return;
+    const now = this.#now();
+    const rps = this.#finished / Math.max(0.001, (now - this.#started) / 1000);
+    const leftS = Math.max(0, (deadlineAt - now) / 1000);
+    const remaining = this.#total - this.#finished;
+    if (rps <= 0 || remaining / rps <= leftS) return;
+    this.#warnedFit = true;
+    const fit = Math.min(this.#total, this.#finished + Math.floor(rps * leftS));
+    this.#options.stream.write(`${this.#bar ? '\n' : ''}batch: at this rate ${formatCount(fit)} of ${formatCount(this.#total)} prompts fit before ${formatClock(deadlineAt)}; the rest wait for \`batch resume\`\n`);
   }
 
   /**
@@ -135,7 +168,7 @@ export class ProgressReporter implements SchedulerListener {
     const total = this.#total;
     const pct = total === 0 ? 100 : Math.floor((this.#finished / total) * 100);
     const progress = this.#reading ? `${this.#finished}/${total}+ (reading)` : `${this.#finished}/${total} (${pct}%)`;
-    return `batch: ${p.paused === '' ? '' : `${p.paused} `}${progress} ${p.rps} req/s ${p.tps} tok/s failed ${p.failed} in flight ${p.inflight} retries ${this.#retries} ETA ${p.eta}`;
+    return `batch: ${p.paused === '' ? '' : `${p.paused} `}${progress} ${p.rps} req/s ${p.tps} tok/s failed ${p.failed} in flight ${p.inflight} retries ${this.#retries} ETA ${p.eta}${p.deadline}`;
   }
 
   stop(): void {
@@ -148,7 +181,7 @@ export class ProgressReporter implements SchedulerListener {
     }
   }
 
-  #payload(): { paused: string; rps: string; tps: string; eta: string; failed: number; inflight: number; reading: string } {
+  #payload(): { paused: string; rps: string; tps: string; eta: string; deadline: string; failed: number; inflight: number; reading: string } {
     const elapsedS = Math.max(0.001, (this.#now() - this.#started) / 1000);
     const rps = this.#finished / elapsedS;
     const remaining = this.#total - this.#finished;
@@ -158,6 +191,8 @@ export class ProgressReporter implements SchedulerListener {
       tps: (this.#tokens / elapsedS).toFixed(0),
       // No ETA while the total is unknown or every server is down.
       eta: rps > 0 && !this.#reading && this.#pausedSince === undefined ? formatDuration((remaining / rps) * 1000) : '?',
+      // ` | until 07:00 (3h 02m left)`: the deadline on the clock, and how far it is.
+      deadline: this.#options.deadlineAt === undefined ? '' : ` | until ${formatClock(this.#options.deadlineAt)} (${formatDuration(Math.max(0, this.#options.deadlineAt - this.#now()))} left)`,
       reading: this.#reading ? '+ reading' : '',
       failed: this.#failed,
       inflight: this.#inFlight,

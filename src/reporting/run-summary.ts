@@ -1,5 +1,6 @@
 import type { ModelLoadStats } from '../scheduler/router.js';
 import type { JobInsights } from './job-insights.js';
+import { formatDeadlineLine, type DeadlineSummary } from './deadline-summary.js';
 import { formatDuration } from './format-duration.js';
 import { formatInsightLines } from './format-job-insights.js';
 
@@ -43,6 +44,8 @@ export interface RunSummary {
   /** Share of answers that found their model already loaded, where the server reports it. */
   readonly warmStartRate?: number;
   readonly interrupted: boolean;
+  /** Set when the deadline (`--until`, `--for`) stopped the run with work left: what remains and how long it needs. */
+  readonly deadline?: DeadlineSummary;
   /** The command that continues this job, when work is left. */
   readonly resumeCommand?: string;
   /** The whole job after this run: per model and per server, loads, failures by code, memory, GPU and the idle-GPU warning. */
@@ -75,7 +78,8 @@ export function formatRunSummary(s: RunSummary): string {
   if (s.warmStartRate !== undefined) lines.push(`  warm starts: ${(s.warmStartRate * 100).toFixed(0)}%`);
   if (s.insights !== undefined) lines.push(...formatInsightLines(s.insights, `batch report ${s.job}`).map((line) => `  ${line}`));
   lines.push(`  output: ${s.output}`, `  database: ${s.database}`);
-  if (s.interrupted) lines.push(`interrupted: nothing is lost; continue with: ${s.resumeCommand ?? `batch resume ${s.job}`}`);
+  if (s.deadline !== undefined) lines.push(formatDeadlineLine(s.deadline, s.resumeCommand ?? `batch resume ${s.job}`));
+  else if (s.interrupted) lines.push(`interrupted: nothing is lost; continue with: ${s.resumeCommand ?? `batch resume ${s.job}`}`);
   else if (s.resumeCommand) lines.push(`to continue: ${s.resumeCommand}`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,11 @@ export interface ExitFacts {
   readonly serversDown: boolean;
   /** Stopped by Ctrl-C (or the caller's soft stop). */
   readonly interrupted: boolean;
+  /**
+   * The deadline (`--until`, `--for`) stopped the run with work left: prompts to send, or inputs
+   * not all read. A deadline that came when nothing was left decides nothing. @default false
+   */
+  readonly deadlineReached?: boolean;
   /** Prompts failed, and prompts still to send, after the run. */
   readonly failed: number;
   readonly pending: number;
@@ -23,8 +28,8 @@ export interface ExitDecision {
 
 /**
  * The exit-code decision, pure: an environment failure (the store, every server down) comes first,
- * then an interruption, then prompts that failed or were left; else success. A job is `failed`
- * only when nothing is left to send; anything else short of success can be continued.
+ * then an interruption (Ctrl-C), then a deadline that left work, then prompts that failed or were
+ * left; else success. A job is `failed` only when nothing is left to send; anything else short of success can be continued.
  */
 export function decideExit(facts: ExitFacts): ExitDecision {
   const exitCode =
@@ -32,10 +37,12 @@ export function decideExit(facts: ExitFacts): ExitDecision {
       ? ExitCode.Environment
       : facts.interrupted
         ? ExitCode.Interrupted
-        : facts.failed > 0 || facts.pending > 0
-          ? ExitCode.PromptsFailed
-          : ExitCode.Ok;
+        : facts.deadlineReached === true
+          ? ExitCode.Deadline
+          : facts.failed > 0 || facts.pending > 0
+            ? ExitCode.PromptsFailed
+            : ExitCode.Ok;
   const jobState = exitCode === ExitCode.Ok ? 'done' : exitCode === ExitCode.PromptsFailed && facts.pending === 0 ? 'failed' : 'interrupted';
-  const resume = facts.pending > 0 || facts.interrupted ? 'continue' : facts.failed > 0 ? 'retry-failed' : undefined;
+  const resume = facts.pending > 0 || facts.interrupted || facts.deadlineReached === true ? 'continue' : facts.failed > 0 ? 'retry-failed' : undefined;
   return { exitCode, jobState, resume };
 }

@@ -35,6 +35,8 @@ export interface DispatchOptions {
   /** Called just before the first request: from then on the job stays, whatever happens. */
   readonly onDispatch: () => void;
   readonly context: RunJobContext;
+  /** When the run stops sending (`--until`, `--for`), epoch ms, told to `onStart` for the progress line. */
+  readonly deadlineAt?: number;
 }
 
 /** What dispatch leaves for the end of the run. */
@@ -139,7 +141,7 @@ async function send(options: DispatchOptions, settings: RunSettings, advice: Sav
   const { workers, gate } = planRequestGate(plan.target, settings, router.capacity, advice);
   await ingest.readyToDispatch();
   const pending = ingest.pending(options.before.pending);
-  await context.onStart?.({ pending, job: plan.job, reading: ingest.reading });
+  await context.onStart?.({ pending, job: plan.job, reading: ingest.reading, deadlineAt: options.deadlineAt });
   const telemetry = await startRunTelemetry({ store, job: plan.job, jobId, runId: options.runId, pending, metricsPath: plan.given.metrics, metricsListen: plan.given.metricsListen, intervalMs: settings.sampleEveryMs, env: context.env, notice: context.notice });
   opened.telemetry = telemetry;
   // Told of the total as it grows while the inputs are read.

@@ -33,9 +33,10 @@ export interface RunJobContext {
   readonly listener?: SchedulerListener;
   /**
    * Called before the first prompt is sent, with the number to send. `reading`: the inputs are
-   * still being read, and `onTotal` tells how the number grows.
+   * still being read, and `onTotal` tells how the number grows. `deadlineAt`: when the run stops
+   * sending (`--until`, `--for`), epoch ms.
    */
-  readonly onStart?: (info: { readonly pending: number; readonly job: string; readonly reading?: boolean }) => void | Promise<void>;
+  readonly onStart?: (info: { readonly pending: number; readonly job: string; readonly reading?: boolean; readonly deadlineAt?: number }) => void | Promise<void>;
   /** The number of prompts to send grew (inputs read while sending), or reading ended. */
   readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
   readonly notice?: (line: string) => void;

@@ -9,8 +9,10 @@ import { resumeCommand } from '../job/resume-command.js';
 import { checkModelIdentities } from './check-model-identities.js';
 import { decideExit } from './decide-exit.js';
 import { dispatchRun, type DispatchResult } from './run-dispatch.js';
+import { RunDeadline } from './run-deadline.js';
 import { RunIngest } from './run-ingest.js';
 import type { RunJobContext, RunJobOptions } from './run-job-options.js';
+import { resolveDeadline } from './resolve-deadline.js';
 import { locateRun, planRun, type RunPlan } from './run-plan.js';
 import { RunSession } from './run-session.js';
 import { settleWork, type SettledWork } from './settle-work.js';
@@ -26,6 +28,8 @@ export type { RunJobContext, RunJobOptions } from './run-job-options.js';
  * A run refused before it sent anything leaves no job behind (and no database it created).
  */
 export async function runJob(options: RunJobOptions, context: RunJobContext): Promise<RunSummary> {
+  // A bad --until/--for is refused before anything is opened; the clock starts now.
+  const deadlineAt = resolveDeadline(options, new Date());
   const location = locateRun(options, context);
   const { located, home } = location;
   const resumeWith = (retryFailed: boolean): string => resumeCommand({ job: located.job, db: located.db, defaultDb: jobDbPath(home, located.job), retryFailed });
@@ -46,15 +50,22 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     if (plan.target.kind === 'managed') {
       await checkModelIdentities({ store, jobId: job.id, jobName: plan.job, models: plan.target.models, accept: options.acceptModelChange === true, notice: context.notice });
     }
-    const ingest = new RunIngest({ store, plan, jobId: job.id, cache: options.cache === true, context });
-    // Nothing may write the store once it closes.
-    session.beforeFailure(() => ingest.stop());
-    await ingest.start();
-    session.ingested = ingest.complete;
-    const work = settleWork({ store, plan, jobId: job.id, isNewJob: job.isNew, ingest, retryFailed: options.retryFailed === true, cache: options.cache === true, notice: context.notice });
-    const dispatched = await dispatchRun({ store, plan, home, jobId: job.id, runId, ingest, before: work.before, onDispatch: () => session.markDispatched(), context });
-    session.ingested = ingest.complete;
-    return endRun({ session, plan, job, ingest, work, dispatched, softStop: context.softStop, resumeWith });
+    // The deadline is a soft stop of its own: reading and sending stop at it as at a Ctrl-C.
+    const deadline = deadlineAt === undefined ? undefined : new RunDeadline(deadlineAt, context.softStop);
+    const runContext: RunJobContext = deadline === undefined ? context : { ...context, softStop: deadline.signal };
+    try {
+      const ingest = new RunIngest({ store, plan, jobId: job.id, cache: options.cache === true, context: runContext });
+      // Nothing may write the store once it closes.
+      session.beforeFailure(() => ingest.stop());
+      await ingest.start();
+      session.ingested = ingest.complete;
+      const work = settleWork({ store, plan, jobId: job.id, isNewJob: job.isNew, ingest, retryFailed: options.retryFailed === true, cache: options.cache === true, notice: context.notice });
+      const dispatched = await dispatchRun({ store, plan, home, jobId: job.id, runId, ingest, before: work.before, onDispatch: () => session.markDispatched(), context: runContext, deadlineAt });
+      session.ingested = ingest.complete;
+      return endRun({ session, plan, job, ingest, work, dispatched, softStop: context.softStop, deadline, resumeWith });
+    } finally {
+      deadline?.stop();
+    }
   });
 }
 
@@ -65,7 +76,9 @@ interface EndRunOptions {
   readonly ingest: RunIngest;
   readonly work: SettledWork;
   readonly dispatched: DispatchResult;
+  /** The caller's soft stop (Ctrl-C), apart from the deadline. */
   readonly softStop?: AbortSignal;
+  readonly deadline?: RunDeadline;
   readonly resumeWith: (retryFailed: boolean) => string;
 }
 
@@ -90,8 +103,10 @@ async function endRun(options: EndRunOptions): Promise<RunSummary> {
   const insights = readInsights(store, job);
   // The whole file again only when the one that grew could not be completed (see OutputAppender).
   await finishRunOutput(store, job.id, plan.out, dispatched.output);
-  const interrupted = scheduled?.stoppedBy === 'interrupt' || (options.softStop?.aborted ?? false);
-  const decision = decideExit({ storeFailed: storeError !== undefined, serversDown: downError !== undefined, interrupted, failed: after.failed, pending: after.pending });
+  // The deadline, not a Ctrl-C, stopped a run that had work left (prompts, or inputs not all read).
+  const deadlineReached = options.deadline?.reached === true && options.softStop?.aborted !== true && (after.pending > 0 || !options.ingest.complete);
+  const interrupted = !deadlineReached && (scheduled?.stoppedBy === 'interrupt' || (options.softStop?.aborted ?? false));
+  const decision = decideExit({ storeFailed: storeError !== undefined, serversDown: downError !== undefined, interrupted, deadlineReached, failed: after.failed, pending: after.pending });
   session.exitCode = decision.exitCode;
   store.setJobState(job.id, decision.jobState);
   const summary = summarizeRun({
@@ -108,6 +123,7 @@ async function endRun(options: EndRunOptions): Promise<RunSummary> {
     wallMs: scheduled?.wallMs ?? Date.now() - dispatched.startedAt,
     modelLoads: dispatched.modelLoads,
     interrupted,
+    deadline: deadlineReached && options.deadline !== undefined ? { at: options.deadline.at, inputsLeft: !options.ingest.complete } : undefined,
     resumeCommand: decision.resume === undefined ? undefined : resumeWith(decision.resume === 'retry-failed'),
     insights,
   });

@@ -1,3 +1,4 @@
+import { summarizeDeadline } from '../../reporting/deadline-summary.js';
 import type { RunSummary } from '../../reporting/run-summary.js';
 import type { RunStatisticsSummary } from '../../reporting/run-statistics.js';
 import type { ModelLoadStats } from '../../scheduler/router.js';
@@ -23,6 +24,8 @@ export interface RunFacts {
   readonly wallMs: number;
   readonly modelLoads: readonly ModelLoadStats[];
   readonly interrupted: boolean;
+  /** Set when the deadline stopped the run with work left: when it was (epoch ms), and whether inputs were left unread. */
+  readonly deadline?: { readonly at: number; readonly inputsLeft: boolean };
   readonly resumeCommand: string | undefined;
   /** The job's insights after the run (per model and server, loads, memory, GPU); undefined when they could not be read. */
   readonly insights?: JobInsights;
@@ -32,6 +35,8 @@ export interface RunFacts {
 export function summarizeRun(facts: RunFacts): RunSummary {
   const { after, before, ingest, scheduled, wallMs } = facts;
   const perSecond = (count: number): number => (scheduled && wallMs > 0 ? (count / wallMs) * 1000 : 0);
+  const requestsPerSecond = perSecond((scheduled?.done ?? 0) + (scheduled?.failed ?? 0));
+  const pending = after.pending + after.running;
   return {
     job: facts.job,
     database: facts.database,
@@ -40,7 +45,7 @@ export function summarizeRun(facts: RunFacts): RunSummary {
     total: after.total,
     done: after.done,
     failed: after.failed,
-    pending: after.pending + after.running,
+    pending,
     alreadyDone: ingest?.alreadyDone ?? before.done - facts.cached,
     changed: ingest?.changed ?? 0,
     invalid: ingest?.invalid ?? 0,
@@ -51,7 +56,7 @@ export function summarizeRun(facts: RunFacts): RunSummary {
     failedThisRun: scheduled?.failed ?? 0,
     retries: scheduled?.retries ?? 0,
     wallMs,
-    requestsPerSecond: perSecond((scheduled?.done ?? 0) + (scheduled?.failed ?? 0)),
+    requestsPerSecond,
     completionTokens: scheduled?.completionTokens ?? 0,
     completionTokensPerSecond: perSecond(scheduled?.completionTokens ?? 0),
     latencyMs: scheduled?.latencyMs ?? {},
@@ -59,6 +64,7 @@ export function summarizeRun(facts: RunFacts): RunSummary {
     modelLoads: facts.modelLoads,
     warmStartRate: scheduled && scheduled.loadReported > 0 ? scheduled.warmStarts / scheduled.loadReported : undefined,
     interrupted: facts.interrupted,
+    ...(facts.deadline === undefined ? {} : { deadline: summarizeDeadline(facts.deadline.at, pending, facts.deadline.inputsLeft, requestsPerSecond) }),
     resumeCommand: facts.resumeCommand,
     ...(facts.insights === undefined ? {} : { insights: facts.insights }),
   };

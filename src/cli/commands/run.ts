@@ -40,7 +40,9 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
   const job = await withSchedulerShard(given, io, notice);
   if (job.dryRun) {
     // Nothing is sent and nothing kept: no job, no database, no server.
-    const [{ dryRun }, { formatDryRunReport }] = await Promise.all([import('../../app/run/dry-run.js'), import('../../reporting/dry-run-report.js')]);
+    const [{ dryRun }, { formatDryRunReport }, { resolveDeadline }] = await Promise.all([import('../../app/run/dry-run.js'), import('../../reporting/dry-run-report.js'), import('../../app/run/resolve-deadline.js')]);
+    // A bad --until/--for is refused in a dry run too, as the real run would refuse it.
+    resolveDeadline(job, new Date());
     const report = await dryRun(job, { cwd: io.cwd, env: io.env, stdin: io.stdin, notice, perPrompt: json === true });
     io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatDryRunReport(report));
     return report.exitCode;
@@ -54,9 +56,10 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       hardStop: io.hardStop,
       listener,
       notice,
-      onStart: async ({ pending, job: name, reading }) => {
+      onStart: async ({ pending, job: name, reading, deadlineAt }) => {
         notice(reading ? `job ${name}: ${pending} prompt(s) to send so far; reading the rest while sending` : `job ${name}: ${pending} prompt(s) to send`);
-        reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending, reading });
+        if (deadlineAt !== undefined) notice(`sending stops at ${new Date(deadlineAt).toString().slice(0, 21)} (--until/--for); \`batch resume\` continues after it`);
+        reporter = new ProgressReporter({ stream: io.stderr, isTTY: io.isTTY, quiet, total: pending, reading, deadlineAt });
         await reporter.start();
         listener.add(reporter);
       },

@@ -16,6 +16,11 @@ const cases: ReadonlyArray<readonly [string, Partial<ExitFacts>, number, ExitDec
   ['the store failed after the last answer', { storeFailed: true }, 3, 'interrupted', undefined],
   ['every server down past --max-down', { serversDown: true, pending: 9 }, 3, 'interrupted', 'continue'],
   ['a store failure outranks an interruption', { storeFailed: true, interrupted: true, failed: 1 }, 3, 'interrupted', 'continue'],
+  ['the deadline left prompts to send', { deadlineReached: true, pending: 7 }, 6, 'interrupted', 'continue'],
+  ['the deadline left prompts and failures', { deadlineReached: true, pending: 7, failed: 2 }, 6, 'interrupted', 'continue'],
+  ['the deadline left inputs unread (the run decides deadlineReached)', { deadlineReached: true }, 6, 'interrupted', 'continue'],
+  ['a Ctrl-C outranks the deadline', { interrupted: true, deadlineReached: true, pending: 3 }, 130, 'interrupted', 'continue'],
+  ['a store failure outranks the deadline', { storeFailed: true, deadlineReached: true, pending: 3 }, 3, 'interrupted', 'continue'],
   ['servers down outrank failed prompts', { serversDown: true, failed: 4 }, 3, 'interrupted', 'retry-failed'],
 ];
 
