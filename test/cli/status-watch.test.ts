@@ -57,7 +57,7 @@ describe('batch status JOB --watch', () => {
     expect(lines[0]).toMatchObject({ job: 'night', state: 'done', counts: { done: 40, total: 40 } });
   });
 
-  it('refuses a job that does not exist, and an interval above an hour', async () => {
+  it('refuses a job that does not exist, an interval above an hour, and --interval without --watch', async () => {
     const home = path.join(dir, 'home');
     const missing = await runCliInProcess(['status', 'nosuch', '--watch'], { env: { BATCH_HOME: home } });
     expect(missing.code).toBe(2);
@@ -65,6 +65,9 @@ describe('batch status JOB --watch', () => {
     const long = await runCliInProcess(['status', 'night', '--watch', '--interval', '7200'], { env: { BATCH_HOME: home } });
     expect(long.code).toBe(2);
     expect(long.stderr).toContain('--interval 7200: expected at most 3600 seconds');
+    const alone = await runCliInProcess(['status', 'night', '--interval', '5'], { env: { BATCH_HOME: home } });
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--interval 5: the interval is between refreshes of --watch; add --watch');
   });
 });
 

@@ -139,7 +139,7 @@ export const settingsTable = [
   { key: 'sampleEveryMs', flag: '--sample-every', valueName: 's', type: 'seconds', min: 100, default: defaults.sampleEveryMs, help: 'time between samples of the run (counts, rates, memory, GPU) in the job database and --metrics, in seconds, at least 0.1', sources: ['flag', 'job'], commands: runLike },
   // `batch status --watch`.
   { key: 'watch', flag: '--watch', type: 'boolean', default: false, help: 'refresh a compact live view of the job until it ends (exit 0 done, 4 failed prompts, 130 interrupted) or Ctrl-C; read-only, so it watches a run in another terminal', sources: ['flag'], commands: ['status'] },
-  { key: 'intervalMs', flag: '--interval', valueName: 's', type: 'seconds', min: 100, default: 2000, help: 'with --watch: seconds between refreshes, 0.1 to 3600', sources: ['flag'], commands: ['status'] },
+  { key: 'intervalMs', flag: '--interval', valueName: 's', type: 'seconds', min: 100, default: defaults.intervalMs, help: 'with --watch: seconds between refreshes, 0.1 to 3600', sources: ['flag'], commands: ['status'] },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
   { key: 'measure', flag: '--measure', type: 'boolean', default: false, help: 'measure throughput at concurrency 1, 2, 4, … and recommend the knee', sources: ['flag'], commands: ['optimize'] },

@@ -1,6 +1,6 @@
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { parseJobConfig } from '../../app/job/job-config.js';
 import { jobSettingsFlags } from '../../app/job/job-settings-flags.js';
 import { readJobInsights } from '../../reporting/job-insights.js';
@@ -31,6 +31,7 @@ const supersededShown = 20;
  */
 export async function statusCommand(options: StatusCommandOptions, io: CliIo): Promise<number> {
   if (options.watch === true) return (await import('./watch-status.js')).watchStatus(options, io);
+  if (options.intervalMs !== undefined) throw new UsageError(`--interval ${options.intervalMs / 1000}: the interval is between refreshes of --watch; add --watch`);
   const { store, job } = await openExistingJob(options, io);
   try {
     const stats = store.jobStats(job.id);

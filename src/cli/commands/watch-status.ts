@@ -1,5 +1,6 @@
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
+import { defaults } from '../../defaults.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { buildWatchView, formatWatchLine, formatWatchView, watchPointOf, type WatchPoint, type WatchView } from '../../reporting/watch-view.js';
 import type { JobState } from '../../store/store-records.js';
@@ -53,7 +54,7 @@ function exitCodeOf(state: Exclude<JobState, 'running'>): number {
  * stops watching (the CLI maps it to 130). The job is never touched.
  */
 export async function watchStatus(options: WatchStatusOptions, io: CliIo, clock: WatchClock = realClock): Promise<number> {
-  const intervalMs = options.intervalMs ?? 2000;
+  const intervalMs = options.intervalMs ?? defaults.intervalMs;
   if (intervalMs > maxIntervalMs) {
     throw new UsageError(`--interval ${intervalMs / 1000}: expected at most ${maxIntervalMs / 1000} seconds between refreshes; give a shorter --interval`);
   }
