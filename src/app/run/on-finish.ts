@@ -20,6 +20,8 @@ export interface RunOnFinishOptions {
   readonly stderr: NodeJS.WritableStream;
   /** Killed (its whole process group) after this long. @default 60000 */
   readonly timeoutMs?: number;
+  /** Killed when this aborts while it runs (a second Ctrl-C: the user wants `batch` gone). */
+  readonly stop?: AbortSignal;
 }
 
 /**
@@ -36,29 +38,46 @@ export async function runOnFinish(options: RunOnFinishOptions): Promise<void> {
     const child = spawn('/bin/sh', ['-c', options.command], { cwd: options.keys.cwd, env: onFinishEnv(options.env, options.facts, options.keys), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.on('data', (chunk: Buffer) => options.stderr.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => options.stderr.write(chunk));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let killedBy: string | undefined;
+    const kill = (why: string): void => {
+      killedBy ??= why;
       try {
         process.kill(-(child.pid ?? 0), 'SIGKILL');
       } catch {
         child.kill('SIGKILL');
       }
-    }, timeoutMs);
-    child.on('error', (error) => {
+    };
+    const timer = setTimeout(() => kill(`ran past ${timeoutMs / 1000} s and was killed`), timeoutMs);
+    const onStop = (): void => kill('was killed by a second Ctrl-C');
+    // Already stopped before it began: the bound still ends it, and the message is still sent.
+    if (options.stop?.aborted === false) options.stop.addEventListener('abort', onStop, { once: true });
+    const settle = (): void => {
       clearTimeout(timer);
+      options.stop?.removeEventListener('abort', onStop);
+    };
+    child.on('error', (error) => {
+      settle();
       fail(`could not start: ${error.message}`);
       resolve();
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) fail(`ran past ${timeoutMs / 1000} s and was killed`);
+      settle();
+      if (killedBy !== undefined) fail(killedBy);
       else if (signal !== null) fail(`was killed by ${signal}`);
       else if (code === 127) fail('exited with 127: command not found (check its spelling and PATH)');
       else if (code !== 0) fail(`exited with ${code}`);
       resolve();
     });
   });
+}
+
+/** What `withOnFinish` runs the command with. */
+export interface OnFinishIo {
+  /** `batch`'s environment (`onFinishEnv` makes the command's from it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stderr: NodeJS.WritableStream;
+  /** A second Ctrl-C: kills the command. */
+  readonly stop?: AbortSignal;
 }
 
 /** What a run tells the on-finish step as it goes (see `withOnFinish`). */
@@ -74,7 +93,8 @@ export interface RunEndTracker {
  * began sending (servers down, the store, anything else); a run refused before that runs nothing.
  * The run's result, or its error, is passed on unchanged.
  */
-export async function withOnFinish(env: Readonly<Record<string, string | undefined>>, stderr: NodeJS.WritableStream, run: (end: RunEndTracker) => Promise<RunSummary>): Promise<RunSummary> {
+export async function withOnFinish(io: OnFinishIo, run: (end: RunEndTracker) => Promise<RunSummary>): Promise<RunSummary> {
+  const { env, stderr, stop } = io;
   const end: RunEndTracker = { dispatched: false };
   let summary: RunSummary;
   try {
@@ -85,7 +105,7 @@ export async function withOnFinish(env: Readonly<Record<string, string | undefin
       const outcome: RunOutcome = (error as { code?: unknown }).code === 'ALL_SERVERS_DOWN' ? 'servers-down' : 'error';
       const exitCode = error instanceof AppError ? error.exitCode : 1;
       const facts: OnFinishFacts = { ...planned, outcome, exitCode, counts: readCounts(planned.database, planned.job) };
-      await runOnFinish({ command: planned.command, facts, env, keys: planned.keys, stderr });
+      await runOnFinish({ command: planned.command, facts, env, keys: planned.keys, stderr, stop });
     }
     throw error;
   }
@@ -93,7 +113,7 @@ export async function withOnFinish(env: Readonly<Record<string, string | undefin
   if (planned?.command !== undefined) {
     const outcome: RunOutcome = summary.exitCode === 0 ? 'done' : summary.exitCode === 130 ? 'interrupted' : 'failed';
     const { done, failed, pending, total } = summary;
-    await runOnFinish({ command: planned.command, facts: { ...planned, outcome, exitCode: summary.exitCode, counts: { done, failed, pending, total } }, env, keys: planned.keys, stderr });
+    await runOnFinish({ command: planned.command, facts: { ...planned, outcome, exitCode: summary.exitCode, counts: { done, failed, pending, total } }, env, keys: planned.keys, stderr, stop });
   }
   return summary;
 }

@@ -41,7 +41,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     localCopyEveryMs: options.localCopyEveryMs,
   };
   // `--on-finish` when the run ends (on-finish.ts): it learns the plan and whether anything was sent.
-  return withOnFinish(context.env, context.stderr ?? process.stderr, (end) => RunSession.run(sessionOptions, async (session) => {
+  return withOnFinish({ env: context.env, stderr: context.stderr ?? process.stderr, stop: context.hardStop }, (end) => RunSession.run(sessionOptions, async (session) => {
     const plan = await planRun(session.existingJob(), location, options, context);
     end.planned = onFinishPlan(plan, jobDbPath(home, plan.job), context.cwd);
     const { store } = session;

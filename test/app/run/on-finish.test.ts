@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../src/errors.js';
+import { pollUntil } from '../../helpers/poll-until.js';
 import { runOnFinish, withOnFinish } from '../../../src/app/run/on-finish.js';
 import type { OnFinishFacts } from '../../../src/app/run/on-finish-env.js';
 import type { RunSummary } from '../../../src/reporting/run-summary.js';
@@ -30,13 +31,23 @@ describe('runOnFinish', () => {
     await runOnFinish({ command: 'sleep 30 & sleep 30', facts, env: process.env, keys: { cwd: dir }, stderr: err.stream, timeoutMs: 200 });
     expect(err.text()).toContain(`--on-finish "sleep 30 & sleep 30" ran past 0.2 s and was killed; the run's exit code (0) is unchanged`);
   });
+
+  it('kills the command at a second Ctrl-C', async () => {
+    const err = capture();
+    const stop = new AbortController();
+    const running = runOnFinish({ command: 'echo started; sleep 30', facts, env: process.env, keys: { cwd: dir }, stderr: err.stream, stop: stop.signal });
+    await pollUntil(() => err.text().includes('started'), 'the command started');
+    stop.abort();
+    await running;
+    expect(err.text()).toContain('was killed by a second Ctrl-C');
+  });
 });
 
 describe('withOnFinish', () => {
   it('tells of every server down (servers-down) with the database\'s counts unreadable left empty, and passes the error on', async () => {
     const file = path.join(dir, 'down.env');
     const down = new AppError('ALL_SERVERS_DOWN', 'every server stayed down');
-    const run = withOnFinish(process.env, capture().stream, async (end) => {
+    const run = withOnFinish({ env: process.env, stderr: capture().stream }, async (end) => {
       end.planned = { command: `env > ${file}`, job: 'j', output: '/o.jsonl', database: path.join(dir, 'none.sqlite'), defaultDatabase: '/x', keys: { cwd: dir } };
       end.dispatched = true;
       throw down;
@@ -50,7 +61,7 @@ describe('withOnFinish', () => {
 
   it('runs nothing when the run fails before it sent anything', async () => {
     const file = path.join(dir, 'refused.env');
-    const run = withOnFinish(process.env, capture().stream, async (end) => {
+    const run = withOnFinish({ env: process.env, stderr: capture().stream }, async (end) => {
       end.planned = { command: `env > ${file}`, job: 'j', output: '/o', database: '/d', defaultDatabase: '/d', keys: { cwd: dir } };
       throw new AppError('MODEL_CHANGED', 'changed');
     });
@@ -61,7 +72,7 @@ describe('withOnFinish', () => {
   it('passes the summary on unchanged when the command fails', async () => {
     const summary = { exitCode: 4, done: 1, failed: 1, pending: 0, total: 2 } as RunSummary;
     const err = capture();
-    const result = await withOnFinish(process.env, err.stream, async (end) => {
+    const result = await withOnFinish({ env: process.env, stderr: err.stream }, async (end) => {
       end.planned = { command: 'exit 3', job: 'j', output: '/o', database: '/d', defaultDatabase: '/d', keys: { cwd: dir } };
       return summary;
     });
