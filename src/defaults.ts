@@ -36,4 +36,6 @@ export const defaults = {
   localCopy: 'auto',
   /** `--local-copy-every`: `WorkingCopyOptions.copyEveryMs`. */
   localCopyEveryMs: 60_000,
+  /** `batch status --interval`: `WatchStatusOptions.intervalMs`. */
+  intervalMs: 2000,
 } as const;

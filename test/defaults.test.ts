@@ -42,6 +42,7 @@ const shared: readonly SharedOption[] = [
   { option: 'app/run/run-bench.ts#RunBenchOptions.requests', command: 'bench', key: 'requests' },
   { option: 'app/run/run-bench.ts#RunBenchOptions.maxTokens', command: 'bench', key: 'maxTokens' },
   { option: 'app/run/run-bench.ts#RunBenchOptions.job', command: 'bench', key: 'job' },
+  { option: 'cli/commands/watch-status.ts#WatchStatusOptions.intervalMs', command: 'status', key: 'intervalMs' },
 ];
 
 function source(file: string): string {

@@ -10,6 +10,7 @@ import { computeJobStats, type JobStats } from './job-stats.js';
 import type { ModelIdentity } from '../models/model-identity.js';
 import { readModelIdentities } from './model-identities.js';
 import { toJobRecord, type JobRow } from './job-row.js';
+import { readWatchActivity, type WatchFacts } from './watch-facts.js';
 import { openDatabase } from './open-database.js';
 import type { FinishedItemsOptions, JobRecord, JobSummary, PendingItemsOptions, PendingModel, StatusCounts, SupersededItem } from './store-records.js';
 
@@ -175,6 +176,19 @@ export class JobReader {
   /** Everything `batch report` shows about a job, as stored facts, read in one transaction. */
   reportFacts(jobId: number): JobReportFacts {
     return this.#live(jobId, readReportFacts(this.#db, jobId));
+  }
+
+  /**
+   * What `batch status --watch` shows at one refresh: the job's state and counts by the liveness
+   * rule, its newest failures, its servers' activity and its newest sample, read in one transaction.
+   */
+  watchFacts(name: string): WatchFacts | undefined {
+    return this.#db.transaction((): WatchFacts | undefined => {
+      const job = this.getJob(name);
+      if (job === undefined) return undefined;
+      const counts = liveCounts(this.countByStatus(job.id), job.state);
+      return { job: job.name, state: job.state, counts, ...readWatchActivity(this.#db, job.id) };
+    })();
   }
 
   /** The identities of the model files the job recorded, by path (none before they were kept). */

@@ -40,6 +40,8 @@ export interface RunJobContext {
   /** The number of prompts to send grew (inputs read while sending), or reading ended. */
   readonly onTotal?: (info: { readonly pending: number; readonly reading: boolean }) => void;
   readonly notice?: (line: string) => void;
+  /** Where `--on-finish`'s output and failures go (`--quiet` does not hide them). @default process.stderr */
+  readonly stderr?: NodeJS.WritableStream;
   /** The command line, recorded with the run (secrets scrubbed). @default process.argv.slice(2) */
   readonly argv?: readonly string[];
 }

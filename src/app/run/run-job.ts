@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { AppError, toAppError } from '../../errors.js';
 import type { CheckpointStore } from '../../store/checkpoint-store.js';
 import { jobDbPath } from '../../store/job-paths.js';
@@ -14,6 +15,7 @@ import { RunIngest } from './run-ingest.js';
 import type { RunJobContext, RunJobOptions } from './run-job-options.js';
 import { resolveDeadline } from './resolve-deadline.js';
 import { locateRun, planRun, type RunPlan } from './run-plan.js';
+import { withOnFinish, type RunEndTracker } from './on-finish.js';
 import { RunSession } from './run-session.js';
 import { settleWork, type SettledWork } from './settle-work.js';
 import { summarizeRun } from './summarize-run.js';
@@ -42,8 +44,10 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     localCopy: options.localCopy,
     localCopyEveryMs: options.localCopyEveryMs,
   };
-  return RunSession.run(sessionOptions, async (session) => {
+  // `--on-finish` when the run ends (on-finish.ts): it learns the plan and whether anything was sent.
+  return withOnFinish({ env: context.env, stderr: context.stderr ?? process.stderr, stop: context.hardStop }, (end) => RunSession.run(sessionOptions, async (session) => {
     const plan = await planRun(session.existingJob(), location, options, context);
+    end.planned = onFinishPlan(plan, jobDbPath(home, plan.job), context.cwd);
     const { store } = session;
     const { job, runId } = session.begin(plan);
     // Managed servers: the job's models must be the ones that answered it so far.
@@ -60,13 +64,33 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
       await ingest.start();
       session.ingested = ingest.complete;
       const work = settleWork({ store, plan, jobId: job.id, isNewJob: job.isNew, ingest, retryFailed: options.retryFailed === true, cache: options.cache === true, notice: context.notice });
-      const dispatched = await dispatchRun({ store, plan, home, jobId: job.id, runId, ingest, before: work.before, onDispatch: () => session.markDispatched(), context: runContext, deadlineAt });
+      const dispatched = await dispatchRun({
+        store,
+        plan,
+        home,
+        jobId: job.id,
+        runId,
+        ingest,
+        before: work.before,
+        onDispatch: () => {
+          session.markDispatched();
+          end.dispatched = true;
+        },
+        context: runContext,
+        deadlineAt,
+      });
       session.ingested = ingest.complete;
       return endRun({ session, plan, job, ingest, work, dispatched, softStop: context.softStop, deadline, resumeWith });
     } finally {
       deadline?.stop();
     }
-  });
+  }));
+}
+
+/** What `--on-finish` needs of the plan: the command (given or remembered), the paths, the key variables. */
+function onFinishPlan(plan: RunPlan, defaultDatabase: string, cwd: string): RunEndTracker['planned'] {
+  const serversFile = plan.target.kind === 'fleet' ? plan.target.serversFile : undefined;
+  return { command: plan.given.onFinish || undefined, job: plan.job, output: path.resolve(cwd, plan.out), database: plan.db, defaultDatabase, keys: { apiKeyEnv: plan.given.apiKeyEnv, serversFile, cwd } };
 }
 
 interface EndRunOptions {

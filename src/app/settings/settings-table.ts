@@ -138,7 +138,11 @@ export const settingsTable = [
   // Metrics for other tools.
   { key: 'metrics', flag: '--metrics', valueName: 'file.jsonl', type: 'string', help: 'append one JSON line per finished prompt and one per sample of the run (see --sample-every) to this file', sources: ['flag', 'job'], commands: runLike },
   { key: 'metricsListen', flag: '--metrics-listen', valueName: 'host:port', type: 'string', help: 'serve Prometheus metrics of the run at http://HOST:PORT/metrics while it sends (HOST defaults to 127.0.0.1: :9464; :0 takes a free port)', sources: ['flag', 'job'], commands: runLike },
+  { key: 'onFinish', flag: '--on-finish', valueName: 'cmd', type: 'string', empty: 'clears', help: 'run CMD through the shell when the run ends (done, failed prompts, interrupted, servers down, an error), with BATCH_JOB, BATCH_OUTCOME, BATCH_EXIT_CODE, the counts and paths in its environment and no API key; its failure never changes the exit code; an empty value clears the one a job remembers', sources: ['flag', 'job'], commands: runLike },
   { key: 'sampleEveryMs', flag: '--sample-every', valueName: 's', type: 'seconds', min: 100, default: defaults.sampleEveryMs, help: 'time between samples of the run (counts, rates, memory, GPU) in the job database and --metrics, in seconds, at least 0.1', sources: ['flag', 'job'], commands: runLike },
+  // `batch status --watch`.
+  { key: 'watch', flag: '--watch', type: 'boolean', default: false, help: 'refresh a compact live view of the job until it ends (exit 0 done, 4 failed prompts, 130 interrupted) or Ctrl-C; read-only, so it watches a run in another terminal', sources: ['flag'], commands: ['status'] },
+  { key: 'intervalMs', flag: '--interval', valueName: 's', type: 'seconds', min: 100, default: defaults.intervalMs, help: 'with --watch: seconds between refreshes, 0.1 to 3600', sources: ['flag'], commands: ['status'] },
   // `batch optimize`.
   { key: 'hardware', flag: '--hardware', valueName: 'profile.json', type: 'string', help: "plan for another machine (what-if; never saved as this machine's advice): a profile shaped like `batch optimize --json`'s \"hardware\"", sources: ['flag'], commands: ['optimize'] },
   { key: 'measure', flag: '--measure', type: 'boolean', default: false, help: 'measure throughput at concurrency 1, 2, 4, … and recommend the knee', sources: ['flag'], commands: ['optimize'] },

@@ -54,6 +54,7 @@ export async function runCommand(options: RunCommandOptions, io: CliIo): Promise
       stdin: io.stdin,
       softStop: io.softStop,
       hardStop: io.hardStop,
+      stderr: io.stderr,
       listener,
       notice,
       onStart: async ({ pending, job: name, reading, deadlineAt }) => {

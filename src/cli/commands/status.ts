@@ -1,6 +1,6 @@
 import type { CliIo } from '../io.js';
 import { openExistingJob } from '../open-existing-job.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
 import { parseJobConfig } from '../../app/job/job-config.js';
 import { jobSettingsFlags } from '../../app/job/job-settings-flags.js';
 import { readJobInsights } from '../../reporting/job-insights.js';
@@ -14,6 +14,10 @@ export interface StatusCommandOptions {
   readonly json?: boolean;
   /** The job database file. @default `<batch home>/<job>.sqlite` */
   readonly db?: string;
+  /** Refresh a live view until the job ends (`watchStatus`). @default false */
+  readonly watch?: boolean;
+  /** With `watch`: milliseconds between refreshes. @default 2000 */
+  readonly intervalMs?: number;
 }
 
 const ms = (value: number): string => `${Math.round(value)} ms`;
@@ -26,6 +30,8 @@ const supersededShown = 20;
  * prompts that left the inputs, and the inputs and settings `batch resume` will use.
  */
 export async function statusCommand(options: StatusCommandOptions, io: CliIo): Promise<number> {
+  if (options.watch === true) return (await import('./watch-status.js')).watchStatus(options, io);
+  if (options.intervalMs !== undefined) throw new UsageError(`--interval ${options.intervalMs / 1000}: the interval is between refreshes of --watch; add --watch`);
   const { store, job } = await openExistingJob(options, io);
   try {
     const stats = store.jobStats(job.id);
