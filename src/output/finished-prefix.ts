@@ -75,10 +75,21 @@ export class FinishedPrefix {
     }
   }
 
-  /** The position of the first item after `after` (an unfinished one, as `after` found), or past every item. */
-  nextPosition(after: number): number {
-    const [row] = this.#readPage(after, this.#bound(), 1);
-    return row?.idx ?? noBound;
+  /**
+   * Every finished row after input position `after`, unfinished ones passed over: the end of the
+   * output of a run that stops with prompts left. A page at a time, so its cost follows the job's
+   * size, not the number of gaps.
+   */
+  *finishedAfter(after: number): Generator<FinishedRow> {
+    const bound = this.#bound();
+    for (;;) {
+      const rows = this.#readPage(after, bound, pageSize);
+      for (const row of rows) {
+        after = row.idx;
+        if (row.status === 'done' || row.status === 'failed') yield row as FinishedRow;
+      }
+      if (rows.length < pageSize) return;
+    }
   }
 
   #bound(): number {

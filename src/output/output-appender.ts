@@ -293,17 +293,13 @@ export class OutputAppender {
       buffer = '';
       count = 0;
     };
-    for (;;) {
-      const end = { reason: 'end' as PrefixEnd };
-      for (const row of this.#prefix.after(lastIdx, end)) {
-        buffer += this.#line(row);
-        count++;
-        lastIdx = row.idx;
-        if (buffer.length >= appendBytes) flush();
-      }
-      if (mode === 'prefix' || end.reason !== 'unfinished') break;
-      // Past the unfinished item: the next one may be finished.
-      lastIdx = this.#prefix.nextPosition(lastIdx);
+    // Up to the first unfinished item, or (at the end) every finished one, the unfinished passed over.
+    const rows = mode === 'prefix' ? this.#prefix.after(lastIdx, { reason: 'end' as PrefixEnd }) : this.#prefix.finishedAfter(lastIdx);
+    for (const row of rows) {
+      buffer += this.#line(row);
+      count++;
+      lastIdx = row.idx;
+      if (buffer.length >= appendBytes) flush();
     }
     flush();
   }

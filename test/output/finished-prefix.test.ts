@@ -26,10 +26,24 @@ describe('FinishedPrefix', () => {
     prefix.readingEnded();
     expect([...prefix.after(-1, end)].map((r) => r.idx)).toEqual([0, 1]);
     expect(end.reason).toBe('unfinished');
-    expect(prefix.nextPosition(1)).toBe(2);
     expect([...prefix.after(2, end)].map((r) => r.idx)).toEqual([3]);
     expect(end.reason).toBe('end');
-    expect(prefix.nextPosition(3)).toBe(Number.MAX_SAFE_INTEGER);
+    expect([...prefix.finishedAfter(-1)].map((r) => r.idx)).toEqual([0, 1, 3]);
+  });
+
+  it('reads the finished items past many unfinished ones a page at a time, not once per gap', () => {
+    // Every other item unfinished, as a run stopped with most of its prompts pending leaves it.
+    const rows = Array.from({ length: 5000 }, (_, i) => row(i, i % 2 === 0 ? 'done' : 'pending'));
+    let pages = 0;
+    const read = pageOf(rows);
+    const prefix = new FinishedPrefix((after, before, limit) => {
+      pages++;
+      return read(after, before, limit);
+    });
+    prefix.readingEnded();
+    expect([...prefix.finishedAfter(-1)]).toHaveLength(2500);
+    // 5000 rows at 500 a page: 10 full pages and one empty one.
+    expect(pages).toBe(11);
   });
 });
 
@@ -52,5 +66,21 @@ describe('OutputAppender without a database', () => {
     expect(appender.finish()).toEqual({ complete: true, lines: 3 });
     const lines = readFileSync(file, 'utf8').split('\n').slice(0, -1).map((line) => JSON.parse(line));
     expect(lines.map((line) => [line.custom_id, line.error?.code ?? null])).toEqual([['p0', null], ['p1', null], ['p2', 'INTERNAL']]);
+  });
+
+  it('ends the output of a run stopped with most prompts pending by reading the job a page at a time', () => {
+    // Every other item pending: a run stopped at a deadline early in a large job.
+    const rows = Array.from({ length: 5000 }, (_, i) => row(i, i % 2 === 0 ? 'done' : 'pending'));
+    let pages = 0;
+    const read = pageOf(rows);
+    const file = path.join(dir, 'stopped.jsonl');
+    const appender = new OutputAppender((after, before, limit) => {
+      pages++;
+      return read(after, before, limit);
+    }, { path: file, jobName: 'j', intervalMs: 0 });
+    appender.readingEnded();
+    expect(appender.finish()).toEqual({ complete: true, lines: 2500 });
+    // Once a page per gap (5000 pages of 500 rows) made stopping a 100k-prompt night take minutes.
+    expect(pages).toBeLessThan(30);
   });
 });
