@@ -76,7 +76,7 @@ const apiKeyEnv = { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', 
 export const settingsTable = [
   // Where prompts go.
   { key: 'servers', flag: '--server', valueName: 'url', type: 'list', help: 'a running model server (repeatable; requests are balanced across them)', sources: ['flag', 'job'], commands: runLike },
-  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
+  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv, fallback}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
   { key: 'measureServer', flag: '--server', valueName: 'url', type: 'string', help: 'the running server that --measure measures', sources: ['flag'], commands: ['optimize'] },
   { ...serverType, sources: ['flag', 'job'], commands: managed },
   { ...apiKeyEnv, sources: ['flag', 'job'], commands: managed },
