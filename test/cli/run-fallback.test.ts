@@ -75,6 +75,11 @@ describe('--fallback with managed servers', () => {
       }
     }
     expect(result.stdout).toContain(`fallback    6 prompt(s) of corrupt answered by ${answeringModel} (fallback: corrupt's server could not start (MODEL_INVALID))`);
+    // Remembered with the job, as --model is: `batch resume` sends the same way.
+    const conn = new Database(db, { readonly: true });
+    const config = JSON.parse(conn.prepare('SELECT config FROM jobs').pluck().get() as string);
+    conn.close();
+    expect(config.settings.fallbacks).toEqual(['corrupt=good']);
     const report = await runCliInProcess(['report', 'managed-fb', '--db', db], { env: { BATCH_HOME: path.join(dir, 'home-managed') } });
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout).toContain(`6 prompt(s) of corrupt answered by ${answeringModel}`);
