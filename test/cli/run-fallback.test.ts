@@ -83,6 +83,10 @@ describe('--fallback with managed servers', () => {
     const report = await runCliInProcess(['report', 'managed-fb', '--db', db], { env: { BATCH_HOME: path.join(dir, 'home-managed') } });
     expect(report.code, report.stderr).toBe(0);
     expect(report.stdout).toContain(`6 prompt(s) of corrupt answered by ${answeringModel}`);
+    const html = path.join(dir, 'managed-report.html');
+    const htmlReport = await runCliInProcess(['report', 'managed-fb', '--db', db, '--html', html], { env: { BATCH_HOME: path.join(dir, 'home-managed') } });
+    expect(htmlReport.code, htmlReport.stderr).toBe(0);
+    expect(readFileSync(html, 'utf8')).toContain(`<td>corrupt</td><td>${answeringModel}</td><td class="n">6</td><td class="msg">corrupt&#39;s server could not start (MODEL_INVALID)</td>`);
   }, 120_000);
 
   it('without --fallback, the corrupt model fails its own prompts as before and nothing says fallback', async () => {
