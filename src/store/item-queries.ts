@@ -118,12 +118,12 @@ export class ItemQueries {
     // was sent, and copying it would skew this job's statistics.
     this.#applyCache = db.prepare(
       `UPDATE items AS i SET
-         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens, answer) =
-         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens, s.answer
+         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens, answer, fallback_from, fallback_reason) =
+         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens, s.answer, s.fallback_from, s.fallback_reason
           FROM items AS s INDEXED BY items_request_hash
           WHERE s.request_hash = i.request_hash AND s.deterministic = 1 AND s.job_id != i.job_id AND s.status = 'done'
           ORDER BY s.finished_at DESC LIMIT 1),
-         cached = 1, error_code = NULL, error_message = NULL, latency_ms = NULL, ttft_ms = NULL, fallback_from = NULL, fallback_reason = NULL,
+         cached = 1, error_code = NULL, error_message = NULL, latency_ms = NULL, ttft_ms = NULL,
          model_load_ms = NULL, started_at = NULL, finished_at = @now
        WHERE i.job_id = @jobId AND i.idx >= @fromIndex AND i.status = 'pending' AND i.deterministic = 1
          AND EXISTS (SELECT 1 FROM items AS s INDEXED BY items_request_hash
