@@ -48,8 +48,9 @@ describe('--fallback with managed servers', () => {
     const out = path.join(dir, 'managed.out.jsonl');
     const db = path.join(dir, 'managed.sqlite');
     const startLog = path.join(dir, 'managed-starts.jsonl');
+    const metrics = path.join(dir, 'managed-metrics.jsonl');
     const llamaServer = writeSimLlamaServer(dir, { SIM_START_LOG: startLog }, 'llama-server-fallback');
-    const args = ['run', file, '--model', good, '--model', corrupt, '--fallback', 'corrupt=good', '--slots', '2', '--llama-server', llamaServer, '--out', out, '--db', db, '--job', 'managed-fb'];
+    const args = ['run', file, '--model', good, '--model', corrupt, '--fallback', 'corrupt=good', '--slots', '2', '--llama-server', llamaServer, '--out', out, '--db', db, '--job', 'managed-fb', '--metrics', metrics];
     const result = await runCliInProcess(args, { env: { BATCH_HOME: path.join(dir, 'home-managed') } });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/model corrupt's server could not start \(MODEL_INVALID\b.*its prompts go to model good \(--fallback corrupt=good\)/);
@@ -75,6 +76,9 @@ describe('--fallback with managed servers', () => {
       }
     }
     expect(result.stdout).toContain(`fallback    6 prompt(s) of corrupt answered by ${answeringModel} (fallback: corrupt's server could not start (MODEL_INVALID))`);
+    const promptMetrics = parseJsonl(readFileSync(metrics, 'utf8')).filter((l) => l.kind === 'prompt');
+    expect(promptMetrics.filter((l) => l.fallback_from === 'corrupt').map((l) => l.custom_id).sort()).toEqual(['p0', 'p10', 'p2', 'p4', 'p6', 'p8']);
+    expect(promptMetrics.every((l) => l.model === answeringModel)).toBe(true);
     // Remembered with the job, as --model is: `batch resume` sends the same way.
     const conn = new Database(db, { readonly: true });
     const config = JSON.parse(conn.prepare('SELECT config FROM jobs').pluck().get() as string);
