@@ -165,6 +165,20 @@ describe('--fallback with a fleet', () => {
     }
   }, 60_000);
 
+  it('refuses --fallback naming a model none of the --server URLs lists, before any prompt is sent', async () => {
+    const server = await startSimServer({ models: ['a', 'b'] });
+    try {
+      const file = path.join(dir, 'fleet-flag.jsonl');
+      writePrompts(file, 2, 'y', () => ({ max_tokens: 4, model: 'a' }));
+      const result = await runCliInProcess(['run', file, '--server', server.url, '--fallback', 'a=zz'], { env: { BATCH_HOME: path.join(dir, 'home-fleet-flag') } });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--fallback a=zz: no model "zz" is served by any server (they serve a, b); name a model the run serves');
+      expect(server.stats().requests).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a servers file whose fallback names a model no server serves, or has no models', async () => {
     const file = path.join(dir, 'fleet-refused.jsonl');
     writePrompts(file, 2, 'x', () => ({ max_tokens: 4, model: 'a' }));

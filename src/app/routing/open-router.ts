@@ -54,6 +54,16 @@ async function openFleetRouter(target: FleetTarget, settings: RouterSettings, co
   const fallbacks = fleetFallbacks(target, settings.fallbacks ?? []);
   const router = await openFleet({ ...settings, servers: target.servers, serversFile: target.serversFile, serverType: target.serverType }, context);
   if (fallbacks.size === 0) return router;
+  // The servers that answered at start have said what they serve: checked before any prompt is sent.
+  const served = router.knownModels();
+  if (served !== undefined) {
+    try {
+      checkFallbackModels(fallbacks.values(), (name) => served.has(name), `is served by any server (they serve ${[...served].join(', ')})`);
+    } catch (error) {
+      await router.close();
+      throw error;
+    }
+  }
   const { FallbackRouter } = await import('./fallback-router.js');
   return new FallbackRouter(router, { fallbackOf: (model) => (model === undefined ? undefined : fallbacks.get(model)), fallbackAfterMs: settings.fallbackAfterMs, notice: context.notice });
 }

@@ -115,6 +115,15 @@ export class StaticRouter implements Router {
     return [];
   }
 
+  /**
+   * The models the fleet serves, when every server's are known (given in the servers file, or
+   * listed by a server that answered at start); undefined when one server's are not.
+   */
+  knownModels(): ReadonlySet<string> | undefined {
+    const lists = this.#endpoints.map((e) => e.given.models ?? e.info?.models ?? []);
+    return lists.some((models) => models.length === 0) ? undefined : new Set(lists.flat());
+  }
+
   loadStats(): readonly ModelLoadStats[] {
     return [];
   }
