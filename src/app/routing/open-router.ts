@@ -78,7 +78,8 @@ async function openManagedRouter(target: ManagedTarget, settings: RouterSettings
     models = [chosen.path];
   }
   const [{ openModelPool }, { PoolRouter }] = await Promise.all([import('./open-model-pool.js'), import('./pool-router.js')]);
-  const fallbacks = managedFallbacks(new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd }), target, settings.fallbacks ?? []);
+  const flags = settings.fallbacks ?? [];
+  const fallbacks = flags.length === 0 ? undefined : managedFallbacks(new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd }), target, flags);
   const { pool, description } = await openModelPool({ ...settings, models, modelsDir: target.modelsDir }, context);
   context.notice?.(
     `managed ${description}: ${settings.slots} slot(s) × ${settings.contextSize} tokens of context per model (at most its trained context), at most ${settings.maxModels} model(s) loaded; logs in ${context.logDir}`,
