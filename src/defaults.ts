@@ -18,6 +18,8 @@ export const defaults = {
   jsonRetries: 2,
   /** `--max-down`: `StaticRouterOptions.maxDownMs`. */
   maxDownMs: 3_600_000,
+  /** `--fallback-after`: `FallbackRouterOptions.fallbackAfterMs`. */
+  fallbackAfterMs: 300_000,
   /** `--max-models`: `ModelPoolOptions.maxModels`. */
   maxModels: 2,
   /** `--startup-timeout`: `ManagedServerOptions.startupTimeoutMs`. */

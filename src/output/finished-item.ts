@@ -26,6 +26,8 @@ export interface FinishedItem {
   readonly cached: boolean;
   /** The answer parsed as JSON, when the request asked for a JSON shape and got it. */
   readonly answer?: unknown;
+  /** The prompt's own model when another answered it (`--fallback`). */
+  readonly fallbackFrom?: string | null;
   /** The `--data` row the prompt was made from. */
   readonly rowData?: RowData;
 }

@@ -14,6 +14,11 @@ export interface BatchOutputLine {
   readonly error: { readonly code: string; readonly message: string } | null;
   /** The answer parsed as JSON, when the request asked for a JSON shape (`batch`'s own field). */
   readonly answer?: unknown;
+  /**
+   * Set when another model answered in place of the prompt's own (`--fallback`): `model` answered,
+   * `from` is the prompt's own (`batch`'s own field).
+   */
+  readonly fallback?: { readonly from: string; readonly model: string | null };
 }
 
 /** An HTTP answer as the scheduler reports it. */
@@ -33,6 +38,10 @@ export interface OutputRow {
   readonly errorMessage: string | null;
   /** The `answer` column: the parsed answer as the JSON text the writer stored; none: no answer. */
   readonly answer?: string | null;
+  /** The `served_model` column: the model that answered. */
+  readonly servedModel?: string | null;
+  /** The `fallback_from` column: the prompt's own model when another answered (`--fallback`). */
+  readonly fallbackFrom?: string | null;
 }
 
 /**
@@ -77,6 +86,7 @@ export function toBatchOutputLine(jobName: string, item: FinishedItem): BatchOut
         ? (item.error ?? { code: 'INTERNAL', message: 'failed without a recorded reason' })
         : null,
     ...(item.answer === undefined ? {} : { answer: item.answer }),
+    ...(item.fallbackFrom == null ? {} : { fallback: { from: item.fallbackFrom, model: item.servedModel } }),
   };
 }
 
@@ -92,7 +102,8 @@ export function toBatchOutputText(jobName: string, row: OutputRow): string {
       : 'null';
   // Stored by JSON.stringify, so copied as it is: the bytes serialising the parsed answer gives.
   const answer = row.answer === null || row.answer === undefined ? '' : `,"answer":${row.answer}`;
-  return `{"id":"${batchRequestId(jobName, row.customId)}","custom_id":${JSON.stringify(row.customId)},"response":${response},"error":${error}${answer}}`;
+  const fallback = row.fallbackFrom == null ? '' : `,"fallback":${JSON.stringify({ from: row.fallbackFrom, model: row.servedModel ?? null })}`;
+  return `{"id":"${batchRequestId(jobName, row.customId)}","custom_id":${JSON.stringify(row.customId)},"response":${response},"error":${error}${answer}${fallback}}`;
 }
 
 function reserialize(text: string): string {

@@ -111,9 +111,17 @@ export function formatInsightLines(insights: JobInsights, command?: string): str
   if (loads !== undefined) lines.push(loads);
   if (insights.failuresByCode.length > 0) lines.push(`failures    ${counted(insights.failuresByCode)}`);
   if (insights.retryCauses.length > 0) lines.push(`retries     ${counted(insights.retryCauses)}`);
+  lines.push(...fallbackLines(insights));
   if (insights.sampleCount > 0) lines.push(memoryLine(insights), gpuLine(insights));
   if (insights.warning !== undefined) lines.push(`warning     ${insights.warning}`);
   return lines;
+}
+
+/** One line per fallback: "fallback    12 prompts of m1 answered by m2 (m1's server could not start (MODEL_INVALID))". */
+function fallbackLines(insights: JobInsights): string[] {
+  return insights.fallbacks.map(
+    (f) => `fallback    ${f.count} prompt(s) of ${f.from} answered by ${f.model ?? 'another model'} (fallback: ${f.from}'s ${f.reason ?? 'server could not serve them'})`,
+  );
 }
 
 function groupTable(groups: readonly GroupStats[], keyHeader: string): string {
@@ -148,6 +156,7 @@ export function formatInsightTables(insights: JobInsights): string[] {
   if (insights.perModel.length > 0) blocks.push('', `Per model (${groupRatesText})`, groupTable(insights.perModel, 'model'));
   if (insights.perServer.length > 0) blocks.push('', `Per server (${groupRatesText})`, groupTable(insights.perServer, 'server'));
   if (insights.failuresByCode.length > 0) blocks.push('', 'Failures by code', formatTable(['code', 'prompts'], insights.failuresByCode.map((f) => [f.code, String(f.count)])));
+  if (insights.fallbacks.length > 0) blocks.push('', ...fallbackLines(insights));
   if (insights.retryCauses.length > 0) blocks.push('', 'Retries by cause', formatTable(['code', 'attempts'], insights.retryCauses.map((f) => [f.code, String(f.count)])));
   return blocks;
 }

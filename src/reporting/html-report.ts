@@ -201,6 +201,10 @@ export function renderHtmlReport(data: JobReportData, options: HtmlReportOptions
       ? '<p class="note">No prompt failed.</p>'
       : table(['code', 'prompts', 'message'], data.failures.map((f) => [f.code, f.count, f.message]), [1], [2]);
   const retries = data.retryCauses.length === 0 ? '' : `<h2>Retries by cause</h2>${table(['code', 'attempts retried'], data.retryCauses.map((r) => [r.code, r.count]), [1])}`;
+  const fallbacks =
+    data.fallbacks.length === 0
+      ? ''
+      : `<h2>Fallbacks (<code>--fallback</code>)</h2>${table(['prompts of', 'answered by', 'prompts', 'why'], data.fallbacks.map((f) => [f.from, f.model ?? '-', f.count, `${f.from}'s ${f.reason ?? 'server could not serve them'}`]), [2], [3])}`;
   const benches = data.benches.length === 0 ? '' : `<h2>Benchmarks (<code>batch bench</code>)</h2>${benchTable(data.benches)}`;
   return `<!doctype html>
 <html lang="en">
@@ -227,6 +231,7 @@ ${groupTable(data.perServer, 'server')}
 <h2>Failures</h2>
 ${failures}
 ${retries}
+${fallbacks}
 ${benches}
 <p class="note">Made by <code>batch report</code>.</p>
 </body>

@@ -1,5 +1,6 @@
 import type { JobReader } from '../store/job-reader.js';
 import type { JobInsightFacts } from '../store/job-report-data.js';
+import type { FallbackCount } from '../store/fallback-counts.js';
 import type { GroupStats } from '../store/group-stats.js';
 import type { JobStats } from '../store/job-stats.js';
 import type { JobRecord } from '../store/store-records.js';
@@ -29,6 +30,8 @@ export interface JobInsights {
   readonly failuresByCode: ReadonlyArray<{ readonly code: string; readonly count: number }>;
   /** Retried attempts by the code that caused them. */
   readonly retryCauses: ReadonlyArray<{ readonly code: string; readonly count: number }>;
+  /** Answered prompts a fallback model answered (`--fallback`). */
+  readonly fallbacks: readonly FallbackCount[];
   readonly memory: MemoryInsight | null;
   readonly gpu: GpuInsight | null;
   /** The idle-GPU warning naming its likely cause; undefined when there is none. */
@@ -82,6 +85,7 @@ export function jobInsights(job: JobRecord, facts: JobInsightFacts): JobInsights
     loads,
     failuresByCode: facts.failuresByCode,
     retryCauses: facts.retryCauses,
+    fallbacks: facts.fallbacks,
     memory: memoryInsight(samples),
     gpu,
     warning: underuseWarning(samples, gpu, {

@@ -39,6 +39,8 @@ export interface PromptMetric {
   readonly attempts: number;
   /** Error code -> requests that failed with it and were sent again; null when none were. */
   readonly retry_causes: Readonly<Record<string, number>> | null;
+  /** Only for a prompt a fallback model answered (`--fallback`): the prompt's own model; `model` is the one that answered. */
+  readonly fallback_from?: string;
 }
 
 /** One line of `--metrics` for a sample of the run (the `samples` row, in snake_case). */
@@ -87,6 +89,7 @@ export function promptMetric(outcome: ItemOutcome, context: MetricsContext): Pro
     completion_tokens: outcome.completionTokens ?? null,
     attempts: outcome.attempts,
     retry_causes: outcome.retryCauses ?? null,
+    ...(outcome.fallback === undefined ? {} : { fallback_from: outcome.fallback.from }),
   };
 }
 

@@ -198,6 +198,7 @@ export class BatchScheduler {
     const url = lease.backend.url;
     const body = lease.model !== undefined && item.body.model !== lease.model ? { ...item.body, model: lease.model } : item.body;
     trip.sentModel = typeof body.model === 'string' ? body.model : undefined;
+    trip.fallback = lease.fallback;
     let released = false;
     try {
       listener?.onRequestStart?.(item, url, trip.attempts);

@@ -3,6 +3,7 @@ import type { CheckedAnswer } from '../backends/validate-answer.js';
 import type { CompletionResult } from '../backends/backend.js';
 import type { PromptItem } from '../prompts/prompt-item.js';
 import type { ItemOutcome } from '../store/item-outcome.js';
+import type { LeaseFallback } from './router.js';
 
 /** One prompt on its way through its requests: what the scheduler knows of it between attempts. */
 export interface PromptTrip {
@@ -27,11 +28,13 @@ export interface PromptTrip {
    * report and its loads count once.
    */
   sentModel: string | undefined;
+  /** Why the last request went to a fallback model instead of the prompt's own (`--fallback`). */
+  fallback: LeaseFallback | undefined;
 }
 
 /** A prompt taken from the queue at `readyAt`, nothing sent yet. */
 export function startTrip(item: PromptItem, model: string | undefined, readyAt: number): PromptTrip {
-  return { item, model, readyAt, attempts: 0, failures: 0, invalidAnswers: 0, queueWaitMs: undefined, retryCauses: {}, avoid: undefined, sentModel: undefined };
+  return { item, model, readyAt, attempts: 0, failures: 0, invalidAnswers: 0, queueWaitMs: undefined, retryCauses: {}, avoid: undefined, sentModel: undefined, fallback: undefined };
 }
 
 /** The outcome of a prompt answered by the server at `url`. */
@@ -49,6 +52,7 @@ export function doneOutcome(trip: PromptTrip, url: string, body: Readonly<Record
     ttftMs: result.timings.ttftMs,
     modelLoadMs: result.timings.modelLoadMs,
     answer: checked?.answer,
+    fallback: trip.fallback,
     queueWaitMs: trip.queueWaitMs,
     retryCauses: nonEmpty(trip.retryCauses),
     finishedAt,
@@ -67,6 +71,7 @@ export function failedOutcome(trip: PromptTrip, error: AppError, endpointUrl: st
     error: { code: error.code, message: error.message },
     endpointUrl,
     model: trip.sentModel ?? (typeof item.body.model === 'string' ? item.body.model : undefined),
+    fallback: trip.fallback,
     queueWaitMs: trip.queueWaitMs,
     retryCauses: nonEmpty(trip.retryCauses),
     finishedAt,

@@ -155,6 +155,7 @@ export class RequestGate {
     return {
       backend,
       model: lease.model,
+      fallback: lease.fallback,
       release: (outcome) => {
         finish('other');
         return lease.release(outcome);
@@ -186,6 +187,7 @@ function refusedLease(lease: RouteLease, error: BackendError): RouteLease {
       close: () => inner.close(),
     },
     model: lease.model,
+    fallback: lease.fallback,
     release: (outcome) => lease.release(outcome),
   };
 }

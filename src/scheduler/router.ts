@@ -20,6 +20,19 @@ export interface ReleaseVerdict {
 export interface AcquireOptions {
   /** An endpoint's URL to avoid when another serves the model: where the last attempt failed. */
   readonly avoid?: string;
+  /**
+   * How long every server of the model may be down before the wait ends with ALL_SERVERS_DOWN,
+   * instead of the router's own bound (`--fallback-after`, for a model with a fallback).
+   */
+  readonly maxDownMs?: number;
+}
+
+/** Why a request goes to another model than its own (`--fallback MODEL=OTHER`). */
+export interface LeaseFallback {
+  /** The prompt's own model. */
+  readonly from: string;
+  /** Why it is not served, in words that follow "model a's": "server could not start (MODEL_INVALID)". */
+  readonly reason: string;
 }
 
 /** A backend borrowed for one request. `release()` must be called exactly once. */
@@ -30,6 +43,8 @@ export interface RouteLease {
    * for a server that serves one model).
    */
   readonly model: string | undefined;
+  /** Set when the prompt's own model could not be served and another answers in its place (`--fallback`). */
+  readonly fallback?: LeaseFallback;
   /** Gives the backend back, saying how its request ended (nothing: it was not sent). */
   release(outcome?: RouteOutcome): ReleaseVerdict | void;
 }

@@ -17,7 +17,7 @@ const clearedResult = `
   cached = 0, attempts = 0, response = NULL, error_code = NULL, error_message = NULL,
   endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
   latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, answer = NULL,
-  queue_wait_ms = NULL, retry_causes = NULL`;
+  queue_wait_ms = NULL, retry_causes = NULL, fallback_from = NULL, fallback_reason = NULL`;
 
 /** The statements `ItemIngester` runs, prepared once per connection. */
 export interface IngestStatements {

@@ -17,7 +17,13 @@ export interface ItemOutcome {
   readonly error?: { readonly code: string; readonly message: string };
   /** Server URL that answered (never with credentials). */
   readonly endpointUrl?: string;
+  /** The model that answered (or was asked last). */
   readonly model?: string;
+  /**
+   * Set when `model` answered in place of the prompt's own (`--fallback`): that model, and why it
+   * was not served.
+   */
+  readonly fallback?: { readonly from: string; readonly reason: string };
   readonly promptTokens?: number;
   readonly completionTokens?: number;
   readonly latencyMs?: number;

@@ -37,6 +37,7 @@ interface FinishedRow {
   readonly cached: number;
   readonly answer: string | null;
   readonly row_data: string | null;
+  readonly fallback_from: string | null;
 }
 
 interface OutputRowData {
@@ -47,6 +48,8 @@ interface OutputRowData {
   readonly error_code: string | null;
   readonly error_message: string | null;
   readonly answer: string | null;
+  readonly served_model: string | null;
+  readonly fallback_from: string | null;
 }
 
 const defaultPageSize = 500;
@@ -78,6 +81,7 @@ function toFinishedItem(row: FinishedRow): FinishedItem {
     cached: row.cached === 1,
     answer: row.answer === null ? undefined : (JSON.parse(row.answer) as unknown),
     rowData: parseRowData(row.row_data),
+    fallbackFrom: row.fallback_from,
   };
 }
 
@@ -107,15 +111,15 @@ export class ItemQueries {
       `UPDATE items SET status = 'pending', response = NULL, error_code = NULL, error_message = NULL,
          endpoint_url = NULL, served_model = NULL, prompt_tokens = NULL, completion_tokens = NULL,
          latency_ms = NULL, ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = NULL,
-         answer = NULL
+         answer = NULL, fallback_from = NULL, fallback_reason = NULL
        WHERE job_id = ? AND status = 'failed' AND invalid = 0`,
     );
     // The newest done answer to the same request in another job. Latency is left out: nothing
     // was sent, and copying it would skew this job's statistics.
     this.#applyCache = db.prepare(
       `UPDATE items AS i SET
-         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens, answer) =
-         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens, s.answer
+         (status, response, endpoint_url, served_model, prompt_tokens, completion_tokens, answer, fallback_from, fallback_reason) =
+         (SELECT 'done', s.response, s.endpoint_url, s.served_model, s.prompt_tokens, s.completion_tokens, s.answer, s.fallback_from, s.fallback_reason
           FROM items AS s INDEXED BY items_request_hash
           WHERE s.request_hash = i.request_hash AND s.deterministic = 1 AND s.job_id != i.job_id AND s.status = 'done'
           ORDER BY s.finished_at DESC LIMIT 1),
@@ -137,14 +141,14 @@ export class ItemQueries {
        ORDER BY idx LIMIT ?`,
     );
     this.#finishedPage = db.prepare(
-      `SELECT custom_id, idx, status, endpoint, model, served_model, response, error_code, error_message,
+      `SELECT custom_id, idx, status, endpoint, model, served_model, fallback_from, response, error_code, error_message,
               prompt_tokens, completion_tokens, latency_ms, invalid, duplicate_of, cached, answer, row_data
        FROM items
        WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
        ORDER BY idx LIMIT ?`,
     );
     this.#outputPage = db.prepare(
-      `SELECT idx, custom_id, status, response, error_code, error_message, answer
+      `SELECT idx, custom_id, status, response, error_code, error_message, answer, served_model, fallback_from
        FROM items
        WHERE job_id = ? AND idx > ? AND status IN ('done', 'failed') AND (? = 0 OR status = 'failed')
        ORDER BY idx LIMIT ?`,
@@ -229,7 +233,7 @@ export class ItemQueries {
       const rows = this.#outputPage.all(jobId, after, failedOnly, pageSize);
       for (const row of rows) {
         after = row.idx;
-        yield { customId: row.custom_id, status: row.status, response: row.response, errorCode: row.error_code, errorMessage: row.error_message, answer: row.answer };
+        yield { customId: row.custom_id, status: row.status, response: row.response, errorCode: row.error_code, errorMessage: row.error_message, answer: row.answer, servedModel: row.served_model, fallbackFrom: row.fallback_from };
       }
       if (rows.length < pageSize) return;
     }

@@ -15,6 +15,7 @@ import {
   type TimeSplit,
 } from './item-series.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
+import { fallbackCounts, type FallbackCount } from './fallback-counts.js';
 import { readSamples, type SampleRecord } from './samples.js';
 import type { StatusCounts } from './store-records.js';
 
@@ -37,6 +38,8 @@ export interface JobInsightFacts {
   readonly failuresByCode: ReadonlyArray<{ readonly code: string; readonly count: number }>;
   /** Retried attempts by the code that caused them. */
   readonly retryCauses: ReadonlyArray<{ readonly code: string; readonly count: number }>;
+  /** Answered prompts a fallback model answered (`--fallback`), by own model, answering model and reason. */
+  readonly fallbacks: readonly FallbackCount[];
   /** The job's samples, oldest first (none for a job run before sampling, or by another tool). */
   readonly samples: readonly SampleRecord[];
 }
@@ -74,6 +77,7 @@ export function readInsightFacts(db: BetterSqlite3.Database, jobId: number): Job
     reportedLoads: countReportedLoads(db, jobId),
     failuresByCode: failuresByCode(db, jobId),
     retryCauses: retryCauses(db, jobId),
+    fallbacks: fallbackCounts(db, jobId),
     samples: readSamples(db, jobId),
   };
 }

@@ -195,6 +195,12 @@ export const migrations: readonly Migration[] = [
     readersMayLack: true,
     sql: `ALTER TABLE jobs ADD COLUMN lock_task TEXT;`,
   },
+  {
+    // --fallback: the model a prompt belonged to when another answered it, and why.
+    name: '023_fallback_from',
+    sql: `ALTER TABLE items ADD COLUMN fallback_from TEXT;
+          ALTER TABLE items ADD COLUMN fallback_reason TEXT;`,
+  },
 ];
 
 /** What `applyMigrations` did. */

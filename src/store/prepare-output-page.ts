@@ -8,7 +8,8 @@ import type { PositionedRow, ReadOutputPage } from '../output/finished-prefix.js
  */
 export function prepareOutputPage(db: BetterSqlite3.Database, jobId: number): ReadOutputPage {
   const page = db.prepare<[number, number, number, number], PositionedRow>(
-    `SELECT idx, custom_id AS customId, status, response, error_code AS errorCode, error_message AS errorMessage, answer FROM items
+    `SELECT idx, custom_id AS customId, status, response, error_code AS errorCode, error_message AS errorMessage, answer,
+       served_model AS servedModel, fallback_from AS fallbackFrom FROM items
      WHERE job_id = ? AND idx > ? AND idx < ? ORDER BY idx LIMIT ?`,
   );
   return (after, before, limit) => page.all(jobId, after, before, limit);

@@ -85,7 +85,8 @@ export class ResultWriter {
          served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
          latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
          queue_wait_ms = @queueWaitMs, retry_causes = ${mergeRetryCauses},
-         started_at = coalesce(@startedAt, started_at), finished_at = @finishedAt, cached = 0, answer = @answer
+         started_at = coalesce(@startedAt, started_at), finished_at = @finishedAt, cached = 0, answer = @answer,
+         fallback_from = @fallbackFrom, fallback_reason = @fallbackReason
        WHERE job_id = @jobId AND custom_id = @customId`,
     );
     // Duplicates sent no request: they get the answer, not the primary's timings, so latency
@@ -95,7 +96,7 @@ export class ResultWriter {
          error_message = @errorMessage, endpoint_url = @endpointUrl, served_model = @servedModel,
          prompt_tokens = @promptTokens, completion_tokens = @completionTokens, latency_ms = NULL,
          ttft_ms = NULL, model_load_ms = NULL, started_at = NULL, finished_at = @finishedAt, cached = 0,
-         answer = @answer
+         answer = @answer, fallback_from = @fallbackFrom, fallback_reason = @fallbackReason
        WHERE job_id = @jobId AND duplicate_of = @customId`,
     );
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
@@ -127,6 +128,8 @@ export class ResultWriter {
           errorMessage: outcome.error?.message ?? null,
           endpointUrl: outcome.endpointUrl ?? null,
           servedModel: outcome.model ?? null,
+          fallbackFrom: outcome.fallback?.from ?? null,
+          fallbackReason: outcome.fallback?.reason ?? null,
           promptTokens: outcome.promptTokens ?? null,
           completionTokens: outcome.completionTokens ?? null,
           latencyMs: outcome.latencyMs ?? null,

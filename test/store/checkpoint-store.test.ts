@@ -189,6 +189,21 @@ describe('dispatch queries', () => {
     expect(store.countByStatus(two.id)).toMatchObject({ done: 1, pending: 1 });
     expect(store.jobStats(two.id).cached).toBe(1);
   });
+
+  it("keeps a cached answer's fallback: the model that answered and the prompt's own", async () => {
+    const one = newJob('fb-one');
+    await store.ingest(one.id, feed([chat('x', 0, { temperature: 0 })]));
+    const writer = store.createResultWriter(one.id);
+    writer.record(done('x', { model: 'small', fallback: { from: 'big', reason: 'server could not start (MODEL_INVALID)' } }));
+    await writer.close();
+    const two = newJob('fb-two');
+    await store.ingest(two.id, feed([chat('x', 0, { temperature: 0 })]));
+    expect(store.applyCache(two.id)).toBe(1);
+    for (const job of [one, two]) {
+      expect([...store.outputRows(job.id)].map((r) => [r.servedModel, r.fallbackFrom])).toEqual([['small', 'big']]);
+      expect(store.insightFacts(job.id).fallbacks).toEqual([{ from: 'big', model: 'small', reason: 'server could not start (MODEL_INVALID)', count: 1 }]);
+    }
+  });
 });
 
 describe('jobStats', () => {

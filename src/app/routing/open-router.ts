@@ -1,13 +1,22 @@
 import type { Router } from '../../scheduler/router.js';
 import type { FleetContext, FleetSettings } from './open-fleet.js';
 import type { ManagedServerSettings } from './open-model-pool.js';
+import { ModelCatalog } from '../../servers/model-catalog.js';
+import { checkFallbackModels, checkFallbacks, parseFallbackFlags, type Fallback } from './fallback-map.js';
+import type { FallbackRouterOptions } from './fallback-router.js';
+import { fallbacksOfServers, parseServersFile } from './parse-servers-file.js';
 import { unknownTarget, type FleetTarget, type ManagedTarget, type RunTarget } from './run-target.js';
 
 /**
  * How a run reaches its servers, whichever its target: the backend settings (`--stream`,
  * `--stall-timeout`, `--keep-alive`) and, for managed servers, how they are started.
  */
-export interface RouterSettings extends Omit<ManagedServerSettings, 'models' | 'modelsDir'>, Omit<FleetSettings, 'servers' | 'serversFile' | 'serverType'> {}
+export interface RouterSettings extends Omit<ManagedServerSettings, 'models' | 'modelsDir'>, Omit<FleetSettings, 'servers' | 'serversFile' | 'serverType'> {
+  /** `--fallback MODEL=OTHER` values: a model's prompts go to another when it cannot be served. */
+  readonly fallbacks?: readonly string[];
+  /** `--fallback-after`, in milliseconds. @default 300000 */
+  readonly fallbackAfterMs?: number;
+}
 
 export interface OpenRouterContext extends FleetContext {
   readonly cwd: string;
@@ -27,9 +36,36 @@ export async function openRouter(target: RunTarget, settings: RouterSettings, co
   }
 }
 
+/**
+ * Checks a run's fallbacks (`--fallback`, the servers file's `fallback`) before the job is touched:
+ * the syntax, a model that falls back to itself, cycles and chains, and models the run cannot serve.
+ */
+export function checkRunFallbacks(target: RunTarget, flags: readonly string[], cwd: string): void {
+  if (target.kind === 'fleet') {
+    if (flags.length > 0 || target.serversFile !== undefined) fleetFallbacks(target, flags);
+  } else if (flags.length > 0) {
+    managedFallbacks(new ModelCatalog({ models: target.models, modelsDir: target.modelsDir, cwd }), target, flags);
+  }
+}
+
 async function openFleetRouter(target: FleetTarget, settings: RouterSettings, context: OpenRouterContext): Promise<Router> {
   const { openFleet } = await import('./open-fleet.js');
-  return openFleet({ ...settings, servers: target.servers, serversFile: target.serversFile, serverType: target.serverType }, context);
+  // Checked before any server is asked anything.
+  const fallbacks = fleetFallbacks(target, settings.fallbacks ?? []);
+  const router = await openFleet({ ...settings, servers: target.servers, serversFile: target.serversFile, serverType: target.serverType }, context);
+  if (fallbacks.size === 0) return router;
+  // The servers that answered at start have said what they serve: checked before any prompt is sent.
+  const served = router.knownModels();
+  if (served !== undefined) {
+    try {
+      checkFallbackModels(fallbacks.values(), (name) => served.has(name), `is served by any server (they serve ${[...served].join(', ')})`);
+    } catch (error) {
+      await router.close();
+      throw error;
+    }
+  }
+  const { FallbackRouter } = await import('./fallback-router.js');
+  return new FallbackRouter(router, { fallbackOf: (model) => (model === undefined ? undefined : fallbacks.get(model)), fallbackAfterMs: settings.fallbackAfterMs, notice: context.notice });
 }
 
 /** Starts nothing yet: servers start on first use, in the scheduler's model order. */
@@ -42,9 +78,52 @@ async function openManagedRouter(target: ManagedTarget, settings: RouterSettings
     models = [chosen.path];
   }
   const [{ openModelPool }, { PoolRouter }] = await Promise.all([import('./open-model-pool.js'), import('./pool-router.js')]);
+  const flags = settings.fallbacks ?? [];
+  const fallbacks = flags.length === 0 ? undefined : managedFallbacks(new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd }), target, flags);
   const { pool, description } = await openModelPool({ ...settings, models, modelsDir: target.modelsDir }, context);
   context.notice?.(
     `managed ${description}: ${settings.slots} slot(s) × ${settings.contextSize} tokens of context per model (at most its trained context), at most ${settings.maxModels} model(s) loaded; logs in ${context.logDir}`,
   );
-  return new PoolRouter(pool);
+  const router = new PoolRouter(pool);
+  if (fallbacks === undefined) return router;
+  const { FallbackRouter } = await import('./fallback-router.js');
+  return new FallbackRouter(router, { fallbackOf: fallbacks, fallbackAfterMs: settings.fallbackAfterMs, notice: context.notice });
+}
+
+/**
+ * A fleet's fallbacks, from `--fallback` and the servers file, checked. The models they name are
+ * checked when the fleet's models are known: every server is in the servers file with `models`.
+ */
+function fleetFallbacks(target: FleetTarget, flags: readonly string[]): Map<string, Fallback> {
+  const file = target.serversFile;
+  const servers = file === undefined ? [] : parseServersFile(file);
+  const fallbacks = checkFallbacks([...parseFallbackFlags(flags), ...(file === undefined ? [] : fallbacksOfServers(servers, file))]);
+  if (fallbacks.size > 0 && file !== undefined && target.servers.length === 0 && servers.every((s) => s.models !== undefined)) {
+    const served = new Set(servers.flatMap((s) => s.models ?? []));
+    checkFallbackModels(fallbacks.values(), (name) => served.has(name), `is served by any server of --servers ${file} (their "models": ${[...served].join(', ')})`);
+  }
+  return fallbacks;
+}
+
+/**
+ * Managed servers' fallbacks, checked against the models the run can start (`--model` names and
+ * aliases, `--models-dir`), and keyed by model: a prompt may name one by alias or file name.
+ */
+function managedFallbacks(catalog: ModelCatalog, target: ManagedTarget, flags: readonly string[]): FallbackRouterOptions['fallbackOf'] | undefined {
+  const given = parseFallbackFlags(flags);
+  if (given.length === 0) return undefined;
+  const idOf = (name: string | undefined): string | undefined => {
+    try {
+      return catalog.resolve(name).id;
+    } catch {
+      return undefined;
+    }
+  };
+  const places = [target.models.length > 0 ? `--model ${target.models.join(', ')}` : undefined, target.modelsDir === undefined ? undefined : `--models-dir ${target.modelsDir}`].filter((p) => p !== undefined);
+  checkFallbackModels(given, (name) => idOf(name) !== undefined, `among ${places.length === 0 ? 'the models (no --model or --models-dir was given)' : places.join(' or ')}`);
+  const byId = checkFallbacks(given.map((f) => ({ ...f, from: idOf(f.from)!, to: idOf(f.to)! })));
+  return (model) => {
+    const id = idOf(model);
+    return id === undefined ? undefined : byId.get(id);
+  };
 }

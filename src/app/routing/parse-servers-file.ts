@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import type { ServerType } from '../../backends/backend.js';
 import { normaliseServerUrl } from '../../backends/open-backend.js';
+import type { Fallback } from './fallback-map.js';
 
 /** One server of a `--servers` file. */
 export interface FleetServer {
@@ -17,15 +18,20 @@ export interface FleetServer {
   readonly weight?: number;
   /** Environment variable that holds its API key (never the key itself). */
   readonly apiKeyEnv?: string;
+  /**
+   * The model that answers the prompts of this server's `models` when they cannot be served: every
+   * server of one of them down longer than `--fallback-after` (as `--fallback MODEL=OTHER` for each).
+   */
+  readonly fallback?: string;
 }
 
 const serverTypes: readonly ServerType[] = ['openai', 'llama-server', 'ollama'];
-const fields = new Set(['url', 'type', 'models', 'slots', 'weight', 'apiKeyEnv']);
+const fields = new Set(['url', 'type', 'models', 'slots', 'weight', 'apiKeyEnv', 'fallback']);
 const example = '[{"url": "http://10.0.0.5:8080", "type": "llama-server", "slots": 8}]';
 
 /**
  * Reads and checks a `--servers` file: a JSON array of servers, each `{url, type?, models?, slots?,
- * weight?, apiKeyEnv?}`. Every refusal names the file, the entry and the field, the value seen and
+ * weight?, apiKeyEnv?, fallback?}`. Every refusal names the file, the entry and the field, the value seen and
  * the fix, before anything is sent.
  */
 export function parseServersFile(file: string): FleetServer[] {
@@ -69,7 +75,7 @@ function parseEntry(entry: unknown, where: string): FleetServer {
   for (const key of Object.keys(record)) {
     if (!fields.has(key)) throw new UsageError(`${where}: unknown field "${key}"; the fields are ${[...fields].join(', ')}`);
   }
-  const { url, type, models, slots, weight, apiKeyEnv } = record;
+  const { url, type, models, slots, weight, apiKeyEnv, fallback } = record;
   if (typeof url !== 'string' || url === '') throw new UsageError(`${where} field "url": expected the server's base URL such as "http://10.0.0.5:8080", got ${shortJson(url)}`);
   let normalised: string;
   try {
@@ -92,6 +98,12 @@ function parseEntry(entry: unknown, where: string): FleetServer {
   if (apiKeyEnv !== undefined && !(typeof apiKeyEnv === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv))) {
     throw new UsageError(`${where} field "apiKeyEnv": expected the name of an environment variable such as "VLLM_KEY" (never the key itself), got a ${typeof apiKeyEnv === 'string' ? 'string that is no variable name' : shortJson(apiKeyEnv)}`);
   }
+  if (fallback !== undefined && !(typeof fallback === 'string' && fallback !== '')) {
+    throw new UsageError(`${where} field "fallback": expected the name of the model that answers this server's models when they cannot be served, such as "llama-3-8b", got ${shortJson(fallback)}`);
+  }
+  if (fallback !== undefined && models === undefined) {
+    throw new UsageError(`${where} field "fallback": says whose prompts go to "${fallback as string}" only with "models"; add "models": [...] naming the models this server serves`);
+  }
   return {
     url: normalised,
     type: type as ServerType | undefined,
@@ -99,7 +111,17 @@ function parseEntry(entry: unknown, where: string): FleetServer {
     slots: slots as number | undefined,
     weight: weight as number | undefined,
     apiKeyEnv: apiKeyEnv as string | undefined,
+    fallback: fallback as string | undefined,
   };
+}
+
+/** The fallbacks of a servers file's entries: each of an entry's `models` falls back to its `fallback`. */
+export function fallbacksOfServers(servers: readonly FleetServer[], file: string): Fallback[] {
+  return servers.flatMap((server, index) =>
+    server.fallback === undefined
+      ? []
+      : (server.models ?? []).map((from) => ({ from, to: server.fallback!, where: `--servers ${file}: entry ${index + 1} (servers[${index}]) field "fallback"` })),
+  );
 }
 
 /** A value for a message, cut short. */

@@ -44,6 +44,8 @@ interface Endpoint {
 interface Waiter {
   readonly model: string | undefined;
   readonly avoid: string | undefined;
+  /** Its own down bound (`--fallback-after`), else the router's `--max-down`. */
+  readonly maxDownMs: number | undefined;
   readonly resolve: (lease: RouteLease) => void;
   readonly reject: (error: unknown) => void;
   timer: NodeJS.Timeout | undefined;
@@ -99,7 +101,7 @@ export class StaticRouter implements Router {
     const chosen = this.#choose(model, options.avoid);
     if (chosen !== undefined) return Promise.resolve(this.#lease(chosen, model));
     return new Promise<RouteLease>((resolve, reject) => {
-      const waiter: Waiter = { model, avoid: options.avoid, resolve, reject, timer: undefined };
+      const waiter: Waiter = { model, avoid: options.avoid, maxDownMs: options.maxDownMs, resolve, reject, timer: undefined };
       this.#waiters.push(waiter);
       this.#armDeadline(waiter);
     });
@@ -111,6 +113,15 @@ export class StaticRouter implements Router {
 
   residentModels(): readonly string[] {
     return [];
+  }
+
+  /**
+   * The models the fleet serves, when every server's are known (given in the servers file, or
+   * listed by a server that answered at start); undefined when one server's are not.
+   */
+  knownModels(): ReadonlySet<string> | undefined {
+    const lists = this.#endpoints.map((e) => e.given.models ?? e.info?.models ?? []);
+    return lists.some((models) => models.length === 0) ? undefined : new Set(lists.flat());
   }
 
   loadStats(): readonly ModelLoadStats[] {
@@ -281,7 +292,9 @@ export class StaticRouter implements Router {
     const candidates = this.#candidates(waiter.model);
     if (candidates.some((e) => e.health.state !== 'open')) return;
     const since = Math.max(...candidates.map((e) => e.health.downSince ?? this.#now()));
-    const left = Math.max(0, since + this.#maxDownMs - this.#now());
+    const bound = waiter.maxDownMs ?? this.#maxDownMs;
+    const flag = waiter.maxDownMs === undefined ? '--max-down' : '--fallback-after';
+    const left = Math.max(0, since + bound - this.#now());
     waiter.timer = setTimeout(() => {
       const at = this.#waiters.indexOf(waiter);
       if (at === -1) return;
@@ -290,7 +303,7 @@ export class StaticRouter implements Router {
       waiter.reject(
         new AppError(
           'ALL_SERVERS_DOWN',
-          `every server${waiter.model === undefined ? '' : ` that serves model "${waiter.model}"`} (${urls}) has been down since ${new Date(since).toISOString()}, longer than --max-down ${this.#maxDownMs / 1000} s: start them (or raise --max-down)`,
+          `every server${waiter.model === undefined ? '' : ` that serves model "${waiter.model}"`} (${urls}) has been down since ${new Date(since).toISOString()}, longer than ${flag} ${bound / 1000} s: start them (or raise ${flag})`,
         ),
       );
     }, left);

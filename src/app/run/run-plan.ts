@@ -13,6 +13,7 @@ import { parseMetricsAddress } from '../../reporting/metrics-endpoint.js';
 import { absoluteSettings, locateJob, type LocatedJob } from '../job/locate-job.js';
 import type { JobSettings } from '../settings/settings-table.js';
 import { resolveRunTarget, type RunTarget } from '../routing/run-target.js';
+import { checkRunFallbacks } from '../routing/open-router.js';
 import type { RunJobContext, RunJobOptions } from './run-job-options.js';
 
 /** Where a run's job lives, found before its database is opened. */
@@ -89,11 +90,13 @@ export async function planRun(existing: JobRecord | undefined, location: RunLoca
   await checkOutputs(out, given, located.db, inputs, template, reread, context.cwd);
   // Checked before the job is touched: a schema that cannot work must not cost a night.
   const jsonSchema = reread && given.jsonSchema !== undefined ? loadJsonSchemaFile(given.jsonSchema) : undefined;
+  const target = resolveRunTarget(given);
+  checkRunFallbacks(target, given.fallbacks ?? [], context.cwd);
   return Object.freeze({
     job: located.job,
     db: located.db,
     given,
-    target: resolveRunTarget(given),
+    target,
     inputs,
     template,
     share,

@@ -76,7 +76,7 @@ const apiKeyEnv = { key: 'apiKeyEnv', flag: '--api-key-env', valueName: 'name', 
 export const settingsTable = [
   // Where prompts go.
   { key: 'servers', flag: '--server', valueName: 'url', type: 'list', help: 'a running model server (repeatable; requests are balanced across them)', sources: ['flag', 'job'], commands: runLike },
-  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
+  { key: 'serversFile', flag: '--servers', valueName: 'file.json', type: 'string', help: 'a JSON file listing servers, [{url, type, models, slots, weight, apiKeyEnv, fallback}], in addition to any given one by one', sources: ['flag', 'job'], commands: runLike },
   { key: 'measureServer', flag: '--server', valueName: 'url', type: 'string', help: 'the running server that --measure measures', sources: ['flag'], commands: ['optimize'] },
   { ...serverType, sources: ['flag', 'job'], commands: managed },
   { ...apiKeyEnv, sources: ['flag', 'job'], commands: managed },
@@ -103,6 +103,8 @@ export const settingsTable = [
   { key: 'retries', flag: '--retries', valueName: 'n', type: 'count', min: 0, default: defaults.retries, help: 'retries of a failed request (connect errors, resets, timeouts, 5xx, 429)', sources: ['flag', 'job'], commands: runLike },
   { key: 'stallTimeoutMs', flag: '--stall-timeout', valueName: 's', type: 'seconds', defaultText: 'none', help: 'abort a request that receives no byte for this long and retry it on another server, in seconds (above the longest answer unless --stream)', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxDownMs', flag: '--max-down', valueName: 's', type: 'seconds', default: defaults.maxDownMs, help: 'with every server down the run pauses; after this long it ends, resumable (exit 3), in seconds', sources: ['flag', 'job'], commands: runLike },
+  { key: 'fallbacks', flag: '--fallback', valueName: 'model=other', type: 'list', help: "send MODEL's prompts to OTHER when MODEL's managed server cannot start (a corrupt GGUF, too little memory) or every server of MODEL is down longer than --fallback-after (repeatable; one fallback per model, no chains)", sources: ['flag', 'job'], commands: runLike },
+  { key: 'fallbackAfterMs', flag: '--fallback-after', valueName: 's', type: 'seconds', default: defaults.fallbackAfterMs, help: "with --fallback: how long every server of a model may be down before its prompts go to its fallback, in seconds", sources: ['flag', 'job'], commands: runLike },
   { key: 'keepAlive', flag: '--keep-alive', valueName: 'duration', type: 'keep-alive', default: defaults.keepAlive, help: 'Ollama keep_alive sent with every request: a duration such as 30m or 1h30m, seconds, 0 (unload at once) or -1 (keep loaded)', sources: ['flag', 'job'], commands: runLike },
   { key: 'maxWaitMs', flag: '--max-wait', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.maxWaitMs, help: "longest a model's prompts wait while other models are served, in seconds; 0 = no bound", sources: ['flag', 'job'], commands: runLike },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', zero: 'unlimited', default: defaults.graceMs, help: 'after Ctrl-C or the deadline (--until, --for), how long in-flight prompts may finish, in seconds; 0 = until they end', sources: ['flag', 'job'], commands: runLike },
