@@ -24,7 +24,7 @@ describe('the settings table', () => {
     expect(flagsOf('report')).toEqual(['--db', '--json', '--html']);
     expect(flagsOf('bench')).toEqual(expect.arrayContaining(['--server', '--server-type', '--api-key-env', '--model', '--workers', '--loads', '--requests', '--max-tokens', '--job', '--db', '--json', '--slots', '--ctx', '--threads', '--llama-server']));
     expect(flagsOf('jobs')).toEqual(['--db', '--json']);
-    expect(flagsOf('status')).toEqual(['--db', '--json']);
+    expect(flagsOf('status')).toEqual(['--db', '--watch', '--interval', '--json']);
     expect(flagsOf('serve')).toEqual(expect.arrayContaining(['--model', '--host', '--port', '--api-key-env', '--gpu', '--slots', '--ctx', '--threads']));
     expect(flagsOf('export')).toEqual(expect.arrayContaining(['--db', '--out', '--format', '--failed', '--bom']));
     expect(flagsOf('resume')).toContain('--retry-failed');
