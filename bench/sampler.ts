@@ -9,7 +9,8 @@
  * Rounds rotate the variants; best of `--rounds`. Prints the requests/s and this process's CPU
  * time per request (steadier on a busy machine), and each variant's cost against the run without
  * telemetry, then issue 21's target (`TARGET` line).
- * Usage: npm run bench:sampler [-- --count 20000 --workers 32 --service-ms 6 --rounds 3]
+ * Usage: npm run bench:sampler [-- --count 20000 --workers 32 --service-ms 6 --rounds 3 --scrape-ms 1000 --only listen]
+ * (`--scrape-ms 0`: no scraper; `--only listen`: only no telemetry and --metrics-listen.)
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ import { machine, printTable, printTarget } from './bench-kit.js';
 import { metricsEventsUsPerRequest, scrapeCpuMs, startScraper } from './sampler-metrics.js';
 
 const { values } = parseArgs({
-  options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, 'service-ms': { type: 'string', default: '6' } },
+  options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, 'service-ms': { type: 'string', default: '6' }, 'scrape-ms': { type: 'string', default: '1000' }, only: { type: 'string' } },
 });
 const serviceMs = Number(values['service-ms']);
 const count = Number(values.count);
@@ -60,7 +61,9 @@ const source: WorkSource = {
 const sink: ResultSink = { markRunning() {}, record() {}, error: undefined };
 
 type Variant = 'no telemetry' | 'sampler, every 5 s' | 'sampler, every 100 ms' | 'sampler + --metrics' | 'sampler + --metrics-listen';
-const variants: readonly Variant[] = ['no telemetry', 'sampler, every 5 s', 'sampler, every 100 ms', 'sampler + --metrics', 'sampler + --metrics-listen'];
+const allVariants: readonly Variant[] = ['no telemetry', 'sampler, every 5 s', 'sampler, every 100 ms', 'sampler + --metrics', 'sampler + --metrics-listen'];
+const variants = values.only === 'listen' ? allVariants.filter((v) => v === 'no telemetry' || v === 'sampler + --metrics-listen') : allVariants;
+const scrapeMs = Number(values['scrape-ms']);
 const listenVariant: Variant = 'sampler + --metrics-listen';
 const loadAtStart = machine();
 
@@ -90,7 +93,7 @@ async function once(variant: Variant, round: number): Promise<Result> {
           intervalMs: variant === 'sampler, every 100 ms' ? 100 : 5000,
         });
   if (variant === listenVariant && endpointUrl === undefined) throw new Error('--metrics-listen: the endpoint did not say where it listens');
-  const scraper = endpointUrl === undefined ? undefined : startScraper(endpointUrl, 1000);
+  const scraper = endpointUrl === undefined || scrapeMs === 0 ? undefined : startScraper(endpointUrl, scrapeMs);
   // As `batch run`: the statistics of the summary, and the telemetry when it runs.
   const statistics = new RunStatistics();
   const listener = composeListeners(statistics, telemetry?.listener);
@@ -214,7 +217,7 @@ console.log(
 );
 const listenCost = costOf(listenVariant);
 printTarget({
-  target: `sampler + --metrics-listen (scraped every 1 s) vs no telemetry: requests/s at ~${Math.round((workers / serviceMs) * 1000)} req/s paced`,
+  target: `sampler + --metrics-listen (${scrapeMs === 0 ? 'not scraped' : `scraped every ${scrapeMs} ms`}) vs no telemetry: requests/s at ~${Math.round((workers / serviceMs) * 1000)} req/s paced`,
   batch: `${rate(best(listenVariant).ms).toFixed(0)} req/s`,
   peer: `${base.toFixed(0)} req/s`,
   measured: `${listenCost.toFixed(1)}%`,

@@ -63,11 +63,7 @@ export class RunMetrics {
     const limit = options.memoryLimitBytes ?? memoryLimitBytes();
     new Gauge({ name: 'batch_process_memory_limit_bytes', help: 'Memory the batch process may use: its cgroup limit, else the machine RAM', registers: [registry] }).set(limit);
     // Counted per event in plain numbers, handed to prom-client at each scrape (see LabelTally).
-    const requests = new LabelTally();
-    const finished = new LabelTally();
-    const promptTokens = new LabelTally();
-    const completionTokens = new LabelTally();
-    const inFlight = new LabelTally();
+    const [requests, finished, promptTokens, completionTokens, inFlight] = [new LabelTally(), new LabelTally(), new LabelTally(), new LabelTally(), new LabelTally()];
     tallyCounter(registry, requests, { name: 'batch_requests_total', help: 'Requests that ended, by model, server and outcome (ok, or the error code)', labelNames: ['model', 'server', 'outcome'] });
     tallyCounter(registry, finished, { name: 'batch_prompts_finished_total', help: 'Prompts this run finished, by outcome (done, failed)', labelNames: ['outcome'] });
     const retries = new Counter({ name: 'batch_retries_total', help: 'Requests sent again, by the error that caused it', labelNames: ['cause'], registers: [registry] });
@@ -77,16 +73,7 @@ export class RunMetrics {
     tallyCounter(registry, completionTokens, { name: 'batch_completion_tokens_total', help: 'Completion tokens the servers reported, by model', labelNames: ['model'] });
     const loads = new Counter({ name: 'batch_model_loads_total', help: 'Answers that waited for their model to load, by model', labelNames: ['model'], registers: [registry] });
     const loadTime = new Histogram({ name: 'batch_model_load_duration_seconds', help: 'Model load time the servers reported, by model', labelNames: ['model'], buckets: loadBuckets, registers: [registry] });
-    new Gauge({
-      name: 'batch_requests_in_flight',
-      help: 'Requests on the wire, by server',
-      labelNames: ['server'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const series of inFlight.entries()) this.set(series.labels, series.value);
-      },
-    });
+    tallyGauge(registry, inFlight, { name: 'batch_requests_in_flight', help: 'Requests on the wire, by server', labelNames: ['server'] });
     this.#queued = new Gauge({ name: 'batch_prompts_queued', help: 'Prompts of this run neither finished nor on the wire (at the last sample)', registers: [registry] });
     this.#up = new Gauge({ name: 'batch_server_up', help: 'Whether a server takes requests (1) or is down, its circuit open (0)', labelNames: ['server'], registers: [registry] });
     const allDown = new Gauge({ name: 'batch_servers_all_down', help: 'Whether every server of the run is down (the run pauses)', registers: [registry] });
@@ -165,6 +152,18 @@ function tallyCounter(registry: Registry, tally: LabelTally, options: { readonly
     collect() {
       this.reset();
       for (const series of tally.entries()) this.inc(series.labels, series.value);
+    },
+  });
+}
+
+/** A gauge whose series are `tally`'s sums at each scrape. */
+function tallyGauge(registry: Registry, tally: LabelTally, options: { readonly name: string; readonly help: string; readonly labelNames: readonly string[] }): void {
+  new Gauge({
+    ...options,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const series of tally.entries()) this.set(series.labels, series.value);
     },
   });
 }
