@@ -3,10 +3,14 @@
  * paced at about 5,000 requests/s (32 slots × 6 ms), without telemetry, with the run sampler
  * (`samples` rows in a SQLite job database, as `batch run` does), with the sampler at 50 times
  * its rate (every 100 ms instead of 5 s, to show its cost per sample), and with `--metrics` (one
- * JSON line per prompt on top). Rounds rotate the variants; best of `--rounds`. Prints the
- * requests/s and this process's CPU time per request (steadier on a busy machine), and each
- * variant's cost against the run without telemetry.
- * Usage: npm run bench:sampler [-- --count 20000 --workers 32 --service-ms 6 --rounds 3]
+ * JSON line per prompt on top), and with `--metrics-listen 127.0.0.1:0` (issue 21: the run's
+ * Prometheus metrics, with a scraper that GETs /metrics every second as Prometheus would; each
+ * scrape counts the job's prompts in its database, which holds the batch's `--count` prompts).
+ * Rounds rotate the variants; best of `--rounds`. Prints the requests/s and this process's CPU
+ * time per request (steadier on a busy machine), and each variant's cost against the run without
+ * telemetry, then issue 21's target (`TARGET` line).
+ * Usage: npm run bench:sampler [-- --count 20000 --workers 32 --service-ms 6 --rounds 3 --scrape-ms 1000 --only listen]
+ * (`--scrape-ms 0`: no scraper; `--only listen`: only no telemetry and --metrics-listen.)
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -25,9 +29,11 @@ import { CheckpointStore } from '../src/store/checkpoint-store.js';
 import { connectionOf } from '../src/store/connection-of.js';
 import { findExecutable } from '../src/util/find-executable.js';
 import { startSimProcess } from '../test/helpers/sim-process.js';
+import { machine, printTable, printTarget } from './bench-kit.js';
+import { metricsEventsUsPerRequest, scrapeCpuMs, startScraper } from './sampler-metrics.js';
 
 const { values } = parseArgs({
-  options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, 'service-ms': { type: 'string', default: '6' } },
+  options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, 'service-ms': { type: 'string', default: '6' }, 'scrape-ms': { type: 'string', default: '1000' }, only: { type: 'string' } },
 });
 const serviceMs = Number(values['service-ms']);
 const count = Number(values.count);
@@ -54,18 +60,40 @@ const source: WorkSource = {
 // Results dropped: what is measured is the sampling alone (bench:store measures the store).
 const sink: ResultSink = { markRunning() {}, record() {}, error: undefined };
 
-type Variant = 'no telemetry' | 'sampler, every 5 s' | 'sampler, every 100 ms' | 'sampler + --metrics';
-const variants: readonly Variant[] = ['no telemetry', 'sampler, every 5 s', 'sampler, every 100 ms', 'sampler + --metrics'];
+type Variant = 'no telemetry' | 'sampler, every 5 s' | 'sampler, every 100 ms' | 'sampler + --metrics' | 'sampler + --metrics-listen';
+const allVariants: readonly Variant[] = ['no telemetry', 'sampler, every 5 s', 'sampler, every 100 ms', 'sampler + --metrics', 'sampler + --metrics-listen'];
+const variants = values.only === 'listen' ? allVariants.filter((v) => v === 'no telemetry' || v === 'sampler + --metrics-listen') : allVariants;
+const scrapeMs = Number(values['scrape-ms']);
+const listenVariant: Variant = 'sampler + --metrics-listen';
+const loadAtStart = machine();
 
 async function once(variant: Variant, round: number): Promise<Result> {
   const store = CheckpointStore.open({ path: path.join(dir, `job-${round}-${variants.indexOf(variant)}.sqlite`) });
   const job = store.openJob({ name: 'bench', config: {}, inputFingerprint: 'bench' });
+  // The job's prompts are in its database, as in a run: each scrape counts them there.
+  await store.ingest(job.id, (async function* () {
+    for (const item of items) yield { ok: true as const, item };
+  })());
   const runId = store.startRun(job.id, { pid: process.pid, host: os.hostname(), argv: [] });
   const metricsPath = variant === 'sampler + --metrics' ? path.join(dir, `metrics-${round}.jsonl`) : undefined;
+  let endpointUrl: string | undefined;
   const telemetry =
     variant === 'no telemetry'
       ? undefined
-      : await startRunTelemetry({ store, job: 'bench', jobId: job.id, runId, pending: count, metricsPath, env: process.env, intervalMs: variant === 'sampler, every 100 ms' ? 100 : 5000 });
+      : await startRunTelemetry({
+          store,
+          job: 'bench',
+          jobId: job.id,
+          runId,
+          pending: count,
+          metricsPath,
+          metricsListen: variant === listenVariant ? '127.0.0.1:0' : undefined,
+          notice: (line) => (endpointUrl = /at (http:\S+)$/.exec(line)?.[1] ?? endpointUrl),
+          env: process.env,
+          intervalMs: variant === 'sampler, every 100 ms' ? 100 : 5000,
+        });
+  if (variant === listenVariant && endpointUrl === undefined) throw new Error('--metrics-listen: the endpoint did not say where it listens');
+  const scraper = endpointUrl === undefined || scrapeMs === 0 ? undefined : startScraper(endpointUrl, scrapeMs);
   // As `batch run`: the statistics of the summary, and the telemetry when it runs.
   const statistics = new RunStatistics();
   const listener = composeListeners(statistics, telemetry?.listener);
@@ -73,13 +101,14 @@ async function once(variant: Variant, round: number): Promise<Result> {
   const cpuBefore = process.cpuUsage();
   await new BatchScheduler({ router, source, sink, workers, listener }).run();
   const summary = statistics.summary();
+  const scrapes = await scraper?.stop();
   await telemetry?.stop();
   const cpu = process.cpuUsage(cpuBefore);
   const ms = performance.now() - started;
   if (summary.done !== count) throw new Error(`expected ${count} done, got ${summary.done}`);
   const samples = connectionOf(store).prepare('SELECT count(*) FROM samples').pluck().get() as number;
   store.close();
-  return { ms, cpuUsPerRequest: (cpu.user + cpu.system) / count, samples, metricsBytes: metricsPath === undefined ? 0 : statSync(metricsPath).size };
+  return { ms, cpuUsPerRequest: (cpu.user + cpu.system) / count, samples, metricsBytes: metricsPath === undefined ? 0 : statSync(metricsPath).size, scrapes: scrapes ?? 0 };
 }
 
 interface Result {
@@ -88,6 +117,8 @@ interface Result {
   readonly cpuUsPerRequest: number;
   readonly samples: number;
   readonly metricsBytes: number;
+  /** GETs of /metrics answered during the run (--metrics-listen). */
+  readonly scrapes: number;
 }
 
 const results = new Map<Variant, Result[]>(variants.map((v) => [v, []]));
@@ -106,7 +137,7 @@ await sim.close();
  * The same cost taken apart, steadier than whole runs on a busy machine: the sampler's work per
  * request (its three listener events) and per sample (counts, memory, one row), in CPU time.
  */
-async function partsOfTheCost(): Promise<{ eventsUsPerRequest: number; sampleMs: number }> {
+async function partsOfTheCost(): Promise<{ eventsUsPerRequest: number; sampleMs: number; metricsUsPerRequest: number; scrapeMs: number }> {
   const calls = 1_000_000;
   const counting = new RunSampler({ jobId: 1, runId: 1, pending: calls, onSample: () => undefined });
   const item = items[0]!;
@@ -136,8 +167,14 @@ async function partsOfTheCost(): Promise<{ eventsUsPerRequest: number; sampleMs:
     await sampler.stop();
   }
   const cpu = process.cpuUsage(before);
+  // A scrape counts the job's prompts in its database: the batch's, ingested as a run does.
+  const scraped = store.openJob({ name: 'scraped', config: {}, inputFingerprint: 'bench' });
+  await store.ingest(scraped.id, (async function* () {
+    for (const each of items) yield { ok: true as const, item: each };
+  })());
+  const scrapeMs = await scrapeCpuMs(() => store.countByStatus(scraped.id));
   store.close();
-  return { eventsUsPerRequest, sampleMs: (cpu.user + cpu.system) / 1000 / (2 * samplers) };
+  return { eventsUsPerRequest, sampleMs: (cpu.user + cpu.system) / 1000 / (2 * samplers), metricsUsPerRequest: metricsEventsUsPerRequest(item, sim.url), scrapeMs };
 }
 const parts = await partsOfTheCost();
 rmSync(dir, { recursive: true, force: true });
@@ -147,21 +184,43 @@ const leastCpu = (variant: Variant): number => Math.min(...results.get(variant)!
 const rate = (ms: number): number => (count / ms) * 1000;
 const base = rate(best('no telemetry').ms);
 const baseCpu = leastCpu('no telemetry');
-console.log(`bench/sampler: ${count} prompts, ${workers} workers, simulated server ${workers} slots × ${serviceMs} ms in its own process, best of ${rounds}; node ${process.version}, ${os.cpus().length} CPUs, nvidia-smi ${findExecutable('nvidia-smi', process.env) === undefined ? 'not on PATH' : 'on PATH'}`);
-console.log('| variant                | req/s | cost   | CPU µs/request | cost   | samples | metrics file |');
-console.log('|------------------------|-------|--------|----------------|--------|---------|--------------|');
-for (const variant of variants) {
-  const run = best(variant);
-  const value = rate(run.ms);
-  const cost = variant === 'no telemetry' ? '-' : `${((1 - value / base) * 100).toFixed(1)}%`;
-  const file = run.metricsBytes === 0 ? '-' : `${(run.metricsBytes / 1024 / 1024).toFixed(1)} MiB`;
-  const cpu = leastCpu(variant);
-  const cpuCost = variant === 'no telemetry' ? '-' : `${((cpu / baseCpu - 1) * 100).toFixed(1)}%`;
-  console.log(`| ${variant.padEnd(22)} | ${value.toFixed(0).padStart(5)} | ${cost.padStart(6)} | ${cpu.toFixed(1).padStart(14)} | ${cpuCost.padStart(6)} | ${String(run.samples).padStart(7)} | ${file.padStart(12)} |`);
-}
+const costOf = (variant: Variant): number => (1 - rate(best(variant).ms) / base) * 100;
+console.log(`bench/sampler: ${count} prompts, ${workers} workers, simulated server ${workers} slots × ${serviceMs} ms in its own process, best of ${rounds} rotated rounds; nvidia-smi ${findExecutable('nvidia-smi', process.env) === undefined ? 'not on PATH' : 'on PATH'}; at the start ${loadAtStart}; at the end ${machine()}`);
+printTable(
+  ['variant', ...results.get('no telemetry')!.map((_, i) => `round ${i + 1} req/s`), 'best req/s', 'cost', 'CPU µs/request', 'cost', 'samples', 'scrapes', 'metrics file'],
+  variants.map((variant) => {
+    const run = best(variant);
+    const cpu = leastCpu(variant);
+    return [
+      variant,
+      ...results.get(variant)!.map((r) => rate(r.ms).toFixed(0)),
+      rate(run.ms).toFixed(0),
+      variant === 'no telemetry' ? '-' : `${costOf(variant).toFixed(1)}%`,
+      cpu.toFixed(1),
+      variant === 'no telemetry' ? '-' : `${((cpu / baseCpu - 1) * 100).toFixed(1)}%`,
+      String(run.samples),
+      variant === listenVariant ? String(run.scrapes) : '-',
+      run.metricsBytes === 0 ? '-' : `${(run.metricsBytes / 1024 / 1024).toFixed(1)} MiB`,
+    ];
+  }),
+);
 
 const perSecondMs = (parts.eventsUsPerRequest * 5000) / 1000 + parts.sampleMs / 5;
 console.log(
   `taken apart: the sampler's events cost ${parts.eventsUsPerRequest.toFixed(3)} µs of CPU per request and one sample (counts, memory, one SQLite row${findExecutable('nvidia-smi', process.env) === undefined ? '' : ', starting nvidia-smi'}) ${parts.sampleMs.toFixed(2)} ms; ` +
     `at 5,000 requests/s and a sample every 5 s that is ${perSecondMs.toFixed(2)} ms of CPU per second (${(perSecondMs / 10).toFixed(3)}% of one core)`,
 );
+const metricsPerSecondMs = (parts.metricsUsPerRequest * 5000) / 1000 + parts.scrapeMs;
+console.log(
+  `taken apart: --metrics-listen's listener costs ${parts.metricsUsPerRequest.toFixed(3)} µs of CPU per request and one scrape (${count} prompts counted in the database, the exposition built) ${parts.scrapeMs.toFixed(2)} ms; ` +
+    `at 5,000 requests/s and a scrape every second that is ${metricsPerSecondMs.toFixed(2)} ms of CPU per second (${(metricsPerSecondMs / 10).toFixed(3)}% of one core)`,
+);
+const listenCost = costOf(listenVariant);
+printTarget({
+  target: `sampler + --metrics-listen (${scrapeMs === 0 ? 'not scraped' : `scraped every ${scrapeMs} ms`}) vs no telemetry: requests/s at ~${Math.round((workers / serviceMs) * 1000)} req/s paced`,
+  batch: `${rate(best(listenVariant).ms).toFixed(0)} req/s`,
+  peer: `${base.toFixed(0)} req/s`,
+  measured: `${listenCost.toFixed(1)}%`,
+  goal: '< 1%',
+  met: listenCost < 1,
+});

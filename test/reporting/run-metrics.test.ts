@@ -88,6 +88,26 @@ describe('a run\'s Prometheus metrics', () => {
     expect(later).not.toMatch(/"a"|"b"/);
   });
 
+  it('keep counting across scrapes: each scrape shows the totals so far, not what came since the last', async () => {
+    const metrics = new RunMetrics({ job: 'night', counts: () => ({ pending: 0, running: 0, done: 0, failed: 0, total: 0 }), memoryLimitBytes: 1 });
+    const l = metrics.listener;
+    const answer = (id: string): void => {
+      l.onRequestStart!(item(id), 'http://127.0.0.1:1', 1);
+      l.onRequestEnd!(item(id), 'http://127.0.0.1:1');
+      l.onOutcome!({ customId: id, status: 'done', attempts: 1, latencyMs: 10, completionTokens: 4, finishedAt: 1 });
+    };
+    answer('a');
+    expect(valueOf((await metrics.exposition()).body, 'batch_requests_total{model="default",server="http://127.0.0.1:1",outcome="ok",job="night"}')).toBe(1);
+    answer('b');
+    answer('c');
+    l.onRequestStart!(item('d'), 'http://127.0.0.1:1', 1);
+    const body = (await metrics.exposition()).body;
+    expect(valueOf(body, 'batch_requests_total{model="default",server="http://127.0.0.1:1",outcome="ok",job="night"}')).toBe(3);
+    expect(valueOf(body, 'batch_prompts_finished_total{outcome="done",job="night"}')).toBe(3);
+    expect(valueOf(body, 'batch_completion_tokens_total{model="default",job="night"}')).toBe(12);
+    expect(valueOf(body, 'batch_requests_in_flight{server="http://127.0.0.1:1",job="night"}')).toBe(1);
+  });
+
   it('pass promtool check metrics (Debian\'s prometheus package), when it is installed', async () => {
     const promtool = findPromtool();
     if (promtool === undefined) {
