@@ -26,8 +26,7 @@ interface PendingPageKey {
   readonly model: string | null;
   readonly afterIndex: number;
   readonly beforeIndex: number;
-  /** 1 for the first page (no item read yet), else 0 and the last item read. */
-  readonly first: number;
+  /** The last item read (nextPage only). */
   readonly priority: number;
   readonly idx: number;
   readonly limit: number;
@@ -69,7 +68,10 @@ interface OutputRowData {
 /** What decides the next prompt to send. */
 interface DispatchStatements {
   readonly pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
-  readonly pendingPage: BetterSqlite3.Statement<[PendingPageKey], PendingRow>;
+  /** The first page of a reader. */
+  readonly firstPage: (key: PendingPageKey) => PendingRow[];
+  /** The page after the item `key` names. */
+  readonly nextPage: (key: PendingPageKey) => PendingRow[];
   readonly endOfItems: BetterSqlite3.Statement<[number], number>;
 }
 
@@ -81,16 +83,26 @@ function prepareDispatchStatements(db: BetterSqlite3.Database): DispatchStatemen
      WHERE job_id = ? AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
      GROUP BY model ORDER BY max(priority) DESC, min(idx)`,
   );
-  // Keyset pages in (priority desc, idx) order, served by items_pending_priority.
-  const pendingPage = db.prepare<[PendingPageKey], PendingRow>(
-    `SELECT custom_id, idx, source, endpoint, body, priority FROM items INDEXED BY items_pending_priority
-     WHERE job_id = @jobId AND model IS @model AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
-       AND idx > @afterIndex AND idx < @beforeIndex
-       AND (@first = 1 OR priority < @priority OR (priority = @priority AND idx > @idx))
-     ORDER BY priority DESC, idx LIMIT @limit`,
-  );
+  // Keyset pages in (priority desc, idx) order, served by items_pending_priority. A later page is
+  // two index seeks (the rest of the last priority, then the lower ones): one query with an OR
+  // would walk the last priority's rows from its start on every page.
+  const page = (after: string) =>
+    db.prepare<[PendingPageKey], PendingRow>(
+      `SELECT custom_id, idx, source, endpoint, body, priority FROM items INDEXED BY items_pending_priority
+       WHERE job_id = @jobId AND model IS @model AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
+         AND idx < @beforeIndex ${after}
+       ORDER BY priority DESC, idx LIMIT @limit`,
+    );
+  // One lower bound on idx each: with two, SQLite may seek by the lower one (@idx > @afterIndex).
+  const firstPage = page('AND idx > @afterIndex');
+  const samePriority = page('AND priority = @priority AND idx > @idx');
+  const lowerPriority = page('AND priority < @priority AND idx > @afterIndex');
   const endOfItems = db.prepare<[number], number>('SELECT coalesce(max(idx), -1) + 1 FROM items WHERE job_id = ?').pluck();
-  return { pendingModels, pendingPage, endOfItems };
+  const nextPage = (key: PendingPageKey): PendingRow[] => {
+    const same = samePriority.all(key);
+    return same.length >= key.limit ? same : [...same, ...lowerPriority.all({ ...key, limit: key.limit - same.length })];
+  };
+  return { pendingModels, firstPage: (key) => firstPage.all(key), nextPage, endOfItems };
 }
 
 const defaultPageSize = 500;
@@ -231,13 +243,13 @@ export class ItemQueries {
     }
     const afterIndex = options.afterIndex ?? -1;
     if (!Number.isInteger(afterIndex)) throw optionError('afterIndex', 'an integer', afterIndex);
-    const { pendingPage, endOfItems } = this.#dispatchStatements();
+    const { firstPage, nextPage, endOfItems } = this.#dispatchStatements();
     const beforeIndex = endOfItems.get(jobId) ?? 0;
-    let key: PendingPageKey = { jobId, model, afterIndex, beforeIndex, first: 1, priority: 0, idx: -1, limit: pageSize };
-    for (;;) {
-      const rows = pendingPage.all(key);
+    let key: PendingPageKey = { jobId, model, afterIndex, beforeIndex, priority: 0, idx: -1, limit: pageSize };
+    for (let page = firstPage; ; page = nextPage) {
+      const rows = page(key);
       for (const row of rows) {
-        key = { ...key, first: 0, priority: row.priority, idx: row.idx };
+        key = { ...key, priority: row.priority, idx: row.idx };
         if (options.excludeIds?.has(row.custom_id) === true) continue;
         yield {
           customId: row.custom_id,
