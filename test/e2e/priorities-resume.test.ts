@@ -42,14 +42,15 @@ describe('priorities across a kill and `batch resume`', () => {
     expect((await run.done).signal).toBe('SIGKILL');
     const first = [...arrivals];
     expect(sendingOrder(inputOrder)).toEqual(expectedOrder);
-    expect(first).toEqual(expectedOrder.slice(0, first.length));
+    // The first run's own order is not asserted: it may start sending before its reader reaches the
+    // end of the file on a loaded machine (priorities then order what was read; see README).
 
     arrivals = [];
     const resumed = await runCliProcess(['resume', 'night', '-q'], { env });
     expect(resumed.code).toBe(0);
     // Everything not sent before the kill is sent now, with whatever the kill left uncommitted,
     // in the order of what is left (models ordered again by the highest priority still waiting).
-    expect(arrivals).toEqual(expect.arrayContaining(expectedOrder.slice(first.length)));
+    expect(arrivals).toEqual(expect.arrayContaining(inputOrder.filter((id) => !first.includes(id))));
     expect(arrivals.length).toBeLessThan(expectedOrder.length);
     expect(arrivals).toEqual(sendingOrder(arrivals));
     const output = parseJsonl(readFileSync(path.join(env.BATCH_HOME, 'night.output.jsonl'), 'utf8'));

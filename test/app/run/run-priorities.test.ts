@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseJsonl } from '../../helpers/run-cli-process.js';
-import { runCliInProcess } from '../../helpers/run-cli-in-process.js';
+import { pollUntil } from '../../helpers/poll-until.js';
+import { runCliInProcess, startCliInProcess } from '../../helpers/run-cli-in-process.js';
 import { startSimServer, type SimServer } from '../../sim/sim-server.js';
 
 let dir: string;
@@ -12,9 +13,12 @@ let sim: SimServer;
 let arrivals: string[] = [];
 /** Whether each request's body named a `priority`. */
 let sentPriority: boolean[] = [];
+/** While set, every request hangs and is not counted. */
+let hold = false;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'batch-priorities-'));
   sim = await startSimServer({ flavour: 'openai', models: ['a', 'b'], slots: 1, script: (_n, request) => {
+    if (hold) return 'hang';
     arrivals.push(request.promptText);
     sentPriority.push('priority' in request.body);
     return undefined;
@@ -52,7 +56,17 @@ describe('priorities', () => {
     const cwd = path.join(dir, 'order');
     const args = writeInputs(cwd);
     const env = { BATCH_HOME: path.join(cwd, 'home') };
-    const run = await runCliInProcess(['run', ...args, '--server', sim.url, '--workers', '1', '--job', 'order', '-q'], { cwd, env });
+    // A first run starts sending once its reader has waited 200 ms in all, which a loaded machine
+    // may reach before these files are read (priorities then order what was read: README). So the
+    // job is read by a run stopped at its first request, and the order is the resumed run's: all
+    // prompts, nothing answered, read whole from the job database.
+    hold = true;
+    const first = startCliInProcess(['run', ...args, '--server', sim.url, '--workers', '1', '--grace', '0', '--job', 'order', '-q'], { cwd, env });
+    await pollUntil(() => sim.stats().inFlight >= 1, 'the first request');
+    first.softStop();
+    expect((await first.done).code).toBe(130);
+    hold = false;
+    const run = await runCliInProcess(['resume', 'order', '--workers', '1', '-q'], { cwd, env });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(arrivals).toEqual(expectedOrder);
@@ -72,7 +86,7 @@ describe('priorities', () => {
     const env = { BATCH_HOME: path.join(cwd, 'home') };
     const run = await runCliInProcess(['run', 'in.jsonl', 'soon.md', '--template', 't.md', '--data', 'rows.csv', '--priority-column', 'prio', '--server', sim.url, '--workers', '1', '--job', 'bad', '-q'], { cwd, env });
     expect(run.code).toBe(4);
-    expect(arrivals).toEqual(['x6', 'x2']);
+    expect([...arrivals].sort()).toEqual(['x2', 'x6']);
     const failed = parseJsonl(readFileSync(path.join(env.BATCH_HOME, 'bad.output.jsonl'), 'utf8')).filter((line) => line.error !== null);
     // Inputs are named absolute (as the job remembers them); --data files as given.
     expect(failed.map((line) => [line.error.code, String(line.error.message).replace(`${cwd}/`, '')])).toEqual([
