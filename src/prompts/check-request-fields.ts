@@ -93,9 +93,10 @@ const PARAM_CHECKS: Readonly<Record<string, ParamCheck>> = {
 
 /**
  * The keys a prompt file's front matter may set: `model`, `system` (the system prompt),
- * `json_schema` (made the request's `response_format`) and every request parameter above.
+ * `json_schema` (made the request's `response_format`), every request parameter above, and
+ * `priority` (the order of sending; not sent).
  */
-export const FRONT_MATTER_KEYS: readonly string[] = Object.keys(PARAM_CHECKS);
+export const FRONT_MATTER_KEYS: readonly string[] = [...Object.keys(PARAM_CHECKS), 'priority'];
 
 /** Checks one request field by name. Returns "expected `key` to be …, got …", or undefined. */
 export function checkParam(key: string, value: unknown, field: string = key): string | undefined {

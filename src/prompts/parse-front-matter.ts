@@ -1,6 +1,7 @@
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { describeValue } from '../util/describe-value.js';
 import { checkParam, FRONT_MATTER_KEYS } from './check-request-fields.js';
+import { checkPriority } from './prompt-priority.js';
 
 export { FRONT_MATTER_KEYS };
 
@@ -8,8 +9,10 @@ export { FRONT_MATTER_KEYS };
 export type FrontMatterResult =
   | {
       readonly ok: true;
-      /** Checked values, in the order written. Empty when the file has no front matter. */
+      /** Checked request values, in the order written. Empty when the file has no front matter. */
       readonly fields: Readonly<Record<string, unknown>>;
+      /** `priority:`, which orders the sending and is not part of the request. */
+      readonly priority?: number;
       /** 1-based line of the file each key is on, for messages about its value found later. */
       readonly keyLines: Readonly<Record<string, number>>;
       /** The text after the closing `---` (the whole text without front matter). */
@@ -59,6 +62,7 @@ export function parseFrontMatter(text: string): FrontMatterResult {
   }
 
   const fields: Record<string, unknown> = {};
+  let priority: number | undefined;
   const keyLines: Record<string, number> = {};
   for (const pair of document.contents.items) {
     const keyNode = pair.key;
@@ -69,13 +73,14 @@ export function parseFrontMatter(text: string): FrontMatterResult {
       return { ok: false, line, detail: `expected one of the keys ${FRONT_MATTER_KEYS.join(', ')}, got ${seen}` };
     }
     const value: unknown = pair.value === null ? null : (pair.value as { toJSON: () => unknown }).toJSON();
-    const problem = checkParam(key, value);
+    const problem = key === 'priority' ? checkPriority(value) : checkParam(key, value);
     if (problem !== undefined) return { ok: false, line, detail: problem };
-    fields[key] = value;
+    if (key === 'priority') priority = value as number;
+    else fields[key] = value;
     keyLines[key] = line;
   }
   if (fields.json_schema !== undefined && fields.response_format !== undefined) {
     return { ok: false, line: keyLines.json_schema!, detail: `expected \`json_schema\` or \`response_format\`, got both (\`response_format\` on line ${keyLines.response_format}): keep one` };
   }
-  return { ok: true, fields, keyLines, ...body };
+  return { ok: true, fields, keyLines, ...body, ...(priority === undefined ? {} : { priority }) };
 }

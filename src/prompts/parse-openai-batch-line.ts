@@ -1,5 +1,6 @@
 import { checkMessages, checkParam } from './check-request-fields.js';
 import { describeValue, isJsonObject } from '../util/describe-value.js';
+import { checkPriority, priorityOf } from './prompt-priority.js';
 import { invalidDraft, type JsonlLineContext, type PromptDraft } from './prompt-draft.js';
 import type { PromptEndpoint } from './prompt-item.js';
 
@@ -7,7 +8,9 @@ const ENDPOINTS: readonly PromptEndpoint[] = ['/v1/chat/completions', '/v1/compl
 
 /**
  * Validates an OpenAI Batch API input line (`{custom_id, method, url, body}`, as also read by
- * vLLM's `run-batch`). The body is passed through unchanged once its essentials check out.
+ * vLLM's `run-batch`). The body is passed through unchanged once its essentials check out. A
+ * top-level `priority` beside `custom_id` orders the sending (`body.priority` is the server's own,
+ * vLLM's priority scheduling, and is sent as it is).
  */
 export function parseOpenAiBatchLine(line: Record<string, unknown>, context: JsonlLineContext): PromptDraft {
   const { source } = context;
@@ -21,6 +24,8 @@ export function parseOpenAiBatchLine(line: Record<string, unknown>, context: Jso
   }
   const fail = (detail: string): PromptDraft => invalidDraft(source, customId, source, detail);
 
+  const priorityProblem = line.priority === undefined ? undefined : checkPriority(line.priority);
+  if (priorityProblem !== undefined) return fail(priorityProblem);
   if (line.method !== 'POST') return fail(`expected \`method\` to be "POST", got ${describeValue(line.method)}`);
   const url = line.url;
   if (!ENDPOINTS.includes(url as PromptEndpoint)) {
@@ -40,5 +45,5 @@ export function parseOpenAiBatchLine(line: Record<string, unknown>, context: Jso
     const problem = checkParam(key, value, `body.${key}`);
     if (problem !== undefined) return fail(problem);
   }
-  return { ok: true, customId, source, endpoint, body };
+  return { ok: true, customId, source, endpoint, body, ...priorityOf(line.priority) };
 }

@@ -1,15 +1,17 @@
 import { checkMessages, checkParam } from './check-request-fields.js';
 import { describeValue } from '../util/describe-value.js';
+import { checkPriority, priorityOf } from './prompt-priority.js';
 import { invalidDraft, type JsonlLineContext, type PromptDraft } from './prompt-draft.js';
 
 /**
  * Reads a simple JSONL line: `{"id"?, "prompt" | "messages", "model"?, "system"?, …params}`.
  * `prompt` becomes a user message; `system` is prepended unless the messages start with one;
- * every other key is a request parameter and goes into the body unchanged.
+ * `priority` (a number, higher first) orders the sending and is not sent; every other key is a
+ * request parameter and goes into the body unchanged.
  */
 export function parseSimpleLine(line: Record<string, unknown>, context: JsonlLineContext): PromptDraft {
   const { source } = context;
-  const { id, custom_id: customIdField, prompt, messages, system, ...params } = line;
+  const { id, custom_id: customIdField, prompt, messages, system, priority, ...params } = line;
 
   // `custom_id` is accepted as a synonym so that ids survive a round trip through our own output.
   const rawId = customIdField ?? id;
@@ -24,7 +26,8 @@ export function parseSimpleLine(line: Record<string, unknown>, context: JsonlLin
   }
   const fail = (detail: string): PromptDraft => invalidDraft(source, customId, source, detail);
 
-  const problem = (system === undefined ? undefined : checkParam('system', system)) ?? firstParamProblem(params);
+  const problem =
+    (priority === undefined ? undefined : checkPriority(priority)) ?? (system === undefined ? undefined : checkParam('system', system)) ?? firstParamProblem(params);
   if (problem !== undefined) return fail(problem);
 
   let chat: readonly unknown[];
@@ -48,7 +51,7 @@ export function parseSimpleLine(line: Record<string, unknown>, context: JsonlLin
   const withSystem = typeof system === 'string' && !startsWithSystem ? [{ role: 'system', content: system }, ...chat] : chat;
   const { model, ...rest } = params;
   const body = { ...(model === undefined ? {} : { model }), messages: withSystem, ...rest };
-  return { ok: true, customId: customId ?? context.fallbackId, source, endpoint: '/v1/chat/completions', body };
+  return { ok: true, customId: customId ?? context.fallbackId, source, endpoint: '/v1/chat/completions', body, ...priorityOf(priority) };
 }
 
 function firstParamProblem(params: Record<string, unknown>): string | undefined {

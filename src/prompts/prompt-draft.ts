@@ -14,6 +14,8 @@ export type PromptDraft =
       readonly body: Readonly<Record<string, unknown>>;
       /** The --data row the prompt was made from. */
       readonly rowData?: RowData;
+      /** Set by the prompt itself (JSONL field, front matter, template column); absent: its input's default. */
+      readonly priority?: number;
     }
   | {
       readonly ok: false;

@@ -20,6 +20,8 @@ export interface PromptItem {
   readonly body: Readonly<Record<string, unknown>>;
   /** The --data row the prompt was made from (`batch run --template … --data …`). */
   readonly rowData?: RowData;
+  /** Higher is sent first (within its model's turn, and models by their highest). @default 0 */
+  readonly priority?: number;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface PromptTemplate {
   readonly display: string;
   /** Every placeholder, in order of appearance (a column used twice appears twice). */
   readonly placeholders: readonly Placeholder[];
+  /** Its front matter's `priority:`, every row's unless `--priority-column` gives the row one. */
+  readonly priority?: number;
   /** The chat request of one row: `lookup` gives a column's value (every placeholder's column exists). */
   render(lookup: (column: string) => string): { readonly body: Record<string, unknown>; readonly prompt: string };
 }
@@ -63,6 +65,7 @@ export async function loadPromptTemplate(filePath: string, display: string): Pro
   return {
     display,
     placeholders,
+    ...(parsed.priority === undefined ? {} : { priority: parsed.priority }),
     render(lookup) {
       const fill = (template: string): string => template.replace(PLACEHOLDER, (_match, column: string) => lookup(column));
       const prompt = fill(text);

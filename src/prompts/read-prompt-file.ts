@@ -3,6 +3,7 @@ import { PromptError } from '../errors.js';
 import { decodeUtf8, describeInvalidUtf8, isBinary } from './decode-utf8.js';
 import { chatBodyOf, frontMatterRequest } from './front-matter-request.js';
 import { parseFrontMatter } from './parse-front-matter.js';
+import { priorityOf } from './prompt-priority.js';
 import { invalidDraft, type PromptDraft } from './prompt-draft.js';
 
 /** How one prompt file is named. */
@@ -46,7 +47,7 @@ export async function readPromptFile(filePath: string, options: ReadPromptFileOp
   const request = await frontMatterRequest(parsed.fields, parsed.keyLines, filePath);
   if (!request.ok) return fail(`${source}:${request.line}`, request.detail);
   const body = chatBodyOf(request.fields, prompt);
-  return { ok: true, customId, source, endpoint: '/v1/chat/completions', body };
+  return { ok: true, customId, source, endpoint: '/v1/chat/completions', body, ...priorityOf(parsed.priority) };
 }
 
 function countNewlines(bytes: Uint8Array, end: number): number {

@@ -5,6 +5,7 @@ import { checkInputsOnce } from './check-inputs-once.js';
 import { DuplicateGuard } from './duplicate-guard.js';
 import type { PromptDraft } from './prompt-draft.js';
 import type { PromptRecord } from './prompt-item.js';
+import { DEFAULT_PRIORITY } from './prompt-priority.js';
 import { readFileChunks } from './read-file-chunks.js';
 import { readJsonl } from './read-jsonl.js';
 import { readPromptFile } from './read-prompt-file.js';
@@ -45,6 +46,12 @@ export interface ReadPromptsOptions {
    * @default true
    */
   readonly checkCustomIds?: boolean;
+  /**
+   * The priority of the prompts of an input (the input as given, made absolute against `cwd`; `-`
+   * for stdin) that set none themselves (`--priority FILE=N`). --data files carry theirs in `template`.
+   * @default none (such prompts get 0)
+   */
+  readonly inputPriorities?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -71,10 +78,11 @@ async function* generateRecords(inputs: readonly string[], options: ReadPromptsO
 
   const guard = options.checkDuplicates === false || options.checkCustomIds === false ? undefined : new DuplicateGuard();
   let index = 0;
-  for (const input of resolved) {
+  for (const [i, input] of resolved.entries()) {
+    const fallback = options.inputPriorities?.get(inputs[i] === '-' ? '-' : path.resolve(options.cwd, inputs[i]!));
     for await (const draft of readInput(input, options)) {
       guard?.check(draft.customId, draft.source);
-      yield toRecord(draft, index);
+      yield toRecord(draft, index, fallback);
       index += 1;
     }
   }
@@ -103,10 +111,12 @@ async function* readInput(input: ResolvedInput, options: ReadPromptsOptions): As
   }
 }
 
-function toRecord(draft: PromptDraft, index: number): PromptRecord {
+/** The draft numbered; a prompt that sets no priority takes its input's `fallback`, else 0. */
+function toRecord(draft: PromptDraft, index: number, fallback?: number): PromptRecord {
   if (draft.ok) {
     const { customId, source, endpoint, body, rowData } = draft;
-    return { ok: true, item: { customId, index, source, endpoint, body, ...(rowData === undefined ? {} : { rowData }) } };
+    const priority = draft.priority ?? fallback ?? DEFAULT_PRIORITY;
+    return { ok: true, item: { customId, index, source, endpoint, body, ...(rowData === undefined ? {} : { rowData }), priority } };
   }
   const { customId, source, message, rowData } = draft;
   return { ok: false, invalid: { customId, index, source, message, ...(rowData === undefined ? {} : { rowData }) } };

@@ -3,6 +3,7 @@ import { parse } from 'csv-parse';
 import { PromptError } from '../errors.js';
 import { DATA_FILE_EXTENSIONS, dataFileKind } from './data-file-kind.js';
 import type { PromptDraft } from './prompt-draft.js';
+import { parsePriorityText } from './prompt-priority.js';
 import { loadPromptTemplate, type PromptTemplate } from './prompt-template.js';
 import { readDataRows, type DataFile, type DataRow } from './read-data-rows.js';
 import type { RowData } from './row-data.js';
@@ -12,6 +13,8 @@ export interface NamedFile {
   readonly filePath: string;
   /** As the user gave it: sources, custom_ids and messages use it. */
   readonly display: string;
+  /** `--priority FILE=N`: the priority of its prompts that set none. */
+  readonly priority?: number;
 }
 
 /** `--template`, `--data` and `--id-column`. */
@@ -21,6 +24,12 @@ export interface TemplateInputs {
   readonly data: readonly NamedFile[];
   /** Column whose value is each row's custom_id. @default `<data file>:<line>` */
   readonly idColumn?: string;
+  /**
+   * Column whose value (a number, higher first) is each row's priority; a row whose field is
+   * empty or absent takes its data file's `priority`, else the template's `priority:`.
+   * @default undefined (the template's `priority:`)
+   */
+  readonly priorityColumn?: string;
 }
 
 /**
@@ -32,7 +41,7 @@ export interface TemplateInputs {
  * lacks a column the others have fails alone: `rows.csv:17: no column "title" (columns: …)`.
  */
 export async function* readTemplateRows(inputs: TemplateInputs): AsyncGenerator<PromptDraft> {
-  const files = inputs.data.map((file): DataFile => {
+  const files = inputs.data.map((file): DataFile & NamedFile => {
     const kind = dataFileKind(file.filePath);
     if (kind === undefined) {
       throw new PromptError('PROMPT_FILE_INVALID', file.display, `expected a --data file ending in ${DATA_FILE_EXTENSIONS.join(', ')}, got another extension`);
@@ -41,9 +50,10 @@ export async function* readTemplateRows(inputs: TemplateInputs): AsyncGenerator<
   });
   if (files.length === 0) throw new PromptError('PROMPT_FILE_INVALID', inputs.template.display, 'a --template needs at least one --data file with the rows to fill it with');
   const template = await loadPromptTemplate(inputs.template.filePath, inputs.template.display);
-  await checkColumns(template, files, inputs.idColumn);
+  await checkColumns(template, files, inputs.idColumn, inputs.priorityColumn);
   for (const file of files) {
-    for await (const row of readDataRows(file)) yield draftOf(template, file, row, inputs.idColumn);
+    const fallback = file.priority ?? template.priority;
+    for await (const row of readDataRows(file)) yield withPriority(draftOf(template, file, row, inputs.idColumn), fallback, inputs.priorityColumn);
   }
 }
 
@@ -64,15 +74,32 @@ function draftOf(template: PromptTemplate, file: DataFile, row: DataRow, idColum
   return { ok: true, customId, source, endpoint: '/v1/chat/completions', body, rowData: data };
 }
 
+/**
+ * The row's priority: its --priority-column field, else `fallback` (its data file's --priority, else
+ * the template's `priority:`); a field that is no number fails the row.
+ */
+function withPriority(draft: PromptDraft, fallback: number | undefined, column: string | undefined): PromptDraft {
+  if (!draft.ok) return draft;
+  const text = column === undefined || draft.rowData === undefined ? undefined : valueOf(draft.rowData, column);
+  if (text === undefined || text.trim() === '') return fallback === undefined ? draft : { ...draft, priority: fallback };
+  const priority = parsePriorityText(text);
+  if (priority === undefined) {
+    const detail = `expected column ${JSON.stringify(column)} (--priority-column) to hold a number (higher is sent first), got ${JSON.stringify(text)}; fix the field or leave it empty for the default`;
+    return { ok: false, customId: draft.customId, source: draft.source, message: `${draft.source}: ${detail}`, ...(draft.rowData === undefined ? {} : { rowData: draft.rowData }) };
+  }
+  return { ...draft, priority };
+}
+
 function valueOf(row: RowData, column: string): string | undefined {
   const index = row.columns.indexOf(column);
   return index === -1 ? undefined : row.values[index];
 }
 
-/** Refuses a placeholder, or an --id-column, that names a column of no data file. */
-async function checkColumns(template: PromptTemplate, files: readonly DataFile[], idColumn: string | undefined): Promise<void> {
+/** Refuses a placeholder, an --id-column or a --priority-column that names a column of no data file. */
+async function checkColumns(template: PromptTemplate, files: readonly DataFile[], idColumn: string | undefined, priorityColumn: string | undefined): Promise<void> {
   const wanted = new Set(template.placeholders.map((placeholder) => placeholder.column));
   if (idColumn !== undefined) wanted.add(idColumn);
+  if (priorityColumn !== undefined) wanted.add(priorityColumn);
   const found = new Set<string>();
   const described: string[] = [];
   for (const file of files) {
@@ -87,6 +114,9 @@ async function checkColumns(template: PromptTemplate, files: readonly DataFile[]
   }
   if (idColumn !== undefined && !found.has(idColumn)) {
     throw new PromptError('PROMPT_FILE_INVALID', files[0]!.display, `--id-column ${JSON.stringify(idColumn)} is a column of no --data file (${columns}); name one of them`);
+  }
+  if (priorityColumn !== undefined && !found.has(priorityColumn)) {
+    throw new PromptError('PROMPT_FILE_INVALID', files[0]!.display, `--priority-column ${JSON.stringify(priorityColumn)} is a column of no --data file (${columns}); name one of them`);
   }
 }
 

@@ -9,7 +9,7 @@ interface GroupState extends ModelGroup {
   iterator: AsyncIterator<PromptItem> | undefined;
   /** The pass of `next()` that opened `iterator`: its end says nothing about what came after. */
   openedIn: number;
-  /** Input position of the last prompt handed out: a reader opened again starts after it. */
+  /** Highest input position handed out: a reader opened again starts after it. */
   lastIndex: number;
   /** Since when this group has been waiting for its turn. */
   waitingSince: number;
@@ -132,7 +132,9 @@ export class ModelGroupQueue {
       }
       const result = await group.iterator.next();
       if (!result.done) {
-        group.lastIndex = result.value.index;
+        // A reader yields by priority, not input position: one opened again starts after the
+        // highest position handed out (everything before its end was in the last reader's view).
+        group.lastIndex = Math.max(group.lastIndex, result.value.index);
         return result.value;
       }
       group.iterator = undefined;

@@ -3,11 +3,15 @@ import type { GroupGrowth } from './model-group-queue.js';
 
 /** Pending work, grouped by model so that each model's prompts run together. */
 export interface WorkSource {
-  /** Models with pending prompts (null: prompts that name no model), in input order of first use. */
-  models(): ReadonlyArray<{ readonly model: string | null; readonly pending: number }>;
   /**
-   * The pending prompts of one model, in input order, read lazily; with `afterIndex`, only those
-   * after that input position (a group read again after its source grew).
+   * Models with pending prompts (null: prompts that name no model), by the highest priority
+   * waiting for them, then in input order of first use.
+   */
+  models(): ReadonlyArray<{ readonly model: string | null; readonly pending: number; readonly priority?: number }>;
+  /**
+   * The pending prompts of one model, highest priority first, then in input order, read lazily;
+   * with `afterIndex`, only those after that input position (a group read again after its
+   * source grew: each reader covers what was there when it began).
    */
   items(model: string | null, afterIndex?: number): AsyncIterable<PromptItem>;
   /**

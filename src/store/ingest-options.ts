@@ -8,6 +8,8 @@ export interface IngestChunk {
   readonly pending: number;
   /** `body.model` of the sendable items it added (null: none named), each once, in input order. */
   readonly models: ReadonlyArray<string | null>;
+  /** The highest priority among each model's sendable items the chunk added. */
+  readonly topPriorities: ReadonlyMap<string | null, number>;
 }
 
 /** How to read: for a run that sends prompts while it reads them. */

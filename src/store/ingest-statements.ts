@@ -10,6 +10,7 @@ export interface ExistingRow {
   readonly error_message: string | null;
   readonly duplicate_of: string | null;
   readonly row_data: string | null;
+  readonly priority: number;
 }
 
 /** The columns of a result, cleared: an item reset to pending or marked unreadable holds none. */
@@ -41,13 +42,13 @@ export interface IngestStatements {
 /** The statements that insert, reset and move the items an ingest reads. */
 function prepareItemWrites(db: BetterSqlite3.Database) {
   const insertItem = db.prepare(
-    `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data)
-     VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData)`,
+    `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data, priority)
+     VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData, @priority)`,
   );
   // A job that started empty meets each id once unless the inputs repeat one: the primary key finds it.
   const insertItemOnce = db.prepare(
-    `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data)
-     VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData)
+    `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data, priority)
+     VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData, @priority)
      ON CONFLICT (job_id, custom_id) DO NOTHING`,
   );
   const hasItem = db.prepare<[number, string], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND custom_id = ?)').pluck();
@@ -58,7 +59,7 @@ function prepareItemWrites(db: BetterSqlite3.Database) {
   const resetChanged = db.prepare(
     `UPDATE items SET idx = @idx, source = @source, endpoint = @endpoint, body = @body, model = @model,
        request_hash = @hash, deterministic = @deterministic, duplicate_of = @duplicateOf, row_data = @rowData,
-       status = 'pending', invalid = 0, finished_at = NULL, ${clearedResult}
+       priority = @priority, status = 'pending', invalid = 0, finished_at = NULL, ${clearedResult}
      WHERE job_id = @jobId AND custom_id = @customId`,
   );
   const markInvalid = db.prepare(
@@ -67,7 +68,9 @@ function prepareItemWrites(db: BetterSqlite3.Database) {
        ${clearedResult}, error_code = 'PROMPT_INVALID', error_message = @message, finished_at = @now
      WHERE job_id = @jobId AND custom_id = @customId`,
   );
-  const moveItem = db.prepare('UPDATE items SET idx = ?, source = ?, row_data = ? WHERE job_id = ? AND custom_id = ?');
+  // A line that moved, or whose priority changed: the priority orders what is still to send, it
+  // does not change the request, so an answered prompt keeps its answer.
+  const moveItem = db.prepare('UPDATE items SET idx = ?, source = ?, row_data = ?, priority = ? WHERE job_id = ? AND custom_id = ?');
   return { insertItem, insertItemOnce, hasItem, insertInvalid, resetChanged, markInvalid, moveItem };
 }
 
@@ -108,7 +111,7 @@ function prepareDuplicateStatements(db: BetterSqlite3.Database) {
 /** Prepares the statements of an ingest on `db`. */
 export function prepareIngestStatements(db: BetterSqlite3.Database): IngestStatements {
   const selectExisting = db.prepare<[number, string], ExistingRow>(
-    `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of, row_data
+    `SELECT idx, source, request_hash, status, invalid, error_message, duplicate_of, row_data, priority
      FROM items WHERE job_id = ? AND custom_id = ?`,
   );
   const touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');

@@ -7,6 +7,7 @@ import { isDeterministic, requestHash } from './request-hash.js';
 import { SeenIds } from './seen-ids.js';
 import { prepareIngestStatements, type IngestStatements } from './ingest-statements.js';
 import type { IngestSummary } from './ingest-summary.js';
+import { DEFAULT_PRIORITY } from '../prompts/prompt-priority.js';
 
 export type { IngestChunk, IngestOptions } from './ingest-options.js';
 export type { IngestSummary } from './ingest-summary.js';
@@ -18,7 +19,8 @@ const maxChangedIds = 20;
 interface Counters {
   /** Of the chunk being written: see IngestChunk. */
   chunkPending: number;
-  chunkModels: Set<string | null>;
+  /** Each model of the chunk's sendable items, with the highest priority among them. */
+  chunkModels: Map<string | null, number>;
   total: number;
   added: number;
   unchanged: number;
@@ -71,7 +73,7 @@ export class ItemIngester {
   async ingest(jobId: number, records: AsyncIterable<PromptRecord>, options: IngestOptions = {}): Promise<IngestSummary> {
     const counters: Counters = {
       chunkPending: 0,
-      chunkModels: new Set(),
+      chunkModels: new Map(),
       total: 0,
       added: 0,
       unchanged: 0,
@@ -96,12 +98,13 @@ export class ItemIngester {
       write: (chunk) => {
         this.#ingestChunk.immediate(jobId, chunk, counters);
         const pending = counters.chunkPending;
-        const models = [...counters.chunkModels];
+        const models = [...counters.chunkModels.keys()];
+        const topPriorities = new Map(counters.chunkModels);
         counters.chunkPending = 0;
         counters.chunkModels.clear();
         const first = chunk[0]!;
         const last = chunk[chunk.length - 1]!;
-        onChunk?.({ fromIndex: first.ok ? first.item.index : first.invalid.index, toIndex: (last.ok ? last.item.index : last.invalid.index) + 1, pending, models });
+        onChunk?.({ fromIndex: first.ok ? first.item.index : first.invalid.index, toIndex: (last.ok ? last.item.index : last.invalid.index) + 1, pending, models, topPriorities });
       },
     });
     this.#db
@@ -134,14 +137,15 @@ export class ItemIngester {
 
   #ingestItem(jobId: number, item: PromptItem, counters: Counters): void {
     const hash = requestHash(item.endpoint, item.body);
+    const priority = item.priority ?? DEFAULT_PRIORITY;
     const existing = this.#fresh ? undefined : this.#sql.selectExisting.get(jobId, item.customId);
     if (existing !== undefined && existing.request_hash === hash && existing.invalid === 0) {
       counters.unchanged++;
       if (existing.status === 'done') counters.alreadyDone++;
       if (existing.duplicate_of !== null) counters.duplicates++;
       const rowData = rowDataOf(item);
-      if (existing.idx !== item.index || existing.source !== item.source || existing.row_data !== rowData) {
-        this.#sql.moveItem.run(item.index, item.source, rowData, jobId, item.customId);
+      if (existing.idx !== item.index || existing.source !== item.source || existing.row_data !== rowData || existing.priority !== priority) {
+        this.#sql.moveItem.run(item.index, item.source, rowData, priority, jobId, item.customId);
       }
       return;
     }
@@ -161,6 +165,7 @@ export class ItemIngester {
       deterministic: deterministic ? 1 : 0,
       duplicateOf,
       rowData: rowDataOf(item),
+      priority,
     };
     if (existing === undefined) {
       if (this.#fresh) {
@@ -168,12 +173,12 @@ export class ItemIngester {
       } else this.#sql.insertItem.run(row);
       counters.added++;
       counters.chunkPending++;
-      if (duplicateOf === null) counters.chunkModels.add(row.model);
+      if (duplicateOf === null) addModel(counters, row.model, priority);
     } else {
       this.#sql.resetChanged.run(row);
       counters.changed++;
       counters.chunkPending++;
-      if (duplicateOf === null) counters.chunkModels.add(row.model);
+      if (duplicateOf === null) addModel(counters, row.model, priority);
       if (counters.changedIds.length < maxChangedIds) counters.changedIds.push(item.customId);
     }
   }
@@ -197,7 +202,7 @@ export class ItemIngester {
     }
     if (existing.invalid === 1 && existing.error_message === invalid.message) {
       if (existing.idx !== invalid.index || existing.source !== invalid.source || existing.row_data !== row.rowData) {
-        this.#sql.moveItem.run(invalid.index, invalid.source, row.rowData, jobId, invalid.customId);
+        this.#sql.moveItem.run(invalid.index, invalid.source, row.rowData, existing.priority, jobId, invalid.customId);
       }
       return;
     }
@@ -242,4 +247,10 @@ export class ItemIngester {
 /** `items.row_data`: the --data row as JSON (see RowData), or NULL for prompts read from prompt files. */
 function rowDataOf(record: PromptItem | InvalidPrompt): string | null {
   return record.rowData === undefined ? null : JSON.stringify(record.rowData);
+}
+
+/** Counts a sendable item's model in the chunk, with the highest priority seen for it. */
+function addModel(counters: Counters, model: string | null, priority: number): void {
+  const top = counters.chunkModels.get(model);
+  if (top === undefined || priority > top) counters.chunkModels.set(model, priority);
 }

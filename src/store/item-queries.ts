@@ -17,6 +17,19 @@ interface PendingRow {
   readonly source: string;
   readonly endpoint: PromptEndpoint;
   readonly body: string;
+  readonly priority: number;
+}
+
+/** Where a page of pending items starts: after the last one read, in (priority desc, idx) order. */
+interface PendingPageKey {
+  readonly jobId: number;
+  readonly model: string | null;
+  readonly afterIndex: number;
+  readonly beforeIndex: number;
+  /** The last item read (nextPage only). */
+  readonly priority: number;
+  readonly idx: number;
+  readonly limit: number;
 }
 
 interface FinishedRow {
@@ -50,6 +63,46 @@ interface OutputRowData {
   readonly answer: string | null;
   readonly served_model: string | null;
   readonly fallback_from: string | null;
+}
+
+/** What decides the next prompt to send. */
+interface DispatchStatements {
+  readonly pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
+  /** The first page of a reader. */
+  readonly firstPage: (key: PendingPageKey) => PendingRow[];
+  /** The page after the item `key` names. */
+  readonly nextPage: (key: PendingPageKey) => PendingRow[];
+  readonly endOfItems: BetterSqlite3.Statement<[number], number>;
+}
+
+/** Needs migration 024_item_priority, which read-only opens may lack. */
+function prepareDispatchStatements(db: BetterSqlite3.Database): DispatchStatements {
+  // Models by the highest priority waiting for them, then input order of first use.
+  const pendingModels = db.prepare<[number], PendingModel>(
+    `SELECT model, count(*) AS pending, max(priority) AS priority FROM items
+     WHERE job_id = ? AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
+     GROUP BY model ORDER BY max(priority) DESC, min(idx)`,
+  );
+  // Keyset pages in (priority desc, idx) order, served by items_pending_priority. A later page is
+  // two index seeks (the rest of the last priority, then the lower ones): one query with an OR
+  // would walk the last priority's rows from its start on every page.
+  const page = (after: string) =>
+    db.prepare<[PendingPageKey], PendingRow>(
+      `SELECT custom_id, idx, source, endpoint, body, priority FROM items INDEXED BY items_pending_priority
+       WHERE job_id = @jobId AND model IS @model AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
+         AND idx < @beforeIndex ${after}
+       ORDER BY priority DESC, idx LIMIT @limit`,
+    );
+  // One lower bound on idx each: with two, SQLite may seek by the lower one (@idx > @afterIndex).
+  const firstPage = page('AND idx > @afterIndex');
+  const samePriority = page('AND priority = @priority AND idx > @idx');
+  const lowerPriority = page('AND priority < @priority AND idx > @afterIndex');
+  const endOfItems = db.prepare<[number], number>('SELECT coalesce(max(idx), -1) + 1 FROM items WHERE job_id = ?').pluck();
+  const nextPage = (key: PendingPageKey): PendingRow[] => {
+    const same = samePriority.all(key);
+    return same.length >= key.limit ? same : [...same, ...lowerPriority.all({ ...key, limit: key.limit - same.length })];
+  };
+  return { pendingModels, firstPage: (key) => firstPage.all(key), nextPage, endOfItems };
 }
 
 const defaultPageSize = 500;
@@ -96,12 +149,14 @@ export class ItemQueries {
   readonly #resetInterrupted: BetterSqlite3.Statement;
   readonly #resetFailed: BetterSqlite3.Statement;
   readonly #applyCache: BetterSqlite3.Statement;
-  readonly #pendingModels: BetterSqlite3.Statement<[number], PendingModel>;
-  readonly #pendingPage: BetterSqlite3.Statement<[number, string | null, number, number], PendingRow>;
+  readonly #db: BetterSqlite3.Database;
+  /** Prepared at first use: only a run (which migrated the database) asks what to send next. */
+  #dispatch: DispatchStatements | undefined;
   readonly #finishedPage: BetterSqlite3.Statement<[number, number, number, number], FinishedRow>;
   readonly #outputPage: BetterSqlite3.Statement<[number, number, number, number], OutputRowData>;
 
   constructor(db: BetterSqlite3.Database) {
+    this.#db = db;
     this.#countByStatus = db.prepare('SELECT status, count(*) AS n FROM items WHERE job_id = ? GROUP BY status');
     this.#countDuplicates = db.prepare<[number], number>('SELECT count(*) FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL').pluck();
     this.#resetInterrupted = db.prepare(
@@ -128,17 +183,6 @@ export class ItemQueries {
        WHERE i.job_id = @jobId AND i.idx >= @fromIndex AND i.status = 'pending' AND i.deterministic = 1
          AND EXISTS (SELECT 1 FROM items AS s INDEXED BY items_request_hash
                      WHERE s.request_hash = i.request_hash AND s.deterministic = 1 AND s.job_id != i.job_id AND s.status = 'done')`,
-    );
-    this.#pendingModels = db.prepare(
-      `SELECT model, count(*) AS pending FROM items
-       WHERE job_id = ? AND status = 'pending' AND duplicate_of IS NULL AND invalid = 0
-       GROUP BY model ORDER BY min(idx)`,
-    );
-    this.#pendingPage = db.prepare(
-      `SELECT custom_id, idx, source, endpoint, body FROM items
-       WHERE job_id = ? AND status = 'pending' AND model IS ? AND idx > ?
-         AND duplicate_of IS NULL AND invalid = 0
-       ORDER BY idx LIMIT ?`,
     );
     this.#finishedPage = db.prepare(
       `SELECT custom_id, idx, status, endpoint, model, served_model, fallback_from, response, error_code, error_message,
@@ -182,21 +226,30 @@ export class ItemQueries {
   }
 
   pendingModels(jobId: number): PendingModel[] {
-    return this.#pendingModels.all(jobId);
+    return this.#dispatchStatements().pendingModels.all(jobId);
   }
 
+  /**
+   * The pending items of one model, highest priority first, then in input order. The items are
+   * those in the job when the first one is asked for (a job still being read grows behind it):
+   * one that joins later, whatever its priority, waits for a reader opened after this one ends,
+   * with `afterIndex` the highest input position this one yielded.
+   */
   async *pendingItems(jobId: number, options: PendingItemsOptions): AsyncGenerator<PromptItem> {
     const pageSize = validatePageSize(options.pageSize);
     const model = options.model;
     if (model !== null && typeof model !== 'string') {
       throw optionError('model', 'a string or null', model);
     }
-    let after = options.afterIndex ?? -1;
-    if (!Number.isInteger(after)) throw optionError('afterIndex', 'an integer', after);
-    for (;;) {
-      const rows = this.#pendingPage.all(jobId, model, after, pageSize);
+    const afterIndex = options.afterIndex ?? -1;
+    if (!Number.isInteger(afterIndex)) throw optionError('afterIndex', 'an integer', afterIndex);
+    const { firstPage, nextPage, endOfItems } = this.#dispatchStatements();
+    const beforeIndex = endOfItems.get(jobId) ?? 0;
+    let key: PendingPageKey = { jobId, model, afterIndex, beforeIndex, priority: 0, idx: -1, limit: pageSize };
+    for (let page = firstPage; ; page = nextPage) {
+      const rows = page(key);
       for (const row of rows) {
-        after = row.idx;
+        key = { ...key, priority: row.priority, idx: row.idx };
         if (options.excludeIds?.has(row.custom_id) === true) continue;
         yield {
           customId: row.custom_id,
@@ -204,10 +257,16 @@ export class ItemQueries {
           source: row.source,
           endpoint: row.endpoint,
           body: JSON.parse(row.body) as Record<string, unknown>,
+          priority: row.priority,
         };
       }
       if (rows.length < pageSize) return;
     }
+  }
+
+  #dispatchStatements(): DispatchStatements {
+    this.#dispatch ??= prepareDispatchStatements(this.#db);
+    return this.#dispatch;
   }
 
   async *finishedItems(jobId: number, options: FinishedItemsOptions = {}): AsyncGenerator<FinishedItem> {

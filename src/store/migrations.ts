@@ -201,6 +201,17 @@ export const migrations: readonly Migration[] = [
     sql: `ALTER TABLE items ADD COLUMN fallback_from TEXT;
           ALTER TABLE items ADD COLUMN fallback_reason TEXT;`,
   },
+  {
+    // A prompt's priority (higher is sent first): models go by the highest waiting for them, a
+    // model's prompts by priority, then input order. The partial index serves exactly that query
+    // (the pending, sendable prompts of one model in that order). Readers never read it.
+    name: '024_item_priority',
+    readersMayLack: true,
+    sql: `
+      ALTER TABLE items ADD COLUMN priority REAL NOT NULL DEFAULT 0;
+      CREATE INDEX items_pending_priority ON items (job_id, model, priority DESC, idx)
+        WHERE status = 'pending' AND duplicate_of IS NULL AND invalid = 0;`,
+  },
 ];
 
 /** What `applyMigrations` did. */

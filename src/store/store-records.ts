@@ -97,7 +97,7 @@ export interface PendingItemsOptions {
   readonly pageSize?: number;
   /** Custom ids to skip (for example those already in flight). */
   readonly excludeIds?: ReadonlySet<string>;
-  /** Only items after this input position (a reader opened again where the last one ended). @default -1 */
+  /** Only items after this input position (a reader opened again after the last one ended). @default -1 */
   readonly afterIndex?: number;
 }
 
@@ -105,6 +105,8 @@ export interface PendingItemsOptions {
 export interface PendingModel {
   readonly model: string | null;
   readonly pending: number;
+  /** The highest priority among its pending prompts. */
+  readonly priority: number;
 }
 
 /** Which finished items `finishedItems` yields. */

@@ -46,6 +46,7 @@ describe('readPrompts: folders', () => {
     expect(a).toEqual({
       customId: 'a.md',
       index: 0,
+      priority: 0,
       source: 'in/a.md',
       endpoint: '/v1/chat/completions',
       body: {
@@ -90,7 +91,7 @@ describe('readPrompts: files, globs and stdin', () => {
   it('reads a .txt file as one prompt named by its path relative to cwd', async () => {
     tmp.write('p/one.txt', 'Hello');
     expect(items(await read(['p/one.txt']))).toEqual([
-      { customId: 'p/one.txt', index: 0, source: 'p/one.txt', endpoint: '/v1/chat/completions', body: { messages: [{ role: 'user', content: 'Hello' }] } },
+      { customId: 'p/one.txt', index: 0, source: 'p/one.txt', endpoint: '/v1/chat/completions', body: { messages: [{ role: 'user', content: 'Hello' }] }, priority: 0 },
     ]);
     // An absolute path inside cwd still gets the relative id.
     expect(items(await read([path.join(tmp.dir, 'p/one.txt')]))[0]!.customId).toBe('p/one.txt');

@@ -138,3 +138,22 @@ describe('readTemplateRows', () => {
     expect(error.message).toMatch(/^prompt\.md:3: expected one of the keys model, system, .*top_p.*, got `top_q`$/);
   });
 });
+
+describe('template rows: priorities', () => {
+  it("a row's --priority-column field wins, then its data file's --priority, then the template's priority:, then 0; none is sent", async () => {
+    tmp.write('a.csv', 'name,prio\nx,2.5\ny,\n');
+    tmp.write('b.jsonl', '{"name": "z", "prio": -1}\n{"name": "w"}\n');
+    const template = templateOf('---\npriority: 3\n---\n{{name}}\n', ['a.csv', 'b.jsonl']);
+    const withFileDefault: TemplateInputs = { ...template, priorityColumn: 'prio', data: [template.data[0]!, { ...template.data[1]!, priority: 5 }] };
+    const records = await read(withFileDefault);
+    expect(records.map((record) => (record.ok ? [userText(record), record.item.priority] : record.invalid.message))).toEqual([
+      ['x', 2.5],
+      ['y', 3],
+      ['z', -1],
+      ['w', 5],
+    ]);
+    for (const record of records) if (record.ok) expect(Object.keys(record.item.body)).not.toContain('priority');
+    const plain = await read(templateOf('{{name}}\n', ['a.csv']));
+    expect(plain.map((record) => record.ok && record.item.priority)).toEqual([0, 0]);
+  });
+});

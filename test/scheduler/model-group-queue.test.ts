@@ -37,15 +37,20 @@ describe('ModelGroupQueue', () => {
 
 /** A source still being read: prompts are added in steps, as chunks are committed. */
 class GrowingSource {
-  readonly items: Array<{ model: string | null; index: number }> = [];
+  readonly items: Array<{ model: string | null; index: number; priority: number }> = [];
   readonly order: Array<string | null> = [];
   reading = true;
   #wake: () => void = () => undefined;
   #grown = this.#renew();
 
   add(...models: Array<string | null>): void {
+    this.addWith(0, ...models);
+  }
+
+  /** Adds prompts of `priority`. */
+  addWith(priority: number, ...models: Array<string | null>): void {
     for (const model of models) {
-      this.items.push({ model, index: this.items.length });
+      this.items.push({ model, index: this.items.length, priority });
       if (!this.order.includes(model)) this.order.push(model);
     }
     this.#notify();
@@ -81,6 +86,19 @@ class GrowingSource {
         const item = page[position++];
         if (item === undefined) return { done: true, value: undefined };
         return { done: false, value: { customId: `${model}-${item.index}`, index: item.index, source: 's', endpoint: '/v1/completions', body: {} } };
+      },
+    };
+  };
+
+  /** As the store reads with priorities: what is there when opened, highest priority first, then input order. */
+  openByPriority = (model: string | null, after: number): AsyncIterator<PromptItem> => {
+    const page = this.items.filter((item) => item.model === model && item.index > after).sort((x, y) => y.priority - x.priority || x.index - y.index);
+    let position = 0;
+    return {
+      async next() {
+        const item = page[position++];
+        if (item === undefined) return { done: true, value: undefined };
+        return { done: false, value: { customId: `${model}-${item.index}`, index: item.index, source: 's', endpoint: '/v1/completions', body: {}, priority: item.priority } };
       },
     };
   };
@@ -150,5 +168,21 @@ describe('ModelGroupQueue over a source that grows while it is read', () => {
     const waiting = queue.next();
     stop.abort();
     expect(await waiting).toBeUndefined();
+  });
+
+  it('opens a reader again after the highest input position handed out, not the last (readers go by priority)', async () => {
+    const source = new GrowingSource();
+    source.addWith(0, 'a');
+    source.addWith(5, 'a');
+    const queue = new ModelGroupQueue(['a'], source.openByPriority, { maxWaitMs: 0, now: () => 0, growth: source.growth });
+    expect((await queue.next())?.item.customId).toBe('a-1');
+    expect((await queue.next())?.item.customId).toBe('a-0');
+    const waiting = queue.next();
+    source.addWith(9, 'a');
+    // Opened after a-0 (the last handed out), the reader would hand a-1 out a second time.
+    expect((await waiting)?.item.customId).toBe('a-2');
+    const rest = drain(queue);
+    source.end();
+    expect(await rest).toEqual([]);
   });
 });

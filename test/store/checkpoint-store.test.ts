@@ -155,7 +155,7 @@ describe('dispatch queries', () => {
     const job = newJob();
     const records = Array.from({ length: 12 }, (_, i) => chat(`p${i}`, i, i % 3 === 0 ? { model: 'b', temperature: i === 0 ? 0 : 1 } : {}));
     await store.ingest(job.id, feed([...records, chat('dupe', 12, { model: 'b', temperature: 0, messages: [{ role: 'user', content: 'p0' }] })]));
-    expect(store.pendingModels(job.id)).toEqual([{ model: 'b', pending: 4 }, { model: null, pending: 8 }]);
+    expect(store.pendingModels(job.id)).toEqual([{ model: 'b', pending: 4, priority: 0 }, { model: null, pending: 8, priority: 0 }]);
     const ids: string[] = [];
     for await (const item of store.pendingItems(job.id, { model: null, pageSize: 3, excludeIds: new Set(['p2']) })) ids.push(item.customId);
     expect(ids).toEqual(['p1', 'p4', 'p5', 'p7', 'p8', 'p10', 'p11']);

@@ -44,10 +44,10 @@ describe('ingest for a run that sends while it reads', () => {
     // Committed and pending while the reader still waits for the rest.
     expect(store.countByStatus(job.id)).toMatchObject({ pending: 4, failed: 1 });
     // e duplicates d's request: pending, but it is not sent, so it names no model of its own.
-    expect(chunks[0]).toEqual({ fromIndex: 0, toIndex: 5, pending: 4, models: ['x', 'y'] });
+    expect(chunks[0]).toEqual({ fromIndex: 0, toIndex: 5, pending: 4, models: ['x', 'y'], topPriorities: new Map([['x', 0], ['y', 0]]) });
     release();
     const summary = await ingesting;
-    expect(chunks[1]).toEqual({ fromIndex: 5, toIndex: 6, pending: 1, models: [null] });
+    expect(chunks[1]).toEqual({ fromIndex: 5, toIndex: 6, pending: 1, models: [null], topPriorities: new Map([[null, 0]]) });
     expect(summary).toMatchObject({ total: 6, added: 5, invalid: 1, duplicates: 1, stopped: false });
   });
 

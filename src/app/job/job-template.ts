@@ -11,13 +11,15 @@ export interface JobTemplateFile {
 }
 
 /**
- * What a job remembers of `--template`, `--data` and `--id-column`, so that `batch resume` reads
+ * What a job remembers of `--template`, `--data`, `--id-column` and `--priority-column`, so that `batch resume` reads
  * the same rows under the same custom_ids from any folder.
  */
 export interface JobTemplate {
   readonly template: JobTemplateFile;
   readonly data: readonly JobTemplateFile[];
   readonly idColumn?: string;
+  /** `--priority-column`: the column of each row's priority. */
+  readonly priorityColumn?: string;
 }
 
 /** The flags a template run is given with. */
@@ -25,6 +27,7 @@ export interface TemplateFlags {
   readonly template?: string;
   readonly data?: readonly string[];
   readonly idColumn?: string;
+  readonly priorityColumn?: string;
 }
 
 /** The template run the flags ask for, or undefined; refuses half of one (exit 2). */
@@ -33,23 +36,33 @@ export function jobTemplateOf(flags: TemplateFlags, cwd: string): JobTemplate | 
   if (flags.template === undefined) {
     if (data.length > 0) throw new UsageError('--data gives the rows of a template: pass --template prompt.md too');
     if (flags.idColumn !== undefined) throw new UsageError('--id-column names a column of --data rows: pass --template and --data too');
+    if (flags.priorityColumn !== undefined) throw new UsageError('--priority-column names a column of --data rows: pass --template and --data too');
     return undefined;
   }
   if (data.length === 0) throw new UsageError(`--template ${flags.template} needs the rows to fill it with: pass --data rows.csv (or .tsv, .jsonl)`);
   if (flags.idColumn === '') throw new UsageError('--id-column: expected a column name, got an empty string');
+  if (flags.priorityColumn === '') throw new UsageError('--priority-column: expected a column name, got an empty string');
   const file = (given: string): JobTemplateFile => ({ path: path.resolve(cwd, given), display: toPosixPath(path.normalize(given)) });
   const files = data.map(file);
   for (const [i, later] of files.entries()) {
     const earlier = files.slice(0, i).find((candidate) => candidate.path === later.path);
     if (earlier !== undefined) throw new UsageError(`--data ${later.display} is given twice (also as --data ${earlier.display}); its rows would be read twice: give each file once`);
   }
-  return { template: file(flags.template), data: files, ...(flags.idColumn === undefined ? {} : { idColumn: flags.idColumn }) };
+  return { template: file(flags.template), data: files, ...columnsOf(flags) };
 }
 
-/** What readPrompts takes. */
-export function templateInputsOf(template: JobTemplate): TemplateInputs {
-  const named = (file: JobTemplateFile) => ({ filePath: file.path, display: file.display });
-  return { template: named(template.template), data: template.data.map(named), ...(template.idColumn === undefined ? {} : { idColumn: template.idColumn }) };
+/** What readPrompts takes; `priorities` (absolute path → `--priority`) gives --data files their default. */
+export function templateInputsOf(template: JobTemplate, priorities?: ReadonlyMap<string, number>): TemplateInputs {
+  const named = (file: JobTemplateFile) => {
+    const priority = priorities?.get(file.path);
+    return { filePath: file.path, display: file.display, ...(priority === undefined ? {} : { priority }) };
+  };
+  return { template: named(template.template), data: template.data.map(named), ...columnsOf(template) };
+}
+
+/** `idColumn` and `priorityColumn`, those that are set. */
+function columnsOf(given: { readonly idColumn?: string; readonly priorityColumn?: string }): { readonly idColumn?: string; readonly priorityColumn?: string } {
+  return { ...(given.idColumn === undefined ? {} : { idColumn: given.idColumn }), ...(given.priorityColumn === undefined ? {} : { priorityColumn: given.priorityColumn }) };
 }
 
 /** Whether two template runs read the same files (in the same order) under the same ids. */
@@ -90,8 +103,8 @@ export function parseJobTemplate(raw: unknown, where: string): JobTemplate | und
   const isFile = (value: unknown): value is JobTemplateFile =>
     typeof value === 'object' && value !== null && typeof (value as JobTemplateFile).path === 'string' && typeof (value as JobTemplateFile).display === 'string';
   const value = raw as Partial<JobTemplate>;
-  if (typeof raw !== 'object' || raw === null || !isFile(value.template) || !Array.isArray(value.data) || !value.data.every(isFile) || (value.idColumn !== undefined && typeof value.idColumn !== 'string')) {
+  if (typeof raw !== 'object' || raw === null || !isFile(value.template) || !Array.isArray(value.data) || !value.data.every(isFile) || (value.idColumn !== undefined && typeof value.idColumn !== 'string') || (value.priorityColumn !== undefined && typeof value.priorityColumn !== 'string')) {
     throw new UsageError(`${where}: expected the job's saved template to name a template and its data files, got ${JSON.stringify(raw)}; start a new job with --job`);
   }
-  return { template: value.template, data: value.data, ...(value.idColumn === undefined ? {} : { idColumn: value.idColumn }) };
+  return { template: value.template, data: value.data, ...columnsOf(value) };
 }

@@ -9,6 +9,7 @@ import { jobDbPath, jobNameFor, listJobDatabases, validateJobName } from '../../
 import { shardJobName } from '../../output/shard-job-name.js';
 import type { InputShard } from '../../prompts/input-shard.js';
 import type { JobSettings } from '../settings/settings-table.js';
+import { absoluteFilePriorities } from './file-priorities.js';
 
 /** A job's name and database. */
 export interface LocatedJob {
@@ -124,6 +125,7 @@ export function absoluteSettings(settings: JobSettings, cwd: string): JobSetting
     metrics: absolute(settings.metrics),
     modelsDir: absolute(settings.modelsDir),
     jsonSchema: absolute(settings.jsonSchema),
+    priorities: absoluteFilePriorities(settings.priorities, cwd),
     serversFile: absolute(settings.serversFile),
     // A bare name is looked up on PATH by the shell's rules; only a path is resolved here.
     llamaServer: settings.llamaServer !== undefined && /[\\/]/.test(settings.llamaServer) ? absolute(settings.llamaServer) : settings.llamaServer,

@@ -18,6 +18,8 @@ export interface ReadJobPromptsOptions extends Omit<ReadPromptsOptions, 'templat
   readonly jsonSchema?: LoadedJsonSchema;
   /** Hashes every prompt read, in every shard: the job's content fingerprint. @default none */
   readonly contentHash?: InputContentHash;
+  /** `--priority FILE=N` as `filePriorityMap` made it: inputs' and --data files' default priorities. @default none */
+  readonly filePriorities?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -25,8 +27,9 @@ export interface ReadJobPromptsOptions extends Omit<ReadPromptsOptions, 'templat
  * template rows, its shard only, each with the answer shape it asks for.
  */
 export function readJobPrompts(inputs: readonly string[], options: ReadJobPromptsOptions): AsyncIterable<PromptRecord> {
-  const { template, shard, selection, jsonSchema, contentHash, ...reading } = options;
-  const all = readPrompts(inputs, { ...reading, ...(template === undefined ? {} : { template: templateInputsOf(template) }) });
+  const { template, shard, selection, jsonSchema, contentHash, filePriorities, ...reading } = options;
+  const priorities = filePriorities === undefined ? {} : { inputPriorities: filePriorities };
+  const all = readPrompts(inputs, { ...reading, ...priorities, ...(template === undefined ? {} : { template: templateInputsOf(template, filePriorities) }) });
   const read = contentHash === undefined ? all : contentHash.tap(all);
   return applyAnswerShape(shard === undefined ? read : selectInputShard(read, shard, selection), jsonSchema);
 }

@@ -54,7 +54,7 @@ export class RunIngest {
     // Until reading ends, the job holds only part of its inputs (whatever stops this run).
     store.setInputsRead(jobId, false);
     // The store's key finds duplicate custom_ids: the readers keep nothing per prompt.
-    const prompts = readJobPrompts(plan.inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template: plan.template, shard: plan.share, selection: this.read, jsonSchema: plan.jsonSchema, contentHash: this.#contentHash });
+    const prompts = readJobPrompts(plan.inputs, { cwd: context.cwd, stdin: context.stdin, checkCustomIds: false, template: plan.template, shard: plan.share, selection: this.read, jsonSchema: plan.jsonSchema, contentHash: this.#contentHash, filePriorities: plan.filePriorities });
     const records = reportInvalidPrompts(prompts, plan.job, context.notice, this.invalid);
     if (store.countByStatus(jobId).total > 0) {
       this.#summary = await store.ingest(jobId, records, { signal: context.softStop });

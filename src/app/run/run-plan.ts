@@ -10,6 +10,7 @@ import { checkOutputNotTemplate, describeTemplate, jobTemplateOf, sameTemplate, 
 import { checkOutputPath } from '../job/check-output-path.js';
 import { checkMetricsPath } from '../job/check-metrics-path.js';
 import { parseMetricsAddress } from '../../reporting/metrics-endpoint.js';
+import { filePriorityMap } from '../job/file-priorities.js';
 import { absoluteSettings, locateJob, type LocatedJob } from '../job/locate-job.js';
 import type { JobSettings } from '../settings/settings-table.js';
 import { resolveRunTarget, type RunTarget } from '../routing/run-target.js';
@@ -61,6 +62,8 @@ export interface RunPlan {
   /** Whether the inputs are read (again): a new run, or a resume that retries failures or reads the rest. */
   readonly reread: boolean;
   readonly jsonSchema?: LoadedJsonSchema;
+  /** `--priority FILE=N`: the default priority of each input and --data file named, by absolute path. */
+  readonly filePriorities: ReadonlyMap<string, number>;
   /** What the job remembers of this run. */
   readonly config: JobConfig;
   /** Identifies the inputs the job was opened with. */
@@ -84,6 +87,8 @@ export async function planRun(existing: JobRecord | undefined, location: RunLoca
   const inputs = options.resume ? (saved?.config.inputs ?? []) : options.inputs.map((input) => absoluteInput(input, context.cwd));
   const template = options.resume ? saved?.config.template : location.templateGiven;
   if (!options.resume && options.replaceInputs !== true) refuseChangedInputs(located, saved?.config, inputs, template);
+  // Checked before the job is touched: a --priority naming no input is a typo, not a default.
+  const filePriorities = filePriorityMap(given.priorities, inputs, template);
   const reread = readsInputs(located.job, existing, options, inputs, context);
   const share = location.shard ?? (given.shard === undefined ? undefined : parseInputShard(given.shard, `saved in ${located.db}`));
   const out = given.out ?? jobOutputPath(home, located.job);
@@ -103,6 +108,7 @@ export async function planRun(existing: JobRecord | undefined, location: RunLoca
     out,
     reread,
     jsonSchema,
+    filePriorities,
     config: jobConfigOf(inputs, given, template),
     fingerprint: fingerprint([...inputs, ...(template === undefined ? [] : templatePaths(template))]),
   });

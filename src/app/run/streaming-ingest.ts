@@ -45,7 +45,8 @@ const resumeAfterMs = 1000;
 export class StreamingIngest {
   readonly #options: StreamingIngestOptions;
   readonly #models: Array<string | null> = [];
-  readonly #known = new Set<string | null>();
+  /** The highest priority read so far for each model in `#models`. */
+  readonly #top = new Map<string | null, number>();
   readonly #stop = new AbortController();
   readonly #failed = new AbortController();
   #reading = true;
@@ -176,11 +177,12 @@ export class StreamingIngest {
   workSource(pageSize: number): WorkSource {
     const { store, jobId } = this.#options;
     return {
-      models: () => this.#models.map((model) => ({ model, pending: 1 })),
+      models: () => this.#models.map((model) => ({ model, pending: 1, priority: this.#top.get(model) ?? 0 })),
       items: (model, afterIndex) => store.pendingItems(jobId, { model, pageSize, afterIndex }),
       growth: {
         growing: () => this.#reading,
         grown: () => this.#grown,
+        // Models found later join the end of the line, whatever their priority.
         models: () => this.#models,
       },
     };
@@ -230,9 +232,10 @@ export class StreamingIngest {
     }
     this.#pending += pending;
     for (const model of chunk.models) {
-      if (this.#known.has(model)) continue;
-      this.#known.add(model);
-      this.#models.push(model);
+      const top = chunk.topPriorities.get(model) ?? 0;
+      const known = this.#top.get(model);
+      if (known === undefined) this.#models.push(model);
+      if (known === undefined || top > known) this.#top.set(model, top);
     }
     if (chunk.models.length > 0) this.#hasWork = true;
     if (this.#dispatching) this.#options.onTotal?.({ pending: this.#pending, reading: true });

@@ -135,6 +135,8 @@ export const settingsTable = [
   { key: 'template', flag: '--template', valueName: 'file', type: 'string', help: 'a prompt file whose {{column}} placeholders are filled from each --data row (one prompt per row)', sources: ['flag'], commands: ['run'] },
   { key: 'data', flag: '--data', valueName: 'file', type: 'list', help: 'rows for --template: .csv, .tsv or .jsonl with the columns it names (repeatable)', sources: ['flag'], commands: ['run'] },
   { key: 'idColumn', flag: '--id-column', valueName: 'column', type: 'string', defaultText: '<data file>:<line of the row>', help: "the --data column holding each row's custom_id", sources: ['flag'], commands: ['run'] },
+  { key: 'priorityColumn', flag: '--priority-column', valueName: 'name', type: 'string', defaultText: "the template's priority:, else 0", help: "the --data column holding each row's priority (a number; higher is sent first; an empty field takes the default)", sources: ['flag'], commands: ['run'] },
+  { key: 'priorities', flag: '--priority', valueName: 'file=n', type: 'list', defaultText: '0', help: 'FILE=N: the prompts of input or data file FILE that set no priority get N (a number; higher is sent first; repeatable)', sources: ['flag', 'job'], commands: runLike },
   { key: 'dryRun', flag: '--dry-run', type: 'boolean', default: false, help: 'send nothing and keep nothing: prompts, tokens, max_tokens, time and context fit per model', sources: ['flag'], commands: ['run'] },
   { key: 'cache', flag: '--cache', type: 'boolean', default: false, help: 'reuse answers to identical deterministic prompts from earlier jobs in the same database', sources: ['flag'], commands: runLike },
   // Metrics for other tools.
