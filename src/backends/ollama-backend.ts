@@ -9,6 +9,7 @@ import { invalidShape } from './check-completion-shape.js';
 import { mapHttpError, mapTransportError, parseJsonAnswer } from './map-backend-error.js';
 import { ollamaFormat, ollamaMessages } from './ollama-request.js';
 import { defaults } from '../defaults.js';
+import { tokenCount } from './token-count.js';
 
 export interface OllamaBackendOptions extends HttpEndpointOptions {
   /**
@@ -99,8 +100,8 @@ export class OllamaBackend implements Backend {
     if (format !== undefined) native.format = format;
     const path = chat ? '/api/chat' : '/api/generate';
     const { body, text, ttftMs } = this.#stream ? await this.#sendStreamed(path, native, request, chat, started) : await this.#send(path, native, request);
-    const promptTokens = Number(body.prompt_eval_count ?? 0);
-    const completionTokens = Number(body.eval_count ?? 0);
+    const promptTokens = tokenCount(body.prompt_eval_count) ?? 0;
+    const completionTokens = tokenCount(body.eval_count) ?? 0;
     const finishReason = body.done_reason === 'length' ? 'length' : 'stop';
     const content = chat ? (body.message as Json | undefined)?.content : body.response;
     if (typeof content !== 'string') {

@@ -6,6 +6,7 @@ import { mapHttpError, mapTransportError, parseJsonAnswer } from './map-backend-
 import { assembleStream } from './assemble-stream.js';
 import { checkCompletionShape } from './check-completion-shape.js';
 import { parseRateLimitHeaders } from './rate-limit-headers.js';
+import { tokenCount } from './token-count.js';
 
 export interface OpenAiBackendOptions extends HttpEndpointOptions {
   /**
@@ -80,8 +81,8 @@ export class OpenAiBackend implements Backend {
       statusCode: 200,
       requestId: headerId ?? (typeof body.id === 'string' && body.id !== '' ? body.id : `req_${randomUUID()}`),
       body,
-      promptTokens: Number(usage.prompt_tokens ?? timings?.prompt_n ?? 0),
-      completionTokens: Number(usage.completion_tokens ?? timings?.predicted_n ?? 0),
+      promptTokens: tokenCount(usage.prompt_tokens) ?? tokenCount(timings?.prompt_n) ?? 0,
+      completionTokens: tokenCount(usage.completion_tokens) ?? tokenCount(timings?.predicted_n) ?? 0,
       timings: {
         latencyMs,
         ttftMs,

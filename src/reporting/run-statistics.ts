@@ -10,6 +10,8 @@ export interface RunStatisticsSummary {
   readonly dispatched: number;
   readonly done: number;
   readonly failed: number;
+  /** Failed prompts of which no request was sent (a malformed model, over --tpm): no request to count in req/s. */
+  readonly failedUnsent: number;
   /** Requests sent again (transport retries and answers asked for again), counted when they go out. */
   readonly retries: number;
   readonly promptTokens: number;
@@ -33,6 +35,7 @@ export class RunStatistics implements SchedulerListener {
   #dispatched = 0;
   #done = 0;
   #failed = 0;
+  #failedUnsent = 0;
   #retries = 0;
   #promptTokens = 0;
   #completionTokens = 0;
@@ -52,6 +55,7 @@ export class RunStatistics implements SchedulerListener {
   onOutcome(outcome: ItemOutcome): void {
     if (outcome.status !== 'done') {
       this.#failed += 1;
+      if (outcome.attempts === 0) this.#failedUnsent += 1;
       return;
     }
     this.#done += 1;
@@ -71,6 +75,7 @@ export class RunStatistics implements SchedulerListener {
       dispatched: this.#dispatched,
       done: this.#done,
       failed: this.#failed,
+      failedUnsent: this.#failedUnsent,
       retries: this.#retries,
       promptTokens: this.#promptTokens,
       completionTokens: this.#completionTokens,

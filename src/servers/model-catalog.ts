@@ -108,13 +108,22 @@ export class ModelCatalog {
 function explicitModel(value: string, cwd: string): ExplicitModel {
   const { alias, path } = parseModelOption(value, cwd);
   if (!isFile(path)) {
-    throw new ServerError('MODEL_FILE_NOT_FOUND', `--model ${value}: no such file ${path}; pass the path of an existing .gguf file`);
+    throw new ServerError('MODEL_FILE_NOT_FOUND', `--model ${value}: ${notAFile(path)}; pass the path of an existing .gguf file`);
   }
   const given = alias === undefined ? value : value.slice(alias.length + 1);
   const stem = modelFileStem(path);
   const names = [stem, basename(path), given, path];
   if (alias !== undefined) names.unshift(alias);
   return { id: alias ?? stem, path, given, names };
+}
+
+/** Why `path` is no model file: missing, a folder, or something else (a device, a FIFO). */
+function notAFile(path: string): string {
+  try {
+    return statSync(path).isDirectory() ? `${path} is a folder, not a file` : `${path} is not a regular file`;
+  } catch {
+    return `no such file ${path}`;
+  }
 }
 
 function listGgufFiles(dir: string): string[] {

@@ -162,8 +162,11 @@ export function seriesFromItems(db: BetterSqlite3.Database, jobId: number, point
     .get(jobId);
   if (span?.t0 == null || span.t1 == null) return [];
   const t0 = span.t0;
-  const stepMs = Math.max(100, niceWidth((span.t1 - t0) / points));
-  const count = Math.floor((span.t1 - t0) / stepMs) + 1;
+  // A failed prompt keeps the start of its last attempt, which can come after the finish it
+  // records: a span that ends before it starts has one bucket (a negative length threw RangeError).
+  const t1 = Math.max(span.t1, t0);
+  const stepMs = Math.max(100, niceWidth((t1 - t0) / points));
+  const count = Math.floor((t1 - t0) / stepMs) + 1;
   const starts = new Array<number>(count).fill(0);
   const finishes = new Array<number>(count).fill(0);
   const tokens = new Array<number>(count).fill(0);

@@ -60,6 +60,20 @@ describe('OpenAiBackend', () => {
     expect(result.timings.ttftMs).toBeUndefined();
   });
 
+  it('counts usage that is not a whole number of tokens (negative, NaN, beyond 2^53) as unknown, not as Infinity', async () => {
+    const usage = { prompt_tokens: -5, completion_tokens: 1e308, total_tokens: 'abc' };
+    const b = await open((_, res) => json(res, 200, { ...chatAnswer, usage }));
+    const result = await b.complete({ endpoint: '/v1/chat/completions', body: chatBody, timeoutMs: 5000 });
+    expect(result.promptTokens).toBe(0);
+    expect(result.completionTokens).toBe(0);
+    await b.close();
+    await server!.close();
+    const odd = await open((_, res) => json(res, 200, { ...chatAnswer, usage: { prompt_tokens: -1, completion_tokens: 2.5 }, timings: { prompt_n: 4, predicted_n: 3 } }));
+    const fallback = await odd.complete({ endpoint: '/v1/chat/completions', body: chatBody, timeoutMs: 5000 });
+    expect(fallback.promptTokens).toBe(4);
+    expect(fallback.completionTokens).toBe(3);
+  });
+
   it('uses the body id as request id when the server sends no header', async () => {
     const b = await open((_, res) => json(res, 200, chatAnswer));
     const result = await b.complete({ endpoint: '/v1/chat/completions', body: chatBody, timeoutMs: 5000 });

@@ -84,6 +84,22 @@ describe('batch run with managed servers', () => {
     expect(lines.filter((l) => l.error === null)).toHaveLength(5);
     expect(existsSync(out)).toBe(true);
   }, 120_000);
+
+  it('prompts failed before any request (a malformed GGUF) count in no req/s: 0 sent is 0 req/s', async () => {
+    const bad = path.join(dir, 'only-broken.gguf');
+    await writeTinyLlamaGguf(bad, { omitKeys: ['llama.feed_forward_length'] });
+    const file = path.join(dir, 'only-broken.jsonl');
+    writeModelPrompts(file, 4, () => undefined);
+    const llamaServer = writeSimLlamaServer(dir, {}, 'llama-server-only-broken');
+    const result = await runCliInProcess(['run', file, '--model', bad, '--llama-server', llamaServer, '--json'], {
+      env: { BATCH_HOME: path.join(dir, 'home-only-broken') },
+    });
+    expect(result.code).toBe(4);
+    const summary = JSON.parse(result.stdout) as { sent: number; failedThisRun: number; requestsPerSecond: number };
+    expect(summary.failedThisRun).toBe(4);
+    expect(summary.sent).toBe(0);
+    expect(summary.requestsPerSecond).toBe(0);
+  }, 120_000);
 });
 
 describe('Ctrl-C while a managed server is still loading', () => {

@@ -37,7 +37,7 @@ describe('RunStatistics', () => {
 
   it('reports nothing measured as absent, not as zero', () => {
     const summary = new RunStatistics().summary();
-    expect(summary).toEqual({ dispatched: 0, done: 0, failed: 0, retries: 0, promptTokens: 0, completionTokens: 0, latencyMs: { p50: undefined, p95: undefined, p99: undefined }, ttftP50Ms: undefined, warmStarts: 0, loadReported: 0 });
+    expect(summary).toEqual({ dispatched: 0, done: 0, failed: 0, failedUnsent: 0, retries: 0, promptTokens: 0, completionTokens: 0, latencyMs: { p50: undefined, p95: undefined, p99: undefined }, ttftP50Ms: undefined, warmStarts: 0, loadReported: 0 });
   });
 
   it("listening to a scheduler, agrees with the outcomes the sink received; the scheduler's own result holds no counts", async () => {

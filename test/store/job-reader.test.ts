@@ -44,6 +44,24 @@ describe('JobReader', () => {
     store.close();
   });
 
+  it('reports a job whose every prompt failed with a start recorded after its finish (a retry marked running late), instead of crashing', async () => {
+    const file = path.join(dir, 'late.sqlite');
+    const store = CheckpointStore.open({ path: file });
+    const job = store.openJob({ name: 'late', config: { version: 1, inputs: [], settings: {} }, inputFingerprint: 'f' });
+    await store.ingest(job.id, feed([chat('a', 0)]));
+    const writer = store.createResultWriter(job.id);
+    writer.markRunning('a');
+    writer.record(done('a', { status: 'failed', attempts: 2, response: undefined, latencyMs: undefined, error: { code: 'ANSWER_NO_CONTENT', message: 'null' }, finishedAt: Date.now() - 400 }));
+    await writer.flush();
+    store.close();
+    const reader = JobReader.open({ path: file });
+    try {
+      expect(reader.reportFacts(job.id).series.source).toBe('items');
+    } finally {
+      reader.close();
+    }
+  });
+
   it('refuses a file that is not there, and leaves none behind', () => {
     const file = path.join(dir, 'missing.sqlite');
     expect(() => JobReader.open({ path: file })).toThrow(expect.objectContaining({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining(file) }));

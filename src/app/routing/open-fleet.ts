@@ -149,7 +149,9 @@ function fleetNotices(context: FleetContext, maxDownMs: number | undefined, urls
       notice(`server ${url} answers now: it takes requests`);
     },
     onEndpointDown: (url, loading, alone) => {
-      const where = alone === true ? 'its requests wait for it (no other server of its models is up)' : 'its requests go to the other servers';
+      // Announced only while another server is up: when none of them serves its models, requests
+      // naming them wait, and those naming no model still go to the others.
+      const where = alone === true ? 'requests for its models wait for it (no other server up serves them), the rest go to the other servers,' : 'its requests go to the other servers';
       notice(`server ${url} ${loading ? 'is loading its model' : 'is failing'}: ${where} until a probe finds it back`);
     },
     onEndpointUp: (url, downMs, back) => {

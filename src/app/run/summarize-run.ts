@@ -35,7 +35,8 @@ export interface RunFacts {
 export function summarizeRun(facts: RunFacts): RunSummary {
   const { after, before, ingest, scheduled, wallMs } = facts;
   const perSecond = (count: number): number => (scheduled && wallMs > 0 ? (count / wallMs) * 1000 : 0);
-  const requestsPerSecond = perSecond((scheduled?.done ?? 0) + (scheduled?.failed ?? 0));
+  // Requests answered: a prompt that failed before any request was sent is none.
+  const requestsPerSecond = perSecond((scheduled?.done ?? 0) + (scheduled?.failed ?? 0) - (scheduled?.failedUnsent ?? 0));
   const pending = after.pending + after.running;
   return {
     job: facts.job,

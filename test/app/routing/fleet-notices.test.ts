@@ -76,4 +76,19 @@ describe('fleet notices follow the fleet size and each server\'s history', () =>
     expect(text).toMatch(new RegExp(`server ${loading.url} is ready \\(its model loaded\\) after \\d+\\.\\ds: it takes requests`));
     expect(text).not.toMatch(/paused|answers again/);
   });
+  it('two servers of different models, one loading: only requests for its models wait; those naming none go to the other', async () => {
+    const up = await startSimServer({ flavour: 'openai', models: ['a'] });
+    const loading = await startSimServer({ flavour: 'openai', models: ['b'], loadMs: 800 });
+    sims.push(up, loading);
+    const { router, notices } = await fleet([up.url, loading.url], 'openai');
+    for (let i = 0; i < 40 && !notices.some((n) => n.includes(`server ${loading.url} is ready`)); i += 1) {
+      await Promise.all([sendUntilAnswered(router), sendUntilAnswered(router)]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const text = notices.join('\n');
+    expect(text).toContain(
+      `server ${loading.url} is loading its model: requests for its models wait for it (no other server up serves them), the rest go to the other servers, until a probe finds it back`,
+    );
+    expect(text).not.toContain('its requests wait for it');
+  });
 });

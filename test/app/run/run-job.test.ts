@@ -79,6 +79,15 @@ describe('a run refused before it sends anything leaves no job behind', () => {
     expect(readdirSync(home)).toEqual([]);
   });
 
+  it('a --model that is a folder or a device says what it is, not "no such file"', async () => {
+    const { env, input } = fresh('model-not-a-file');
+    const folder = await runCliInProcess(['run', input, '--model', dir, '-q'], { env });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`batch: error [MODEL_FILE_NOT_FOUND]: --model ${dir}: ${dir} is a folder, not a file;`);
+    const device = await runCliInProcess(['run', input, '--model', '/dev/null', '-q'], { env });
+    expect(device.stderr).toContain('--model /dev/null: /dev/null is not a regular file;');
+  });
+
   it('a missing input: no ./checkpoints folder is created in the working directory, nor a --db folder', async () => {
     const cwd = path.join(dir, 'cwd-missing-input');
     mkdirSync(cwd);
