@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
 import { expandGlob, isGlobPattern } from '../../prompts/expand-glob.js';
@@ -16,8 +16,9 @@ export async function expandJobDatabases(dbs: readonly string[], job: string, cw
   for (const db of dbs) {
     const absolute = path.resolve(cwd, db);
     if (isGlobPattern(db)) {
-      const matches = await expandGlob(db, cwd);
-      if (matches.length === 0) throw new AppError('JOB_NOT_FOUND', `--db '${db}' matches no file; check the pattern (quote it, so that batch and not the shell expands it)`);
+      // A pattern such as 'home/J.shard-*' also matches the shards' output files: only databases count.
+      const matches = (await expandGlob(db, cwd)).filter((match) => isSqliteFile(match.filePath));
+      if (matches.length === 0) throw new AppError('JOB_NOT_FOUND', `--db '${db}' matches no job database; check the pattern (quote it, so that batch and not the shell expands it)`);
       expanded.push(...matches.map((match) => match.filePath));
     } else if (isFolder(absolute)) {
       const whole = wholeJobName(job);
@@ -31,6 +32,20 @@ export async function expandJobDatabases(dbs: readonly string[], job: string, cw
     }
   }
   return expanded;
+}
+
+/** Whether `file` starts as every SQLite database does. */
+function isSqliteFile(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const header = Buffer.alloc(16);
+    return readSync(fd, header, 0, 16, 0) === 16 && header.toString('latin1') === 'SQLite format 3\0';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function isFolder(file: string): boolean {
