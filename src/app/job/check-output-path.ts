@@ -51,6 +51,7 @@ export async function checkOutputPath(options: CheckOutputPathOptions): Promise<
   if (database !== undefined) {
     throw new UsageError(`${shown} is ${database === out ? 'a SQLite database' : `a file of the SQLite database ${database}`} (another job's, perhaps); writing the output there would destroy it: pass another ${flag}`);
   }
+  refuseOtherJobsOutput(out, options.db, shown, flag);
   for (const input of options.inputs) {
     if (input === '-') continue;
     let resolved;
@@ -163,4 +164,16 @@ function realPath(file: string): string {
     const parent = path.dirname(file);
     return parent === file ? file : path.join(realPath(parent), path.basename(file));
   }
+}
+
+/**
+ * Another job's own output file (`NAME.output.jsonl` beside `NAME.sqlite`, as the batch home keeps
+ * them): written over, that job's output would be lost until `batch export NAME` writes it again.
+ */
+function refuseOtherJobsOutput(out: string, db: string, shown: string, flag: string): void {
+  const match = /^(.+)\.output\.jsonl$/.exec(path.basename(out));
+  if (match === null) return;
+  const owner = path.join(path.dirname(out), `${match[1]}.sqlite`);
+  if (realPath(owner) === realPath(db) || statOrUndefined(owner)?.isFile() !== true) return;
+  throw new UsageError(`${shown} is the output of job "${match[1]}" (beside its database ${owner}); writing there would replace that job's answers: pass another ${flag}`);
 }

@@ -63,6 +63,21 @@ describe('--out is checked before the first request', () => {
     expect((await runCliInProcess(['status', 'j'], { env })).stdout).toContain('2 total: 2 done');
   });
 
+  it("refuses another job's own output file, and accepts the job's own", async () => {
+    const { home, env, input } = fresh('other-job');
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'a', '-q'], { env })).code).toBe(0);
+    const outputOfA = path.join(home, 'a.output.jsonl');
+    const before = readFileSync(outputOfA, 'utf8');
+    sim.resetStats();
+    const result = await runCliInProcess(['run', input, '--server', sim.url, '--job', 'b', '--out', outputOfA, '-q'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--out ${outputOfA} is the output of job "a"`);
+    expect(readFileSync(outputOfA, 'utf8')).toBe(before);
+    expect(sim.stats().requests).toBe(0);
+    // A's own run may name its own output.
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'a', '--out', outputOfA, '-q'], { env })).code).toBe(0);
+  });
+
   it('refuses a folder, and a path under a file, before sending anything', async () => {
     const { env, input } = fresh('folder');
     sim.resetStats();
