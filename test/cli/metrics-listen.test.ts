@@ -15,6 +15,8 @@ let sim: SimServer;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'batch-metrics-listen-'));
   sim = await startSimServer({ slots: 2, serviceMs: 40 });
+  // Both tests read it, in whichever order they run.
+  writePrompts(path.join(dir, 'prompts.jsonl'), 60, 'm');
 });
 afterAll(async () => {
   await sim.close();
@@ -34,7 +36,6 @@ function valueOf(text: string, name: string, labels: Record<string, string>): nu
 describe('batch run --metrics-listen', () => {
   it('serves the run\'s metrics while it sends; prompts by state agree with the job database at the same moment', async () => {
     const input = path.join(dir, 'prompts.jsonl');
-    writePrompts(input, 60, 'm');
     const home = path.join(dir, 'home');
     const run = startCliInProcess(['run', input, '--server', sim.url, '--job', 'watched', '--workers', '2', '--metrics-listen', '127.0.0.1:0'], { env: { BATCH_HOME: home } });
     try {

@@ -107,7 +107,9 @@ describe('batch run --on-finish', () => {
   });
 
   it('reports a failing command on stderr and keeps the run\'s exit code; a command not found too', async () => {
-    const input = path.join(dir, 'done.jsonl');
+    // Its own input: tests may run in any order (--sequence.shuffle).
+    const input = path.join(dir, 'failing-command.jsonl');
+    writePrompts(input, 6, 'f');
     const failing = await runCliInProcess(['run', input, '--server', sim.url, '--job', 'cmd-fails', '--on-finish', 'echo from the hook; exit 7'], { env: { BATCH_HOME: path.join(dir, 'home-cmd') } });
     expect(failing.code).toBe(0);
     expect(failing.stderr).toContain('from the hook');

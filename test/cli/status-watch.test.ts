@@ -49,7 +49,11 @@ describe('batch status JOB --watch', () => {
   });
 
   it('prints one JSON object per refresh with --json', async () => {
-    const home = path.join(dir, 'home');
+    // A finished job of its own: tests may run in any order (--sequence.shuffle).
+    const home = path.join(dir, 'home-json');
+    const input = path.join(dir, 'json-prompts.jsonl');
+    writePrompts(input, 40, 'j');
+    expect((await runCliInProcess(['run', input, '--server', sim.url, '--job', 'night', '--workers', '2', '-q'], { env: { BATCH_HOME: home } })).code).toBe(0);
     const watch = await runCliInProcess(['status', 'night', '--watch', '--json'], { env: { BATCH_HOME: home } });
     expect(watch.code).toBe(0);
     const lines = watch.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -76,9 +76,11 @@ describe('an output path that is a symbolic link is followed, never replaced', (
   });
 
   it('batch run --out and --metrics, and report --html, write through their links', async () => {
-    const target = path.join(dir, 'real', 'run.jsonl');
-    const metricsTarget = path.join(dir, 'real', 'metrics.jsonl');
-    const htmlTarget = path.join(dir, 'real', 'report.html');
+    const target = path.join(dir, 'real-run', 'run.jsonl');
+    const metricsTarget = path.join(dir, 'real-run', 'metrics.jsonl');
+    const htmlTarget = path.join(dir, 'real-run', 'report.html');
+    // Tests may run in any order (--sequence.shuffle): this one makes its own folder.
+    mkdirSync(path.join(dir, 'real-run'), { recursive: true });
     for (const file of [target, metricsTarget, htmlTarget]) writeFileSync(file, '');
     symlinkSync(target, path.join(dir, 'run-link.jsonl'));
     symlinkSync(metricsTarget, path.join(dir, 'metrics-link.jsonl'));
