@@ -33,19 +33,31 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('--shard auto and an export of a folder of shards', () => {
-  it('three Slurm array tasks each run their own shard; the folder they wrote exports as the single run', async () => {
+let arrayTasks: Promise<{ jobs: string[]; notices: string[]; requests: number; byPrompt: Record<string, number> }> | undefined;
+/** The three array tasks every test here builds on, run once, whichever test asks first (tests may run shuffled). */
+function runArrayTasks(): NonNullable<typeof arrayTasks> {
+  arrayTasks ??= (async () => {
     sim.resetStats();
     const jobs: string[] = [];
+    const notices: string[] = [];
     for (const id of [5, 6, 7]) {
       const run = await runCliInProcess(['run', input, '--server', sim.url, '--shard', 'auto', '--json'], { env: slurmTask(id) });
       expect(run.code).toBe(0);
-      expect(run.stderr).toContain(`shard ${id - 4}/3 (Slurm array task ${id} of 5-7)`);
+      notices.push(run.stderr);
       jobs.push((JSON.parse(run.stdout) as { job: string }).job);
     }
+    return { jobs, notices, requests: sim.stats().requests, byPrompt: sim.stats().byPrompt };
+  })();
+  return arrayTasks;
+}
+
+describe('--shard auto and an export of a folder of shards', () => {
+  it('three Slurm array tasks each run their own shard; the folder they wrote exports as the single run', async () => {
+    const { jobs, requests, byPrompt, notices } = await runArrayTasks();
+    for (const id of [5, 6, 7]) expect(notices[id - 5]).toContain(`shard ${id - 4}/3 (Slurm array task ${id} of 5-7)`);
     expect(jobs).toEqual([1, 2, 3].map((k) => `${whole}.shard-${k}-of-3`));
-    expect(sim.stats().requests).toBe(60);
-    expect(Object.values(sim.stats().byPrompt).every((n) => n === 1)).toBe(true);
+    expect(requests).toBe(60);
+    expect(Object.values(byPrompt).every((n) => n === 1)).toBe(true);
 
     // The merge step: the shared folder, or a glob, from anywhere.
     const elsewhere = { BATCH_HOME: path.join(dir, 'elsewhere') };
@@ -59,6 +71,7 @@ describe('--shard auto and an export of a folder of shards', () => {
   });
 
   it('a requeued task (the same command again) continues its shard and sends nothing twice', async () => {
+    await runArrayTasks();
     sim.resetStats();
     const again = await runCliInProcess(['run', input, '--server', sim.url, '--shard', 'auto', '--json', '--quiet'], { env: slurmTask(6) });
     expect(again.code).toBe(0);
