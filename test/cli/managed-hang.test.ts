@@ -39,10 +39,11 @@ describe('a managed llama-server that freezes (SIGSTOP)', () => {
     await writeTinyLlamaGguf(model);
     const log = path.join(dir, 'starts.log');
     const file = path.join(dir, 'p.jsonl');
-    writePrompts(file, 30, 'h', () => ({ max_tokens: 4 }));
+    // Enough prompts that the freeze lands mid-run however loaded the machine (30 at 20 ms could all be answered first).
+    writePrompts(file, 120, 'h', () => ({ max_tokens: 4 }));
     const out = path.join(dir, 'o.jsonl');
     const run = startCliInProcess(
-      ['run', file, '--model', model, '--slots', '2', '--timeout', '1', '--llama-server', writeSimLlamaServer(dir, { SIM_START_LOG: log, SIM_SERVICE_MS: '20' }), '--out', out, '--json'],
+      ['run', file, '--model', model, '--slots', '2', '--timeout', '1', '--llama-server', writeSimLlamaServer(dir, { SIM_START_LOG: log, SIM_SERVICE_MS: '40' }), '--out', out, '--json'],
       { env: { BATCH_HOME: path.join(dir, 'home') } },
     );
     // Frozen once it serves: a server frozen while it starts is the start-up timeout's business.
@@ -54,11 +55,11 @@ describe('a managed llama-server that freezes (SIGSTOP)', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/the server of model m1 hangs \(3 request\(s\) of model m1 in a row got no answer within --timeout\): killing it/);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ done: 30, failed: 0 });
+    expect(summary).toMatchObject({ done: 120, failed: 0 });
     expect(summary.modelLoads).toEqual([expect.objectContaining({ loads: 2 })]);
     expect(starts(log)).toHaveLength(2);
     // The frozen one was killed, not left stopped beside its successor.
     await pollUntil(() => !isAlive(first!.pid), 'the frozen server to be gone');
-    expect(parseJsonl(readFileSync(out, 'utf8'))).toHaveLength(30);
+    expect(parseJsonl(readFileSync(out, 'utf8'))).toHaveLength(120);
   }, 60_000);
 });
