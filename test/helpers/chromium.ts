@@ -94,12 +94,15 @@ export async function visitInChromium(chromium: string, file: string, options: {
   } finally {
     clearTimeout(timer);
     if (child.exitCode === null && child.signalCode === null) {
+      // Browser.close lets Chromium end its helpers and flush its profile; killed only if it hangs.
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
+      clearTimeout(kill);
     }
     await new Promise<void>((resolve) => proxy.close(() => resolve()));
-    rmSync(profile, { recursive: true, force: true });
+    // A helper process may still write into the profile for a moment after the browser exits.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
