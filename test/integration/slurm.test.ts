@@ -83,6 +83,11 @@ describe.skipIf(!haveSlurm || !asRoot)('batch under a real Slurm', () => {
     slurm.command('scontrol', ['requeue', `${array}_1`]);
     // The first run ends on Slurm's SIGTERM: what it answered is what it must not send again.
     await pollUntil(() => /PENDING/.test(slurm.jobStates(`${array}_1`).join(' ')), 'task 1 to be pending again', 6000);
+    // …and until its first run has ended: batch says so last, and no step of the task is left on the
+    // node (started again while the old step was still being cleaned up, the task failed to launch).
+    const taskLog = path.join(dir, 'requeue-1.log');
+    await pollUntil(() => existsSync(taskLog) && readFileSync(taskLog, 'utf8').includes('interrupted: nothing is lost'), 'the first run of task 1 to end', 6000);
+    await pollUntil(() => !slurm.command('squeue', ['-h', '-s', '-o', '%i']).split('\n').some((step) => step.startsWith(`${array}_1.`)), 'no step of task 1 left', 6000);
     const answered = doneIds(first);
     expect(answered.length).toBeGreaterThanOrEqual(20);
     expect(answered.length).toBeLessThan(120);
@@ -90,7 +95,10 @@ describe.skipIf(!haveSlurm || !asRoot)('batch under a real Slurm', () => {
     slurm.command('scontrol', ['update', `JobId=${array}_1`, 'StartTime=now']);
     const merged = path.join(dir, 'requeue-merged.jsonl');
     const merge = slurm.sbatch([`--dependency=afterok:${array}`, env, '-o', path.join(dir, 'requeue-merge.log'), path.join(examples, 'batch-merge.sbatch'), merged]);
-    expect(await slurm.waitForJob(array, 180_000)).toEqual(['COMPLETED', 'COMPLETED']);
+    const states = await slurm.waitForJob(array, 180_000);
+    const logs = ['1', '2'].map((k) => { const file = path.join(dir, `requeue-${k}.log`); return existsSync(file) ? `task ${k}:\n${readFileSync(file, 'utf8')}` : `task ${k}: no log`; }).join('\n');
+    const daemonLogs = ['slurmd.log', 'slurmctld.log'].map((name) => { const file = path.join(slurm.dir, 'log', name); return existsSync(file) ? `${name}:\n${readFileSync(file, 'utf8').split('\n').filter((l) => /error|fail|requeue|launch/i.test(l)).slice(-25).join('\n')}` : ''; }).join('\n');
+    expect(states, `${logs}\n${slurm.command('scontrol', ['show', 'job', array])}\n${daemonLogs}`).toEqual(['COMPLETED', 'COMPLETED']);
     expect(await slurm.waitForJob(merge)).toEqual(['COMPLETED']);
     const byPrompt = sim.stats().byPrompt;
     for (const id of answered) expect(byPrompt[`r prompt ${id.slice(1)}`], `prompt ${id}`).toBe(1);
