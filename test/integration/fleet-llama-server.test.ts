@@ -45,7 +45,8 @@ describe.skipIf(binary === undefined)('a fleet of real llama-servers', () => {
         { url: second.url, type: 'llama-server', apiKeyEnv: 'SECOND_KEY' },
       ]));
       const input = path.join(dir, 'prompts.jsonl');
-      writePrompts(input, 120, 'f', () => ({ max_tokens: 24 }));
+      // Enough that the run is still sending when the first server stops, on a quiet machine too.
+      writePrompts(input, 240, 'f', () => ({ max_tokens: 24 }));
       const out = path.join(dir, 'out.jsonl');
       const run = runCliInProcess(['run', input, '--servers', fleet, '--workers', '4', '--out', out, '--json'], {
         env: { BATCH_HOME: path.join(dir, 'home'), FIRST_KEY: first.apiKey, SECOND_KEY: second.apiKey },
@@ -56,9 +57,9 @@ describe.skipIf(binary === undefined)('a fleet of real llama-servers', () => {
       await loading;
       const result = await run;
       expect(result.code, result.stderr).toBe(0);
-      expect(JSON.parse(result.stdout)).toMatchObject({ total: 120, done: 120, failed: 0 });
+      expect(JSON.parse(result.stdout)).toMatchObject({ total: 240, done: 240, failed: 0 });
       const lines = parseJsonl(readFileSync(out, 'utf8'));
-      expect(lines.map((line) => line.custom_id)).toEqual(Array.from({ length: 120 }, (_, i) => `f${i}`));
+      expect(lines.map((line) => line.custom_id)).toEqual(Array.from({ length: 240 }, (_, i) => `f${i}`));
       expect(lines.every((line) => line.error === null && line.response.status_code === 200)).toBe(true);
       // Both served: the second once it had loaded, the first until it was stopped.
       const db = new Database(path.join(dir, 'home', `${JSON.parse(result.stdout).job as string}.sqlite`), { readonly: true });
