@@ -58,7 +58,12 @@ const quietFlags = [
  */
 export async function visitInChromium(chromium: string, file: string, options: { readonly screenshot?: string; readonly windowSize?: string } = {}): Promise<ChromiumVisit> {
   const proxy = createServer((_req, res) => res.writeHead(403).end());
-  proxy.on('connect', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\n\r\n'));
+  proxy.on('connect', (_req, socket) => {
+    // The browser may reset a refused tunnel as it closes: nothing to report.
+    socket.on('error', () => undefined);
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
+  proxy.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const port = (proxy.address() as AddressInfo).port;
   const profile = mkdtempSync(path.join(os.tmpdir(), 'batch-chromium-'));
