@@ -96,8 +96,18 @@ function toGpus(value: unknown): GpuSample[] {
 /** A job's samples in time order; none for a database from before samples were taken. */
 export function readSamples(db: BetterSqlite3.Database, jobId: number): SampleRecord[] {
   if (!hasTable(db, 'samples')) return [];
-  const rows = db.prepare<[number], SampleRow>('SELECT * FROM samples WHERE job_id = ? ORDER BY at, id').all(jobId);
-  return rows.map((row) => ({
+  return db.prepare<[number], SampleRow>('SELECT * FROM samples WHERE job_id = ? ORDER BY at, id').all(jobId).map(toSampleRecord);
+}
+
+/** A job's newest sample; null before the first, or for a database from before samples were taken. */
+export function readLatestSample(db: BetterSqlite3.Database, jobId: number): SampleRecord | null {
+  if (!hasTable(db, 'samples')) return null;
+  const row = db.prepare<[number], SampleRow>('SELECT * FROM samples WHERE job_id = ? ORDER BY at DESC, id DESC LIMIT 1').get(jobId);
+  return row === undefined ? null : toSampleRecord(row);
+}
+
+function toSampleRecord(row: SampleRow): SampleRecord {
+  return {
     jobId: row.job_id,
     runId: row.run_id,
     at: row.at,
@@ -112,5 +122,5 @@ export function readSamples(db: BetterSqlite3.Database, jobId: number): SampleRe
     rssBytes: row.rss_bytes,
     heapBytes: row.heap_bytes,
     gpus: toGpus(parseJson<unknown>(row.gpus, [], () => true)),
-  }));
+  };
 }

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { hasTable, type SampleRecord } from './samples.js';
+import { readLatestSample, type SampleRecord } from './samples.js';
 import type { JobState, StatusCounts } from './store-records.js';
 
 /** A prompt that failed, as the live view lists the last few. */
@@ -58,44 +58,5 @@ export function readWatchActivity(db: BetterSqlite3.Database, jobId: number): Pi
        GROUP BY endpoint_url ORDER BY endpoint_url`,
     )
     .all(jobId);
-  return { recentFailures, servers, latestSample: latestSample(db, jobId) };
-}
-
-/** The job's newest sample, read as `readSamples` reads them all. */
-function latestSample(db: BetterSqlite3.Database, jobId: number): SampleRecord | null {
-  if (!hasTable(db, 'samples')) return null;
-  const row = db
-    .prepare<[number], { at: number; interval_ms: number; run_id: number | null; done: number; failed: number; queued: number; in_flight: number; in_flight_by_server: string | null; requests_per_s: number | null; tokens_per_s: number | null; rss_bytes: number | null; heap_bytes: number | null }>(
-      'SELECT * FROM samples WHERE job_id = ? ORDER BY at DESC, id DESC LIMIT 1',
-    )
-    .get(jobId);
-  if (row === undefined) return null;
-  return {
-    jobId,
-    runId: row.run_id,
-    at: row.at,
-    intervalMs: row.interval_ms,
-    done: row.done,
-    failed: row.failed,
-    queued: row.queued,
-    inFlight: row.in_flight,
-    inFlightByServer: parseCounts(row.in_flight_by_server),
-    requestsPerS: row.requests_per_s,
-    tokensPerS: row.tokens_per_s,
-    rssBytes: row.rss_bytes,
-    heapBytes: row.heap_bytes,
-    gpus: [],
-  };
-}
-
-/** A sample's requests in flight per server; nothing readable is none. */
-function parseCounts(text: string | null): Record<string, number> {
-  if (text === null) return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
-    return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
-  } catch {
-    return {};
-  }
+  return { recentFailures, servers, latestSample: readLatestSample(db, jobId) };
 }
