@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findFreePort } from '../../src/servers/free-port.js';
 
 /**
  * A single-node Slurm of the test's own (Debian's slurm-wlm and munge): its munged, slurmctld and
@@ -39,14 +39,6 @@ export function findSlurm(): boolean {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const sbin = (name: string): string => (name === 'munged' || name === 'slurmctld' || name === 'slurmd' ? `/usr/sbin/${name}` : name);
 
 /** Starts the cluster and waits until its node is idle. */
@@ -64,7 +56,7 @@ export async function startPrivateSlurm(): Promise<PrivateSlurm> {
   execFileSync(sbin('munged'), ['--force', `--key-file=${path.join(munge, 'munge.key')}`, `--socket=${socket}`, `--pid-file=${path.join(munge, 'munged.pid')}`, `--log-file=${path.join(munge, 'munged.log')}`, `--seed-file=${path.join(munge, 'munged.seed')}`], { env: daemonEnv });
   const host = os.hostname();
   const conf = path.join(dir, 'slurm.conf');
-  const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
+  const [ctldPort, slurmdPort] = [await findFreePort(), await findFreePort()];
   writeFileSync(
     conf,
     [

@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { findFreePort } from '../../src/servers/free-port.js';
 
 /**
  * Debian's `prometheus` package's binary (`prometheus` or `promtool`), or undefined when it is not
@@ -54,14 +54,6 @@ export interface PrivatePrometheusOptions {
   readonly intervalSeconds?: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * Starts `prometheus` on 127.0.0.1 with its own free port, configuration and storage in a temporary
  * folder, and waits (bounded) until it is ready. A system Prometheus, if any, is untouched.
@@ -71,7 +63,7 @@ export async function startPrivatePrometheus(binary: string, options: PrivatePro
   const interval = `${options.intervalSeconds ?? 1}s`;
   writeFileSync(path.join(dir, 'rules.yml'), options.rules);
   writeFileSync(path.join(dir, 'prometheus.yml'), `global:\n  scrape_interval: ${interval}\n  evaluation_interval: ${interval}\nrule_files:\n  - rules.yml\n${options.scrapeConfigs}`);
-  const port = await freePort();
+  const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
   const log = path.join(dir, 'prometheus.log');
   const logFd = openSync(log, 'a');
