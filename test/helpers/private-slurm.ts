@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkS
 import os from 'node:os';
 import path from 'node:path';
 import { findFreePort } from '../../src/servers/free-port.js';
+import { pidsMatching } from './processes.js';
 
 /**
  * A single-node Slurm of the test's own (Debian's slurm-wlm and munge): its munged, slurmctld and
@@ -43,7 +44,8 @@ const sbin = (name: string): string => (name === 'munged' || name === 'slurmctld
 
 /** Starts the cluster and waits until its node is idle. */
 export async function startPrivateSlurm(): Promise<PrivateSlurm> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-slurm-'));
+  await stopAbandonedClusters();
+  const dir = mkdtempSync(path.join(os.tmpdir(), `batch-slurm-${process.pid}-`));
   chmodSync(dir, 0o755);
   const munge = path.join(dir, 'munge');
   for (const folder of ['state', 'spool', 'log', 'munge']) mkdirSync(path.join(dir, folder), { recursive: true });
@@ -203,4 +205,18 @@ function pidsOfCluster(entry: string, dir: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * The clusters of test processes that were killed before they could stop them (their daemons run
+ * detached, so they outlive the test): stopped by pid, their folders removed.
+ */
+async function stopAbandonedClusters(): Promise<void> {
+  for (const name of readdirSync(os.tmpdir())) {
+    const owner = /^batch-slurm-(\d+)-/.exec(name)?.[1];
+    if (owner === undefined || alive(Number(owner))) continue;
+    const dir = path.join(os.tmpdir(), name);
+    for (const pid of [...pidsMatching(dir), ...pidsOfCluster(`BATCH_TEST_SLURM=${dir}`, dir)]) await stopPid(pid);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
