@@ -51,7 +51,9 @@ describe('batch run: --stream and --stall-timeout reach every kind of server', (
     const model = path.join(dir, 'embedded.gguf');
     await writeTinyLlamaGguf(model);
     const file = path.join(dir, 'embedded.jsonl');
-    writePrompts(file, 2, 'e', () => ({ max_tokens: 4 }));
+    // Greedy and long enough that the random weights render some text (4 sampled tokens were at
+    // times all control tokens, which show nothing, so no first token was ever seen).
+    writePrompts(file, 2, 'e', () => ({ max_tokens: 24, temperature: 0, seed: 1 }));
     const result = await runCliInProcess(['run', file, '--model', model, '--slots', '1', '--threads', '1', '--stream', '--out', path.join(dir, 'embedded.out.jsonl'), '--json'], {
       env: { BATCH_HOME: path.join(dir, 'home-embedded') },
     });
