@@ -40,4 +40,6 @@ export const defaults = {
   localCopyEveryMs: 60_000,
   /** `batch status --interval`: `WatchStatusOptions.intervalMs`. */
   intervalMs: 2000,
+  /** `batch up --idle`. */
+  idle: '30m',
 } as const;

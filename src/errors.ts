@@ -57,6 +57,7 @@ export const errorCodes = {
   STALLED: { exitCode: ExitCode.Environment, description: 'no byte of the answer arrived within --stall-timeout (a hung slot); retried on another server' },
   ALL_SERVERS_DOWN: { exitCode: ExitCode.Environment, description: 'every server that serves the prompts stayed down for --max-down; the job is checkpointed and `batch resume` continues it' },
   EXPORT_INCOMPLETE: { exitCode: ExitCode.Incomplete, description: '`batch export` of a job, or of a shard of it, with prompts not finished (or inputs not all read): nothing written; `--partial` writes the finished prompts' },
+  DAEMON_START_FAILED: { exitCode: ExitCode.Environment, description: '`batch up` could not start the daemon (its port taken, a model that is not there); the message shows the end of its log' },
   SHARDS_MISMATCHED: { exitCode: ExitCode.Usage, description: '`batch export` was given databases that are not every shard of one split, once each (another N, a shard missing or twice, inputs of other content)' },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

@@ -22,6 +22,8 @@ export interface HttpEndpointOptions {
    * complete, so this must exceed the longest generation unless answers are streamed.
    */
   readonly stallTimeoutMs?: number;
+  /** Headers sent with every request besides the content type and the key (the daemon's `x-batch-run`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -90,7 +92,7 @@ export class HttpEndpoint {
       bodyTimeout: options.stallTimeoutMs ?? 0,
       keepAliveTimeout: 60_000,
     });
-    this.#headers = { 'content-type': 'application/json', accept: 'application/json' };
+    this.#headers = { ...options.headers, 'content-type': 'application/json', accept: 'application/json' };
     if (options.apiKey !== undefined) this.#headers.authorization = `Bearer ${options.apiKey}`;
   }
 

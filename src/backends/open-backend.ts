@@ -22,6 +22,8 @@ export interface OpenBackendOptions {
   readonly connectTimeoutMs?: number;
   /** Longest silence of a sent request before it fails as STALLED (`--stall-timeout`). @default none */
   readonly stallTimeoutMs?: number;
+  /** Headers sent with every request besides the content type and the key. @default none */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const serverTypes: readonly ServerType[] = ['openai', 'llama-server', 'ollama'];
@@ -63,7 +65,7 @@ export function normaliseServerUrl(raw: string): string {
 /** A backend of a known flavour, without probing. */
 export function createBackend(type: ServerType, options: Omit<OpenBackendOptions, 'type'>): Backend {
   const url = normaliseServerUrl(options.url);
-  const common = { url, apiKey: options.apiKey, connections: options.connections, connectTimeoutMs: options.connectTimeoutMs, stallTimeoutMs: options.stallTimeoutMs };
+  const common = { url, apiKey: options.apiKey, connections: options.connections, connectTimeoutMs: options.connectTimeoutMs, stallTimeoutMs: options.stallTimeoutMs, headers: options.headers };
   switch (type) {
     case 'ollama':
       return new OllamaBackend({ ...common, keepAlive: options.keepAlive, stream: options.stream });

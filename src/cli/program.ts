@@ -53,6 +53,9 @@ const commands: readonly CommandSpec[] = [
     description: 'probe this machine and the models, and advise workers, slots, context and models to keep loaded',
     argument: { syntax: '[inputs...]', description: 'a prompt set: the models its prompts name are included' },
   },
+  { name: 'up', description: 'start the daemon that keeps model servers warm between runs: every `batch run` in this batch home uses it' },
+  { name: 'ps', description: 'the daemon: each model loaded (slots busy, served, idle, memory) and each run attached' },
+  { name: 'down', description: 'stop the daemon and every model server it started, letting requests in flight finish (--grace, --now)' },
   { name: 'serve', description: 'run the embedded llama.cpp server (OpenAI-compatible, llama-server endpoints) in the foreground' },
   {
     name: 'setup',
@@ -110,6 +113,18 @@ async function dispatch(name: CommandName, positional: string | string[] | undef
     case 'serve': {
       const { serveCommand } = await import('./commands/serve.js');
       return serveCommand(readSettingFlags(command, name), io);
+    }
+    case 'up': {
+      const { upCommand } = await import('./commands/up.js');
+      return upCommand(readSettingFlags(command, name), io);
+    }
+    case 'ps': {
+      const { psCommand } = await import('./commands/ps.js');
+      return psCommand(readSettingFlags(command, name), io);
+    }
+    case 'down': {
+      const { downCommand } = await import('./commands/down.js');
+      return downCommand(readSettingFlags(command, name), io);
     }
     case 'setup': {
       const { setupCommand } = await import('./commands/setup.js');

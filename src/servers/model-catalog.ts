@@ -81,6 +81,15 @@ export class ModelCatalog {
     return found;
   }
 
+  /** The `--model` files, then every .gguf file below `--models-dir` not among them. */
+  list(): readonly ResolvedModel[] {
+    const explicit = this.#explicit.map((model) => ({ id: model.id, path: model.path }));
+    if (this.#modelsDir === undefined) return explicit;
+    this.#dirFiles ??= listGgufFiles(this.#modelsDir);
+    const named = new Set(explicit.map((model) => model.path));
+    return [...explicit, ...this.#dirFiles.filter((file) => !named.has(file)).map((file) => ({ id: modelFileStem(file), path: file }))];
+  }
+
   #find(name: string): ResolvedModel | undefined {
     for (const model of this.#explicit) {
       if (model.names.includes(name)) return { id: model.id, path: model.path };

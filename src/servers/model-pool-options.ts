@@ -15,6 +15,8 @@ export interface ManagedServerLike {
   readonly logPath: string | undefined;
   /** The key the server admits; the pool's backend sends it. */
   readonly apiKey: string;
+  /** The server's own pid, once spawned (not its reaper's). */
+  readonly pid?: number;
   /** Resolves once ready; rejects (and leaves nothing running) when the server cannot start. */
   start(): Promise<void>;
   /** Resolves once the server is gone; a no-op when it never started or has exited. */
@@ -32,7 +34,15 @@ export type CreateManagedBackend = (type: 'llama-server', options: { readonly ur
 
 export interface ModelPoolOptions {
   /** Resolves the model names prompts use to files. */
-  readonly catalog: ModelCatalog;
+  readonly catalog: Pick<ModelCatalog, 'resolve'>;
+  /**
+   * Whether a model's server must stay although it is idle: the daemon's runs inside its group of
+   * prompts. A held server is never chosen to make room; a start then waits for one to be free.
+   * @default none is held
+   */
+  readonly isHeld?: (modelId: string) => boolean;
+  /** Clock (epoch ms) for idle times, injectable for tests. @default Date.now */
+  readonly now?: () => number;
   /** How servers are started. */
   readonly launch: ServerLaunch;
   /** Makes the backend of a started server. */
@@ -80,7 +90,36 @@ export interface ModelLease {
   readonly backend: Backend;
   /** The model's canonical id (alias, else file name without `.gguf`). */
   readonly model: string;
+  /** The server's address and key, for a caller that forwards requests itself (the daemon). */
+  readonly server: { readonly url: string; readonly apiKey: string };
   release(): void;
+}
+
+/** A model's server as it is now, for `batch ps`. */
+export interface ResidentModel {
+  readonly model: string;
+  readonly path: string;
+  /** `loading` while its server starts. */
+  readonly state: 'loading' | 'ready';
+  /** The server's pid, once spawned. */
+  readonly pid?: number;
+  /** Requests on it now. */
+  readonly inUse: number;
+  /** Epoch ms it was last leased or given back (its start, when never). */
+  readonly lastUsedAt: number;
+  /** Its expected memory (model and context), when a memory budget made the pool estimate it. */
+  readonly memoryBytes?: number;
+  readonly logPath?: string;
+}
+
+/** What `ModelPool.load` did. */
+export interface ModelLoad {
+  /** The model's canonical id. */
+  readonly model: string;
+  /** Whether this call started its server (false: it was ready, or another caller started it). */
+  readonly started: boolean;
+  /** Spawn-to-ready time of the start this call waited for; 0 when the server was ready. */
+  readonly loadMs: number;
 }
 
 /** What a model cost during this pool's life. */

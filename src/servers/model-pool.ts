@@ -8,10 +8,10 @@ import type { ResolvedModel } from './model-catalog.js';
 import { estimateModelMemory, modelTooLargeError, type ModelMemoryEstimate } from './model-memory.js';
 import { inspectModel } from './inspect-model.js';
 import type { GgufInfo } from '../models/gguf-reader.js';
-import type { CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
+import type { CreateManagedServer, ManagedServerLike, ModelLease, ModelLoad, ModelPoolOptions, ModelPoolStats, ResidentModel } from './model-pool-options.js';
 import { defaults } from '../defaults.js';
 
-export type { CreateManagedBackend, CreateManagedServer, ManagedServerLike, ModelLease, ModelPoolOptions, ModelPoolStats } from './model-pool-options.js';
+export type { CreateManagedBackend, CreateManagedServer, ManagedServerLike, ModelLease, ModelLoad, ModelPoolOptions, ModelPoolStats, ResidentModel } from './model-pool-options.js';
 
 const createManagedServer: CreateManagedServer = (options) => new ManagedServer(options);
 
@@ -22,6 +22,8 @@ interface Resident {
   inUse: number;
   leases: number;
   lastUsed: number;
+  /** Epoch ms of the last lease or release (its start, when never). */
+  lastUsedAt: number;
   stopping: boolean;
 }
 
@@ -60,6 +62,7 @@ export class ModelPool {
   readonly #slots: number;
   readonly #contextSize: number;
   readonly #maxRestarts: number;
+  readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
   #waiters: Array<() => void> = [];
   #clock = 0;
@@ -85,6 +88,7 @@ export class ModelPool {
     this.#slots = options.slots;
     this.#contextSize = options.contextSize;
     this.#maxRestarts = options.maxRestarts ?? 3;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Requests one model's server runs at once. */
@@ -115,6 +119,90 @@ export class ModelPool {
       });
       await entry.starting;
     }
+  }
+
+  /**
+   * Makes sure `model`'s server runs, starting it if need be, without taking a slot: what the
+   * daemon does for a run before its first request of a model. Rejects as `acquire` does.
+   */
+  async load(model: string | undefined): Promise<ModelLoad> {
+    this.#assertOpen(model);
+    const entry = this.#entryFor(this.#options.catalog.resolve(model));
+    let started = false;
+    let loadMs = 0;
+    for (;;) {
+      this.#assertOpen(model);
+      if (entry.failure !== undefined) throw entry.failure;
+      const resident = entry.resident;
+      if (resident !== undefined && !resident.stopping && resident.server.state === 'ready') return { model: entry.model.id, started, loadMs };
+      if (resident?.stopping) {
+        await this.#nextChange();
+        continue;
+      }
+      if (entry.starting === undefined) {
+        started = true;
+        entry.starting = this.#start(entry).finally(() => {
+          entry.starting = undefined;
+        });
+      }
+      await entry.starting;
+      loadMs = entry.resident?.server.loadMs ?? 0;
+    }
+  }
+
+  /**
+   * Whether `model`'s server takes requests now: `ready`; `loading` (starting, or waiting for room);
+   * `failed` with the error its prompts fail with; `idle` (not running). Throws MODEL_NOT_FOUND.
+   */
+  modelState(model: string | undefined): { readonly model: string; readonly state: 'ready' | 'loading' | 'idle' } | { readonly model: string; readonly state: 'failed'; readonly error: AppError } {
+    const resolved = this.#options.catalog.resolve(model);
+    const entry = this.#entries.get(resolved.path);
+    const id = entry?.model.id ?? resolved.id;
+    if (entry === undefined) return { model: id, state: 'idle' };
+    if (entry.failure !== undefined) return { model: id, state: 'failed', error: entry.failure };
+    const resident = entry.resident;
+    if (resident !== undefined && !resident.stopping && resident.server.state === 'ready') return { model: id, state: 'ready' };
+    return { model: id, state: entry.starting !== undefined ? 'loading' : 'idle' };
+  }
+
+  /** Every model with a server running or starting, for `batch ps`. */
+  residents(): readonly ResidentModel[] {
+    const rows: ResidentModel[] = [];
+    for (const entry of this.#entries.values()) {
+      const resident = entry.resident;
+      const server = resident?.server ?? entry.startingServer;
+      if (server === undefined || resident?.stopping === true) continue;
+      rows.push({
+        model: entry.model.id,
+        path: entry.model.path,
+        state: resident === undefined ? 'loading' : 'ready',
+        pid: server.pid,
+        inUse: resident?.inUse ?? 0,
+        lastUsedAt: resident?.lastUsedAt ?? this.#now(),
+        memoryBytes: resident?.memoryBytes || entry.estimate?.totalBytes,
+        logPath: server.logPath,
+      });
+    }
+    return rows;
+  }
+
+  /**
+   * Stops the servers idle (no request on them, not held) for `idleMs` or longer; resolves with
+   * the ids of the models unloaded.
+   */
+  async unloadIdle(idleMs: number): Promise<readonly string[]> {
+    const now = this.#now();
+    const idle = [...this.#entries.values()].filter((entry) => {
+      const resident = entry.resident;
+      return resident !== undefined && !resident.stopping && resident.inUse === 0 && now - resident.lastUsedAt >= idleMs && this.#options.isHeld?.(entry.model.id) !== true;
+    });
+    await Promise.all(idle.map((entry) => this.#evict(entry, entry.resident!)));
+    return idle.map((entry) => entry.model.id);
+  }
+
+  /** Wakes starts waiting for room: a hold (`isHeld`) ended. */
+  recheck(): void {
+    this.#notify();
   }
 
   /** Ids of the models whose servers are ready, most recently used first. */
@@ -220,7 +308,7 @@ export class ModelPool {
       await server.start();
       this.#assertOpen(entry.model.id);
       const backend = await this.#options.createBackend('llama-server', { url: server.url!, connections: this.#slots, apiKey: server.apiKey });
-      entry.resident = { server, backend, memoryBytes, inUse: 0, leases: 0, lastUsed: ++this.#clock, stopping: false };
+      entry.resident = { server, backend, memoryBytes, inUse: 0, leases: 0, lastUsed: ++this.#clock, lastUsedAt: this.#now(), stopping: false };
       entry.loads += 1;
       entry.loadMsTotal += server.loadMs ?? 0;
     } catch (error) {
@@ -245,7 +333,7 @@ export class ModelPool {
       const usedBytes = occupied.reduce((sum, other) => sum + (other.resident?.memoryBytes ?? other.estimate?.totalBytes ?? 0), 0);
       if (occupied.length < this.#maxModels && (budget === undefined || usedBytes + memoryBytes <= budget)) return;
       const victim = occupied
-        .filter((other) => other.resident !== undefined && !other.resident.stopping && other.resident.inUse === 0 && other.resident.leases > 0)
+        .filter((other) => other.resident !== undefined && !other.resident.stopping && other.resident.inUse === 0 && other.resident.leases > 0 && this.#options.isHeld?.(other.model.id) !== true)
         .sort((a, b) => a.resident!.lastUsed - b.resident!.lastUsed)[0];
       if (victim === undefined) await this.#nextChange();
       else await this.#evict(victim, victim.resident!);
@@ -297,16 +385,19 @@ export class ModelPool {
     resident.inUse += 1;
     resident.leases += 1;
     resident.lastUsed = ++this.#clock;
+    resident.lastUsedAt = this.#now();
     entry.requestsServed += 1;
     let released = false;
     return {
       backend: resident.backend,
       model: entry.model.id,
+      server: { url: resident.server.url!, apiKey: resident.server.apiKey },
       release: () => {
         if (released) return;
         released = true;
         resident.inUse -= 1;
         resident.lastUsed = ++this.#clock;
+        resident.lastUsedAt = this.#now();
         this.#notify();
       },
     };

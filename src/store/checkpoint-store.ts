@@ -171,6 +171,13 @@ export class CheckpointStore extends JobReader {
     });
   }
 
+  /** Records the model loads the run waited for (managed servers, the daemon): what the job's insights count. */
+  recordRunModelLoads(runId: number, loads: number): void {
+    return this.#write("record the run's model loads", () => {
+      this.#db.prepare('UPDATE runs SET model_loads = ? WHERE id = ?').run(loads, runId);
+    });
+  }
+
   /** Records how a run ended. */
   endRun(runId: number, exitCode: number): void {
     return this.#write('record the end of the run', () => {

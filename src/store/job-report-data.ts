@@ -67,13 +67,27 @@ function countsOf(db: BetterSqlite3.Database, jobId: number): StatusCounts {
   return row ?? { pending: 0, running: 0, done: 0, failed: 0, total: 0 };
 }
 
+/**
+ * The model loads the job's runs counted themselves (`runs.model_loads`), summed; undefined when
+ * no run counted them (a job from before they were counted, or a database not migrated yet).
+ */
+function recordedModelLoads(db: BetterSqlite3.Database, jobId: number): number | undefined {
+  try {
+    const row = db.prepare<[number], { runs: number; loads: number }>('SELECT count(model_loads) AS runs, coalesce(sum(model_loads), 0) AS loads FROM runs WHERE job_id = ?').get(jobId);
+    return row === undefined || row.runs === 0 ? undefined : row.loads;
+  } catch {
+    // No such column: a database no run has migrated since.
+    return undefined;
+  }
+}
+
 /** The insight facts of a job: a handful of aggregate queries over it. */
 export function readInsightFacts(db: BetterSqlite3.Database, jobId: number): JobInsightFacts {
   return {
     stats: computeJobStats(db, jobId, countsOf(db, jobId)),
     perModel: groupStats(db, jobId, 'model'),
     perServer: groupStats(db, jobId, 'server'),
-    managedServerStarts: [...managedLoadsByModel(db, jobId).values()].reduce((a, b) => a + b, 0),
+    managedServerStarts: recordedModelLoads(db, jobId) ?? [...managedLoadsByModel(db, jobId).values()].reduce((a, b) => a + b, 0),
     reportedLoads: countReportedLoads(db, jobId),
     failuresByCode: failuresByCode(db, jobId),
     retryCauses: retryCauses(db, jobId),

@@ -212,6 +212,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX items_pending_priority ON items (job_id, model, priority DESC, idx)
         WHERE status = 'pending' AND duplicate_of IS NULL AND invalid = 0;`,
   },
+  {
+    // The model loads a run waited for, when its servers load models (managed servers, the
+    // daemon): counted by the run itself, where telling loads from server URLs fails (a daemon
+    // serves every load at one URL; a restarted server may reuse its port). NULL: not counted.
+    name: '025_run_model_loads',
+    readersMayLack: true,
+    sql: `ALTER TABLE runs ADD COLUMN model_loads INTEGER;`,
+  },
 ];
 
 /** What `applyMigrations` did. */

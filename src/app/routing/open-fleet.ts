@@ -127,7 +127,7 @@ function notUpYet(error: unknown): 'down' | 'loading' | undefined {
  * URL", "every server") and each server's history: one that never answered "answers" or "is
  * ready", it does not "answer again".
  */
-function fleetNotices(context: FleetContext, maxDownMs: number | undefined, urls: readonly string[]): FleetListener {
+export function fleetNotices(context: FleetContext, maxDownMs: number | undefined, urls: readonly string[]): FleetListener {
   const notice = (line: string): void => context.notice?.(line);
   const maxDown = maxDownMs === undefined ? '' : ` (after --max-down ${maxDownMs / 1000} s it ends, resumable)`;
   const single = urls.length === 1;

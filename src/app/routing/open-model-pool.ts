@@ -1,6 +1,6 @@
 import { countPhysicalCores } from '../../hardware/physical-cores.js';
 import { ModelCatalog } from '../../servers/model-catalog.js';
-import { ModelPool } from '../../servers/model-pool.js';
+import { ModelPool, type ModelPoolOptions } from '../../servers/model-pool.js';
 import { chooseServerLaunch, type ServerEngine } from '../../servers/choose-server-launch.js';
 import { installServerCleanup } from '../../servers/server-registry.js';
 import { backendOptionsOf, type BackendSettings } from './backend-options.js';
@@ -44,6 +44,10 @@ export interface OpenModelPoolContext {
   /** Folder of the servers' logs. */
   readonly logDir: string;
   readonly notice?: (line: string) => void;
+  /** Resolves model names to files. @default a `ModelCatalog` of `settings.models` and `settings.modelsDir` */
+  readonly catalog?: ModelPoolOptions['catalog'];
+  /** Models the pool must not evict (the daemon's runs inside their groups). @default none */
+  readonly isHeld?: ModelPoolOptions['isHeld'];
 }
 
 /** A model pool, and what it starts in words for the user. */
@@ -59,7 +63,7 @@ export interface OpenedModelPool {
  * on first use. Stopping them is the caller's `pool.close()`; a process exit stops them too.
  */
 export async function openModelPool(settings: ManagedServerSettings, context: OpenModelPoolContext): Promise<OpenedModelPool> {
-  const catalog = new ModelCatalog({ models: settings.models, modelsDir: settings.modelsDir, cwd: context.cwd });
+  const catalog = context.catalog ?? new ModelCatalog({ models: settings.models, modelsDir: settings.modelsDir, cwd: context.cwd });
   // The embedded server shares the machine with its own Node event loop: see EmbeddedServerOptions.threads.
   const cores = countPhysicalCores();
   const threads = Math.min(settings.threads ?? Math.max(1, cores - 1), cores);
@@ -79,6 +83,7 @@ export async function openModelPool(settings: ManagedServerSettings, context: Op
     startupTimeoutMs: settings.startupTimeoutMs,
     env: context.env,
     notice: context.notice,
+    isHeld: context.isHeld,
   });
   const layers = launch.gpuLayers === undefined ? '' : `, ${launch.gpuLayers} GPU layer(s)`;
   const description = launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : `embedded llama.cpp server, ${threads} thread(s)${layers}`;

@@ -5,7 +5,7 @@ import { ModelCatalog } from '../../servers/model-catalog.js';
 import { checkFallbackModels, checkFallbacks, parseFallbackFlags, type Fallback } from './fallback-map.js';
 import type { FallbackRouterOptions } from './fallback-router.js';
 import { fallbacksOfServers, parseServersFile } from './parse-servers-file.js';
-import { unknownTarget, type FleetTarget, type ManagedTarget, type RunTarget } from './run-target.js';
+import { unknownTarget, type DaemonTarget, type FleetTarget, type ManagedTarget, type RunTarget } from './run-target.js';
 
 /**
  * How a run reaches its servers, whichever its target: the backend settings (`--stream`,
@@ -22,6 +22,8 @@ export interface OpenRouterContext extends FleetContext {
   readonly cwd: string;
   /** Folder for managed servers' logs. */
   readonly logDir: string;
+  /** The run's job: the daemon shows it in `batch ps`. */
+  readonly job?: string;
 }
 
 /** Opens the router of a run's target: connection pools to a fleet, or the managed model pool. */
@@ -31,6 +33,8 @@ export async function openRouter(target: RunTarget, settings: RouterSettings, co
       return openFleetRouter(target, settings, context);
     case 'managed':
       return openManagedRouter(target, settings, context);
+    case 'daemon':
+      return openDaemonTarget(target, settings, context);
     default:
       return unknownTarget(target);
   }
@@ -68,15 +72,31 @@ async function openFleetRouter(target: FleetTarget, settings: RouterSettings, co
   return new FallbackRouter(router, { fallbackOf: (model) => (model === undefined ? undefined : fallbacks.get(model)), fallbackAfterMs: settings.fallbackAfterMs, notice: context.notice });
 }
 
+/** The run's `--model` values, else the default model when neither `--model` nor `--models-dir` is given. */
+async function modelsOf(target: ManagedTarget | DaemonTarget, context: OpenRouterContext): Promise<readonly string[]> {
+  if (target.models.length > 0 || target.modelsDir !== undefined) return target.models;
+  const { resolveDefaultModel } = await import('../../models/default-model.js');
+  const chosen = await resolveDefaultModel({ env: context.env, log: context.notice });
+  if (chosen.notice) context.notice?.(chosen.notice);
+  return [chosen.path];
+}
+
+/** Routes through the daemon of the batch home; the run's models and fallbacks as for managed servers. */
+async function openDaemonTarget(target: DaemonTarget, settings: RouterSettings, context: OpenRouterContext): Promise<Router> {
+  const models = await modelsOf(target, context);
+  const { openDaemonRouter } = await import('./open-daemon-router.js');
+  const catalog = new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd });
+  const flags = settings.fallbacks ?? [];
+  const fallbacks = flags.length === 0 ? undefined : managedFallbacks(catalog, { ...target, models }, flags);
+  const router = await openDaemonRouter(target, settings, context, catalog);
+  if (fallbacks === undefined) return router;
+  const { FallbackRouter } = await import('./fallback-router.js');
+  return new FallbackRouter(router, { fallbackOf: fallbacks, fallbackAfterMs: settings.fallbackAfterMs, notice: context.notice });
+}
+
 /** Starts nothing yet: servers start on first use, in the scheduler's model order. */
 async function openManagedRouter(target: ManagedTarget, settings: RouterSettings, context: OpenRouterContext): Promise<Router> {
-  let models = target.models;
-  if (models.length === 0 && target.modelsDir === undefined) {
-    const { resolveDefaultModel } = await import('../../models/default-model.js');
-    const chosen = await resolveDefaultModel({ env: context.env, log: context.notice });
-    if (chosen.notice) context.notice?.(chosen.notice);
-    models = [chosen.path];
-  }
+  const models = await modelsOf(target, context);
   const [{ openModelPool }, { PoolRouter }] = await Promise.all([import('./open-model-pool.js'), import('./pool-router.js')]);
   const flags = settings.fallbacks ?? [];
   const fallbacks = flags.length === 0 ? undefined : managedFallbacks(new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd }), target, flags);
@@ -109,7 +129,7 @@ function fleetFallbacks(target: FleetTarget, flags: readonly string[]): Map<stri
  * Managed servers' fallbacks, checked against the models the run can start (`--model` names and
  * aliases, `--models-dir`), and keyed by model: a prompt may name one by alias or file name.
  */
-function managedFallbacks(catalog: ModelCatalog, target: ManagedTarget, flags: readonly string[]): FallbackRouterOptions['fallbackOf'] | undefined {
+function managedFallbacks(catalog: ModelCatalog, target: ManagedTarget | DaemonTarget, flags: readonly string[]): FallbackRouterOptions['fallbackOf'] | undefined {
   const given = parseFallbackFlags(flags);
   if (given.length === 0) return undefined;
   const idOf = (name: string | undefined): string | undefined => {

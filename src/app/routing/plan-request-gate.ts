@@ -39,6 +39,7 @@ function probes(target: RunTarget): boolean {
     case 'fleet':
       return true;
     case 'managed':
+    case 'daemon':
       return false;
     default:
       return unknownTarget(target);

@@ -6,11 +6,10 @@ import type { ServerType } from '../../backends/backend.js';
  * settings' advice rules. Every consumer switches on `kind` and ends in `unknownTarget`, so a new
  * kind cannot be forgotten anywhere: the compiler lists each switch that lacks it.
  *
- * Reserved for later: `{ kind: 'daemon', url }`, the endpoint of servers that outlive a run (see
- * STYLE.md, src/daemon/). It takes a third member of this union, a branch in `resolveRunTarget`
- * and a case in each switch; nothing else decides where prompts go.
+ * A third kind, `daemon`, is the endpoint of servers that outlive a run (`batch up`, src/daemon/):
+ * a run with no `--server` uses the daemon of its batch home when one runs, unless `--no-daemon`.
  */
-export type RunTarget = FleetTarget | ManagedTarget;
+export type RunTarget = FleetTarget | ManagedTarget | DaemonTarget;
 
 /** Servers the user runs: `--server` URLs and a `--servers` file. */
 export interface FleetTarget {
@@ -32,6 +31,21 @@ export interface ManagedTarget {
   readonly modelsDir?: string;
 }
 
+/**
+ * The daemon of the run's batch home (`batch up`): it serves the run's models (`--model`,
+ * `--models-dir`, else the default model) from servers that stay loaded between runs. Its key
+ * is read from its record when the router opens, never kept here.
+ */
+export interface DaemonTarget {
+  readonly kind: 'daemon';
+  readonly url: string;
+  readonly pid: number;
+  /** The batch home whose daemon it is (its record is there). */
+  readonly home: string;
+  readonly models: readonly string[];
+  readonly modelsDir?: string;
+}
+
 /** The settings that decide a run's target. */
 export interface RunTargetSettings {
   readonly servers?: readonly string[];
@@ -41,12 +55,23 @@ export interface RunTargetSettings {
   readonly modelsDir?: string;
 }
 
-/** A fleet when any `--server` or a `--servers` file is given, else managed servers. */
-export function resolveRunTarget(settings: RunTargetSettings): RunTarget {
+/** A daemon that runs in the batch home, as `findLiveDaemon` finds it. */
+export interface RunningDaemon {
+  readonly url: string;
+  readonly pid: number;
+  readonly home: string;
+}
+
+/**
+ * A fleet when any `--server` or a `--servers` file is given; else the daemon of the batch home
+ * when one runs (`daemon`: found, and not refused with `--no-daemon`); else managed servers.
+ */
+export function resolveRunTarget(settings: RunTargetSettings, daemon?: RunningDaemon): RunTarget {
   const servers = settings.servers ?? [];
   if (servers.length > 0 || settings.serversFile !== undefined) {
     return { kind: 'fleet', servers, serversFile: settings.serversFile, serverType: settings.serverType };
   }
+  if (daemon !== undefined) return { kind: 'daemon', url: daemon.url, pid: daemon.pid, home: daemon.home, models: settings.models ?? [], modelsDir: settings.modelsDir };
   return { kind: 'managed', models: settings.models ?? [], modelsDir: settings.modelsDir };
 }
 

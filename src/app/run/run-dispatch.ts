@@ -52,6 +52,8 @@ export interface DispatchResult {
   /** What the output file that grew as answers landed holds (undefined when nothing was sent). */
   readonly output: OutputAppenderResult | undefined;
   readonly modelLoads: ReturnType<Router['loadStats']>;
+  /** Whether the router was opened (its load counts mean something). */
+  readonly routerOpened: boolean;
   /** When dispatch began (epoch ms), for the wall time of a run that sent nothing. */
   readonly startedAt: number;
   /** Prompts answered from the cache while the inputs were read beside the sending. */
@@ -107,6 +109,7 @@ export async function dispatchRun(options: DispatchOptions): Promise<DispatchRes
     outputComplete: writer.output?.complete === true,
     output: writer.output,
     modelLoads: opened.router?.loadStats() ?? [],
+    routerOpened: opened.router !== undefined,
     startedAt,
     cached,
   };
@@ -133,6 +136,7 @@ async function send(options: DispatchOptions, settings: RunSettings, advice: Sav
     env: context.env,
     cwd: context.cwd,
     logDir: jobLogDir(home, plan.job),
+    job: plan.job,
     workersHint: settings.workers,
     notice: context.notice,
     fleetListener: events,

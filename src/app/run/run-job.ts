@@ -51,7 +51,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
     const { store } = session;
     const { job, runId } = session.begin(plan);
     // Managed servers: the job's models must be the ones that answered it so far.
-    if (plan.target.kind === 'managed') {
+    if (plan.target.kind === 'managed' || plan.target.kind === 'daemon') {
       await checkModelIdentities({ store, jobId: job.id, jobName: plan.job, models: plan.target.models, accept: options.acceptModelChange === true, notice: context.notice });
     }
     // The deadline is a soft stop of its own: reading and sending stop at it as at a Ctrl-C.
@@ -80,7 +80,7 @@ export async function runJob(options: RunJobOptions, context: RunJobContext): Pr
         deadlineAt,
       });
       session.ingested = ingest.complete;
-      return endRun({ session, plan, job, ingest, work, dispatched, softStop: context.softStop, deadline, resumeWith });
+      return endRun({ session, plan, job, runId, ingest, work, dispatched, softStop: context.softStop, deadline, resumeWith });
     } finally {
       deadline?.stop();
     }
@@ -97,6 +97,7 @@ interface EndRunOptions {
   readonly session: RunSession;
   readonly plan: RunPlan;
   readonly job: JobRecord;
+  readonly runId: number;
   readonly ingest: RunIngest;
   readonly work: SettledWork;
   readonly dispatched: DispatchResult;
@@ -120,6 +121,14 @@ async function endRun(options: EndRunOptions): Promise<RunSummary> {
   } catch (error) {
     // The writer's failure, when there was one, is the one to report; the output is still written.
     storeError ??= toAppError(error);
+  }
+  // Servers this run loaded models on (its own, or the daemon's): the job's insights count these loads.
+  if (plan.target.kind !== 'fleet' && dispatched.routerOpened) {
+    try {
+      store.recordRunModelLoads(options.runId, dispatched.modelLoads.reduce((sum, model) => sum + model.loads, 0));
+    } catch (error) {
+      storeError ??= toAppError(error);
+    }
   }
   const after = store.countByStatus(job.id);
   // Not jobStats: its percentiles sort every item, and the summary needs only this count.

@@ -12,8 +12,9 @@ import { checkMetricsPath } from '../job/check-metrics-path.js';
 import { parseMetricsAddress } from '../../reporting/metrics-endpoint.js';
 import { filePriorityMap } from '../job/file-priorities.js';
 import { absoluteSettings, locateJob, type LocatedJob } from '../job/locate-job.js';
-import type { JobSettings } from '../settings/settings-table.js';
-import { resolveRunTarget, type RunTarget } from '../routing/run-target.js';
+import { settingRow, type JobSettings } from '../settings/settings-table.js';
+import { findLiveDaemon } from '../../daemon/daemon-record.js';
+import { resolveRunTarget, type RunningDaemon, type RunTarget } from '../routing/run-target.js';
 import { checkRunFallbacks } from '../routing/open-router.js';
 import type { RunJobContext, RunJobOptions } from './run-job-options.js';
 
@@ -95,7 +96,8 @@ export async function planRun(existing: JobRecord | undefined, location: RunLoca
   await checkOutputs(out, given, located.db, inputs, template, reread, context.cwd);
   // Checked before the job is touched: a schema that cannot work must not cost a night.
   const jsonSchema = reread && given.jsonSchema !== undefined ? loadJsonSchemaFile(given.jsonSchema) : undefined;
-  const target = resolveRunTarget(given);
+  const target = resolveRunTarget(given, given.daemon === false ? undefined : runningDaemon(home));
+  if (target.kind === 'daemon') noticeDaemonSettings(given, context.notice);
   checkRunFallbacks(target, given.fallbacks ?? [], context.cwd);
   return Object.freeze({
     job: located.job,
@@ -112,6 +114,20 @@ export async function planRun(existing: JobRecord | undefined, location: RunLoca
     config: jobConfigOf(inputs, given, template),
     fingerprint: fingerprint([...inputs, ...(template === undefined ? [] : templatePaths(template))]),
   });
+}
+
+/** The daemon of the batch home (`batch up`), when one runs. */
+function runningDaemon(home: string): RunningDaemon | undefined {
+  const record = findLiveDaemon(home);
+  return record === undefined ? undefined : { url: record.url, pid: record.pid, home };
+}
+
+/** The settings of a run's own servers, which a daemon's servers do not take: said once, not refused. */
+const serverSettings = ['slots', 'contextSize', 'maxModels', 'engine', 'llamaServer', 'llamaServerArgs', 'gpuLayers', 'threads', 'memoryBudgetBytes', 'startupTimeoutMs'] as const;
+
+function noticeDaemonSettings(given: JobSettings, notice: ((line: string) => void) | undefined): void {
+  const set = serverSettings.filter((key) => given[key] !== undefined).map((key) => settingRow('run', key).flag);
+  if (set.length > 0) notice?.(`${set.join(', ')}: the daemon's servers run with \`batch up\`'s settings; these apply to servers a run starts itself (--no-daemon)`);
 }
 
 /** A job saved before its inputs were remembered has none to compare with: it adopts these. */

@@ -8,7 +8,7 @@
  */
 
 /** The commands that take settings. */
-export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup' | 'report' | 'bench';
+export type CommandName = 'run' | 'resume' | 'jobs' | 'status' | 'export' | 'optimize' | 'serve' | 'setup' | 'report' | 'bench' | 'up' | 'ps' | 'down';
 
 /**
  * How a flag's text becomes a value:
@@ -64,6 +64,9 @@ import { defaults } from '../../defaults.js';
 
 const runLike = ['run', 'resume'] as const;
 const managed = ['run', 'resume', 'optimize'] as const;
+/** Settings of the servers a daemon keeps (`batch up`) as of those a run starts itself. */
+const kept = [...managed, 'up'] as const;
+const keptRunLike = [...runLike, 'up'] as const;
 
 /**
  * Rows that several commands take alike, declared once: each command group adds where the value
@@ -81,20 +84,29 @@ export const settingsTable = [
   { ...serverType, sources: ['flag', 'job'], commands: managed },
   { ...apiKeyEnv, sources: ['flag', 'job'], commands: managed },
   // Managed servers.
-  { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model, as path or alias=path (repeatable); managed servers serve it, the first is the default', sources: ['flag', 'job'], commands: runLike },
+  { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model, as path or alias=path (repeatable); managed servers serve it, the first is the default', sources: ['flag', 'job'], commands: keptRunLike },
   { key: 'models', flag: '--model', valueName: 'path', type: 'list', help: 'a GGUF model to plan for, as path or alias=path (repeatable); --measure starts the first', sources: ['flag'], commands: ['optimize'] },
   { key: 'model', flag: '--model', valueName: 'path', type: 'string', defaultText: 'the default model', help: 'the GGUF model to serve', sources: ['flag'], commands: ['serve'] },
-  { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: runLike },
-  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
-  { key: 'engine', flag: '--engine', valueName: 'engine', type: 'choice', choices: ['auto', 'embedded', 'llama-server'], default: defaults.engine, help: 'which server runs managed models: auto is llama-server when one is found (given, on PATH, or built by `batch setup llama-server`), else the embedded node-llama-cpp server', sources: ['flag', 'job'], commands: [...managed, 'bench'] },
-  { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', empty: 'clears', help: "extra arguments for every managed llama-server (one string, without the flags batch sets itself such as -m, -np or -c); '' clears the ones a job remembers", sources: ['flag', 'job'], commands: managed },
-  { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: defaults.maxModels, defaultText: `saved advice, else ${defaults.maxModels}`, help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: runLike },
-  { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...runLike, 'serve', 'bench'] },
-  { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...managed, 'serve', 'bench'] },
-  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...runLike, 'serve', 'bench'] },
-  { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "the server's own", help: "layers a managed server offloads to the GPU (llama-server's -ngl, the embedded server's node-llama-cpp gpuLayers)", sources: ['flag', 'job'], commands: managed },
-  { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: runLike },
-  { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: defaults.startupTimeoutMs, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: managed },
+  { key: 'modelsDir', flag: '--models-dir', valueName: 'dir', type: 'string', help: 'folder where model names used by prompts are looked up', sources: ['flag', 'job'], commands: keptRunLike },
+  { key: 'llamaServer', flag: '--llama-server', valueName: 'bin', type: 'string', defaultText: 'llama-server on PATH, else the one `batch setup llama-server` built, else the embedded server', help: 'llama-server binary for managed servers', sources: ['flag', 'job'], commands: [...kept, 'bench'] },
+  { key: 'engine', flag: '--engine', valueName: 'engine', type: 'choice', choices: ['auto', 'embedded', 'llama-server'], default: defaults.engine, help: 'which server runs managed models: auto is llama-server when one is found (given, on PATH, or built by `batch setup llama-server`), else the embedded node-llama-cpp server', sources: ['flag', 'job'], commands: [...kept, 'bench'] },
+  { key: 'llamaServerArgs', flag: '--llama-server-args', valueName: 'args', type: 'string', empty: 'clears', help: "extra arguments for every managed llama-server (one string, without the flags batch sets itself such as -m, -np or -c); '' clears the ones a job remembers", sources: ['flag', 'job'], commands: kept },
+  { key: 'maxModels', flag: '--max-models', valueName: 'k', type: 'count', min: 1, default: defaults.maxModels, defaultText: `saved advice, else ${defaults.maxModels}`, help: 'models kept loaded at once, least recently used out', sources: ['flag', 'job', 'advice'], commands: keptRunLike },
+  { key: 'slots', flag: '--slots', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: 'saved advice, else 4', help: 'requests one managed server generates at once (llama-server -np)', sources: ['flag', 'job', 'advice'], commands: [...keptRunLike, 'serve', 'bench'] },
+  { key: 'contextSize', flag: '--ctx', valueName: 'n', type: 'count', min: 16, default: 2048, defaultText: 'saved advice, else 2048', help: 'context per slot, in tokens', sources: ['flag', 'job', 'advice'], commands: [...kept, 'serve', 'bench'] },
+  { key: 'threads', flag: '--threads', valueName: 'n', type: 'count', min: 1, defaultText: "the embedded server: the physical cores less one; llama-server: its own", help: 'CPU threads of a managed server, at most the physical cores', sources: ['flag', 'job'], commands: [...keptRunLike, 'serve', 'bench'] },
+  { key: 'gpuLayers', flag: '--gpu-layers', valueName: 'n', type: 'count', min: 0, defaultText: "the server's own", help: "layers a managed server offloads to the GPU (llama-server's -ngl, the embedded server's node-llama-cpp gpuLayers)", sources: ['flag', 'job'], commands: kept },
+  { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: keptRunLike },
+  { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: defaults.startupTimeoutMs, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: kept },
+  // Servers that outlive a run: `batch up`, `batch ps`, `batch down`.
+  { key: 'daemon', flag: '--no-daemon', type: 'boolean', default: true, help: "start this run's own servers even when a daemon (`batch up`) runs in the batch home", sources: ['flag'], commands: runLike },
+  { key: 'port', flag: '--port', valueName: 'n', type: 'count', min: 0, defaultText: "the last daemon's port in this batch home, else a free one", help: 'TCP port of the daemon on 127.0.0.1; 0 picks a free one', sources: ['flag'], commands: ['up'] },
+  { key: 'idle', flag: '--idle', valueName: 'duration', type: 'string', default: defaults.idle, help: "unload a model no request used for this long (30m, 1h, 90s), like Ollama's keep_alive", sources: ['flag'], commands: ['up'] },
+  { key: 'exitWhenIdle', flag: '--exit-when-idle', type: 'boolean', default: false, help: 'stop the daemon when no model is loaded and nothing was asked of it for --idle', sources: ['flag'], commands: ['up'] },
+  { key: 'foreground', flag: '--foreground', type: 'boolean', default: false, help: 'run the daemon in this process, logging to stderr too, until SIGTERM or Ctrl-C (for systemd and containers)', sources: ['flag'], commands: ['up'] },
+  { key: 'daemonMetricsListen', flag: '--metrics-listen', valueName: 'host:port', type: 'string', help: 'serve Prometheus metrics of the daemon at http://HOST:PORT/metrics (HOST defaults to 127.0.0.1: :9464; :0 takes a free port)', sources: ['flag'], commands: ['up'] },
+  { key: 'now', flag: '--now', type: 'boolean', default: false, help: 'stop at once: requests in flight fail (their runs send them again on resume)', sources: ['flag'], commands: ['down'] },
+  { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', default: defaults.graceMs, help: 'how long requests in flight may finish before the servers stop, in seconds', sources: ['flag'], commands: ['down'] },
   // The worker pool.
   { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: "the servers' slots, else saved advice, else 4", help: 'requests in flight at once', sources: ['flag', 'job', 'advice'], commands: runLike },
   { key: 'rpm', flag: '--rpm', valueName: 'n', type: 'count', min: 1, defaultText: 'no bound', help: 'requests per minute to each server at most (a token bucket)', sources: ['flag', 'job'], commands: runLike },
@@ -163,7 +175,7 @@ export const settingsTable = [
   { key: 'backend', flag: '--backend', valueName: 'backend', type: 'choice', choices: ['auto', 'cpu', 'cuda'], default: 'auto', help: 'what to build for: auto is CUDA when the CUDA toolkit (nvcc) and an NVIDIA GPU are found, else the CPU', sources: ['flag'], commands: ['setup'] },
   // Output of every command.
   { key: 'quiet', flag: '--quiet', short: '-q', type: 'boolean', default: false, help: 'no progress output', sources: ['flag'], commands: runLike },
-  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize', 'report', 'bench'] },
+  { key: 'json', flag: '--json', type: 'boolean', default: false, help: 'print the result as JSON on stdout, for scripts', sources: ['flag'], commands: [...runLike, 'jobs', 'status', 'optimize', 'report', 'bench', 'ps'] },
   // `batch report` and `batch bench`.
   { key: 'html', flag: '--html', valueName: 'file.html', type: 'string', help: 'also write the report as one self-contained HTML page with charts (nothing fetched from the network)', sources: ['flag'], commands: ['report'] },
   { key: 'server', flag: '--server', valueName: 'url', type: 'string', help: 'bench a running model server; without it a managed server runs the model given, or the default model', sources: ['flag'], commands: ['bench'] },
