@@ -64,21 +64,30 @@ export function findLiveDaemon(home: string): DaemonRecord | undefined {
   return record !== undefined && isDaemonAlive(record) ? record : undefined;
 }
 
-/** Whether the record's process still runs (and is the same process: its start time matches where the kernel tells it). */
+/**
+ * Whether the record's process still runs: alive, not a zombie (a daemon killed outright whose
+ * parent has not reaped it yet), and the same process (its start time matches, where the kernel tells it).
+ */
 export function isDaemonAlive(record: DaemonRecord): boolean {
   if (record.stoppedAt !== undefined || !isProcessAlive(record.pid)) return false;
-  const start = processStartTime(record.pid);
-  return record.pidStart === undefined || start === undefined || start === record.pidStart;
+  const stat = processStat(record.pid);
+  if (stat?.state === 'Z') return false;
+  return record.pidStart === undefined || stat === undefined || stat.startTime === record.pidStart;
 }
 
 /** The start time of `pid` in jiffies since boot (Linux /proc); undefined elsewhere. */
 export function processStartTime(pid: number): number | undefined {
+  return processStat(pid)?.startTime;
+}
+
+/** A process's state letter and start time from /proc/PID/stat; undefined where there is none. */
+function processStat(pid: number): { readonly state: string; readonly startTime: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = Number(fields[19]);
-    return Number.isFinite(start) ? start : undefined;
+    const startTime = Number(fields[19]);
+    return Number.isFinite(startTime) ? { state: fields[0] ?? '', startTime } : undefined;
   } catch {
     return undefined;
   }

@@ -1,0 +1,162 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
+import { readDaemonRecord } from '../../src/daemon/daemon-record.js';
+import { requestLocal } from '../../src/servers/request-local.js';
+import { pidsMatching, waitForNoProcesses } from '../helpers/processes.js';
+import { NO_LLAMA_SERVER, realLlamaServer } from '../helpers/real-llama-server.js';
+import { parseJsonl, runCliProcess, startCliProcess } from '../helpers/run-cli-process.js';
+import { writePrompts } from '../helpers/write-prompts.js';
+
+// The daemon as users run it (`batch up` detaches it; the test stops it by pid), with the real
+// llama-server: only the real binary proves the daemon's servers answer what runs send.
+const binary = realLlamaServer();
+if (binary === undefined) console.warn(NO_LLAMA_SERVER);
+
+let dir: string;
+let model: string;
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'batch-daemon-llama-'));
+  model = path.join(dir, 'tiny.gguf');
+  await writeTinyLlamaGguf(model, { contextLength: 2048 });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Whether `pid` runs (a zombie does not: a daemon killed outright waits for its parent to reap it). */
+function isRunning(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Daemons a test started: killed at its end whatever happened (their servers' reapers stop the rest). */
+const daemons = new Set<number>();
+afterEach(async () => {
+  for (const pid of daemons) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Stopped by the test.
+    }
+  }
+  daemons.clear();
+  expect(await waitForNoProcesses(dir)).toEqual([]);
+});
+
+/** A JSONL file of `count` prompts named after `name`. */
+function prompts(name: string, count: number): string {
+  const file = path.join(dir, `${name}.jsonl`);
+  writePrompts(file, count, name);
+  return file;
+}
+
+function cli(home: string, args: readonly string[], timeoutMs = 120_000) {
+  return runCliProcess(args, { env: { BATCH_HOME: home }, cwd: dir, timeoutMs });
+}
+
+async function up(home: string, ...extra: string[]): Promise<{ pid: number; url: string; key: string }> {
+  const result = await cli(home, ['up', '--model', model, '--engine', 'llama-server', '--llama-server', binary!, '--threads', '1', ...extra]);
+  expect(result.code, result.stderr).toBe(0);
+  const record = readDaemonRecord(home)!;
+  daemons.add(record.pid);
+  expect(result.stdout.trim()).toBe(record.url);
+  return record;
+}
+
+describe.skipIf(binary === undefined)('the daemon with the real llama-server', () => {
+  it('up, a run that loads the model, a second run with 0 loads, ps, a second up refused, 401 without the key, down with nothing left', async () => {
+    const home = path.join(dir, 'home-a');
+    const daemon = await up(home);
+    // Only batch: /health is open, everything else needs the key.
+    expect((await requestLocal(`${daemon.url}/health`, { timeoutMs: 2000 })).statusCode).toBe(200);
+    const chat = { method: 'POST' as const, json: { model, messages: [{ role: 'user', content: 'hi' }] }, timeoutMs: 5000 };
+    expect((await requestLocal(`${daemon.url}/v1/chat/completions`, chat)).statusCode).toBe(401);
+    expect((await requestLocal(`${daemon.url}/v1/chat/completions`, { ...chat, headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
+    expect((await requestLocal(`${daemon.url}/batch/v1/status`, { timeoutMs: 2000 })).statusCode).toBe(401);
+
+    const again = await cli(home, ['up', '--model', model]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`a daemon already runs in ${home}: pid ${daemon.pid} at ${daemon.url}`);
+
+    const first = await cli(home, ['run', prompts('first', 6), '--model', model, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr.split('\n')[0]).toContain(`using the batch daemon at ${daemon.url} (pid ${daemon.pid})`);
+    expect(JSON.parse(first.stdout)).toMatchObject({ done: 6, failed: 0, modelLoads: [{ model: 'tiny', loads: 1 }] });
+
+    const second = await cli(home, ['run', prompts('second', 5), '--model', model, '--json']);
+    expect(second.code, second.stderr).toBe(0);
+    const summary = JSON.parse(second.stdout);
+    expect(summary).toMatchObject({ done: 5, failed: 0, modelLoads: [] });
+    expect(summary.insights.loads.loads).toBe(0);
+
+    const ps = await cli(home, ['ps', '--json']);
+    const status = JSON.parse(ps.stdout);
+    expect(status).toMatchObject({ running: true, pid: daemon.pid, url: daemon.url, models: [{ model: 'tiny', state: 'ready', loads: 1, requestsServed: 11, slotsBusy: 0 }] });
+    const serverPid = status.models[0].pid as number;
+    expect(isRunning(serverPid)).toBe(true);
+    expect(status.models[0].rssBytes).toBeGreaterThan(0);
+    expect((await cli(home, ['ps'])).stdout).toMatch(/tiny\s+ready\s+\d+\s+0\/4/);
+    // The key is in a file only its owner reads, and in no command line.
+    expect(readFileSync(`/proc/${daemon.pid}/cmdline`, 'utf8')).not.toContain(daemon.key);
+
+    const down = await cli(home, ['down']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain('daemon stopped');
+    expect(isRunning(daemon.pid)).toBe(false);
+    expect(isRunning(serverPid)).toBe(false);
+    expect((await cli(home, ['ps'])).stdout).toContain('no daemon runs');
+  });
+
+  it('kill -9 of the daemon with a run attached: no server left, the run pauses and ends when a new `batch up` answers, every prompt answered once', async () => {
+    const home = path.join(dir, 'home-b');
+    const daemon = await up(home, '--slots', '2');
+    const inputs = prompts('night', 60);
+    const run = startCliProcess(['run', inputs, '--model', model, '--max-down', '120', '--json'], { env: { BATCH_HOME: home }, cwd: dir, timeoutMs: 180_000 });
+    // Killed mid-run: some answers are in, most are not.
+    await pollStatus(home, (status) => (status.models[0]?.requestsServed ?? 0) >= 8);
+    process.kill(daemon.pid, 'SIGKILL');
+    // Within 5 s: the servers' reapers stop them once the daemon's end of their pipe closes.
+    expect(await waitForNoProcesses(`-m ${model}`, 100)).toEqual([]);
+    await run.waitFor('is down since');
+    expect(pidsMatching(`-m ${model}`)).toEqual([]);
+    // The stale record is taken over: the same address and key, so the run finds the new daemon.
+    const next = await up(home, '--slots', '2');
+    expect(next.pid).not.toBe(daemon.pid);
+    expect(next.url).toBe(daemon.url);
+    expect(next.key).toBe(daemon.key);
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ total: 60, done: 60, failed: 0 });
+    const job = JSON.parse(result.stdout).job as string;
+    const lines = parseJsonl(readFileSync(path.join(home, `${job}.output.jsonl`), 'utf8'));
+    expect(lines).toHaveLength(60);
+    expect(new Set(lines.map((line) => line.custom_id)).size).toBe(60);
+    expect((await cli(home, ['down', '--now'])).code).toBe(0);
+  });
+
+  it('--no-daemon: a run starts its own server although a daemon runs', async () => {
+    const home = path.join(dir, 'home-c');
+    await up(home);
+    const result = await cli(home, ['run', prompts('own', 2), '--model', model, '--no-daemon', '--engine', 'llama-server', '--llama-server', binary!, '--threads', '1', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('using the batch daemon');
+    expect(result.stderr).toContain('managed llama-server');
+    expect(JSON.parse(result.stdout)).toMatchObject({ done: 2, modelLoads: [{ loads: 1 }] });
+    expect(JSON.parse((await cli(home, ['ps', '--json'])).stdout).models).toEqual([]);
+    expect((await cli(home, ['down'])).code).toBe(0);
+  });
+});
+
+/** Polls `batch ps --json` (bounded) until `done` holds. */
+async function pollStatus(home: string, done: (status: { models: Array<{ requestsServed: number }> }) => boolean): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const ps = await runCliProcess(['ps', '--json'], { env: { BATCH_HOME: home }, timeoutMs: 10_000 });
+    if (ps.code === 0 && done(JSON.parse(ps.stdout))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the daemon never reached the state waited for');
+}
