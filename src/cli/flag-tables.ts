@@ -8,7 +8,10 @@ function markers(command: CommandName): readonly [string, string] {
 }
 
 /** The commands whose flags README lists, in its order. */
-export const documentedCommands: readonly CommandName[] = ['run', 'resume', 'jobs', 'status', 'export', 'report', 'bench', 'optimize', 'serve', 'setup'];
+export const documentedCommands: readonly CommandName[] = ['run', 'resume', 'jobs', 'status', 'export', 'report', 'bench', 'optimize', 'up', 'ps', 'down', 'serve', 'setup'];
+
+/** Commands that keep no job: a row they share with `batch run` is never supplied by one there. */
+const jobless = new Set<CommandName>(['up']);
 
 function flagCell(row: SettingRow): string {
   const value = row.valueName === undefined ? '' : ` <${row.valueName}>`;
@@ -24,7 +27,7 @@ export function renderFlagTable(command: CommandName): string {
   const lines = ['| flag | meaning | default | also from |', '|---|---|---|---|'];
   for (const row of settingRowsOf(command)) {
     const choices = row.choices === undefined ? '' : ` (${row.choices.join(', ')})`;
-    const from = row.sources.filter((source) => source !== 'flag').map((source) => (source === 'job' ? 'the job' : 'saved advice'));
+    const from = row.sources.filter((source) => source !== 'flag' && !(source === 'job' && jobless.has(command))).map((source) => (source === 'job' ? 'the job' : 'saved advice'));
     lines.push(`| ${flagCell(row)} | ${escape(row.help + choices)} | ${escape(describeSettingDefault(row) ?? '')} | ${from.join(', ')} |`);
   }
   return lines.join('\n');

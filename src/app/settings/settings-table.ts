@@ -105,7 +105,7 @@ export const settingsTable = [
   { key: 'exitWhenIdle', flag: '--exit-when-idle', type: 'boolean', default: false, help: 'stop the daemon when no model is loaded and nothing was asked of it for --idle', sources: ['flag'], commands: ['up'] },
   { key: 'foreground', flag: '--foreground', type: 'boolean', default: false, help: 'run the daemon in this process, logging to stderr too, until SIGTERM or Ctrl-C (for systemd and containers)', sources: ['flag'], commands: ['up'] },
   { key: 'daemonMetricsListen', flag: '--metrics-listen', valueName: 'host:port', type: 'string', help: 'serve Prometheus metrics of the daemon at http://HOST:PORT/metrics (HOST defaults to 127.0.0.1: :9464; :0 takes a free port)', sources: ['flag'], commands: ['up'] },
-  { key: 'now', flag: '--now', type: 'boolean', default: false, help: 'stop at once: requests in flight fail (their runs send them again on resume)', sources: ['flag'], commands: ['down'] },
+  { key: 'now', flag: '--now', type: 'boolean', default: false, help: 'stop at once: requests in flight fail, and their runs send them again', sources: ['flag'], commands: ['down'] },
   { key: 'graceMs', flag: '--grace', valueName: 's', type: 'seconds', default: defaults.graceMs, help: 'how long requests in flight may finish before the servers stop, in seconds', sources: ['flag'], commands: ['down'] },
   // The worker pool.
   { key: 'workers', flag: '--workers', short: '-w', valueName: 'n', type: 'count', min: 1, default: 4, defaultText: "the servers' slots, else saved advice, else 4", help: 'requests in flight at once', sources: ['flag', 'job', 'advice'], commands: runLike },
