@@ -19,4 +19,9 @@ export interface CliIo {
    */
   readonly softStop: AbortSignal;
   readonly hardStop: AbortSignal;
+  /**
+   * Says that a stop signal is how this command ends normally (a daemon in the foreground): its
+   * exit code stays its own instead of becoming 130. @default a stop is an interruption
+   */
+  readonly stopEndsNormally?: () => void;
 }

@@ -23,6 +23,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   const softStop = new AbortController();
   const hardStop = new AbortController();
   let interrupts = 0;
+  let stopIsNormal = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupts += 1;
     if (interrupts === 1) {
@@ -65,6 +66,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     },
     softStop: softStop.signal,
     hardStop: hardStop.signal,
+    stopEndsNormally: () => {
+      stopIsNormal = true;
+    },
   };
 
   try {
@@ -78,7 +82,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
-    if (interrupts > 0 && process.exitCode === ExitCode.Ok) process.exitCode = ExitCode.Interrupted;
+    if (interrupts > 0 && !stopIsNormal && process.exitCode === ExitCode.Ok) process.exitCode = ExitCode.Interrupted;
     // Output that never arrived makes no successful command: wait until what was written is
     // flushed (or has failed) before deciding.
     if (!stdoutClosed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

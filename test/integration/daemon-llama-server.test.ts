@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyLlamaGguf } from '../../src/models/gguf-writer.js';
 import { readDaemonRecord } from '../../src/daemon/daemon-record.js';
@@ -136,6 +137,55 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
     expect(lines).toHaveLength(60);
     expect(new Set(lines.map((line) => line.custom_id)).size).toBe(60);
     expect((await cli(home, ['down', '--now'])).code).toBe(0);
+  });
+
+  it('two runs at once on one model share its one server: each gets a fair share of its slots while both run', async () => {
+    const home = path.join(dir, 'home-d');
+    await up(home, '--slots', '2');
+    // Run b asks for twice the workers a does: the slots still go to them in turn.
+    const runs = [
+      startCliProcess(['run', prompts('share-a', 30), '--model', model, '--json', '-w', '2'], { env: { BATCH_HOME: home }, cwd: dir }),
+      startCliProcess(['run', prompts('share-b', 30), '--model', model, '--json', '-w', '4'], { env: { BATCH_HOME: home }, cwd: dir }),
+    ];
+    const results = await Promise.all(runs.map((run) => run.done));
+    const finishes = results.map((result) => {
+      expect(result.code, result.stderr).toBe(0);
+      const summary = JSON.parse(result.stdout);
+      expect(summary).toMatchObject({ done: 30, failed: 0 });
+      const db = new Database(summary.database, { readonly: true });
+      try {
+        return (db.prepare('SELECT finished_at FROM items ORDER BY finished_at').pluck().all() as number[]);
+      } finally {
+        db.close();
+      }
+    });
+    const status = JSON.parse((await cli(home, ['ps', '--json'])).stdout);
+    // One server for both runs, loaded once.
+    expect(status.models).toMatchObject([{ model: 'tiny', loads: 1, requestsServed: 60 }]);
+    // While both ran (from the later first answer to the earlier last one), each got at least 40% of the answers.
+    const from = Math.max(finishes[0]![0]!, finishes[1]![0]!);
+    const to = Math.min(finishes[0]!.at(-1)!, finishes[1]!.at(-1)!);
+    const within = finishes.map((times) => times.filter((t) => t >= from && t <= to).length);
+    const total = within[0]! + within[1]!;
+    expect(total).toBeGreaterThan(10);
+    for (const count of within) expect(count / total).toBeGreaterThanOrEqual(0.4);
+    expect((await cli(home, ['down'])).code).toBe(0);
+  });
+
+  it('--foreground: logs to stderr, serves until SIGTERM, then stops its servers and exits 0', async () => {
+    const home = path.join(dir, 'home-e');
+    const daemon = startCliProcess(['up', '--foreground', '--model', model, '--engine', 'llama-server', '--llama-server', binary!, '--threads', '1'], { env: { BATCH_HOME: home }, cwd: dir });
+    await daemon.waitFor('listening on');
+    const run = await cli(home, ['run', prompts('fg', 3), '--model', model, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`(pid ${daemon.child.pid})`);
+    daemon.child.kill('SIGTERM');
+    const ended = await daemon.done;
+    expect(ended.code).toBe(0);
+    expect(ended.stderr).toContain('model tiny loaded');
+    expect(ended.stderr).toContain('daemon stopped');
+    expect(pidsMatching(`-m ${model}`)).toEqual([]);
+    expect((await cli(home, ['ps'])).stdout).toContain('no daemon runs');
   });
 
   it('--no-daemon: a run starts its own server although a daemon runs', async () => {

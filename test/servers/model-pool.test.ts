@@ -222,6 +222,56 @@ describe('ModelPool', () => {
     leaseB.release();
   });
 
+  it('never evicts a model a run holds (the daemon): another model waits until the hold ends', async () => {
+    const factory = new FakeServerFactory(true);
+    const held = new Set<string>(['a']);
+    const pool = makePool(['a', 'b'], factory, { maxModels: 1, isHeld: (model) => held.has(model) });
+    await use(pool, 'a');
+    const pendingB = track(pool.acquire('b'));
+    await settle();
+    // a is idle but held: b waits, a keeps running.
+    expect(pendingB.settled).toBe(false);
+    expect(factory.servers[0]!.stops).toBe(0);
+    held.delete('a');
+    pool.recheck();
+    (await pendingB.promise).release();
+    expect(factory.models()).toEqual(['a', 'b']);
+    expect(factory.servers[0]!.stops).toBe(1);
+  });
+
+  it('load() starts a model without taking a slot, once however many ask, and says whether this call started it', async () => {
+    const factory = new FakeServerFactory(true);
+    const pool = makePool(['a'], factory);
+    expect(pool.modelState('a')).toEqual({ model: 'a', state: 'idle' });
+    const [first, second] = await Promise.all([pool.load('a'), pool.load('a')]);
+    expect(first).toEqual({ model: 'a', started: true, loadMs: 10 });
+    expect(second.started).toBe(false);
+    expect(factory.models()).toEqual(['a']);
+    expect(pool.modelState('a')).toEqual({ model: 'a', state: 'ready' });
+    expect(await pool.load('a')).toEqual({ model: 'a', started: false, loadMs: 0 });
+    expect(pool.residents()).toMatchObject([{ model: 'a', state: 'ready', inUse: 0 }]);
+  });
+
+  it('unloadIdle() stops the servers unused for the idle time, never a busy or held one', async () => {
+    let now = 1_000_000;
+    const factory = new FakeServerFactory(true);
+    const held = new Set<string>();
+    const pool = makePool(['a', 'b', 'c'], factory, { maxModels: 3, now: () => now, isHeld: (model) => held.has(model) });
+    await use(pool, 'a');
+    const busy = await pool.acquire('b');
+    await use(pool, 'c');
+    held.add('c');
+    now += 60_000;
+    expect(await pool.unloadIdle(30_000)).toEqual(['a']);
+    expect(pool.residents().map((r) => r.model).sort()).toEqual(['b', 'c']);
+    busy.release();
+    held.clear();
+    expect(await pool.unloadIdle(30_000)).toEqual(['c']);
+    now += 60_000;
+    expect(await pool.unloadIdle(30_000)).toEqual(['b']);
+    expect(pool.residents()).toEqual([]);
+  });
+
   it('counts a server that is still starting against maxModels', async () => {
     const factory = new FakeServerFactory(false);
     const pool = makePool(['a', 'b'], factory, { maxModels: 1 });

@@ -70,6 +70,8 @@ async function foreground(settings: DaemonSettings, home: string, io: CliIo): Pr
   const [{ openDaemonLog }, { runDaemon }, { daemonLogPath }] = await Promise.all([import('../../app/daemon/daemon-log.js'), import('../../app/daemon/run-daemon.js'), import('../../app/daemon/launch-daemon.js')]);
   const logPath = daemonLogPath(home);
   const log = openDaemonLog(logPath, io.stderr);
+  // SIGTERM (systemd's stop) and Ctrl-C are how a daemon in the foreground ends: exit 0.
+  io.stopEndsNormally?.();
   const reason = await runDaemon(settings, { home, cwd: io.cwd, env: io.env, log, logPath }, { softStop: io.softStop, hardStop: io.hardStop });
   io.stderr.write(`batch: daemon stopped: ${reason}\n`);
   return 0;
