@@ -1,4 +1,5 @@
 import { AppError, BackendError, errorCodes, type ErrorCode } from '../errors.js';
+import { requestLocal, type LocalHttpResponse } from '../servers/request-local.js';
 import type { DaemonStatus } from './daemon-status.js';
 
 /** Where a daemon listens and the key it admits (a `DaemonRecord` fits). */
@@ -39,8 +40,8 @@ export class DaemonClient {
   }
 
   /** Makes sure the GGUF file at `path` (absolute) is loaded, under `alias` when the daemon does not know it yet. */
-  load(path: string, alias: string | undefined, signal?: AbortSignal): Promise<DaemonLoad> {
-    return this.#call<DaemonLoad>('POST', '/batch/v1/load', { path, alias }, undefined, signal);
+  load(path: string, alias: string | undefined): Promise<DaemonLoad> {
+    return this.#call<DaemonLoad>('POST', '/batch/v1/load', { path, alias }, undefined);
   }
 
   /** Asks the daemon to stop, letting requests in flight finish for `graceMs`. */
@@ -48,34 +49,29 @@ export class DaemonClient {
     return this.#call('POST', '/batch/v1/shutdown', { graceMs }, 10_000);
   }
 
-  async #call<T>(method: string, path: string, body: unknown, timeoutMs: number | undefined, signal?: AbortSignal): Promise<T> {
-    const url = `${this.#address.url}${path}`;
-    const signals = [signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s) => s !== undefined);
-    let response: Response;
+  async #call<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number | undefined): Promise<T> {
+    let response: LocalHttpResponse;
     try {
-      response = await fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.#address.key}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signals.length === 0 ? undefined : AbortSignal.any(signals),
-      });
+      // node:http, not fetch: fetch loads Node's own undici (~60 ms) on a run's way to its first request.
+      response = await requestLocal(`${this.#address.url}${path}`, { method, json: body, timeoutMs: timeoutMs ?? maxTimerMs, headers: { authorization: `Bearer ${this.#address.key}` } });
     } catch (error) {
-      if (signal?.aborted === true) throw signal.reason;
-      throw new BackendError('SERVER_UNREACHABLE', this.#address.url, `the batch daemon at ${this.#address.url} does not answer (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}); \`batch up\` starts it again`, { retryable: true, cause: error });
+      throw new BackendError('SERVER_UNREACHABLE', this.#address.url, `the batch daemon at ${this.#address.url} does not answer (${(error as Error).message}); \`batch up\` starts it again`, { retryable: true, cause: error });
     }
-    const text = await response.text();
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(response.body);
     } catch {
       json = undefined;
     }
-    if (response.ok) return json as T;
+    if (response.statusCode >= 200 && response.statusCode < 300) return json as T;
     const error = (json as { error?: { message?: unknown; code?: unknown } } | undefined)?.error;
-    const message = typeof error?.message === 'string' ? error.message : `${response.status} ${text.slice(0, 200)}`;
+    const message = typeof error?.message === 'string' ? error.message : `${response.statusCode} ${response.body.slice(0, 200)}`;
     const code = typeof error?.code === 'string' && error.code in errorCodes ? (error.code as ErrorCode) : error?.code === 'model_not_found' ? 'MODEL_NOT_FOUND' : undefined;
-    if (response.status === 401) throw new BackendError('AUTH_FAILED', this.#address.url, `the batch daemon at ${this.#address.url} refused the key of its daemon.json: is it another daemon's address?`, { statusCode: 401 });
+    if (response.statusCode === 401) throw new BackendError('AUTH_FAILED', this.#address.url, `the batch daemon at ${this.#address.url} refused the key of its daemon.json: is it another daemon's address?`, { statusCode: 401 });
     if (code !== undefined) throw new AppError(code, message);
-    throw new BackendError('SERVER_ERROR', this.#address.url, `the batch daemon answered ${response.status}: ${message}`, { statusCode: response.status, retryable: response.status >= 500 });
+    throw new BackendError('SERVER_ERROR', this.#address.url, `the batch daemon answered ${response.statusCode}: ${message}`, { statusCode: response.statusCode, retryable: response.statusCode >= 500 });
   }
 }
+
+/** A load waits as long as the model takes (and for room among the loaded models): bounded by Node's longest timer only. */
+const maxTimerMs = 2 ** 31 - 1;

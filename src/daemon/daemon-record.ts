@@ -22,6 +22,8 @@ export interface DaemonRecord {
   readonly startedAt: number;
   /** The daemon's log file. */
   readonly logPath: string;
+  /** Requests each model's server runs at once (`batch up --slots`): a run's workers. */
+  readonly slots?: number;
   /** Epoch ms of a clean stop (`batch down`); absent while it runs, or when it died. */
   readonly stoppedAt?: number;
 }

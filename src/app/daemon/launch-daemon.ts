@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
 import { daemonDir, isDaemonAlive, readDaemonRecord, type DaemonRecord } from '../../daemon/daemon-record.js';
+import { requestLocal } from '../../servers/request-local.js';
 import { resolveCompiledScript } from '../../servers/resolve-compiled-script.js';
 import type { DaemonSettings } from './daemon-settings.js';
 
@@ -60,9 +61,7 @@ export async function launchDaemon(settings: DaemonSettings, context: LaunchDaem
 
 async function answersHealth(url: string): Promise<boolean> {
   try {
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.ok;
+    return (await requestLocal(`${url}/health`, { timeoutMs: 2000 })).statusCode === 200;
   } catch {
     return false;
   }

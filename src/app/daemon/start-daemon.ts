@@ -76,7 +76,7 @@ export async function startDaemon(settings: DaemonSettings, context: StartDaemon
     await pool.close();
     throw error;
   });
-  const record: DaemonRecord = { pid: process.pid, pidStart: processStartTime(process.pid), url, key, startedAt: Date.now(), logPath: context.logPath };
+  const record: DaemonRecord = { pid: process.pid, pidStart: processStartTime(process.pid), url, key, startedAt: Date.now(), logPath: context.logPath, slots: settings.slots };
   const claim = claimDaemonRecord(home, record);
   if (!claim.claimed) {
     await server.close(0);

@@ -31,8 +31,8 @@ export async function openDaemonRouter(target: DaemonTarget, settings: DaemonRou
   if (record === undefined) throw new AppError('SERVER_UNREACHABLE', `the batch daemon's record in ${target.home}/daemon is gone; run \`batch up\` again, or pass --no-daemon`);
   const client = new DaemonClient(record);
   context.notice?.(`using the batch daemon at ${record.url} (pid ${record.pid}): models stay loaded between runs; \`batch ps\` shows it, --no-daemon starts this run's own servers`);
-  const status = await client.status().catch(() => undefined);
-  const slots = status?.slots ?? settings.slots;
+  // Each model's slots in the daemon: the run's workers (unless --workers).
+  const slots = record.slots ?? settings.slots;
   const headers: Record<string, string> = { 'x-batch-run': String(process.pid) };
   if (context.job !== undefined) headers['x-batch-job'] = encodeURIComponent(context.job);
   const connect = async (): Promise<{ backend: Backend; info: EndpointInfo }> => {
