@@ -45,11 +45,11 @@ describe('a run\'s Prometheus metrics', () => {
     l.onRetry!(a, new AppError('SERVER_ERROR', 'HTTP 500'), 100);
     l.onRequestStart!(a, 'http://127.0.0.1:2', 2);
     l.onRequestEnd!(a, 'http://127.0.0.1:2');
-    l.onOutcome!({ customId: 'a', status: 'done', attempts: 2, latencyMs: 120, ttftMs: 30, promptTokens: 11, completionTokens: 7, modelLoadMs: 2500, finishedAt: 1 });
+    l.onOutcome!({ customId: 'a', status: 'done', attempts: 2, endpointUrl: 'http://127.0.0.1:2', latencyMs: 120, ttftMs: 30, promptTokens: 11, completionTokens: 7, modelLoadMs: 2500, finishedAt: 1 });
     const b = item('b', 'qwen');
     l.onRequestStart!(b, 'http://127.0.0.1:1', 1);
     l.onEndpointDown!('http://127.0.0.1:1', false);
-    l.onOutcome!({ customId: 'b', status: 'failed', attempts: 1, error: { code: 'CONTEXT_EXCEEDED', message: 'too long' }, finishedAt: 2 });
+    l.onOutcome!({ customId: 'b', status: 'failed', attempts: 1, endpointUrl: 'http://127.0.0.1:1', model: 'qwen', error: { code: 'CONTEXT_EXCEEDED', message: 'too long' }, finishedAt: 2 });
     l.onAllDown!(Date.now());
     metrics.onSample({ jobId: 1, runId: 1, at: 0, intervalMs: 5000, done: 1, failed: 1, queued: 4, inFlight: 1, inFlightByServer: {}, requestsPerS: 1, tokensPerS: 1, rssBytes: 1, heapBytes: 1, gpus: [{ index: 0, name: 'H100', utilizationPct: 37, memoryUsedBytes: 1024, memoryTotalBytes: 2048 }] });
     const { body, contentType } = await metrics.exposition();
@@ -94,7 +94,7 @@ describe('a run\'s Prometheus metrics', () => {
     const answer = (id: string): void => {
       l.onRequestStart!(item(id), 'http://127.0.0.1:1', 1);
       l.onRequestEnd!(item(id), 'http://127.0.0.1:1');
-      l.onOutcome!({ customId: id, status: 'done', attempts: 1, latencyMs: 10, completionTokens: 4, finishedAt: 1 });
+      l.onOutcome!({ customId: id, status: 'done', attempts: 1, endpointUrl: 'http://127.0.0.1:1', latencyMs: 10, completionTokens: 4, finishedAt: 1 });
     };
     answer('a');
     expect(valueOf((await metrics.exposition()).body, 'batch_requests_total{model="default",server="http://127.0.0.1:1",outcome="ok",job="night"}')).toBe(1);
@@ -115,7 +115,7 @@ describe('a run\'s Prometheus metrics', () => {
       return;
     }
     const metrics = new RunMetrics({ job: 'night', counts: () => ({ pending: 1, running: 0, done: 0, failed: 0, total: 1 }) });
-    metrics.listener.onOutcome!({ customId: 'a', status: 'done', attempts: 1, latencyMs: 50, finishedAt: 1 });
+    metrics.listener.onOutcome!({ customId: 'a', status: 'done', attempts: 1, endpointUrl: 'http://127.0.0.1:1', model: 'qwen', latencyMs: 50, ttftMs: 20, promptTokens: 3, completionTokens: 5, modelLoadMs: 900, finishedAt: 1 });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-promtool-'));
     try {
       const file = path.join(dir, 'metrics.txt');
