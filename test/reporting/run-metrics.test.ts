@@ -108,6 +108,22 @@ describe('a run\'s Prometheus metrics', () => {
     expect(valueOf(body, 'batch_requests_in_flight{server="http://127.0.0.1:1",job="night"}')).toBe(1);
   });
 
+  it('count no request for a retry or a failure that sent nothing (no server could be had), only the retry and the prompt', async () => {
+    const metrics = new RunMetrics({ job: 'night', counts: () => ({ pending: 0, running: 0, done: 0, failed: 0, total: 0 }), memoryLimitBytes: 1 });
+    const l = metrics.listener;
+    const a = item('a');
+    // Sent once and refused: that request counts. Then no server is had, twice: nothing is sent.
+    l.onRequestStart!(a, 'http://127.0.0.1:1', 1);
+    l.onRequestEnd!(a, 'http://127.0.0.1:1');
+    l.onRetry!(a, new AppError('SERVER_ERROR', 'HTTP 500'), 0);
+    l.onRetry!(a, new AppError('SERVER_NOT_READY', 'not ready'), 0);
+    l.onOutcome!({ customId: 'a', status: 'failed', attempts: 1, error: { code: 'SERVER_NOT_READY', message: 'not ready' }, finishedAt: 1 });
+    const body = (await metrics.exposition()).body;
+    expect(body.split('\n').filter((line) => line.startsWith('batch_requests_total{'))).toEqual(['batch_requests_total{model="default",server="http://127.0.0.1:1",outcome="SERVER_ERROR",job="night"} 1']);
+    expect(valueOf(body, 'batch_retries_total{cause="SERVER_NOT_READY",job="night"}')).toBe(1);
+    expect(valueOf(body, 'batch_prompts_finished_total{outcome="failed",job="night"}')).toBe(1);
+  });
+
   it('pass promtool check metrics (Debian\'s prometheus package), when it is installed', async () => {
     const promtool = findPromtool();
     if (promtool === undefined) {
