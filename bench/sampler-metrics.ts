@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { PromptItem } from '../src/prompts/prompt-item.js';
 import { RunMetrics } from '../src/reporting/run-metrics.js';
+import type { SchedulerListener } from '../src/scheduler/scheduler-listener.js';
+import type { ItemOutcome } from '../src/store/item-outcome.js';
 import type { StatusCounts } from '../src/store/store-records.js';
 
 /** A running scraper; `stop` ends it and resolves with the scrapes answered with 200. */
@@ -36,27 +38,80 @@ export function startScraper(url: string, everyMs: number): Scraper {
   };
 }
 
+/** A run's listener events, as the scheduler hands them out: what `listenerUsPerRequest` replays. */
+export interface RunEvents {
+  /** Distinct prompts, each with its own custom_id, spread over several models. */
+  readonly items: readonly PromptItem[];
+  /** The server each prompt's request goes to. */
+  readonly urls: readonly string[];
+  /** Each prompt's outcome, a fresh object of the scheduler's shape (`doneOutcome`). */
+  readonly outcomes: readonly ItemOutcome[];
+}
+
 /**
- * The CPU the metrics listener takes per request, best of 3 rounds of `calls` requests (start,
- * end, outcome with latency and tokens), as the scheduler reports them: steadier than whole runs
- * on a busy machine.
+ * `count` prompts as a run gives them to its listeners: distinct custom_ids, `models` models and
+ * `servers` servers in turn, latencies spread over the histogram's buckets. A tight loop over one
+ * prompt (the same custom_id, server and model every call) under-states the cost: every lookup
+ * hits the same entry and every call site sees one shape.
  */
-export function metricsEventsUsPerRequest(item: PromptItem, serverUrl: string, calls = 300_000): number {
-  const metrics = new RunMetrics({ job: 'bench', counts: () => ({ pending: 0, running: 0, done: 0, failed: 0, total: 0 }), memoryLimitBytes: 1 });
-  const listener = metrics.listener;
-  const outcome = { customId: item.customId, status: 'done' as const, attempts: 1, latencyMs: 6, promptTokens: 3, completionTokens: 16, finishedAt: Date.now() };
+export function runEvents(count: number, models = 3, servers = 4): RunEvents {
+  const items: PromptItem[] = [];
+  const urls: string[] = [];
+  const outcomes: ItemOutcome[] = [];
+  for (let i = 0; i < count; i++) {
+    const model = `model-${i % models}`;
+    const url = `http://127.0.0.1:${8081 + (i % servers)}`;
+    items.push({ customId: `request-${i}`, index: i, source: `prompts.jsonl:${i + 1}`, endpoint: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content: `prompt ${i}` }], max_tokens: 16 } });
+    urls.push(url);
+    outcomes.push({
+      customId: `request-${i}`,
+      status: 'done',
+      attempts: 1,
+      response: { statusCode: 200, requestId: `r${i}`, body: {} },
+      endpointUrl: url,
+      model,
+      promptTokens: 9 + (i % 7),
+      completionTokens: 16,
+      latencyMs: 4 + ((i * 37) % 400),
+      ttftMs: undefined,
+      modelLoadMs: 0,
+      answer: undefined,
+      fallback: undefined,
+      queueWaitMs: i % 5,
+      retryCauses: undefined,
+      finishedAt: 1_700_000_000_000 + i,
+    });
+  }
+  return { items, urls, outcomes };
+}
+
+/**
+ * The CPU `listener` takes per request, best of 3 rounds over `events`: each request's start, end
+ * and outcome, with `inFlight` requests on the wire at once as in a run of that many workers.
+ */
+export function listenerUsPerRequest(listener: SchedulerListener, events: RunEvents, inFlight = 32): number {
+  const { items, urls, outcomes } = events;
+  const count = items.length;
   let best = Infinity;
   for (let round = 0; round < 3; round++) {
     const before = process.cpuUsage();
-    for (let i = 0; i < calls; i++) {
-      listener.onRequestStart?.(item, serverUrl, 1);
-      listener.onRequestEnd?.(item, serverUrl);
-      listener.onOutcome?.(outcome);
+    for (let i = 0; i < count + inFlight; i++) {
+      if (i < count) listener.onRequestStart?.(items[i]!, urls[i]!, 1);
+      const ended = i - inFlight;
+      if (ended < 0) continue;
+      listener.onRequestEnd?.(items[ended]!, urls[ended]!);
+      listener.onOutcome?.(outcomes[ended]!);
     }
     const cpu = process.cpuUsage(before);
-    best = Math.min(best, (cpu.user + cpu.system) / calls);
+    best = Math.min(best, (cpu.user + cpu.system) / count);
   }
   return best;
+}
+
+/** The CPU the metrics listener takes per request (see `listenerUsPerRequest`). */
+export function metricsEventsUsPerRequest(events: RunEvents): number {
+  const metrics = new RunMetrics({ job: 'bench', counts: () => ({ pending: 0, running: 0, done: 0, failed: 0, total: 0 }), memoryLimitBytes: 1 });
+  return listenerUsPerRequest(metrics.listener, events);
 }
 
 /**

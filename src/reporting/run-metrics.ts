@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { SchedulerListener } from '../scheduler/batch-scheduler.js';
-import { requestModel } from '../prompts/request-model.js';
-import { isWarmStart } from './warm-start.js';
-import { LabelTally } from './label-tally.js';
+import { RunTally } from './run-tally.js';
+import { tallyCounter, tallyGauge, tallyHistogram } from './tally-metrics.js';
 import type { RunSample } from '../store/run-sample.js';
 import type { StatusCounts } from '../store/store-records.js';
 
@@ -21,11 +20,6 @@ export interface RunMetricsOptions {
   readonly memoryLimitBytes?: number;
 }
 
-/** Latency buckets, in seconds: local answers in tens of milliseconds up to long generations. */
-const latencyBuckets = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
-const firstTokenBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-const loadBuckets = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
-
 /**
  * A run's metrics in Prometheus' text format (`batch run --metrics-listen`): its listener counts
  * requests, retries, tokens, latency and loads as the scheduler reports them; the job's prompts by
@@ -35,8 +29,6 @@ const loadBuckets = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 export class RunMetrics {
   readonly registry = new Registry();
   readonly listener: SchedulerListener;
-  /** The server and model of each prompt's latest request, until its outcome. */
-  readonly #requests = new Map<string, { readonly server: string; readonly model: string }>();
   readonly #upServers = new Set<string>();
   readonly #up: Gauge;
   readonly #gpuBusy: Gauge;
@@ -62,59 +54,32 @@ export class RunMetrics {
     });
     const limit = options.memoryLimitBytes ?? memoryLimitBytes();
     new Gauge({ name: 'batch_process_memory_limit_bytes', help: 'Memory the batch process may use: its cgroup limit, else the machine RAM', registers: [registry] }).set(limit);
-    // Counted per event in plain numbers, handed to prom-client at each scrape (see LabelTally).
-    const [requests, finished, promptTokens, completionTokens, inFlight] = [new LabelTally(), new LabelTally(), new LabelTally(), new LabelTally(), new LabelTally()];
-    tallyCounter(registry, requests, { name: 'batch_requests_total', help: 'Requests that ended, by model, server and outcome (ok, or the error code)', labelNames: ['model', 'server', 'outcome'] });
-    tallyCounter(registry, finished, { name: 'batch_prompts_finished_total', help: 'Prompts this run finished, by outcome (done, failed)', labelNames: ['outcome'] });
-    const retries = new Counter({ name: 'batch_retries_total', help: 'Requests sent again, by the error that caused it', labelNames: ['cause'], registers: [registry] });
-    const latency = new Histogram({ name: 'batch_request_duration_seconds', help: 'Time from sending a prompt to its answer, by model', labelNames: ['model'], buckets: latencyBuckets, registers: [registry] });
-    const firstToken = new Histogram({ name: 'batch_time_to_first_token_seconds', help: 'Time to the first streamed token (--stream), by model', labelNames: ['model'], buckets: firstTokenBuckets, registers: [registry] });
-    tallyCounter(registry, promptTokens, { name: 'batch_prompt_tokens_total', help: 'Prompt tokens the servers reported, by model', labelNames: ['model'] });
-    tallyCounter(registry, completionTokens, { name: 'batch_completion_tokens_total', help: 'Completion tokens the servers reported, by model', labelNames: ['model'] });
-    const loads = new Counter({ name: 'batch_model_loads_total', help: 'Answers that waited for their model to load, by model', labelNames: ['model'], registers: [registry] });
-    const loadTime = new Histogram({ name: 'batch_model_load_duration_seconds', help: 'Model load time the servers reported, by model', labelNames: ['model'], buckets: loadBuckets, registers: [registry] });
-    tallyGauge(registry, inFlight, { name: 'batch_requests_in_flight', help: 'Requests on the wire, by server', labelNames: ['server'] });
+    // Counted per event in plain numbers, handed to prom-client at each scrape (see RunTally).
+    const tally = new RunTally((server) => {
+      // A server seen for the first time is up; one reported down stays down until reported up.
+      if (!this.#upServers.has(server)) this.#setUp(server, 1);
+    });
+    tallyCounter(registry, tally.requests, { name: 'batch_requests_total', help: 'Requests that ended, by model, server and outcome (ok, or the error code)', labelNames: ['model', 'server', 'outcome'] });
+    tallyCounter(registry, tally.finished, { name: 'batch_prompts_finished_total', help: 'Prompts this run finished, by outcome (done, failed)', labelNames: ['outcome'] });
+    tallyCounter(registry, tally.retries, { name: 'batch_retries_total', help: 'Requests sent again, by the error that caused it', labelNames: ['cause'] });
+    tallyHistogram(registry, tally.latency, { name: 'batch_request_duration_seconds', help: 'Time from sending a prompt to its answer, by model', labelNames: ['model'] });
+    tallyHistogram(registry, tally.firstToken, { name: 'batch_time_to_first_token_seconds', help: 'Time to the first streamed token (--stream), by model', labelNames: ['model'] });
+    tallyCounter(registry, tally.promptTokens, { name: 'batch_prompt_tokens_total', help: 'Prompt tokens the servers reported, by model', labelNames: ['model'] });
+    tallyCounter(registry, tally.completionTokens, { name: 'batch_completion_tokens_total', help: 'Completion tokens the servers reported, by model', labelNames: ['model'] });
+    tallyCounter(registry, tally.loads, { name: 'batch_model_loads_total', help: 'Answers that waited for their model to load, by model', labelNames: ['model'] });
+    tallyHistogram(registry, tally.loadTime, { name: 'batch_model_load_duration_seconds', help: 'Model load time the servers reported, by model', labelNames: ['model'] });
+    tallyGauge(registry, tally.inFlight, { name: 'batch_requests_in_flight', help: 'Requests on the wire, by server', labelNames: ['server'] });
     this.#queued = new Gauge({ name: 'batch_prompts_queued', help: 'Prompts of this run neither finished nor on the wire (at the last sample)', registers: [registry] });
     this.#up = new Gauge({ name: 'batch_server_up', help: 'Whether a server takes requests (1) or is down, its circuit open (0)', labelNames: ['server'], registers: [registry] });
     const allDown = new Gauge({ name: 'batch_servers_all_down', help: 'Whether every server of the run is down (the run pauses)', registers: [registry] });
     this.#gpuBusy = new Gauge({ name: 'batch_gpu_utilization_ratio', help: 'Share of the last sampling period each GPU was busy (nvidia-smi)', labelNames: ['gpu', 'name'], registers: [registry] });
     this.#gpuMemory = new Gauge({ name: 'batch_gpu_memory_used_bytes', help: 'Memory in use on each GPU (nvidia-smi)', labelNames: ['gpu', 'name'], registers: [registry] });
     allDown.set(0);
-    const requestsOf = this.#requests;
-    const modelOf = (model: string | undefined): string => model ?? 'default';
-    // A key no model, URL or error code contains between the labels' values.
-    const countRequest = (model: string, server: string, outcome: string): void => requests.add(`${model}\u0000${server}\u0000${outcome}`, () => ({ model, server, outcome }));
     this.listener = {
-      onRequestStart: (item, serverUrl) => {
-        requestsOf.set(item.customId, { server: serverUrl, model: modelOf(requestModel(item)) });
-        inFlight.add(serverUrl, () => ({ server: serverUrl }));
-        // A server seen for the first time is up; one reported down stays down until reported up.
-        if (!this.#upServers.has(serverUrl)) this.#setUp(serverUrl, 1);
-      },
-      onRequestEnd: (_item, serverUrl) => inFlight.add(serverUrl, () => ({ server: serverUrl }), -1),
-      onRetry: (item, error) => {
-        countRequest(modelOf(requestModel(item)), requestsOf.get(item.customId)?.server ?? 'none', error.code);
-        retries.inc({ cause: error.code });
-      },
-      onOutcome: (outcome) => {
-        const sent = requestsOf.get(outcome.customId);
-        requestsOf.delete(outcome.customId);
-        // The model the server named, else the one asked for.
-        const model = outcome.model ?? sent?.model ?? modelOf(undefined);
-        const server = sent?.server ?? outcome.endpointUrl ?? 'none';
-        const status = outcome.status;
-        finished.add(status, () => ({ outcome: status }));
-        if (outcome.attempts > 0) countRequest(model, server, status === 'done' ? 'ok' : (outcome.error?.code ?? 'FAILED'));
-        if (outcome.status !== 'done') return;
-        if (outcome.latencyMs !== undefined) latency.observe({ model }, outcome.latencyMs / 1000);
-        if (outcome.ttftMs !== undefined) firstToken.observe({ model }, outcome.ttftMs / 1000);
-        if (outcome.promptTokens !== undefined) promptTokens.add(model, () => ({ model }), outcome.promptTokens);
-        if (outcome.completionTokens !== undefined) completionTokens.add(model, () => ({ model }), outcome.completionTokens);
-        if (outcome.modelLoadMs !== undefined && !isWarmStart(outcome.modelLoadMs)) {
-          loads.inc({ model });
-          loadTime.observe({ model }, outcome.modelLoadMs / 1000);
-        }
-      },
+      onRequestStart: (_item, serverUrl) => tally.requestStarted(serverUrl),
+      onRequestEnd: (item, serverUrl) => tally.requestEnded(item, serverUrl),
+      onRetry: (item, error) => tally.retried(item, error.code),
+      onOutcome: (outcome) => tally.finishedPrompt(outcome),
       onEndpointDown: (url) => this.#setUp(url, 0),
       onEndpointUp: (url) => this.#setUp(url, 1),
       onJoined: (url) => this.#setUp(url, 1),
@@ -142,30 +107,6 @@ export class RunMetrics {
     this.#upServers.add(server);
     this.#up.set({ server }, up);
   }
-}
-
-/** A counter whose series are `tally`'s totals at each scrape. */
-function tallyCounter(registry: Registry, tally: LabelTally, options: { readonly name: string; readonly help: string; readonly labelNames: readonly string[] }): void {
-  new Counter({
-    ...options,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const series of tally.entries()) this.inc(series.labels, series.value);
-    },
-  });
-}
-
-/** A gauge whose series are `tally`'s sums at each scrape. */
-function tallyGauge(registry: Registry, tally: LabelTally, options: { readonly name: string; readonly help: string; readonly labelNames: readonly string[] }): void {
-  new Gauge({
-    ...options,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const series of tally.entries()) this.set(series.labels, series.value);
-    },
-  });
 }
 
 /** The cgroup v2 (or v1) memory limit of this process, else the machine's RAM. */

@@ -1,6 +1,7 @@
 import { GpuUsageReader } from '../hardware/query-gpu-usage.js';
 import { composeListeners } from '../scheduler/listener-set.js';
 import type { SchedulerListener } from '../scheduler/scheduler-listener.js';
+import type { ItemOutcome } from '../store/item-outcome.js';
 import type { RunSample } from '../store/run-sample.js';
 import type { StatusCounts } from '../store/store-records.js';
 import type { MetricsEndpoint } from './metrics-endpoint.js';
@@ -71,8 +72,10 @@ export async function startRunTelemetry(options: RunTelemetryOptions): Promise<R
       }
     },
   });
-  // The sampler counts; the metrics file gets one line per finished prompt.
-  const listener = composeListeners(sampler, { onOutcome: (outcome) => metrics?.write(promptMetric(outcome, context)) }, ...(served === undefined ? [] : [served.metrics.listener]));
+  // The sampler counts; the metrics file gets one line per finished prompt. Only the listeners
+  // in use join: each one more is a call per event on the hot path.
+  const writer = metrics === undefined ? undefined : { onOutcome: (outcome: ItemOutcome) => metrics.write(promptMetric(outcome, context)) };
+  const listener = composeListeners(sampler, writer, served?.metrics.listener);
   // The first sample is the first line: a prompt that finishes at once comes after it.
   await sampler.start();
   return {

@@ -17,5 +17,10 @@ export interface SchedulerListener extends FleetListener {
   onRequestStart?(item: PromptItem, serverUrl: string, attempt: number): void;
   onRequestEnd?(item: PromptItem, serverUrl: string): void;
   onOutcome?(outcome: ItemOutcome): void;
+  /**
+   * `item` is sent again after `error`, in `delayMs`. When a request of it failed, this comes right
+   * after that request's `onRequestEnd`, with no event between (RunMetrics counts the failed
+   * request on its server by that); when no server could be had, no request of it just ended.
+   */
   onRetry?(item: PromptItem, error: AppError, delayMs: number): void;
 }

@@ -45,11 +45,11 @@ describe('a run\'s Prometheus metrics', () => {
     l.onRetry!(a, new AppError('SERVER_ERROR', 'HTTP 500'), 100);
     l.onRequestStart!(a, 'http://127.0.0.1:2', 2);
     l.onRequestEnd!(a, 'http://127.0.0.1:2');
-    l.onOutcome!({ customId: 'a', status: 'done', attempts: 2, latencyMs: 120, ttftMs: 30, promptTokens: 11, completionTokens: 7, modelLoadMs: 2500, finishedAt: 1 });
+    l.onOutcome!({ customId: 'a', status: 'done', attempts: 2, endpointUrl: 'http://127.0.0.1:2', latencyMs: 120, ttftMs: 30, promptTokens: 11, completionTokens: 7, modelLoadMs: 2500, finishedAt: 1 });
     const b = item('b', 'qwen');
     l.onRequestStart!(b, 'http://127.0.0.1:1', 1);
     l.onEndpointDown!('http://127.0.0.1:1', false);
-    l.onOutcome!({ customId: 'b', status: 'failed', attempts: 1, error: { code: 'CONTEXT_EXCEEDED', message: 'too long' }, finishedAt: 2 });
+    l.onOutcome!({ customId: 'b', status: 'failed', attempts: 1, endpointUrl: 'http://127.0.0.1:1', model: 'qwen', error: { code: 'CONTEXT_EXCEEDED', message: 'too long' }, finishedAt: 2 });
     l.onAllDown!(Date.now());
     metrics.onSample({ jobId: 1, runId: 1, at: 0, intervalMs: 5000, done: 1, failed: 1, queued: 4, inFlight: 1, inFlightByServer: {}, requestsPerS: 1, tokensPerS: 1, rssBytes: 1, heapBytes: 1, gpus: [{ index: 0, name: 'H100', utilizationPct: 37, memoryUsedBytes: 1024, memoryTotalBytes: 2048 }] });
     const { body, contentType } = await metrics.exposition();
@@ -94,7 +94,7 @@ describe('a run\'s Prometheus metrics', () => {
     const answer = (id: string): void => {
       l.onRequestStart!(item(id), 'http://127.0.0.1:1', 1);
       l.onRequestEnd!(item(id), 'http://127.0.0.1:1');
-      l.onOutcome!({ customId: id, status: 'done', attempts: 1, latencyMs: 10, completionTokens: 4, finishedAt: 1 });
+      l.onOutcome!({ customId: id, status: 'done', attempts: 1, endpointUrl: 'http://127.0.0.1:1', latencyMs: 10, completionTokens: 4, finishedAt: 1 });
     };
     answer('a');
     expect(valueOf((await metrics.exposition()).body, 'batch_requests_total{model="default",server="http://127.0.0.1:1",outcome="ok",job="night"}')).toBe(1);
@@ -108,6 +108,22 @@ describe('a run\'s Prometheus metrics', () => {
     expect(valueOf(body, 'batch_requests_in_flight{server="http://127.0.0.1:1",job="night"}')).toBe(1);
   });
 
+  it('count no request for a retry or a failure that sent nothing (no server could be had), only the retry and the prompt', async () => {
+    const metrics = new RunMetrics({ job: 'night', counts: () => ({ pending: 0, running: 0, done: 0, failed: 0, total: 0 }), memoryLimitBytes: 1 });
+    const l = metrics.listener;
+    const a = item('a');
+    // Sent once and refused: that request counts. Then no server is had, twice: nothing is sent.
+    l.onRequestStart!(a, 'http://127.0.0.1:1', 1);
+    l.onRequestEnd!(a, 'http://127.0.0.1:1');
+    l.onRetry!(a, new AppError('SERVER_ERROR', 'HTTP 500'), 0);
+    l.onRetry!(a, new AppError('SERVER_NOT_READY', 'not ready'), 0);
+    l.onOutcome!({ customId: 'a', status: 'failed', attempts: 1, error: { code: 'SERVER_NOT_READY', message: 'not ready' }, finishedAt: 1 });
+    const body = (await metrics.exposition()).body;
+    expect(body.split('\n').filter((line) => line.startsWith('batch_requests_total{'))).toEqual(['batch_requests_total{model="default",server="http://127.0.0.1:1",outcome="SERVER_ERROR",job="night"} 1']);
+    expect(valueOf(body, 'batch_retries_total{cause="SERVER_NOT_READY",job="night"}')).toBe(1);
+    expect(valueOf(body, 'batch_prompts_finished_total{outcome="failed",job="night"}')).toBe(1);
+  });
+
   it('pass promtool check metrics (Debian\'s prometheus package), when it is installed', async () => {
     const promtool = findPromtool();
     if (promtool === undefined) {
@@ -115,7 +131,7 @@ describe('a run\'s Prometheus metrics', () => {
       return;
     }
     const metrics = new RunMetrics({ job: 'night', counts: () => ({ pending: 1, running: 0, done: 0, failed: 0, total: 1 }) });
-    metrics.listener.onOutcome!({ customId: 'a', status: 'done', attempts: 1, latencyMs: 50, finishedAt: 1 });
+    metrics.listener.onOutcome!({ customId: 'a', status: 'done', attempts: 1, endpointUrl: 'http://127.0.0.1:1', model: 'qwen', latencyMs: 50, ttftMs: 20, promptTokens: 3, completionTokens: 5, modelLoadMs: 900, finishedAt: 1 });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-promtool-'));
     try {
       const file = path.join(dir, 'metrics.txt');
