@@ -30,6 +30,8 @@ export interface DaemonServerOptions {
   readonly exitWhenIdle: boolean;
   readonly runs: AttachedRuns;
   readonly listener?: DaemonListener;
+  /** The GPU memory of a process, by pid, where it is known (nvidia-smi, read now and then). @default none known */
+  readonly vramOf?: (pid: number) => number | undefined;
   /** One line for the daemon's log. */
   readonly log: (line: string) => void;
   /** `POST /batch/v1/shutdown`: the daemon stops, letting requests finish for `graceMs`. */
@@ -135,6 +137,7 @@ export class DaemonServer {
         unloadInMs: held || busy > 0 || resident.state !== 'ready' ? undefined : Math.max(0, this.#options.idleMs - idleMs),
         held,
         rssBytes: processRssBytes(resident.pid),
+        vramBytes: resident.pid === undefined ? undefined : this.#options.vramOf?.(resident.pid),
         estimatedBytes: resident.memoryBytes,
         logPath: resident.logPath,
       };

@@ -26,6 +26,8 @@ export interface DaemonModelStatus {
   readonly held: boolean;
   /** The server process's resident memory (RSS), where /proc tells it. */
   readonly rssBytes?: number;
+  /** The GPU memory the server process uses, where nvidia-smi tells it. */
+  readonly vramBytes?: number;
   /** Its memory as the budget estimated it (model, context), when `--memory-budget` is set. */
   readonly estimatedBytes?: number;
   readonly logPath?: string;

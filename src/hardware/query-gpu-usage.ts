@@ -14,6 +14,9 @@ export interface GpuUsage {
 /** The fields asked of nvidia-smi, in the order `parseGpuUsage` reads them. */
 export const nvidiaSmiUsageArgs: readonly string[] = ['--query-gpu=index,name,utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'];
 
+/** The fields asked of nvidia-smi per process, in the order `parseProcessGpuMemory` reads them. */
+export const nvidiaSmiProcessArgs: readonly string[] = ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'];
+
 const mib = 1024 * 1024;
 
 /**
@@ -39,6 +42,18 @@ export class GpuUsageReader {
    * Every GPU's usage, or undefined when nvidia-smi fails, answers nothing readable, or takes longer
    * than the timeout (it is killed): a sample without GPU figures beats a stalled one.
    */
+  /**
+   * GPU memory each process uses, in bytes by pid, summed over GPUs (`--query-compute-apps`), or
+   * undefined when nvidia-smi fails: what `batch ps` shows beside a model server's RSS.
+   */
+  readProcessMemory(): Promise<Map<number, number> | undefined> {
+    return new Promise((resolve) => {
+      execFile(this.#nvidiaSmi, nvidiaSmiProcessArgs, { timeout: this.#timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout) => {
+        resolve(error === null ? parseProcessGpuMemory(stdout) : undefined);
+      });
+    });
+  }
+
   read(): Promise<GpuUsage[] | undefined> {
     return new Promise((resolve) => {
       execFile(this.#nvidiaSmi, nvidiaSmiUsageArgs, { timeout: this.#timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout) => {
@@ -81,4 +96,20 @@ function numberOrNull(field: string): number | null {
   if (field === '' || field.startsWith('[')) return null;
   const value = Number(field);
   return Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/**
+ * Parses `nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits`: one line
+ * per process and GPU, memory in MiB; a process on several GPUs is summed. Other lines are skipped.
+ */
+export function parseProcessGpuMemory(csv: string): Map<number, number> {
+  const used = new Map<number, number>();
+  for (const line of csv.split(/\r?\n/)) {
+    const [pidField, memoryField] = line.split(',').map((field) => field.trim());
+    const pid = Number(pidField);
+    const memory = numberOrNull(memoryField ?? '');
+    if (pidField === '' || !Number.isInteger(pid) || pid <= 0 || memory === null) continue;
+    used.set(pid, (used.get(pid) ?? 0) + Math.round(memory * mib));
+  }
+  return used;
 }

@@ -49,6 +49,7 @@ export class DaemonMetrics {
     perModel('batch_daemon_slots', 'Slots of a model server, by model', (m) => m.slots);
     perModel('batch_daemon_requests_waiting', 'Requests waiting for a slot of a model, by model', (m) => m.waiting);
     perModel('batch_daemon_model_resident_memory_bytes', 'Resident memory of a model server (RSS), by model', (m) => m.rssBytes);
+    perModel('batch_daemon_model_gpu_memory_bytes', 'GPU memory a model server uses (nvidia-smi), by model', (m) => m.vramBytes);
     new Counter({
       name: 'batch_daemon_model_loads_total', help: 'Model server starts since the daemon started, by model', labelNames: ['model'], registers: [registry],
       collect() {

@@ -16,7 +16,7 @@ export function formatDaemonStatus(status: DaemonStatus, now: number): string {
     status.models.length === 0
       ? '\nno model loaded (a run, or a request naming a model, loads it)'
       : `\n${formatTable(
-          ['model', 'state', 'pid', 'slots busy', 'waiting', 'served', 'loads', 'idle', 'unloads in', 'memory (RSS)'],
+          ['model', 'state', 'pid', 'slots busy', 'waiting', 'served', 'loads', 'idle', 'unloads in', 'RAM (RSS)', 'VRAM'],
           status.models.map((m) => [
             m.model,
             m.state === 'ready' && m.held ? 'ready, held by a run' : m.state,
@@ -28,6 +28,7 @@ export function formatDaemonStatus(status: DaemonStatus, now: number): string {
             m.slotsBusy > 0 ? 'busy' : formatDuration(m.idleMs),
             m.unloadInMs === undefined ? '-' : formatDuration(m.unloadInMs),
             megabytes(m.rssBytes),
+            megabytes(m.vramBytes),
           ]),
         )}`;
   const runs =

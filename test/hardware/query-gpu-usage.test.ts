@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GpuUsageReader, nvidiaSmiUsageArgs, parseGpuUsage } from '../../src/hardware/query-gpu-usage.js';
+import { GpuUsageReader, nvidiaSmiProcessArgs, nvidiaSmiUsageArgs, parseGpuUsage, parseProcessGpuMemory } from '../../src/hardware/query-gpu-usage.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-gpu-usage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,5 +58,18 @@ describe('GpuUsageReader', () => {
     expect(await garbled!.read()).toBeUndefined();
     const hanging = GpuUsageReader.find({ PATH: fakeNvidiaSmi('hanging', 'exec sleep 30') }, { timeoutMs: 200 });
     expect(await hanging!.read()).toBeUndefined();
+  });
+});
+
+describe('the GPU memory of each process (batch ps)', () => {
+  it('reads pid and MiB a line, sums a process on two GPUs, skips what is not of that shape', () => {
+    expect(parseProcessGpuMemory('4242, 2048\n4242, 1024\n77, [N/A]\nno, 5\n\n99, 512\n')).toEqual(new Map([[4242, 3072 * mib], [99, 512 * mib]]));
+  });
+
+  it('asks nvidia-smi for the compute processes, and says nothing when it fails', async () => {
+    const reader = GpuUsageReader.find({ PATH: fakeNvidiaSmi('apps', `[ "$*" = "${nvidiaSmiProcessArgs.join(' ')}" ] && echo "123, 300" || exit 9`) });
+    expect(await reader!.readProcessMemory()).toEqual(new Map([[123, 300 * mib]]));
+    const failing = GpuUsageReader.find({ PATH: fakeNvidiaSmi('apps-failing', 'exit 9') });
+    expect(await failing!.readProcessMemory()).toBeUndefined();
   });
 });

@@ -142,10 +142,10 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
   it('two runs at once on one model share its one server: each gets a fair share of its slots while both run', async () => {
     const home = path.join(dir, 'home-d');
     await up(home, '--slots', '2');
-    // Run b asks for twice the workers a does: the slots still go to them in turn.
+    // Run b asks for twice the workers a does (a has the default, twice the slots): the slots still go to them in turn.
     const runs = [
-      startCliProcess(['run', prompts('share-a', 30), '--model', model, '--json', '-w', '2'], { env: { BATCH_HOME: home }, cwd: dir }),
-      startCliProcess(['run', prompts('share-b', 30), '--model', model, '--json', '-w', '4'], { env: { BATCH_HOME: home }, cwd: dir }),
+      startCliProcess(['run', prompts('share-a', 30), '--model', model, '--json'], { env: { BATCH_HOME: home }, cwd: dir }),
+      startCliProcess(['run', prompts('share-b', 30), '--model', model, '--json', '-w', '8'], { env: { BATCH_HOME: home }, cwd: dir }),
     ];
     const results = await Promise.all(runs.map((run) => run.done));
     const finishes = results.map((result) => {
@@ -186,6 +186,58 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
     expect(ended.stderr).toContain('daemon stopped');
     expect(pidsMatching(`-m ${model}`)).toEqual([]);
     expect((await cli(home, ['ps'])).stdout).toContain('no daemon runs');
+  });
+
+  it('loads on demand for any OpenAI client (503 "Loading model" meanwhile), unloads after --idle, and ends with --exit-when-idle', async () => {
+    const home = path.join(dir, 'home-f');
+    const daemon = await up(home, '--idle', '2s', '--exit-when-idle');
+    const headers = { authorization: `Bearer ${daemon.key}` };
+    const chat = { method: 'POST' as const, json: { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }, timeoutMs: 10_000, headers };
+    const first = await requestLocal(`${daemon.url}/v1/chat/completions`, chat);
+    expect(first.statusCode).toBe(503);
+    expect(JSON.parse(first.body).error.message).toBe('Loading model');
+    let answer = first;
+    for (let i = 0; i < 200 && answer.statusCode === 503; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      answer = await requestLocal(`${daemon.url}/v1/chat/completions`, chat);
+    }
+    expect(answer.statusCode, answer.body).toBe(200);
+    expect(JSON.parse(answer.body).choices).toHaveLength(1);
+    const models = JSON.parse((await requestLocal(`${daemon.url}/v1/models`, { timeoutMs: 2000, headers })).body);
+    expect(models.data).toEqual([{ id: 'tiny', object: 'model', owned_by: 'batch', loaded: true }]);
+    const unknown = await requestLocal(`${daemon.url}/v1/chat/completions`, { ...chat, json: { ...chat.json, model: 'nope' } });
+    expect(unknown.statusCode).toBe(404);
+    // Idle for 2 s: the model is unloaded; with nothing loaded for 2 s more, the daemon ends.
+    for (let i = 0; i < 200 && isRunning(daemon.pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(isRunning(daemon.pid)).toBe(false);
+    const log = readFileSync(path.join(home, 'daemon/daemon.log'), 'utf8');
+    expect(log).toContain('model tiny unloaded: no request for 2 s (--idle)');
+    expect(log).toContain('--exit-when-idle');
+    expect(pidsMatching(`-m ${model}`)).toEqual([]);
+  });
+
+  it('two runs on two models with room for one take turns by group: the model a run is inside is never evicted, the other run says it waits', async () => {
+    const home = path.join(dir, 'home-g');
+    const other = path.join(dir, 'other.gguf');
+    await writeTinyLlamaGguf(other, { contextLength: 2048 });
+    await up(home, '--max-models', '1', '--slots', '1');
+    const inputsA = path.join(dir, 'turns-a.jsonl');
+    // Long enough that b asks while a is inside its group.
+    writePrompts(inputsA, 80, 'turns-a', () => ({ max_tokens: 128 }));
+    const runA = startCliProcess(['run', inputsA, '--model', model, '--json'], { env: { BATCH_HOME: home }, cwd: dir, timeoutMs: 180_000 });
+    await pollStatus(home, (status) => (status.models[0]?.requestsServed ?? 0) >= 2);
+    const runB = startCliProcess(['run', prompts('turns-b', 3), '--model', other, '--json'], { env: { BATCH_HOME: home }, cwd: dir, timeoutMs: 180_000 });
+    await runB.waitFor('model other waits for room in the daemon');
+    const [a, b] = await Promise.all([runA.done, runB.done]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    // Each model loaded once: b's load waited for a's group to end instead of evicting it.
+    const history = JSON.parse((await cli(home, ['ps', '--json'])).stdout).history as Array<{ model: string; loads: number }>;
+    expect(history.map((m) => [m.model, m.loads]).sort()).toEqual([['other', 1], ['tiny', 1]]);
+    const finishedA = Math.max(...(new Database(JSON.parse(a.stdout).database, { readonly: true }).prepare('SELECT finished_at FROM items').pluck().all() as number[]));
+    const firstB = Math.min(...(new Database(JSON.parse(b.stdout).database, { readonly: true }).prepare('SELECT finished_at FROM items').pluck().all() as number[]));
+    expect(firstB).toBeGreaterThanOrEqual(finishedA);
+    expect((await cli(home, ['down'])).code).toBe(0);
   });
 
   it('--no-daemon: a run starts its own server although a daemon runs', async () => {

@@ -6,6 +6,7 @@ import { claimDaemonRecord, daemonDir, findLiveDaemon, newDaemonKey, processStar
 import { DaemonServer } from '../../daemon/daemon-server.js';
 import type { DaemonListener } from '../../daemon/daemon-listener.js';
 import { openModelPool } from '../routing/open-model-pool.js';
+import { GpuUsageReader } from '../../hardware/query-gpu-usage.js';
 import { daemonHoldMs, housekeepingEveryMs, type DaemonSettings } from './daemon-settings.js';
 
 export interface StartDaemonContext {
@@ -26,6 +27,9 @@ export interface RunningDaemon {
   stop(graceMs: number, reason: string): Promise<void>;
   readonly stopped: Promise<string>;
 }
+
+/** How often the model servers' GPU memory is read for `batch ps` (one nvidia-smi each time). */
+const vramEveryMs = 5000;
 
 /** A daemon already runs in the batch home: its record, for the message. */
 export class DaemonRunningError extends AppError {
@@ -67,8 +71,12 @@ export async function startDaemon(settings: DaemonSettings, context: StartDaemon
     })();
     return stopping;
   };
+  // Each model server's GPU memory for `batch ps`, read every few seconds where nvidia-smi is.
+  const gpu = GpuUsageReader.find(context.env);
+  let vram: ReadonlyMap<number, number> = new Map();
+  let vramReadAt = 0;
   const server = new DaemonServer({
-    pool, catalog, key, runs, listener, log, engine: description,
+    pool, catalog, key, runs, listener, log, engine: description, vramOf: (pid) => vram.get(pid),
     slots: settings.slots, contextSize: settings.contextSize, maxModels: settings.maxModels, idleMs: settings.idleMs, exitWhenIdle: settings.exitWhenIdle,
     onShutdown: (graceMs) => void stop(graceMs, 'asked to stop (batch down)'),
   });
@@ -87,6 +95,10 @@ export async function startDaemon(settings: DaemonSettings, context: StartDaemon
   let lastActivity = Date.now();
   timer = setInterval(() => {
     pool.recheck();
+    if (gpu !== undefined && Date.now() - vramReadAt >= vramEveryMs && pool.residents().length > 0) {
+      vramReadAt = Date.now();
+      void gpu.readProcessMemory().then((read) => (vram = read ?? vram));
+    }
     void pool.unloadIdle(settings.idleMs).then((unloaded) => {
       for (const model of unloaded) {
         log(`model ${model} unloaded: no request for ${Math.round(settings.idleMs / 1000)} s (--idle)`);

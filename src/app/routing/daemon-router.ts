@@ -1,12 +1,17 @@
 import { AppError, BackendError } from '../../errors.js';
 import type { DaemonLoad } from '../../daemon/daemon-client.js';
+import type { DaemonStatus } from '../../daemon/daemon-status.js';
 import type { ResolvedModel } from '../../servers/model-catalog.js';
 import type { AcquireOptions, ModelLoadStats, RouteLease, RouteOutcome, Router } from '../../scheduler/router.js';
 
-/** What the router asks of the daemon: to load a model file (a `DaemonClient` fits). */
+/** What the router asks of the daemon: to load a model file, and what it runs (a `DaemonClient` fits). */
 export interface DaemonLoader {
   load(path: string, alias: string | undefined): Promise<DaemonLoad>;
+  status(): Promise<DaemonStatus>;
 }
+
+/** How long a load may take before the run looks at why (room taken by other runs' models). */
+const slowLoadMs = 5000;
 
 export interface DaemonRouterOptions {
   /** The daemon's endpoint as a fleet of one: waits while the daemon is down, up to `--max-down`. */
@@ -79,11 +84,30 @@ export class DaemonRouter implements Router {
     return this.#options.endpoint.close();
   }
 
+  /**
+   * A load that takes long may wait for room: every model the daemon may keep loaded is in use by
+   * other runs (a model a run is inside is never evicted). Said once, so the pause is not a mystery.
+   */
+  #explainSlowLoad(model: ResolvedModel, loading: Promise<DaemonLoad>): void {
+    const timer = setTimeout(() => {
+      void this.#options.daemon.status().then((status) => {
+        const held = status.models.filter((m) => m.held && m.path !== model.path);
+        if (held.length < status.maxModels || status.models.some((m) => m.path === model.path)) return;
+        this.#options.notice?.(
+          `model ${model.id} waits for room in the daemon: its ${status.maxModels} loaded model(s) (${held.map((m) => m.model).join(', ')}) are in use by other runs, and a model a run is inside is not evicted; it loads when one of them is done (batch ps shows them; batch up --max-models sets the room)`,
+        );
+      }, () => undefined);
+    }, slowLoadMs);
+    timer.unref();
+    void loading.finally(() => clearTimeout(timer)).catch(() => undefined);
+  }
+
   async #load(model: ResolvedModel): Promise<void> {
     let loading = this.#loaded.get(model.path);
     if (loading === undefined) {
       loading = this.#options.daemon.load(model.path, model.id);
       this.#loaded.set(model.path, loading);
+      this.#explainSlowLoad(model, loading);
       loading.then(
         (load) => {
           if (!load.started) return;

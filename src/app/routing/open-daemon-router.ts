@@ -31,8 +31,10 @@ export async function openDaemonRouter(target: DaemonTarget, settings: DaemonRou
   if (record === undefined) throw new AppError('SERVER_UNREACHABLE', `the batch daemon's record in ${target.home}/daemon is gone; run \`batch up\` again, or pass --no-daemon`);
   const client = new DaemonClient(record);
   context.notice?.(`using the batch daemon at ${record.url} (pid ${record.pid}): models stay loaded between runs; \`batch ps\` shows it, --no-daemon starts this run's own servers`);
-  // Each model's slots in the daemon: the run's workers (unless --workers).
-  const slots = record.slots ?? settings.slots;
+  // Twice each model's slots in the daemon: the run's workers (unless --workers). A run that
+  // keeps a request waiting at the daemon gets its turn at every freed slot (the daemon hands them
+  // out in turn among runs that wait), and the slot is refilled without a round trip to the run.
+  const slots = 2 * (record.slots ?? settings.slots);
   const headers: Record<string, string> = { 'x-batch-run': String(process.pid) };
   if (context.job !== undefined) headers['x-batch-job'] = encodeURIComponent(context.job);
   const connect = async (): Promise<{ backend: Backend; info: EndpointInfo }> => {

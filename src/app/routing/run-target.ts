@@ -56,7 +56,7 @@ export interface RunTargetSettings {
 }
 
 /** A daemon that runs in the batch home, as `findLiveDaemon` finds it. */
-export interface RunningDaemon {
+export interface FoundDaemon {
   readonly url: string;
   readonly pid: number;
   readonly home: string;
@@ -66,7 +66,7 @@ export interface RunningDaemon {
  * A fleet when any `--server` or a `--servers` file is given; else the daemon of the batch home
  * when one runs (`daemon`: found, and not refused with `--no-daemon`); else managed servers.
  */
-export function resolveRunTarget(settings: RunTargetSettings, daemon?: RunningDaemon): RunTarget {
+export function resolveRunTarget(settings: RunTargetSettings, daemon?: FoundDaemon): RunTarget {
   const servers = settings.servers ?? [];
   if (servers.length > 0 || settings.serversFile !== undefined) {
     return { kind: 'fleet', servers, serversFile: settings.serversFile, serverType: settings.serverType };

@@ -14,7 +14,7 @@ import { filePriorityMap } from '../job/file-priorities.js';
 import { absoluteSettings, locateJob, type LocatedJob } from '../job/locate-job.js';
 import { settingRow, type JobSettings } from '../settings/settings-table.js';
 import { findLiveDaemon } from '../../daemon/daemon-record.js';
-import { resolveRunTarget, type RunningDaemon, type RunTarget } from '../routing/run-target.js';
+import { resolveRunTarget, type FoundDaemon, type RunTarget } from '../routing/run-target.js';
 import { checkRunFallbacks } from '../routing/open-router.js';
 import type { RunJobContext, RunJobOptions } from './run-job-options.js';
 
@@ -117,7 +117,7 @@ export async function planRun(existing: JobRecord | undefined, location: RunLoca
 }
 
 /** The daemon of the batch home (`batch up`), when one runs. */
-function runningDaemon(home: string): RunningDaemon | undefined {
+function runningDaemon(home: string): FoundDaemon | undefined {
   const record = findLiveDaemon(home);
   return record === undefined ? undefined : { url: record.url, pid: record.pid, home };
 }
