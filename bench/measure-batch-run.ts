@@ -46,6 +46,8 @@ export async function measureBatchRun(options: {
   readonly sampleEvery?: number;
   /** Another build of the bin to measure (an earlier commit's, for a before/after). @default this repository's bin/batch.js */
   readonly bin?: string;
+  /** Leave `--server-type` out, so that batch asks the server what it is, as a user's plain `--server URL` does. @default false */
+  readonly detectServer?: boolean;
 }): Promise<BatchRunMeasure> {
   const { input, dir, slots, sampleEvery } = options;
   const bin = options.bin ?? path.join(repoRoot, 'bin/batch.js');
@@ -81,7 +83,7 @@ export async function measureBatchRun(options: {
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['-r', preload, bin, 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(slots), '--quiet', '--json'],
+        ['-r', preload, bin, 'run', input, '--server', sim.url, ...(options.detectServer === true ? [] : ['--server-type', 'llama-server']), '--workers', String(slots), '--quiet', '--json'],
         { cwd: dir, env: { ...process.env, BATCH_HOME: home, BENCH_MAX_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] },
       );
       pid = child.pid ?? 0;
