@@ -46,6 +46,8 @@ export async function measureBatchRun(options: {
   readonly sampleEvery?: number;
   /** Another build of the bin to measure (an earlier commit's, for a before/after). @default this repository's bin/batch.js */
   readonly bin?: string;
+  /** V8 or Node flags for the batch process's command line, e.g. `--max-semi-space-size=4` (to compare flags set at start). @default none */
+  readonly nodeFlags?: readonly string[];
   /** Leave `--server-type` out, so that batch asks the server what it is, as a user's plain `--server URL` does. @default false */
   readonly detectServer?: boolean;
 }): Promise<BatchRunMeasure> {
@@ -83,7 +85,7 @@ export async function measureBatchRun(options: {
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['-r', preload, bin, 'run', input, '--server', sim.url, ...(options.detectServer === true ? [] : ['--server-type', 'llama-server']), '--workers', String(slots), '--quiet', '--json'],
+        [...(options.nodeFlags ?? []), '-r', preload, bin, 'run', input, '--server', sim.url, ...(options.detectServer === true ? [] : ['--server-type', 'llama-server']), '--workers', String(slots), '--quiet', '--json'],
         { cwd: dir, env: { ...process.env, BATCH_HOME: home, BENCH_MAX_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] },
       );
       pid = child.pid ?? 0;
