@@ -16,12 +16,24 @@ export const batchBin = path.join(root, 'bin/batch.js');
 
 /** Runs `node ...args` to its end; resolves with its wall time in milliseconds, rejects on a non-zero exit. */
 export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  return timeCommand(process.execPath, args, env);
+}
+
+/**
+ * Runs `batch ...args` as a user's shell does, the bin itself (its /bin/sh line starts node with the
+ * heap settings), to its end; resolves with its wall time in milliseconds.
+ */
+export function timeBatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  return timeCommand(batchBin, args, env);
+}
+
+function timeCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`node ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
   });
 }
 

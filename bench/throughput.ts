@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimProcess } from '../test/helpers/sim-process.js';
-import { batchBin, machine, printTable, printTarget, root, timeProcess, writePromptFile } from './bench-kit.js';
+import { machine, printTable, printTarget, root, timeBatch, timeProcess, writePromptFile } from './bench-kit.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, goal: { type: 'string', default: '0.9' } } });
 const count = Number(values.count);
@@ -28,7 +28,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     bare.push(await timeProcess([path.join(root, '.build/bench/bare-pool-main.js'), sim.url, String(count), String(workers), input]));
     batch.push(
-      await timeProcess([batchBin, 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(workers), '--quiet'], {
+      await timeBatch(['run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(workers), '--quiet'], {
         BATCH_HOME: path.join(dir, `home-${round}`),
       }),
     );
