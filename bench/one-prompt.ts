@@ -27,10 +27,11 @@ try {
   const wall = runs.map((r) => r.wallMs);
   console.log(`bench/one-prompt: one prompt, --server to the simulated llama-server (0 ms) in the bench process, server type detected; ${rounds} rounds; ${machine()}`);
   printTable(
-    ['measure', 'median s', 'fastest s', 'slowest s'],
+    ['measure', 'median', 'lowest', 'highest'],
     [
       ['spawn to first request', (median(first) / 1000).toFixed(3), (Math.min(...first) / 1000).toFixed(3), (Math.max(...first) / 1000).toFixed(3)],
       ['spawn to exit (answer committed, summary printed)', (median(wall) / 1000).toFixed(3), (Math.min(...wall) / 1000).toFixed(3), (Math.max(...wall) / 1000).toFixed(3)],
+      ['peak RSS, MB (what any run costs)', median(runs.map((r) => r.peakRssMb)).toFixed(1), Math.min(...runs.map((r) => r.peakRssMb)).toFixed(1), Math.max(...runs.map((r) => r.peakRssMb)).toFixed(1)],
     ],
   );
   printTarget({
