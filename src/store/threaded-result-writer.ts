@@ -11,7 +11,9 @@ import type { OutputAppenderResult } from '../output/output-appender.js';
 /**
  * The writer thread's young generation, in MB, set as the thread starts (a Worker's
  * `resourceLimits`). The thread keeps ~5 MB alive; V8's default lets its young generation alone
- * grow to 32 MB, mostly garbage (BENCHMARKS.md, "Peak memory").
+ * grow to 32 MB, mostly garbage (BENCHMARKS.md, "What `batch` itself costs"). Where node was
+ * started with `--max-semi-space-size` (bin/batch.js does, for run and resume), V8 takes the
+ * flag's size instead: 8 MB.
  */
 const writerYoungGenerationMb = 3;
 
