@@ -11,6 +11,7 @@
  *                skipped without the llama-server of `batch setup llama-server`)
  * Usage: npm run bench:coordinator [-- --rows throughput,efficiency,memory,startup,one-prompt,embedded]
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findLlamaServer } from '../src/servers/server-launcher.js';
 import { machine, printTable, runCollectingTargets, targetHeader, targetRow } from './bench-kit.js';
@@ -25,7 +26,12 @@ interface Row {
 
 const allRows: readonly Row[] = [
   { name: 'throughput', script: 'throughput', args: ['--count', '20000', '--goal', '0.8'] },
-  { name: 'efficiency', script: 'load-efficiency', args: ['--count', '10000', '--slots', '32', '--service-ms', '50'] },
+  {
+    name: 'efficiency',
+    script: 'load-efficiency',
+    args: ['--count', '10000', '--slots', '32', '--service-ms', '50'],
+    missing: () => (existsSync('/usr/bin/wrk') ? undefined : 'no wrk at /usr/bin/wrk: apt-get install wrk'),
+  },
   { name: 'memory', script: 'first-request', args: ['--small', '100', '--large', '100000', '--rss-goal-mb', '80'] },
   { name: 'startup', script: 'startup', args: [] },
   { name: 'one-prompt', script: 'one-prompt', args: [] },
