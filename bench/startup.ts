@@ -11,7 +11,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '40' 
 const runs = Number(values.runs);
 const sides = [
   { name: 'node -e 0', command: process.execPath, args: ['-e', '0'] },
-  // As a user's shell runs it: the bin itself (/bin/sh execs node with the heap settings).
+  // As a user's shell runs it: the bin itself (/bin/sh execs node; --help gets no V8 flags).
   { name: 'batch --help', command: batchBin, args: ['--help'] },
 ] as const;
 const times: number[][] = sides.map(() => []);
