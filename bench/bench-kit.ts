@@ -16,12 +16,24 @@ export const batchBin = path.join(root, 'bin/batch.js');
 
 /** Runs `node ...args` to its end; resolves with its wall time in milliseconds, rejects on a non-zero exit. */
 export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  return timeCommand(process.execPath, args, env);
+}
+
+/**
+ * Runs `batch ...args` as a user's shell does, the bin itself (its /bin/sh line starts node with the
+ * heap settings), to its end; resolves with its wall time in milliseconds.
+ */
+export function timeBatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  return timeCommand(batchBin, args, env);
+}
+
+function timeCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`node ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
   });
 }
 
@@ -54,10 +66,38 @@ export interface TargetLine {
   readonly met: boolean;
 }
 
-/** Prints a target as one `TARGET {json}` line (collected by bench/run-all.ts). */
+/** Prints a target as one `TARGET {json}` line (collected by bench/run-all.ts and bench/coordinator.ts). */
 export function printTarget(line: TargetLine): void {
   console.log(`TARGET ${JSON.stringify(line)}`);
 }
+
+/**
+ * Runs one benchmark script to its end, showing its output as it comes, and collects the
+ * `TARGET {json}` lines it prints.
+ */
+export function runCollectingTargets(command: string, args: readonly string[]): Promise<{ readonly code: number | null; readonly targets: TargetLine[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const targets: TargetLine[] = [];
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.startsWith('TARGET ')) targets.push(JSON.parse(line.slice('TARGET '.length)) as TargetLine);
+    });
+    child.on('close', (code) => resolve({ code, targets }));
+  });
+}
+
+/** A target as a row of the summary table that bench/run-all.ts and bench/coordinator.ts print. */
+export function targetRow(t: TargetLine): string[] {
+  return [t.target, t.batch, t.peer, t.measured, t.goal, t.met ? 'met' : 'not met'];
+}
+
+/** The header of that summary table. */
+export const targetHeader = ['target', 'batch', 'peer', 'measured', 'goal', 'verdict'] as const;
 
 /** The machine, for the header line of a table. */
 export function machine(): string {

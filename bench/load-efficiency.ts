@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { startSimProcess } from '../test/helpers/sim-process.js';
-import { batchBin, machine, printTable, printTarget, timeProcess, writePromptFile } from './bench-kit.js';
+import { machine, printTable, printTarget, timeBatch, writePromptFile } from './bench-kit.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, slots: { type: 'string', default: '32' }, 'service-ms': { type: 'string', default: '50' }, wrk: { type: 'string', default: '/usr/bin/wrk' } } });
 const count = Number(values.count);
@@ -55,7 +55,7 @@ try {
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
   if (match === null || non2xx !== null) throw new Error(`wrk said:\n${stdout}`);
   wrkRate = Number(match[1]);
-  batchMs = await timeProcess([batchBin, 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(slots), '--quiet'], { BATCH_HOME: path.join(dir, 'home') });
+  batchMs = await timeBatch(['run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(slots), '--quiet'], { BATCH_HOME: path.join(dir, 'home') });
 } finally {
   await sim.close();
   rmSync(dir, { recursive: true, force: true });

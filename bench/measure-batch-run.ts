@@ -46,6 +46,10 @@ export async function measureBatchRun(options: {
   readonly sampleEvery?: number;
   /** Another build of the bin to measure (an earlier commit's, for a before/after). @default this repository's bin/batch.js */
   readonly bin?: string;
+  /** Start `node ...nodeFlags bin` instead of the bin itself, e.g. `--max-semi-space-size=8` (to compare heap settings). @default none: the bin as a user runs it */
+  readonly nodeFlags?: readonly string[];
+  /** Leave `--server-type` out, so that batch asks the server what it is, as a user's plain `--server URL` does. @default false */
+  readonly detectServer?: boolean;
 }): Promise<BatchRunMeasure> {
   const { input, dir, slots, sampleEvery } = options;
   const bin = options.bin ?? path.join(repoRoot, 'bin/batch.js');
@@ -79,11 +83,14 @@ export async function measureBatchRun(options: {
     const home = path.join(dir, `home-${process.hrtime.bigint()}`);
     const started = performance.now();
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        ['-r', preload, bin, 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(slots), '--quiet', '--json'],
-        { cwd: dir, env: { ...process.env, BATCH_HOME: home, BENCH_MAX_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] },
-      );
+      const args = ['run', input, '--server', sim.url, ...(options.detectServer === true ? [] : ['--server-type', 'llama-server']), '--workers', String(slots), '--quiet', '--json'];
+      const env = { ...process.env, BATCH_HOME: home, BENCH_MAX_RSS_FILE: rssFile };
+      // As a user's shell runs it (the bin itself: its /bin/sh line starts node with the heap
+      // settings), unless flags of node's are given to compare.
+      const child =
+        options.nodeFlags === undefined || options.nodeFlags.length === 0
+          ? spawn(bin, args, { cwd: dir, env: { ...env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}` }, stdio: ['ignore', 'ignore', 'inherit'] })
+          : spawn(process.execPath, [...options.nodeFlags, '-r', preload, bin, ...args], { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
       pid = child.pid ?? 0;
       child.on('error', reject);
       child.on('exit', (exitCode) => resolve(exitCode));

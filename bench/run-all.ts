@@ -4,31 +4,14 @@
  * with its peer: the `TARGET {json}` lines the scripts print (bench/bench-kit.ts). A script that
  * prints none is listed with a pointer to its output above.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { printTable, root, type TargetLine } from './bench-kit.js';
+import { printTable, root, runCollectingTargets, targetHeader, targetRow } from './bench-kit.js';
 
 /** Issue 11's benchmarks, in the order of its targets. */
 const scripts = ['bench:first-request', 'bench:memory-soak', 'bench:efficiency', 'bench:throughput', 'bench:startup'] as const;
 
 const defined = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-
-function runScript(name: string): Promise<{ readonly code: number | null; readonly targets: TargetLine[] }> {
-  return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', name], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    const targets: TargetLine[] = [];
-    let pending = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      process.stdout.write(chunk);
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) if (line.startsWith('TARGET ')) targets.push(JSON.parse(line.slice('TARGET '.length)) as TargetLine);
-    });
-    child.on('close', (code) => resolve({ code, targets }));
-  });
-}
 
 const rows: string[][] = [];
 for (const name of scripts) {
@@ -38,10 +21,10 @@ for (const name of scripts) {
     continue;
   }
   console.log(`\n== npm run ${name}`);
-  const { code, targets } = await runScript(name);
+  const { code, targets } = await runCollectingTargets('npm', ['run', '--silent', name]);
   if (code !== 0) rows.push([name, '-', '-', '-', '-', `failed (exit ${code}): see above`]);
   else if (targets.length === 0) rows.push([name, '-', '-', '-', '-', 'see its output above']);
-  for (const t of targets) rows.push([t.target, t.batch, t.peer, t.measured, t.goal, t.met ? 'met' : 'not met']);
+  for (const t of targets) rows.push(targetRow(t));
 }
 console.log('\n== issue 11 targets, measured side by side');
-printTable(['target', 'batch', 'peer', 'measured', 'goal', 'verdict'], rows);
+printTable(targetHeader, rows);

@@ -2,20 +2,21 @@
  * Issue 11's throughput target: at 0 ms service time, `batch run` (checkpoints on, output written)
  * against a bare keep-alive node:http Promise pool reading the same prompt file, both spawned as
  * processes (start-up included) against the same simulated llama-server, alternating, in one run.
- * Target: batch at least 0.9x the pool's requests/s.
- * Usage: npm run bench:throughput [-- --count 20000 --workers 32 --rounds 3]
+ * Target: batch at least 0.9x the pool's requests/s (issue 11; issue 23 asks 0.8x: `--goal 0.8`).
+ * Usage: npm run bench:throughput [-- --count 20000 --workers 32 --rounds 3 --goal 0.9]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimProcess } from '../test/helpers/sim-process.js';
-import { batchBin, machine, printTable, printTarget, root, timeProcess, writePromptFile } from './bench-kit.js';
+import { machine, printTable, printTarget, root, timeBatch, timeProcess, writePromptFile } from './bench-kit.js';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, goal: { type: 'string', default: '0.9' } } });
 const count = Number(values.count);
 const workers = Number(values.workers);
 const rounds = Number(values.rounds);
+const goal = Number(values.goal);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bench-throughput-'));
 const input = path.join(dir, 'prompts.jsonl');
 writePromptFile(input, count);
@@ -27,7 +28,7 @@ try {
   for (let round = 0; round < rounds; round++) {
     bare.push(await timeProcess([path.join(root, '.build/bench/bare-pool-main.js'), sim.url, String(count), String(workers), input]));
     batch.push(
-      await timeProcess([batchBin, 'run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(workers), '--quiet'], {
+      await timeBatch(['run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(workers), '--quiet'], {
         BATCH_HOME: path.join(dir, `home-${round}`),
       }),
     );
@@ -55,6 +56,6 @@ printTarget({
   batch: `${batchBest.toFixed(0)} req/s`,
   peer: `${bareBest.toFixed(0)} req/s`,
   measured: `${ratio.toFixed(2)}x`,
-  goal: '>= 0.90x',
-  met: ratio >= 0.9,
+  goal: `>= ${goal.toFixed(2)}x`,
+  met: ratio >= goal,
 });

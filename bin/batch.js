@@ -1,6 +1,14 @@
-#!/usr/bin/env node
-import { leanHeap } from '../dist/util/lean-heap.js';
+#!/bin/sh
+":" //; case "$1" in run|resume) exec node --max-semi-space-size=4 --heap-growing-percent=50 "$0" "$@";; esac; exec node "$0" "$@"
+// Run as a program (the npm bin link), /bin/sh reads the line above and replaces itself with node
+// (exec: the same process, no second one); node reads that line as a string and a comment. For
+// `run` and `resume` node starts with heap settings that keep a long run's V8 heaps small
+// (BENCHMARKS.md, "What `batch` itself costs"): the young generation at 8 MB instead of 32 MB,
+// and a full collection once the old generation is 1.5x what survived the last one. They are set
+// at start, as Node supports, never changed at run time. They cost start-up: with any V8 flag on
+// its command line, node compiles the built-in modules it loads after start without their code
+// cache (~14 ms of `--help`, ~20-40 ms of a run's start), so other commands start without them.
+// `node bin/batch.js` runs with V8's defaults, and works the same.
 import { main } from '../dist/cli/main.js';
 
-leanHeap();
 await main();

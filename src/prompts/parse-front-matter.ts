@@ -1,7 +1,7 @@
-import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { describeValue } from '../util/describe-value.js';
 import { checkParam, FRONT_MATTER_KEYS } from './check-request-fields.js';
 import { checkPriority } from './prompt-priority.js';
+import { loadYaml } from './load-yaml.js';
 
 export { FRONT_MATTER_KEYS };
 
@@ -46,6 +46,7 @@ export function parseFrontMatter(text: string): FrontMatterResult {
   }
   // The YAML starts on line 2 of the file.
   const fileLine = (yamlLine: number): number => yamlLine + 1;
+  const { isMap, isScalar, LineCounter, parseDocument } = loadYaml();
   const counter = new LineCounter();
   const document = parseDocument(lines.slice(1, end).join('\n'), { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
   const error = document.errors[0];

@@ -1,10 +1,11 @@
-import { parse, type CsvError, type Parser } from 'csv-parse';
+import type { CsvError, Parser } from 'csv-parse';
 import { PromptError } from '../errors.js';
 import { describeValue, isJsonObject } from '../util/describe-value.js';
 import type { DataFileKind } from './data-file-kind.js';
 import { decodeUtf8, describeInvalidUtf8 } from './decode-utf8.js';
 import { NewlineCounter } from './newline-counter.js';
 import { readFileChunks } from './read-file-chunks.js';
+import { loadCsvParse } from './load-csv-parse.js';
 import { splitLines } from './split-lines.js';
 
 /** One row of a data file, or why it cannot be used. */
@@ -54,7 +55,7 @@ async function* readDelimitedRows(file: DataFile, delimiter: string): AsyncGener
   // Records are taken as the parser makes them, not read from its stream: a stream that errors
   // (an unclosed quote at the end of the file) drops the rows it still holds, good ones included.
   const parsed: { readonly record: string[]; readonly end: number }[] = [];
-  const parser = parse({
+  const parser = loadCsvParse().parse({
     bom: true,
     delimiter,
     relax_column_count: true,

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 import { PromptError } from '../errors.js';
 import { DATA_FILE_EXTENSIONS, dataFileKind } from './data-file-kind.js';
 import type { PromptDraft } from './prompt-draft.js';
 import { parsePriorityText } from './prompt-priority.js';
 import { loadPromptTemplate, type PromptTemplate } from './prompt-template.js';
+import { loadCsvParse } from './load-csv-parse.js';
 import { readDataRows, type DataFile, type DataRow } from './read-data-rows.js';
 import type { RowData } from './row-data.js';
 
@@ -141,7 +141,7 @@ async function dataColumns(file: DataFile, wanted: ReadonlySet<string>): Promise
 
 async function readHeader(file: DataFile, delimiter: string): Promise<readonly string[]> {
   const input = createReadStream(file.filePath);
-  const parser = parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true, to: 1 });
+  const parser = loadCsvParse().parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true, to: 1 });
   input.on('error', (error) => parser.destroy(error));
   try {
     for await (const record of input.pipe(parser) as AsyncIterable<string[]>) return record;

@@ -3,15 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AppError, StoreError, type ErrorCode } from '../errors.js';
 import { optionError } from '../util/check-option.js';
-import { leanHeap, leanHeapApplied } from '../util/lean-heap.js';
 import type { ItemOutcome } from './item-outcome.js';
 import { ResultBatcher } from './result-batcher.js';
 import type { ResultWriterOptions } from './result-writer.js';
 import type { OutputAppenderResult } from '../output/output-appender.js';
 
 /**
- * The writer thread's young generation, in MB. The thread keeps ~5 MB alive; V8's default lets its
- * young generation alone grow to 32 MB, mostly garbage (src/util/lean-heap.ts says more).
+ * The writer thread's young generation, in MB, set as the thread starts (a Worker's
+ * `resourceLimits`). The thread keeps ~5 MB alive; V8's default lets its young generation alone
+ * grow to 32 MB, mostly garbage (BENCHMARKS.md, "What `batch` itself costs"). Where node was
+ * started with `--max-semi-space-size` (bin/batch.js does, for run and resume), V8 takes the
+ * flag's size instead: 8 MB.
  */
 const writerYoungGenerationMb = 3;
 
@@ -88,8 +90,6 @@ export class ThreadedResultWriter {
       workerData: { path: options.path, jobId: options.jobId, output: options.output },
       resourceLimits: { maxYoungGenerationSizeMb: writerYoungGenerationMb },
     });
-    // Starting the thread set V8's flags back to the command line's, for the whole process.
-    if (leanHeapApplied()) this.#worker.once('online', leanHeap);
     this.#worker.on('message', (reply: WriterReply) => this.#onReply(reply));
     this.#worker.on('error', (error) => this.#fail(new AppError('INTERNAL', `the writer thread failed: ${error.message}`, { cause: error })));
     this.#exited = new Promise((resolve) => {

@@ -22,7 +22,26 @@ function notFound(_: unknown, res: Parameters<Handler>[1]): void {
 describe('detectServerType', () => {
   it("detects Ollama by /api/version", async () => {
     expect(await detect((req, res) => (req.path === '/api/version' ? json(res, 200, { version: '0.12.3' }) : notFound(req, res)))).toBe('ollama');
-    expect(server!.requests.map((r) => r.path)).toEqual(['/api/version']);
+    expect(server!.requests.map((r) => r.path).sort()).toEqual(['/api/version', '/props']);
+  });
+
+  it('asks /api/version and /props at once: one round trip before the first prompt, not two', async () => {
+    // Neither is answered until both have arrived: probed one after the other, this would time out.
+    const held: Array<() => void> = [];
+    const type = await detect(
+      (req, res) => {
+        held.push(() => (req.path === '/props' ? json(res, 200, { total_slots: 4 }) : notFound(req, res)));
+        if (held.length === 2) for (const answer of held) answer();
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(type).toBe('llama-server');
+    expect(server!.requests.map((r) => r.path).sort()).toEqual(['/api/version', '/props']);
+  });
+
+  it('an Ollama is known by /api/version even when its /props never answers', async () => {
+    const type = await detect((req, res) => (req.path === '/api/version' ? json(res, 200, { version: '0.12.3' }) : undefined), { timeoutMs: 300 });
+    expect(type).toBe('ollama');
   });
 
   it('detects Ollama by "Ollama is running" at /', async () => {
