@@ -223,7 +223,7 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
     await up(home, '--max-models', '1', '--slots', '1');
     const inputsA = path.join(dir, 'turns-a.jsonl');
     // Long enough that b asks while a is inside its group.
-    writePrompts(inputsA, 80, 'turns-a', () => ({ max_tokens: 128 }));
+    writePrompts(inputsA, 400, 'turns-a', () => ({ max_tokens: 128 }));
     const runA = startCliProcess(['run', inputsA, '--model', model, '--json'], { env: { BATCH_HOME: home }, cwd: dir, timeoutMs: 180_000 });
     await pollStatus(home, (status) => (status.models[0]?.requestsServed ?? 0) >= 2);
     const runB = startCliProcess(['run', prompts('turns-b', 3), '--model', other, '--json'], { env: { BATCH_HOME: home }, cwd: dir, timeoutMs: 180_000 });
