@@ -1,31 +1,12 @@
-import type { ServerEngine } from '../../servers/choose-server-launch.js';
+import type { BackendSettings } from '../routing/backend-options.js';
+import type { ManagedServerSettings } from '../routing/open-model-pool.js';
 
-/** What `batch up` starts a daemon with: its rows of the settings table, defaults filled in. */
-export interface DaemonSettings {
-  /** `--model` values (`path` or `alias=path`); the first is the default of requests that name none. */
-  readonly models: readonly string[];
-  /** `--models-dir`: where model names of requests are looked up. */
-  readonly modelsDir?: string;
-  /** `--engine`. @default 'auto' */
-  readonly engine?: ServerEngine;
-  /** `--llama-server`: the binary. */
-  readonly llamaServer?: string;
-  /** `--llama-server-args`. */
-  readonly llamaServerArgs?: string;
-  /** `--gpu-layers`. */
-  readonly gpuLayers?: number;
-  /** `--threads`. */
-  readonly threads?: number;
-  /** `--slots`: requests one model's server runs at once, shared by every run. */
-  readonly slots: number;
-  /** `--ctx`: context per slot, in tokens. */
-  readonly contextSize: number;
-  /** `--max-models`: model servers running at once, least recently used out (never one a run is inside). */
-  readonly maxModels: number;
-  /** `--memory-budget`, in bytes. */
-  readonly memoryBudgetBytes?: number;
-  /** `--startup-timeout`, in ms. */
-  readonly startupTimeoutMs: number;
+/**
+ * What `batch up` starts a daemon with: the settings of managed servers a run takes (`--model`,
+ * `--models-dir`, `--engine`, `--slots`, `--ctx`, `--max-models`, …; saved advice and defaults
+ * filled in), and the daemon's own.
+ */
+export interface DaemonSettings extends Omit<ManagedServerSettings, keyof BackendSettings> {
   /** `--port`: 0 for a free one. @default the last daemon's port in this batch home, else a free one */
   readonly port?: number;
   /** `--idle`, in ms: a model unused this long is unloaded. */
