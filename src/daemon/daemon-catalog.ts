@@ -13,6 +13,8 @@ export class DaemonCatalog {
   readonly #base: ModelCatalog;
   /** Files runs asked for that `batch up` did not name, by id. */
   readonly #added = new Map<string, ResolvedModel>();
+  /** Every file resolved by its path so far: each request names its model's path, and is resolved without a stat. */
+  readonly #byPath = new Map<string, ResolvedModel>();
 
   constructor(options: ModelCatalogOptions) {
     this.#base = new ModelCatalog(options);
@@ -25,7 +27,7 @@ export class DaemonCatalog {
    */
   resolve(name: string | undefined): ResolvedModel {
     if (name !== undefined && name !== '') {
-      const added = this.#added.get(name);
+      const added = this.#added.get(name) ?? this.#byPath.get(name);
       if (added !== undefined) return added;
       if (path.isAbsolute(name)) return this.add(name);
     }
@@ -45,13 +47,17 @@ export class DaemonCatalog {
   add(file: string, preferred?: string): ResolvedModel {
     if (!path.isAbsolute(file)) throw new ServerError('MODEL_FILE_NOT_FOUND', `expected an absolute model path, got ${JSON.stringify(file)}`);
     if (!isRegularFile(file)) throw new ServerError('MODEL_FILE_NOT_FOUND', `no model file ${file} on the daemon's machine; pass the path of an existing .gguf file`);
-    const known = this.list().find((model) => model.path === file);
-    if (known !== undefined) return known;
+    const known = this.#byPath.get(file) ?? this.list().find((model) => model.path === file);
+    if (known !== undefined) {
+      this.#byPath.set(file, known);
+      return known;
+    }
     const stem = preferred !== undefined && preferred !== '' ? preferred : modelFileStem(file);
     let id = stem;
     for (let n = 2; this.#taken(id); n++) id = `${stem}-${n}`;
     const model = { id, path: file };
     this.#added.set(id, model);
+    this.#byPath.set(file, model);
     return model;
   }
 

@@ -48,6 +48,8 @@ export interface RunSummary {
   readonly deadline?: DeadlineSummary;
   /** The command that continues this job, when work is left. */
   readonly resumeCommand?: string;
+  /** Set when a long run used the embedded server for want of llama-server: how much faster llama-server is, and how to get it. */
+  readonly engineAdvice?: string;
   /** The whole job after this run: per model and per server, loads, failures by code, memory, GPU and the idle-GPU warning. */
   readonly insights?: JobInsights;
 }
@@ -77,6 +79,7 @@ export function formatRunSummary(s: RunSummary): string {
   }
   if (s.warmStartRate !== undefined) lines.push(`  warm starts: ${(s.warmStartRate * 100).toFixed(0)}%`);
   if (s.insights !== undefined) lines.push(...formatInsightLines(s.insights, `batch report ${s.job}`).map((line) => `  ${line}`));
+  if (s.engineAdvice !== undefined) lines.push(`  engine: ${s.engineAdvice}`);
   lines.push(`  output: ${s.output}`, `  database: ${s.database}`);
   if (s.deadline !== undefined) lines.push(formatDeadlineLine(s.deadline, s.resumeCommand ?? `batch resume ${s.job}`));
   else if (s.interrupted) lines.push(`interrupted: nothing is lost; continue with: ${s.resumeCommand ?? `batch resume ${s.job}`}`);

@@ -82,6 +82,7 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
     const again = await cli(home, ['up', '--model', model]);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(`a daemon already runs in ${home}: pid ${daemon.pid} at ${daemon.url}`);
+    expect(again.stdout.trim()).toBe(daemon.url);
 
     const first = await cli(home, ['run', prompts('first', 6), '--model', model, '--json']);
     expect(first.code, first.stderr).toBe(0);

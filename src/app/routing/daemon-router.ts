@@ -71,6 +71,19 @@ export class DaemonRouter implements Router {
     }
   }
 
+  /**
+   * Asks the daemon now for `model` (undefined: the run's default), before the first prompt needs
+   * it: the load's round trip (or the load itself) overlaps the run's start. A failure is met
+   * again, and reported, by the first acquire of that model.
+   */
+  preload(model: string | undefined): void {
+    try {
+      void this.#load(this.#options.resolve(model)).catch(() => undefined);
+    } catch {
+      // No such model: its prompts say so when they are sent.
+    }
+  }
+
   residentModels(): readonly string[] {
     return [];
   }

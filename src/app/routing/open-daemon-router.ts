@@ -55,5 +55,8 @@ export async function openDaemonRouter(target: DaemonTarget, settings: DaemonRou
     endpoint = { ...given, url: record.url, open: connect };
   }
   const router = new StaticRouter([endpoint], { maxDownMs: settings.maxDownMs, listener: composeListeners(fleetNotices(context, settings.maxDownMs, [record.url]), context.fleetListener) });
-  return new DaemonRouter({ endpoint: router, daemon: client, resolve: (model) => catalog.resolve(model), notice: context.notice });
+  const daemonRouter = new DaemonRouter({ endpoint: router, daemon: client, resolve: (model) => catalog.resolve(model), notice: context.notice });
+  // Most runs send the default model's prompts first (or only).
+  if (catalog.defaultModel !== undefined) daemonRouter.preload(undefined);
+  return daemonRouter;
 }

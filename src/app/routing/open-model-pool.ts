@@ -55,6 +55,8 @@ export interface OpenedModelPool {
   readonly pool: ModelPool;
   /** e.g. "llama-server (/usr/bin/llama-server)" or "embedded llama.cpp server, 1 thread(s)". */
   readonly description: string;
+  /** Which server runs the models. */
+  readonly engine: 'embedded' | 'llama-server';
 }
 
 /**
@@ -87,5 +89,5 @@ export async function openModelPool(settings: ManagedServerSettings, context: Op
   });
   const layers = launch.gpuLayers === undefined ? '' : `, ${launch.gpuLayers} GPU layer(s)`;
   const description = launch.kind === 'llama-server' ? `llama-server (${launch.binary})` : `embedded llama.cpp server, ${threads} thread(s)${layers}`;
-  return { pool, description };
+  return { pool, description, engine: launch.kind };
 }

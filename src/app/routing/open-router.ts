@@ -24,6 +24,8 @@ export interface OpenRouterContext extends FleetContext {
   readonly logDir: string;
   /** The run's job: the daemon shows it in `batch ps`. */
   readonly job?: string;
+  /** Told which engine managed servers run on, and whether `--engine` chose it (else `auto` did). */
+  readonly onEngine?: (engine: 'embedded' | 'llama-server', chosen: boolean) => void;
 }
 
 /** Opens the router of a run's target: connection pools to a fleet, or the managed model pool. */
@@ -100,7 +102,8 @@ async function openManagedRouter(target: ManagedTarget, settings: RouterSettings
   const [{ openModelPool }, { PoolRouter }] = await Promise.all([import('./open-model-pool.js'), import('./pool-router.js')]);
   const flags = settings.fallbacks ?? [];
   const fallbacks = flags.length === 0 ? undefined : managedFallbacks(new ModelCatalog({ models, modelsDir: target.modelsDir, cwd: context.cwd }), target, flags);
-  const { pool, description } = await openModelPool({ ...settings, models, modelsDir: target.modelsDir }, context);
+  const { pool, description, engine } = await openModelPool({ ...settings, models, modelsDir: target.modelsDir }, context);
+  context.onEngine?.(engine, (settings.engine ?? 'auto') !== 'auto');
   context.notice?.(
     `managed ${description}: ${settings.slots} slot(s) × ${settings.contextSize} tokens of context per model (at most its trained context), at most ${settings.maxModels} model(s) loaded; logs in ${context.logDir}`,
   );

@@ -54,6 +54,8 @@ export interface DispatchResult {
   readonly modelLoads: ReturnType<Router['loadStats']>;
   /** Whether the router was opened (its load counts mean something). */
   readonly routerOpened: boolean;
+  /** The run's own servers ran on the embedded server because no llama-server was found (`--engine auto`). */
+  readonly embeddedByDefault: boolean;
   /** When dispatch began (epoch ms), for the wall time of a run that sent nothing. */
   readonly startedAt: number;
   /** Prompts answered from the cache while the inputs were read beside the sending. */
@@ -67,6 +69,7 @@ interface Opened {
   router?: Router;
   telemetry?: RunTelemetry;
   statistics?: RunStatistics;
+  embeddedByDefault?: boolean;
 }
 
 /**
@@ -110,6 +113,7 @@ export async function dispatchRun(options: DispatchOptions): Promise<DispatchRes
     output: writer.output,
     modelLoads: opened.router?.loadStats() ?? [],
     routerOpened: opened.router !== undefined,
+    embeddedByDefault: opened.embeddedByDefault === true,
     startedAt,
     cached,
   };
@@ -137,6 +141,7 @@ async function send(options: DispatchOptions, settings: RunSettings, advice: Sav
     cwd: context.cwd,
     logDir: jobLogDir(home, plan.job),
     job: plan.job,
+    onEngine: (engine, chosen) => (opened.embeddedByDefault = engine === 'embedded' && !chosen),
     workersHint: settings.workers,
     notice: context.notice,
     fleetListener: events,

@@ -155,6 +155,7 @@ async function endRun(options: EndRunOptions): Promise<RunSummary> {
     scheduled: dispatched.statistics,
     wallMs: scheduled?.wallMs ?? Date.now() - dispatched.startedAt,
     modelLoads: dispatched.modelLoads,
+    embeddedByDefault: dispatched.embeddedByDefault,
     interrupted,
     deadline: deadlineReached && options.deadline !== undefined ? { at: options.deadline.at, inputsLeft: !options.ingest.complete } : undefined,
     resumeCommand: decision.resume === undefined ? undefined : resumeWith(decision.resume === 'retry-failed'),

@@ -44,6 +44,7 @@ export async function upCommand(options: UpOptions, io: CliIo): Promise<number> 
   const running = findLiveDaemon(home);
   if (running !== undefined) {
     io.stderr.write(`batch: a daemon already runs in ${home}: pid ${running.pid} at ${running.url} (since ${new Date(running.startedAt).toLocaleString()}); it keeps its settings: \`batch down\` first to change them. \`batch ps\` shows it.\n`);
+    io.stdout.write(`${running.url}\n`);
     return 0;
   }
   if (options.foreground === true) return foreground(settings, home, io);
