@@ -8,7 +8,9 @@
  * 3. Two runs at once on one model through the daemon (40 + 40, then 200 + 200) vs one run of all
  *    the prompts: their time, the model servers started, each run's share while both ran.
  *
- * Usage: npm run bench:daemon [-- --slots 4 --max-tokens 8 --repeat 5]
+ * With `--engine embedded` the daemon, the peer and the cold run use the embedded server instead.
+ *
+ * Usage: npm run bench:daemon [-- --engine llama-server|embedded --slots 4 --max-tokens 8 --repeat 5]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,12 +23,13 @@ import { ManagedServer } from '../src/servers/managed-server.js';
 import { findLlamaServer } from '../src/servers/server-launcher.js';
 import { batchBin, machine, median, printTable, printTarget } from './bench-kit.js';
 
-const { values } = parseArgs({ options: { slots: { type: 'string', default: '4' }, 'max-tokens': { type: 'string', default: '8' }, repeat: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { engine: { type: 'string', default: 'llama-server' }, slots: { type: 'string', default: '4' }, 'max-tokens': { type: 'string', default: '8' }, repeat: { type: 'string', default: '5' } } });
 const slots = Number(values.slots);
 const maxTokens = Number(values['max-tokens']);
 const repeat = Number(values.repeat);
+const engine = values.engine === 'embedded' ? 'embedded' : 'llama-server';
 const llamaServer = findLlamaServer(process.env);
-if (llamaServer === undefined) {
+if (engine === 'llama-server' && llamaServer === undefined) {
   console.log('bench/daemon: no llama-server here; build it once with `npm run llama-server`');
   process.exit(0);
 }
@@ -92,14 +95,16 @@ function sharesWhileBoth(results: readonly RunResult[]): number[] {
 
 async function main(): Promise<void> {
   await writeTinyLlamaGguf(model, { embeddingLength: 512, blockCount: 8, feedForwardLength: 1024, headCount: 8, contextLength: 2048 });
-  console.log(`bench/daemon: model ${(readFileSync(model).length / 1e6).toFixed(0)} MB, ${slots} slots, ${maxTokens} answer tokens, llama-server ${llamaServer}; at the start ${machine()}`);
-  // The peer: a llama-server started once, as a user runs one, reached with --server.
-  const direct = new ManagedServer({ launch: { kind: 'llama-server', binary: llamaServer! }, modelPath: model, logDir: path.join(dir, 'logs'), slots, contextSize: 512 });
+  console.log(`bench/daemon: model ${(readFileSync(model).length / 1e6).toFixed(0)} MB, ${slots} slots, ${maxTokens} answer tokens, engine ${engine === 'embedded' ? 'the embedded server' : `llama-server ${llamaServer}`}; at the start ${machine()}`);
+  // The peer: a server of the same engine started once, as a user runs one, reached with --server.
+  const launch = engine === 'embedded' ? ({ kind: 'embedded', threads: 1 } as const) : ({ kind: 'llama-server', binary: llamaServer! } as const);
+  const direct = new ManagedServer({ launch, modelPath: model, logDir: path.join(dir, 'logs'), slots, contextSize: 512 });
   await direct.start();
   const keyEnv = { BENCH_LLAMA_KEY: direct.apiKey };
   Object.assign(env, keyEnv);
   const viaServer = ['--server', direct.url!, '--server-type', 'llama-server', '--api-key-env', 'BENCH_LLAMA_KEY', '--no-daemon'];
-  await cli(['up', '--model', model, '--engine', 'llama-server', '--llama-server', llamaServer!, '--slots', String(slots), '--ctx', '512']);
+  const engineFlags = engine === 'embedded' ? ['--engine', 'embedded', '--threads', '1'] : ['--engine', 'llama-server', '--llama-server', llamaServer!];
+  await cli(['up', '--model', model, ...engineFlags, '--slots', String(slots), '--ctx', '512']);
   try {
     await run(slots, []); // loads the model in the daemon
     await run(slots, viaServer); // warms the direct server the same way
@@ -109,7 +114,7 @@ async function main(): Promise<void> {
       one.daemon.push(warm.wallMs);
       one.daemonLoads += loadsOf(warm);
       one.server.push((await run(1, viaServer)).wallMs);
-      if (i < 2) one.cold.push((await run(1, ['--no-daemon', '--engine', 'llama-server', '--llama-server', llamaServer!, '--slots', String(slots), '--ctx', '512'])).wallMs);
+      if (i < 2) one.cold.push((await run(1, ['--no-daemon', ...engineFlags, '--slots', String(slots), '--ctx', '512'])).wallMs);
     }
     const throughput = { daemon: await run(200, []), server: await run(200, viaServer) };
     const concurrent = [];
@@ -137,22 +142,22 @@ function report(
   const [d, s, c] = [median(one.daemon), median(one.server), median(one.cold)];
   printTable(['one-prompt job, spawn to exit (median)', 'time', 'model loads in the run'], [
     [`warm daemon (${repeat} runs)`, seconds(d), String(one.daemonLoads)],
-    [`--server to a running llama-server (${repeat} runs)`, seconds(s), '-'],
-    [`cold: the run starts its own llama-server (${one.cold.length} runs)`, seconds(c), '1 each'],
+    [`--server to a running ${engine} (${repeat} runs)`, seconds(s), '-'],
+    [`cold: the run starts its own ${engine} (${one.cold.length} runs)`, seconds(c), '1 each'],
   ]);
-  printTarget({ target: 'one-prompt job with a warm daemon vs --server to a running llama-server (spawn to exit)', batch: seconds(d), peer: seconds(s), measured: `${(d / s).toFixed(2)}x, ${one.daemonLoads} loads`, goal: '<= 1.00x, 0 loads', met: d <= s && one.daemonLoads === 0 });
+  printTarget({ target: `${engine}: one-prompt job with a warm daemon vs --server to a running server (spawn to exit)`, batch: seconds(d), peer: seconds(s), measured: `${(d / s).toFixed(2)}x, ${one.daemonLoads} loads`, goal: '<= 1.00x, 0 loads', met: d <= s && one.daemonLoads === 0 });
   const ratio = throughput.server.wallMs / throughput.daemon.wallMs;
   printTable(['200 fresh prompts', 'time', 'req/s'], [
     ['through the daemon', seconds(throughput.daemon.wallMs), (200000 / throughput.daemon.wallMs).toFixed(1)],
-    ['--server to the same kind of llama-server', seconds(throughput.server.wallMs), (200000 / throughput.server.wallMs).toFixed(1)],
+    [`--server to the same kind of ${engine}`, seconds(throughput.server.wallMs), (200000 / throughput.server.wallMs).toFixed(1)],
   ]);
-  printTarget({ target: '200 prompts through the daemon vs --server straight to llama-server (throughput)', batch: seconds(throughput.daemon.wallMs), peer: seconds(throughput.server.wallMs), measured: `${ratio.toFixed(2)}x`, goal: '>= 0.95x', met: ratio >= 0.95 });
+  printTarget({ target: `${engine}: 200 prompts through the daemon vs --server straight to the server (throughput)`, batch: seconds(throughput.daemon.wallMs), peer: seconds(throughput.server.wallMs), measured: `${ratio.toFixed(2)}x`, goal: '>= 0.95x', met: ratio >= 0.95 });
   printTable(['two runs at once on one model', 'both', 'one run of all', 'ratio', 'servers', 'loads', 'shares while both ran'], concurrent.map((row) => [
     `${row.each} + ${row.each}`, seconds(row.bothMs), seconds(row.aloneMs), `${(row.bothMs / row.aloneMs).toFixed(2)}x`, String(row.servers), String(row.loads), row.shares.map((x) => `${(x * 100).toFixed(0)}%`).join(' / '),
   ]));
   for (const row of concurrent) {
     const met = row.bothMs <= 1.5 * row.aloneMs && row.servers === 1 && row.shares.every((x) => x >= 0.4);
-    printTarget({ target: `two runs of ${row.each} at once vs one run of ${row.each * 2} (one server, each >= 40% while both ran)`, batch: seconds(row.bothMs), peer: seconds(row.aloneMs), measured: `${(row.bothMs / row.aloneMs).toFixed(2)}x, ${row.servers} server, ${row.shares.map((x) => `${(x * 100).toFixed(0)}%`).join('/')}`, goal: '<= 1.5x, 1 server, >= 40% each', met });
+    printTarget({ target: `${engine}: two runs of ${row.each} at once vs one run of ${row.each * 2} (one server, each >= 40% while both ran)`, batch: seconds(row.bothMs), peer: seconds(row.aloneMs), measured: `${(row.bothMs / row.aloneMs).toFixed(2)}x, ${row.servers} server, ${row.shares.map((x) => `${(x * 100).toFixed(0)}%`).join('/')}`, goal: '<= 1.5x, 1 server, >= 40% each', met });
   }
   console.log(`at the end ${machine()}`);
 }

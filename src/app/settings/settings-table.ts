@@ -99,7 +99,7 @@ export const settingsTable = [
   { key: 'memoryBudgetBytes', flag: '--memory-budget', valueName: 'gib', type: 'gib', help: 'memory managed models may use together, in GiB; larger models evict others first', sources: ['flag', 'job'], commands: keptRunLike },
   { key: 'startupTimeoutMs', flag: '--startup-timeout', valueName: 's', type: 'seconds', default: defaults.startupTimeoutMs, help: 'how long a managed server may take to load its model, in seconds', sources: ['flag', 'job'], commands: kept },
   // Servers that outlive a run: `batch up`, `batch ps`, `batch down`.
-  { key: 'daemon', flag: '--no-daemon', type: 'boolean', default: true, help: "start this run's own servers even when a daemon (`batch up`) runs in the batch home", sources: ['flag'], commands: runLike },
+  { key: 'daemon', flag: '--no-daemon', type: 'boolean', default: true, help: "start this run's own servers even when a daemon (`batch up`) runs in the batch home; not remembered by the job", sources: ['flag'], commands: runLike },
   { key: 'port', flag: '--port', valueName: 'n', type: 'count', min: 0, defaultText: "the last daemon's port in this batch home, else a free one", help: 'TCP port of the daemon on 127.0.0.1; 0 picks a free one', sources: ['flag'], commands: ['up'] },
   { key: 'idle', flag: '--idle', valueName: 'duration', type: 'string', default: defaults.idle, help: "unload a model no request used for this long (30m, 1h, 90s), like Ollama's keep_alive", sources: ['flag'], commands: ['up'] },
   { key: 'exitWhenIdle', flag: '--exit-when-idle', type: 'boolean', default: false, help: 'stop the daemon when no model is loaded and nothing was asked of it for --idle', sources: ['flag'], commands: ['up'] },
