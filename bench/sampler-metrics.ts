@@ -11,6 +11,8 @@ import type { StatusCounts } from '../src/store/store-records.js';
 
 /** A running scraper; `stop` ends it and resolves with the scrapes answered with 200. */
 export interface Scraper {
+  /** Settles once the first scrape is answered: the scraper's own start (a node process) is over. */
+  readonly ready: Promise<void>;
   stop(): Promise<number>;
 }
 
@@ -27,9 +29,15 @@ export function startScraper(url: string, everyMs: number): Scraper {
     process.stdin.resume();`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   let scrapes = 0;
-  child.stdout.on('data', (chunk: Buffer) => (scrapes += chunk.toString().split('\n').length - 1));
+  let firstScrape!: () => void;
+  const ready = new Promise<void>((resolve) => (firstScrape = resolve));
+  child.stdout.on('data', (chunk: Buffer) => {
+    scrapes += chunk.toString().split('\n').length - 1;
+    if (scrapes > 0) firstScrape();
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return {
+    ready,
     async stop(): Promise<number> {
       child.stdin.end();
       await exited;
