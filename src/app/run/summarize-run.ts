@@ -39,7 +39,7 @@ export const longRunMs = 600_000;
 
 /**
  * The embedded server's speed against llama-server on the same work, measured on this project's
- * 2-core test machine (BENCHMARKS.md, `npm run bench:llama-server`: 0.31-0.45x). The advice uses
+ * 2-core test machine (BENCHMARKS.md, `npm run bench:llama-server`: 0.29-0.45x). The advice uses
  * the faster figure, so it never promises more than was measured.
  */
 const embeddedSpeedVsLlamaServer = 0.45;
