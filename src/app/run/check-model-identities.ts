@@ -30,9 +30,11 @@ export async function checkModelIdentities(check: ModelIdentityCheck): Promise<v
     const identity = await readModelIdentity(path).catch(() => undefined);
     if (identity !== undefined) current.push(identity);
   }
+  // Only files that changed since the job recorded them: an unchanged model says nothing.
   const changes = current.flatMap((now) => {
     const before = recorded.get(now.path);
-    return before === undefined ? [] : [{ now, before, what: describeChange(before, now) }];
+    const changed = before !== undefined && (before.sizeBytes !== now.sizeBytes || before.sampleHash !== now.sampleHash || before.mtimeMs !== now.mtimeMs);
+    return changed ? [{ now, before, what: describeChange(before, now) }] : [];
   });
   const real = changes.filter((c) => c.before.sizeBytes !== c.now.sizeBytes || c.before.sampleHash !== c.now.sampleHash);
   if (real.length > 0 && answered && !check.accept) {
