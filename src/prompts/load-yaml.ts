@@ -1,16 +1,8 @@
-import { createRequire } from 'node:module';
-
-type Yaml = typeof import('yaml');
-
-const requireYaml = createRequire(import.meta.url);
-let yaml: Yaml | undefined;
+import { lazyPackage } from '../util/lazy-package.js';
 
 /**
  * The yaml package, loaded the first time a prompt has front matter. Loaded with every run it cost
  * ~55 ms of start-up and ~8 MB of resident memory (BENCHMARKS.md, "What `batch` itself costs"), for
- * the many jobs whose prompts have none. Its CommonJS entry, so that loading stays synchronous.
+ * the many jobs whose prompts have none.
  */
-export function loadYaml(): Yaml {
-  yaml ??= requireYaml('yaml') as Yaml;
-  return yaml;
-}
+export const loadYaml = lazyPackage<typeof import('yaml')>('yaml');
