@@ -176,3 +176,36 @@ describe('StaticRouter over a fleet', () => {
     expect(late.stats().completed).toBeGreaterThan(10);
   });
 });
+
+describe('StaticRouter: what brings a server back', () => {
+  it('not the answer to a request sent before the server was found down (a stopping server answers its last requests); a probe does', async () => {
+    let now = 1_000;
+    const events: string[] = [];
+    const backend = new FakeBackend('http://127.0.0.1:7');
+    const router = new StaticRouter([{ backend, info: await backend.describe() }], {
+      now: () => now,
+      health: { baseCooldownMs: 60_000, maxCooldownMs: 60_000 },
+      listener: { onAllDown: () => events.push('down'), onRecovered: () => events.push('recovered') },
+    });
+    routers.push(router);
+    const before = await router.acquire(undefined);
+    now = 2_000;
+    const failing = await router.acquire(undefined);
+    failing.release({ error: new BackendError('SERVER_UNREACHABLE', backend.url, 'refused', { retryable: true }) });
+    expect(events).toEqual(['down']);
+    // Sent at 1,000, answered after the server was found down at 2,000: older news.
+    before.release({});
+    expect(events).toEqual(['down']);
+    let waiting = true;
+    void router.acquire(undefined).then(
+      (lease) => {
+        waiting = false;
+        lease.release();
+      },
+      () => undefined,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(waiting).toBe(true);
+    await router.close();
+  });
+});

@@ -172,6 +172,7 @@ export class StaticRouter implements Router {
 
   #lease(e: Endpoint, model: string | undefined): RouteLease {
     e.inFlight += 1;
+    const leasedAt = this.#now();
     let released = false;
     return {
       backend: e.backend!,
@@ -180,7 +181,7 @@ export class StaticRouter implements Router {
         if (released) return { excused: false };
         released = true;
         e.inFlight -= 1;
-        const verdict = this.#learn(e, outcome);
+        const verdict = this.#learn(e, outcome, leasedAt);
         this.#wake();
         return verdict;
       },
@@ -188,11 +189,19 @@ export class StaticRouter implements Router {
   }
 
   /** What a request's end says about its endpoint. */
-  #learn(e: Endpoint, outcome: RouteOutcome | undefined): ReleaseVerdict {
+  #learn(e: Endpoint, outcome: RouteOutcome | undefined, leasedAt: number): ReleaseVerdict {
     // Not sent (stopped while waiting): says nothing about the server.
     if (outcome === undefined || this.#closed) return { excused: false };
     const wasDownSince = e.health.downSince;
     const back = { url: e.url, again: e.answered, loaded: e.health.loadingSeen };
+    // An answer to a request sent before the server was found down is older news than the failures
+    // that found it so (a server stopping answers its last requests while new ones are refused):
+    // it does not bring the server back. A probe, or a request sent since, does.
+    const answered = outcome.error === undefined || failureKind(outcome.error) === undefined;
+    if (answered && wasDownSince !== undefined && leasedAt < wasDownSince) {
+      e.answered = true;
+      return { excused: false };
+    }
     if (outcome.error === undefined) {
       e.health.recordAnswer();
     } else {
