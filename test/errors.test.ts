@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { exitCodeHelp } from '../src/cli/program.js';
 import { AppError, BackendError, ExitCode, PromptError, ServerError, StoreError, UsageError, errorCodes, toAppError, type ErrorCode } from '../src/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +41,11 @@ describe('README "Exit codes" agrees with errorCodes and ExitCode', () => {
 
   it('documents every exit code of ExitCode, and no other', () => {
     expect(exitRows.map((cells) => Number(cells[0])).sort((a, b) => a - b)).toEqual(Object.values(ExitCode).sort((a, b) => a - b));
+  });
+
+  it('and `batch --help` names every one of them too', () => {
+    const named = [...exitCodeHelp.matchAll(/(?:^|[ ,:])(\d+) (?=[a-z])/g)].map((match) => Number(match[1])).sort((a, b) => a - b);
+    expect(named).toEqual(Object.values(ExitCode).sort((a, b) => a - b));
   });
 
   it('lists every error code once, with its exit code and description, and no code the table lacks', () => {

@@ -12,7 +12,8 @@ const version = '0.1.0';
 /** The exit codes as `--help` shows them; README's table says the same (a test keeps them equal). */
 export const exitCodeHelp = `Exit codes: 0 all done, 1 a bug in batch, 2 usage or input error,
             3 server or database unavailable, 4 finished with failed prompts,
-            5 export of unfinished prompts refused (--partial), 130 interrupted (resumable).`;
+            5 export of unfinished prompts refused (--partial), 6 the deadline (--until,
+            --for) came with prompts left (resumable), 130 interrupted (resumable).`;
 
 /** One command's description and positional arguments; its flags come from the settings table. */
 interface CommandSpec {
