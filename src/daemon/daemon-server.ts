@@ -232,6 +232,8 @@ export class DaemonServer {
       leave = await gate.enter(client.id, gone.signal);
       run.admitted();
       lease = await this.#options.pool.acquire(name);
+      // Gone while the model (re)loaded: nothing to send, its slot goes to the next.
+      if (gone.signal.aborted) return;
       const started = performance.now();
       const outcome = await forwardRequest(this.#agent, lease.server, path, body.raw, request, response);
       this.#options.listener?.onRequest?.(state.model, String(outcome.status), performance.now() - started);

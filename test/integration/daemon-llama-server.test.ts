@@ -89,15 +89,18 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
     expect(first.stderr.split('\n')[0]).toContain(`using the batch daemon at ${daemon.url} (pid ${daemon.pid})`);
     expect(JSON.parse(first.stdout)).toMatchObject({ done: 6, failed: 0, modelLoads: [{ model: 'tiny', loads: 1 }] });
 
-    const second = await cli(home, ['run', prompts('second', 5), '--model', model, '--json']);
+    // --stream and --stall-timeout reach the daemon's servers too: answers come streamed through it.
+    const second = await cli(home, ['run', prompts('second', 5), '--model', model, '--json', '--stream', '--stall-timeout', '30']);
     expect(second.code, second.stderr).toBe(0);
     const summary = JSON.parse(second.stdout);
     expect(summary).toMatchObject({ done: 5, failed: 0, modelLoads: [] });
+    expect(summary.ttftP50Ms).toBeGreaterThan(0);
+    const sent = JSON.parse(first.stdout).sent + JSON.parse(first.stdout).retries + summary.sent + summary.retries;
     expect(summary.insights.loads.loads).toBe(0);
 
     const ps = await cli(home, ['ps', '--json']);
     const status = JSON.parse(ps.stdout);
-    expect(status).toMatchObject({ running: true, pid: daemon.pid, url: daemon.url, models: [{ model: 'tiny', state: 'ready', loads: 1, requestsServed: 11, slotsBusy: 0 }] });
+    expect(status).toMatchObject({ running: true, pid: daemon.pid, url: daemon.url, models: [{ model: 'tiny', state: 'ready', loads: 1, requestsServed: sent, slotsBusy: 0 }] });
     const serverPid = status.models[0].pid as number;
     expect(isRunning(serverPid)).toBe(true);
     expect(status.models[0].rssBytes).toBeGreaterThan(0);
