@@ -244,6 +244,18 @@ describe.skipIf(binary === undefined)('the daemon with the real llama-server', (
     expect((await cli(home, ['down'])).code).toBe(0);
   });
 
+  it('two `batch up` at once in one batch home: one daemon, both exit 0 with its address', async () => {
+    const home = path.join(dir, 'home-h');
+    const args = ['up', '--model', model, '--engine', 'llama-server', '--llama-server', binary!, '--threads', '1'];
+    const [a, b] = await Promise.all([cli(home, args), cli(home, args)]);
+    const record = readDaemonRecord(home)!;
+    daemons.add(record.pid);
+    expect([a.code, b.code], `${a.stderr}\n${b.stderr}`).toEqual([0, 0]);
+    expect([a.stdout.trim(), b.stdout.trim()]).toEqual([record.url, record.url]);
+    expect(pidsMatching('daemon-main.js').filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(home))).toEqual([record.pid]);
+    expect((await cli(home, ['down'])).code).toBe(0);
+  });
+
   it('--no-daemon: a run starts its own server although a daemon runs', async () => {
     const home = path.join(dir, 'home-c');
     await up(home);

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
-import { daemonDir, isDaemonAlive, readDaemonRecord, type DaemonRecord } from '../../daemon/daemon-record.js';
+import { daemonDir, findLiveDaemon, isDaemonAlive, readDaemonRecord, type DaemonRecord } from '../../daemon/daemon-record.js';
+import { DaemonRunningError } from './start-daemon.js';
 import { requestLocal } from '../../servers/request-local.js';
 import { resolveCompiledScript } from '../../servers/resolve-compiled-script.js';
 import type { DaemonSettings } from './daemon-settings.js';
@@ -25,7 +26,8 @@ export function daemonLogPath(home: string): string {
 /**
  * Starts the daemon as a process of its own, detached from the terminal (its own session: a
  * Ctrl-C or a closed terminal does not reach it), and resolves once it listens, with its record.
- * Its output goes to its log. A daemon that cannot start is DAEMON_START_FAILED with the end of its log.
+ * Its output goes to its log. A daemon that cannot start is DAEMON_START_FAILED with the end of its
+ * log; one that lost the home to another `batch up` started at the same time is DaemonRunningError.
  */
 export async function launchDaemon(settings: DaemonSettings, context: LaunchDaemonContext): Promise<DaemonRecord> {
   const logPath = daemonLogPath(context.home);
@@ -44,6 +46,9 @@ export async function launchDaemon(settings: DaemonSettings, context: LaunchDaem
     const record = readDaemonRecord(context.home);
     if (record !== undefined && record.pid === child.pid && isDaemonAlive(record) && (await answersHealth(record.url))) return record;
     if (exit !== undefined) {
+      // Two `batch up` at once: the other one's daemon holds the home, and serves.
+      const running = exit.code === 4 ? findLiveDaemon(context.home) : undefined;
+      if (running !== undefined) throw new DaemonRunningError(context.home, running);
       const how = exit.code === 4 ? 'another daemon took the batch home first' : `it exited with ${exit.signal ?? `code ${String(exit.code)}`}`;
       throw new AppError('DAEMON_START_FAILED', `the batch daemon did not start (${how}); its log ${logPath} says:\n${logTail(logPath, before)}`);
     }

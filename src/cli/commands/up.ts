@@ -1,6 +1,7 @@
 import type { CliIo } from '../io.js';
 import type { GivenSettings } from '../../app/settings/settings-table.js';
 import type { DaemonSettings } from '../../app/daemon/daemon-settings.js';
+import type { DaemonRecord } from '../../daemon/daemon-record.js';
 
 /** `batch up`'s options: its rows of the settings table. */
 export type UpOptions = GivenSettings<'up'>;
@@ -42,14 +43,17 @@ export async function upCommand(options: UpOptions, io: CliIo): Promise<number> 
   };
   await checkSettings(settings, io);
   const running = findLiveDaemon(home);
-  if (running !== undefined) {
-    io.stderr.write(`batch: a daemon already runs in ${home}: pid ${running.pid} at ${running.url} (since ${new Date(running.startedAt).toLocaleString()}); it keeps its settings: \`batch down\` first to change them. \`batch ps\` shows it.\n`);
-    io.stdout.write(`${running.url}\n`);
-    return 0;
-  }
+  if (running !== undefined) return alreadyRunning(running, home, io);
   if (options.foreground === true) return foreground(settings, home, io);
-  const { launchDaemon, daemonLogPath } = await import('../../app/daemon/launch-daemon.js');
-  const record = await launchDaemon(settings, { home, cwd: io.cwd, env: io.env });
+  const [{ launchDaemon, daemonLogPath }, { DaemonRunningError }] = await Promise.all([import('../../app/daemon/launch-daemon.js'), import('../../app/daemon/start-daemon.js')]);
+  let record: DaemonRecord;
+  try {
+    record = await launchDaemon(settings, { home, cwd: io.cwd, env: io.env });
+  } catch (error) {
+    // Another `batch up` started at the same moment won: its daemon serves, as if it had been first.
+    if (error instanceof DaemonRunningError) return alreadyRunning(error.running, home, io);
+    throw error;
+  }
   // The address alone on stdout, for scripts; the words on stderr.
   io.stdout.write(`${record.url}\n`);
   io.stderr.write(
@@ -57,6 +61,13 @@ export async function upCommand(options: UpOptions, io: CliIo): Promise<number> 
       `batch: log: ${daemonLogPath(home)}\n` +
       `batch: \`batch run\` and \`batch resume\` in this batch home use it (--no-daemon: not); \`batch ps\` shows it, \`batch down\` stops it\n`,
   );
+  return 0;
+}
+
+/** A daemon runs in the batch home already: said, its address on stdout, exit 0. */
+function alreadyRunning(running: DaemonRecord, home: string, io: CliIo): number {
+  io.stderr.write(`batch: a daemon already runs in ${home}: pid ${running.pid} at ${running.url} (since ${new Date(running.startedAt).toLocaleString()}); it keeps its settings: \`batch down\` first to change them. \`batch ps\` shows it.\n`);
+  io.stdout.write(`${running.url}\n`);
   return 0;
 }
 
