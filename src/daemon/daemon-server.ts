@@ -9,7 +9,8 @@ import type { DaemonListener } from './daemon-listener.js';
 import { processRssBytes, type DaemonStatus } from './daemon-status.js';
 import { FairGate } from './fair-gate.js';
 import { forwardRequest } from './forward-request.js';
-import { readJsonBody, sendError, sendJson } from './http-answers.js';
+import { readJsonBody, sendError } from './http-answers.js';
+import { sendJson } from '../util/http-json.js';
 
 /** What the daemon's endpoint uses of the model pool. */
 export type DaemonPool = Pick<ModelPool, 'acquire' | 'load' | 'modelState' | 'residents' | 'stats' | 'recheck' | 'unloadIdle' | 'close'>;

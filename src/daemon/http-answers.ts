@@ -1,13 +1,9 @@
 import type http from 'node:http';
+import { readRequestBody, sendJson } from '../util/http-json.js';
+
 
 /** Largest request body the daemon reads: prompts, not uploads. */
 const maxBodyBytes = 32 * 1024 * 1024;
-
-/** Answers `value` as JSON. */
-export function sendJson(response: http.ServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-}
 
 /** Answers an error in OpenAI's shape, which every OpenAI client and batch's own backends read. */
 export function sendError(response: http.ServerResponse, status: number, type: string, message: string, code: string | number = status): void {
@@ -21,23 +17,17 @@ export function sendError(response: http.ServerResponse, status: number, type: s
 export function readJsonBody(request: http.IncomingMessage, response: http.ServerResponse): Promise<Record<string, unknown> | undefined>;
 export function readJsonBody(request: http.IncomingMessage, response: http.ServerResponse, options: { readonly raw: true }): Promise<{ readonly json: Record<string, unknown>; readonly raw: Buffer } | undefined>;
 export async function readJsonBody(request: http.IncomingMessage, response: http.ServerResponse, options?: { readonly raw: true }): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+  let raw: Buffer | undefined;
   try {
-    for await (const chunk of request as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        sendError(response, 413, 'invalid_request_error', `the request body is over ${maxBodyBytes / 1024 / 1024} MiB`);
-        request.destroy();
-        return undefined;
-      }
-      chunks.push(chunk);
-    }
+    raw = await readRequestBody(request, maxBodyBytes);
   } catch {
     // The client went away mid-body: nothing to answer.
     return undefined;
   }
-  const raw = Buffer.concat(chunks);
+  if (raw === undefined) {
+    sendError(response, 413, 'invalid_request_error', `the request body is over ${maxBodyBytes / 1024 / 1024} MiB`);
+    return undefined;
+  }
   let json: unknown;
   try {
     json = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readRequestBody, sendJson } from '../util/http-json.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GgufInfo } from '../models/gguf-reader.js';
 import { bearerTokenMatches } from './bearer-token.js';
@@ -194,26 +195,8 @@ function usage(result: GenerationResult): Record<string, unknown> {
   };
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new OpenAiRequestError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes; send smaller prompts`, 'invalid_request_error'));
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
+async function readBody(request: IncomingMessage): Promise<string> {
+  const body = await readRequestBody(request, MAX_BODY_BYTES);
+  if (body === undefined) throw new OpenAiRequestError(413, `the request body is larger than ${MAX_BODY_BYTES} bytes; send smaller prompts`, 'invalid_request_error');
+  return body.toString('utf8');
 }
