@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DaemonListener } from '../daemon/daemon-listener.js';
 import type { DaemonStatus } from '../daemon/daemon-status.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
+import { registerProcessMetrics } from './run-metrics.js';
 
 const durationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -9,12 +10,13 @@ const durationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
  * The daemon's Prometheus metrics (`batch up --metrics-listen`): requests it forwarded by model
  * and outcome, their duration, requests refused before a model server (401, 404, 503 while
  * loading), and at each scrape what `batch ps` shows: models loaded, slots busy, requests
- * waiting, runs attached, loads and each model server's memory.
+ * waiting, runs attached, loads and each model server's memory, and the daemon process's own CPU and memory.
  */
 export class DaemonMetrics {
   readonly registry = new Registry();
   readonly listener: DaemonListener;
-  #status: (() => DaemonStatus) | undefined;
+  /** What `batch ps` says, read once per scrape: every gauge's `collect` reads this one. */
+  #current: DaemonStatus | undefined;
 
   constructor() {
     const registry = this.registry;
@@ -30,7 +32,7 @@ export class DaemonMetrics {
       onRefused: (status) => refused.inc({ status: String(status) }),
       onUnload: (model, reason) => unloads.inc({ model, reason }),
     };
-    const status = (): DaemonStatus | undefined => this.#status?.();
+    const status = (): DaemonStatus | undefined => this.#current;
     const perModel = (name: string, help: string, value: (m: DaemonStatus['models'][number]) => number | undefined): void => {
       new Gauge({
         name, help, labelNames: ['model'], registers: [registry],
@@ -57,13 +59,19 @@ export class DaemonMetrics {
         for (const model of status()?.history ?? []) if (model.loads > 0) this.inc({ model: model.model }, model.loads);
       },
     });
-    new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory of the daemon process', registers: [registry], collect() { this.set(process.memoryUsage.rss()); } });
+    registerProcessMetrics(registry);
   }
 
   /** Serves the metrics at `listen` (`--metrics-listen`), `status` read at each scrape. */
   async serve(listen: string, status: () => DaemonStatus, log: (line: string) => void): Promise<MetricsEndpoint> {
-    this.#status = status;
-    const endpoint = await startMetricsEndpoint(parseMetricsAddress(listen), async () => ({ contentType: this.registry.contentType, body: await this.registry.metrics() }), log);
+    const endpoint = await startMetricsEndpoint(
+      parseMetricsAddress(listen),
+      async () => {
+        this.#current = status();
+        return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+      },
+      log,
+    );
     log(`Prometheus metrics of the daemon at ${endpoint.url}`);
     return endpoint;
   }

@@ -127,7 +127,7 @@ export function memoryLimitBytes(read: (file: string) => string = (file) => read
  * The batch process's own CPU and memory, under the names Prometheus' client libraries use for them
  * (prom-client's default set adds Node internals that `promtool check metrics` lints).
  */
-function registerProcessMetrics(registry: Registry): void {
+export function registerProcessMetrics(registry: Registry): void {
   const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
   new Counter({
     name: 'process_cpu_seconds_total',

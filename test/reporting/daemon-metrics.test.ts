@@ -31,6 +31,7 @@ describe('the daemon metrics', () => {
       // Loads of a model no longer loaded still count: a counter never goes down.
       expect(text).toContain('batch_daemon_model_loads_total{model="gone"} 1');
       expect(text).toContain('batch_daemon_model_resident_memory_bytes{model="tiny"} 1000000');
+      expect(text).toMatch(/^process_cpu_seconds_total \d/m);
       if (promtool !== undefined) expect(execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
     } finally {
       await endpoint.close();
