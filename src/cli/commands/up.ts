@@ -71,10 +71,11 @@ function alreadyRunning(running: DaemonRecord, home: string, io: CliIo): number 
   return 0;
 }
 
-/** Refused before anything starts: a model file that is not there, a --models-dir that is no folder, a bad --metrics-listen. */
+/** Refused before anything starts: a model file that is not there, a --models-dir that is no folder, a port past 65535, a bad --metrics-listen. */
 async function checkSettings(settings: DaemonSettings, io: CliIo): Promise<void> {
-  const [{ DaemonCatalog }, { parseMetricsAddress }] = await Promise.all([import('../../daemon/daemon-catalog.js'), import('../../reporting/metrics-endpoint.js')]);
+  const [{ DaemonCatalog }, { parseMetricsAddress }, { optionError }] = await Promise.all([import('../../daemon/daemon-catalog.js'), import('../../reporting/metrics-endpoint.js'), import('../../util/check-option.js')]);
   new DaemonCatalog({ models: settings.models, modelsDir: settings.modelsDir, cwd: io.cwd });
+  if (settings.port !== undefined && settings.port > 65_535) throw optionError('--port', 'a TCP port from 0 (any free one) to 65535', settings.port);
   if (settings.metricsListen !== undefined) parseMetricsAddress(settings.metricsListen);
 }
 
