@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachedRuns } from '../../src/daemon/attached-runs.js';
+import { claimDaemonRecord, processStartTime } from '../../src/daemon/daemon-record.js';
+import { runCliInProcess } from '../helpers/run-cli-in-process.js';
 import { DaemonCatalog } from '../../src/daemon/daemon-catalog.js';
 import { DaemonServer, type DaemonPool } from '../../src/daemon/daemon-server.js';
 import { ServerError } from '../../src/errors.js';
@@ -97,5 +99,15 @@ describe('the daemon endpoint', () => {
     expect((await requestLocal(`${url}/v1/models`, { timeoutMs: 5000 })).statusCode).toBe(401);
     const models = JSON.parse((await requestLocal(`${url}/v1/models`, { headers: auth, timeoutMs: 5000 })).body);
     expect(models.data.map((m: { id: string }) => m.id)).toContain('m');
+  });
+
+  it("a run whose daemon record holds another key is refused (AUTH_FAILED, exit 3) instead of waiting for a daemon that will never admit it", async () => {
+    const home = path.join(dir, 'home-wrong-key');
+    claimDaemonRecord(home, { pid: process.pid, pidStart: processStartTime(process.pid), url, key: 'w'.repeat(64), startedAt: Date.now(), logPath: path.join(dir, 'log'), slots: 2 });
+    const input = path.join(dir, 'p.jsonl');
+    writeFileSync(input, '{"prompt": "hi"}\n');
+    const result = await runCliInProcess(['run', input, '--model', model, '--max-down', '3600'], { env: { BATCH_HOME: home }, cwd: dir });
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr).toContain('AUTH_FAILED');
   });
 });

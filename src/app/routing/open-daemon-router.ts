@@ -7,7 +7,7 @@ import { composeListeners } from '../../scheduler/listener-set.js';
 import type { ModelCatalog } from '../../servers/model-catalog.js';
 import { backendOptionsOf } from './backend-options.js';
 import { DaemonRouter } from './daemon-router.js';
-import { fleetNotices, type FleetContext } from './open-fleet.js';
+import { described, fleetNotices, notUpYet, type FleetContext } from './open-fleet.js';
 import type { BackendSettings } from './backend-options.js';
 import type { DaemonTarget } from './run-target.js';
 import { StaticRouter, type StaticEndpoint } from './static-router.js';
@@ -37,22 +37,18 @@ export async function openDaemonRouter(target: DaemonTarget, settings: DaemonRou
   const slots = 2 * (record.slots ?? settings.slots);
   const headers: Record<string, string> = { 'x-batch-run': String(process.pid) };
   if (context.job !== undefined) headers['x-batch-job'] = encodeURIComponent(context.job);
-  const connect = async (): Promise<{ backend: Backend; info: EndpointInfo }> => {
-    const backend = createBackend('openai', { ...backendOptionsOf(settings, Math.max(slots, context.workersHint ?? slots)), url: record.url, apiKey: record.key, headers });
-    try {
-      return { backend, info: await backend.describe() };
-    } catch (error) {
-      await backend.close();
-      throw error;
-    }
-  };
+  const connect = (): Promise<{ backend: Backend; info: EndpointInfo }> =>
+    described(createBackend('openai', { ...backendOptionsOf(settings, Math.max(slots, context.workersHint ?? slots)), url: record.url, apiKey: record.key, headers }));
   // The daemon serves every model file a run names: none is refused for want of a listing.
   const given = { slots, models: [] as string[] };
   let endpoint: StaticEndpoint;
   try {
     endpoint = { ...given, ...(await connect()) };
-  } catch {
-    endpoint = { ...given, url: record.url, open: connect };
+  } catch (error) {
+    // Down or loading: the run waits for it, as for a fleet's server; a refused key is no outage.
+    const later = notUpYet(error);
+    if (later === undefined) throw error;
+    endpoint = { ...given, url: record.url, loading: later === 'loading', open: connect };
   }
   const router = new StaticRouter([endpoint], { maxDownMs: settings.maxDownMs, listener: composeListeners(fleetNotices(context, settings.maxDownMs, [record.url]), context.fleetListener) });
   const daemonRouter = new DaemonRouter({ endpoint: router, daemon: client, resolve: (model) => catalog.resolve(model), notice: context.notice });

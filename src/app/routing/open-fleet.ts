@@ -51,21 +51,16 @@ export async function openFleet(settings: FleetSettings, context: FleetContext):
     server,
     apiKey: server.apiKeyEnv !== undefined ? apiKeyFromVariable(server.apiKeyEnv, context.env, `the key of ${server.url}`) : apiKeyFor(server.url, settings.apiKeyEnv, context.env),
   }));
-  const connect = async (server: FleetServer, apiKey: string | undefined): Promise<{ backend: Backend; info: EndpointInfo }> => {
-    const backend = await openBackend({
-      // Sockets open lazily, so a generous cap costs nothing; the scheduler bounds concurrency.
-      ...backendOptionsOf(settings, context.workersHint ?? 64),
-      url: server.url,
-      type: server.type,
-      apiKey,
-    });
-    try {
-      return { backend, info: await backend.describe() };
-    } catch (error) {
-      await backend.close();
-      throw error;
-    }
-  };
+  const connect = async (server: FleetServer, apiKey: string | undefined): Promise<{ backend: Backend; info: EndpointInfo }> =>
+    described(
+      await openBackend({
+        // Sockets open lazily, so a generous cap costs nothing; the scheduler bounds concurrency.
+        ...backendOptionsOf(settings, context.workersHint ?? 64),
+        url: server.url,
+        type: server.type,
+        apiKey,
+      }),
+    );
   const settled = await Promise.allSettled(keyed.map(({ server, apiKey }) => connect(server, apiKey)));
   const opened = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const closeOpened = (): Promise<unknown> => Promise.all(opened.map((o) => o.backend.close()));
@@ -108,12 +103,22 @@ function fleetOf(settings: FleetSettings): FleetServer[] {
   return [...fromFlags, ...fromFile.map((server) => ({ ...server, type: server.type ?? settings.serverType }))];
 }
 
+/** `backend` with what it says of itself; closed when it cannot say (its caller decides whether to wait). */
+export async function described(backend: Backend): Promise<{ backend: Backend; info: EndpointInfo }> {
+  try {
+    return { backend, info: await backend.describe() };
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+}
+
 /**
  * Whether a failure to reach a server at start is one that waiting may cure: `down` (nothing
  * listens, the connection broke, no answer in time) or `loading` (503 while a model loads);
  * undefined for anything else (a TLS failure, a refused key, an unknown flavour).
  */
-function notUpYet(error: unknown): 'down' | 'loading' | undefined {
+export function notUpYet(error: unknown): 'down' | 'loading' | undefined {
   if (!(error instanceof BackendError)) return undefined;
   if (error.statusCode === 503) return 'loading';
   if (error.code !== 'SERVER_UNREACHABLE' && error.code !== 'CONNECTION_RESET' && error.code !== 'REQUEST_TIMEOUT') return undefined;
