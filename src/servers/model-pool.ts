@@ -105,20 +105,8 @@ export class ModelPool {
   async acquire(model: string | undefined): Promise<ModelLease> {
     this.#assertOpen(model);
     const entry = this.#entryFor(this.#options.catalog.resolve(model));
-    for (;;) {
-      this.#assertOpen(model);
-      if (entry.failure !== undefined) throw entry.failure;
-      const resident = entry.resident;
-      if (resident !== undefined && !resident.stopping && resident.server.state === 'ready') return this.#lease(entry, resident);
-      if (resident?.stopping) {
-        await this.#nextChange();
-        continue;
-      }
-      entry.starting ??= this.#start(entry).finally(() => {
-        entry.starting = undefined;
-      });
-      await entry.starting;
-    }
+    const { resident } = await this.#ready(entry, model);
+    return this.#lease(entry, resident);
   }
 
   /**
@@ -128,13 +116,22 @@ export class ModelPool {
   async load(model: string | undefined): Promise<ModelLoad> {
     this.#assertOpen(model);
     const entry = this.#entryFor(this.#options.catalog.resolve(model));
+    const { resident, started, waited } = await this.#ready(entry, model);
+    return { model: entry.model.id, started, loadMs: waited ? (resident.server.loadMs ?? 0) : 0 };
+  }
+
+  /**
+   * `entry`'s ready server, once it is: `started` when this call started it, `waited` when it
+   * waited for a start (its own or another caller's).
+   */
+  async #ready(entry: Entry, model: string | undefined): Promise<{ readonly resident: Resident; readonly started: boolean; readonly waited: boolean }> {
     let started = false;
-    let loadMs = 0;
+    let waited = false;
     for (;;) {
       this.#assertOpen(model);
       if (entry.failure !== undefined) throw entry.failure;
       const resident = entry.resident;
-      if (resident !== undefined && !resident.stopping && resident.server.state === 'ready') return { model: entry.model.id, started, loadMs };
+      if (resident !== undefined && !resident.stopping && resident.server.state === 'ready') return { resident, started, waited };
       if (resident?.stopping) {
         await this.#nextChange();
         continue;
@@ -145,8 +142,8 @@ export class ModelPool {
           entry.starting = undefined;
         });
       }
+      waited = true;
       await entry.starting;
-      loadMs = entry.resident?.server.loadMs ?? 0;
     }
   }
 
