@@ -1,6 +1,7 @@
 import { readAnswerShape } from '../backends/answer-shape.js';
 import type { PromptRecord } from './prompt-item.js';
 import type { LoadedJsonSchema } from './load-json-schema.js';
+import { mapRecords } from '../util/map-records.js';
 
 /**
  * Gives every prompt without a `response_format` of its own the `--json-schema` one, and checks
@@ -8,20 +9,16 @@ import type { LoadedJsonSchema } from './load-json-schema.js';
  * whose schema is not valid JSON Schema fails alone, as an unreadable prompt, before anything is
  * sent. An explicit `{"type":"text"}` opts a prompt out.
  */
-export async function* applyAnswerShape(records: AsyncIterable<PromptRecord>, schema: LoadedJsonSchema | undefined): AsyncIterable<PromptRecord> {
-  for await (const record of records) {
-    if (!record.ok) {
-      yield record;
-      continue;
-    }
+export function applyAnswerShape(records: AsyncIterable<PromptRecord>, schema: LoadedJsonSchema | undefined): AsyncIterable<PromptRecord> {
+  return mapRecords(records, (record) => {
+    if (!record.ok) return record;
     const { item } = record;
     if (item.body.response_format === undefined) {
-      yield schema === undefined ? record : { ok: true, item: { ...item, body: { ...item.body, response_format: schema.responseFormat } } };
-      continue;
+      return schema === undefined ? record : { ok: true, item: { ...item, body: { ...item.body, response_format: schema.responseFormat } } };
     }
     const reading = readAnswerShape(item.body);
-    yield reading.ok
+    return reading.ok
       ? record
       : { ok: false, invalid: { customId: item.customId, index: item.index, source: item.source, message: `${item.source}: ${reading.problem}` } };
-  }
+  });
 }

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { PromptRecord } from './prompt-item.js';
+import { mapRecords } from '../util/map-records.js';
 
 /** The prefix of a content fingerprint (a job's `input_fingerprint` once its inputs were read whole). */
 export const contentFingerprintPrefix = 'sha256:';
@@ -20,25 +21,17 @@ export class InputContentHash {
 
   /**
    * `records`, passed through unchanged and hashed on the way. The fingerprint exists only once
-   * they were read to their end: a reading stopped early (Ctrl-C, a failure) leaves none. A thin
-   * iterator rather than an async generator: no extra promise hops per record on the run's
-   * reading path.
+   * they were read to their end: a reading stopped early (Ctrl-C, a failure) leaves none.
    */
   tap(records: AsyncIterable<PromptRecord>): AsyncIterable<PromptRecord> {
-    return {
-      [Symbol.asyncIterator]: () => {
-        const inner = records[Symbol.asyncIterator]();
-        return {
-          next: async () => {
-            const result = await inner.next();
-            if (result.done === true) this.#finish();
-            else this.#update(result.value);
-            return result;
-          },
-          return: async (value?: unknown) => (await inner.return?.(value)) ?? { done: true, value: undefined },
-        };
+    return mapRecords(
+      records,
+      (record) => {
+        this.#update(record);
+        return record;
       },
-    };
+      () => this.#finish(),
+    );
   }
 
   /** `sha256:<hex>` once every record was read; undefined while reading or after a stop. */

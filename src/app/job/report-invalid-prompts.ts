@@ -1,3 +1,4 @@
+import { mapRecords } from '../../util/map-records.js';
 import type { PromptRecord } from '../../prompts/prompt-item.js';
 
 /** What was unreadable among the records passed on. */
@@ -10,15 +11,20 @@ export interface InvalidTally {
  * Shows unreadable prompts as they are read (the first 20; all are in the output and `export
  * --failed`), and keeps the first message in `tally`.
  */
-export async function* reportInvalidPrompts(records: AsyncIterable<PromptRecord>, job: string, notice: ((line: string) => void) | undefined, tally: InvalidTally = {}): AsyncIterable<PromptRecord> {
+export function reportInvalidPrompts(records: AsyncIterable<PromptRecord>, job: string, notice: ((line: string) => void) | undefined, tally: InvalidTally = {}): AsyncIterable<PromptRecord> {
   let invalid = 0;
-  for await (const record of records) {
-    if (!record.ok) {
-      tally.first ??= record.invalid.message;
-      invalid += 1;
-      if (invalid <= 20) notice?.(`skipped: ${record.invalid.message}`);
-    }
-    yield record;
-  }
-  if (invalid > 20) notice?.(`skipped ${invalid - 20} more unreadable prompt(s); \`batch export ${job} --failed\` lists them all`);
+  return mapRecords(
+    records,
+    (record) => {
+      if (!record.ok) {
+        tally.first ??= record.invalid.message;
+        invalid += 1;
+        if (invalid <= 20) notice?.(`skipped: ${record.invalid.message}`);
+      }
+      return record;
+    },
+    () => {
+      if (invalid > 20) notice?.(`skipped ${invalid - 20} more unreadable prompt(s); \`batch export ${job} --failed\` lists them all`);
+    },
+  );
 }
