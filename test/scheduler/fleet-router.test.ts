@@ -112,6 +112,24 @@ describe('StaticRouter over a fleet', () => {
     expect(ended.failed).toBe(0);
   });
 
+  it('tryAcquire leases a server that can take a request now, and gives nothing when none can (acquire then waits)', async () => {
+    const backend = new FakeBackend('http://solo');
+    const router = new StaticRouter([{ backend, info: { type: 'openai', models: [] } }], { health: { failureThreshold: 1, baseCooldownMs: 60_000, maxCooldownMs: 60_000 } });
+    routers.push(router);
+    const lease = router.tryAcquire(undefined);
+    expect(lease?.backend.url).toBe('http://solo');
+    // The server fails: its breaker opens, and no lease is given at once.
+    lease!.release({ error: new BackendError('SERVER_UNREACHABLE', 'http://solo', 'refused', { retryable: true }) });
+    expect(router.tryAcquire(undefined)).toBeUndefined();
+    let waited = false;
+    const waiting = router.acquire(undefined).then(() => (waited = true), () => (waited = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(waited).toBe(false);
+    await router.close();
+    await waiting;
+    expect(router.tryAcquire(undefined)).toBeUndefined();
+  });
+
   it('a refused connection costs no retry: with --retries 0 every prompt is still answered by the server that is up', async () => {
     const refusing = new FakeBackend('http://refusing', () => {
       throw new BackendError('SERVER_UNREACHABLE', 'http://refusing', 'refused', { retryable: true });

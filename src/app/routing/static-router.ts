@@ -98,13 +98,19 @@ export class StaticRouter implements Router {
 
   acquire(model: string | undefined, options: AcquireOptions = {}): Promise<RouteLease> {
     if (this.#closed) return Promise.reject(new AppError('INTERRUPTED', 'the router was closed: no more requests are sent'));
-    const chosen = this.#choose(model, options.avoid);
-    if (chosen !== undefined) return Promise.resolve(this.#lease(chosen, model));
+    const now = this.tryAcquire(model, options);
+    if (now !== undefined) return Promise.resolve(now);
     return new Promise<RouteLease>((resolve, reject) => {
       const waiter: Waiter = { model, avoid: options.avoid, maxDownMs: options.maxDownMs, resolve, reject, timer: undefined };
       this.#waiters.push(waiter);
       this.#armDeadline(waiter);
     });
+  }
+
+  tryAcquire(model: string | undefined, options: AcquireOptions = {}): RouteLease | undefined {
+    if (this.#closed) return undefined;
+    const chosen = this.#choose(model, options.avoid);
+    return chosen === undefined ? undefined : this.#lease(chosen, model);
   }
 
   hasAlternative(model: string | undefined, url: string): boolean {
