@@ -245,11 +245,10 @@ export class ItemQueries {
     if (!Number.isInteger(afterIndex)) throw optionError('afterIndex', 'an integer', afterIndex);
     const { firstPage, nextPage, endOfItems } = this.#dispatchStatements();
     const beforeIndex = endOfItems.get(jobId) ?? 0;
-    let key: PendingPageKey = { jobId, model, afterIndex, beforeIndex, priority: 0, idx: -1, limit: pageSize };
-    for (let page = firstPage; ; page = nextPage) {
-      const rows = page(key);
+    for (let page = firstPage, last: PendingRow | undefined; ; page = nextPage) {
+      const rows = page({ jobId, model, afterIndex, beforeIndex, priority: last?.priority ?? 0, idx: last?.idx ?? -1, limit: pageSize });
       for (const row of rows) {
-        key = { ...key, priority: row.priority, idx: row.idx };
+        last = row;
         if (options.excludeIds?.has(row.custom_id) === true) continue;
         yield {
           customId: row.custom_id,
