@@ -1,6 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { sentAt } from './item-series.js';
-import { percentileRank, type Percentiles } from './job-stats.js';
+import { readJobPercentiles, type JobPercentiles, type Percentiles } from './job-stats.js';
+import { groupings } from './group-percentiles.js';
+
+export { groupings } from './group-percentiles.js';
 
 /** What one model or one server did over a job. */
 export interface GroupStats {
@@ -23,41 +26,8 @@ export interface GroupStats {
   readonly warmStarts: number;
 }
 
-/** The two ways `batch report` splits a job. Both expressions are ours, never user input. */
-export const groupings = {
-  model: `coalesce(served_model, model, '(default model)')`,
-  server: `coalesce(endpoint_url, '(no server)')`,
-} as const;
-
 /** A model load reported by the server counts as warm below this (Ollama reports a few ms when resident). */
 export const warmLoadMs = 50;
-
-/**
- * Nearest-rank percentiles of `column` over the rows `where` selects, reading the sorted values
- * only up to the highest rank wanted, so a large job is never held in memory.
- */
-export function percentilesWhere(
-  db: BetterSqlite3.Database,
-  column: 'latency_ms' | 'ttft_ms',
-  where: string,
-  params: readonly unknown[],
-): Percentiles | null {
-  const filter = `${where} AND ${column} IS NOT NULL`;
-  const n = db.prepare<unknown[], number>(`SELECT count(*) FROM items WHERE ${filter}`).pluck().get(...params) ?? 0;
-  if (n === 0) return null;
-  const ranks = [50, 95, 99].map((p) => percentileRank(n, p));
-  const values = [0, 0, 0];
-  const last = Math.max(...ranks);
-  let rank = 0;
-  for (const value of db.prepare<unknown[], number>(`SELECT ${column} FROM items WHERE ${filter} ORDER BY ${column}`).pluck().iterate(...params)) {
-    ranks.forEach((wanted, i) => {
-      if (wanted === rank) values[i] = value;
-    });
-    if (rank >= last) break;
-    rank++;
-  }
-  return { p50: values[0]!, p95: values[1]!, p99: values[2]! };
-}
 
 interface GroupRow {
   readonly key: string;
@@ -75,7 +45,12 @@ interface GroupRow {
  * TTFT percentiles, and warm starts. Prompts answered from a duplicate or the cache sent nothing
  * and are left out. Busiest group first.
  */
-export function groupStats(db: BetterSqlite3.Database, jobId: number, by: keyof typeof groupings): GroupStats[] {
+export function groupStats(
+  db: BetterSqlite3.Database,
+  jobId: number,
+  by: keyof typeof groupings,
+  percentiles: JobPercentiles = readJobPercentiles(db, jobId),
+): GroupStats[] {
   const key = groupings[by];
   const rows = db
     .prepare<[number], GroupRow>(
@@ -95,7 +70,6 @@ export function groupStats(db: BetterSqlite3.Database, jobId: number, by: keyof 
   return rows.map((row) => {
     const spanMs = row.first_start !== null && row.last_finish !== null ? Math.max(0, row.last_finish - row.first_start) : 0;
     const perSecond = (count: number): number => (spanMs > 0 ? (count / spanMs) * 1000 : 0);
-    const where = `job_id = ? AND attempts > 0 AND status = 'done' AND ${key} = ?`;
     return {
       key: row.key,
       requests: row.requests,
@@ -104,8 +78,8 @@ export function groupStats(db: BetterSqlite3.Database, jobId: number, by: keyof 
       spanMs,
       requestsPerS: perSecond(row.requests),
       tokensPerS: perSecond(row.completion_tokens),
-      latencyMs: percentilesWhere(db, 'latency_ms', where, [jobId, row.key]),
-      ttftMs: percentilesWhere(db, 'ttft_ms', where, [jobId, row.key]),
+      latencyMs: percentiles.latency[by].get(row.key) ?? null,
+      ttftMs: percentiles.ttft[by].get(row.key) ?? null,
       loadReported: row.load_reported,
       warmStarts: row.warm,
     };

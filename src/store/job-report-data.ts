@@ -14,7 +14,7 @@ import {
   type SeriesPoint,
   type TimeSplit,
 } from './item-series.js';
-import { computeJobStats, type JobStats } from './job-stats.js';
+import { computeJobStats, readJobPercentiles, type JobStats } from './job-stats.js';
 import { fallbackCounts, type FallbackCount } from './fallback-counts.js';
 import { readSamples, type SampleRecord } from './samples.js';
 import type { StatusCounts } from './store-records.js';
@@ -83,10 +83,11 @@ function recordedModelLoads(db: BetterSqlite3.Database, jobId: number): number |
 
 /** The insight facts of a job: a handful of aggregate queries over it. */
 export function readInsightFacts(db: BetterSqlite3.Database, jobId: number): JobInsightFacts {
+  const percentiles = readJobPercentiles(db, jobId);
   return {
-    stats: computeJobStats(db, jobId, countsOf(db, jobId)),
-    perModel: groupStats(db, jobId, 'model'),
-    perServer: groupStats(db, jobId, 'server'),
+    stats: computeJobStats(db, jobId, countsOf(db, jobId), percentiles),
+    perModel: groupStats(db, jobId, 'model', percentiles),
+    perServer: groupStats(db, jobId, 'server', percentiles),
     managedServerStarts: recordedModelLoads(db, jobId) ?? [...managedLoadsByModel(db, jobId).values()].reduce((a, b) => a + b, 0),
     reportedLoads: countReportedLoads(db, jobId),
     failuresByCode: failuresByCode(db, jobId),

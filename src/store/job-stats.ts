@@ -1,11 +1,18 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { StatusCounts } from './store-records.js';
+import { groupPercentiles, type GroupPercentiles, type Percentiles } from './group-percentiles.js';
 
-/** Latency percentiles in milliseconds (nearest-rank). */
-export interface Percentiles {
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
+export type { Percentiles } from './group-percentiles.js';
+
+/** Latency and TTFT percentiles of a job and its groups, read once for the stats and the groups' tables. */
+export interface JobPercentiles {
+  readonly latency: GroupPercentiles;
+  readonly ttft: GroupPercentiles;
+}
+
+/** Reads `JobPercentiles`: one count and one sorted read per column. */
+export function readJobPercentiles(db: BetterSqlite3.Database, jobId: number): JobPercentiles {
+  return { latency: groupPercentiles(db, jobId, 'latency_ms'), ttft: groupPercentiles(db, jobId, 'ttft_ms') };
 }
 
 /** A group of failures with the same code and message. */
@@ -42,40 +49,7 @@ export interface JobStats {
   readonly cached: number;
 }
 
-/**
- * Nearest-rank percentile positions (0-based) in a sorted list of `n` values:
- * the smallest value with at least p% of values at or below it.
- */
-export function percentileRank(n: number, p: number): number {
-  return Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
-}
-
-/**
- * Reads `column` sorted, stopping at the highest rank needed, so only one value at a time is in
- * memory however many items the job has.
- */
-function percentilesOf(
-  db: BetterSqlite3.Database,
-  jobId: number,
-  column: 'latency_ms' | 'ttft_ms',
-  ps: readonly number[],
-): number[] | null {
-  const where = `job_id = ? AND status = 'done' AND ${column} IS NOT NULL`;
-  const n = db.prepare<[number], number>(`SELECT count(*) FROM items WHERE ${where}`).pluck().get(jobId) ?? 0;
-  if (n === 0) return null;
-  const ranks = ps.map((p) => percentileRank(n, p));
-  const values: number[] = new Array<number>(ps.length).fill(0);
-  const last = Math.max(...ranks);
-  let rank = 0;
-  for (const value of db.prepare<[number], number>(`SELECT ${column} FROM items WHERE ${where} ORDER BY ${column}`).pluck().iterate(jobId)) {
-    ranks.forEach((wanted, i) => {
-      if (wanted === rank) values[i] = value;
-    });
-    if (rank >= last) break;
-    rank++;
-  }
-  return values;
-}
+export { percentileRank } from './group-percentiles.js';
 
 interface Aggregates {
   readonly first_item_start: number | null;
@@ -87,7 +61,7 @@ interface Aggregates {
 }
 
 /** Computes `JobStats` with a handful of aggregate queries. */
-export function computeJobStats(db: BetterSqlite3.Database, jobId: number, counts: StatusCounts): JobStats {
+export function computeJobStats(db: BetterSqlite3.Database, jobId: number, counts: StatusCounts, percentiles: JobPercentiles = readJobPercentiles(db, jobId)): JobStats {
   // Items copied from a duplicate or the cache sent nothing (attempts = 0): they would inflate
   // the request rate.
   const aggregates = db
@@ -111,8 +85,8 @@ export function computeJobStats(db: BetterSqlite3.Database, jobId: number, count
   const wallMs = starts.length > 0 && lastFinish !== null ? Math.max(0, lastFinish - Math.min(...starts)) : 0;
   const seconds = wallMs / 1000;
   const sent = aggregates?.sent ?? 0;
-  const latency = percentilesOf(db, jobId, 'latency_ms', [50, 95, 99]);
-  const ttft = percentilesOf(db, jobId, 'ttft_ms', [50]);
+  const latency = percentiles.latency.job;
+  const ttft = percentiles.ttft.job;
   const topErrors = db
     .prepare<[number], ErrorGroup>(
       `SELECT error_code AS code, coalesce(error_message, '') AS message, count(*) AS count
@@ -126,8 +100,8 @@ export function computeJobStats(db: BetterSqlite3.Database, jobId: number, count
     runs: runs?.runs ?? 0,
     requestsPerSecond: seconds > 0 ? sent / seconds : 0,
     completionTokensPerSecond: seconds > 0 ? (aggregates?.completion_tokens ?? 0) / seconds : 0,
-    latencyMs: latency === null ? null : { p50: latency[0] ?? 0, p95: latency[1] ?? 0, p99: latency[2] ?? 0 },
-    ttftP50Ms: ttft === null ? null : (ttft[0] ?? null),
+    latencyMs: latency,
+    ttftP50Ms: ttft === null ? null : ttft.p50,
     topErrors,
     deduplicated: aggregates?.deduplicated ?? 0,
     cached: aggregates?.cached ?? 0,
