@@ -12,6 +12,9 @@ import { defaults } from '../../defaults.js';
 
 export type { LateEndpoint, ReadyEndpoint, StaticEndpoint } from './static-endpoint.js';
 
+/** The verdict of nearly every release: one object, not one per request. */
+const notExcused: ReleaseVerdict = Object.freeze({ excused: false });
+
 export interface StaticRouterOptions {
   /** The circuit breakers' thresholds and probe backoff. */
   readonly health?: EndpointHealthOptions;
@@ -168,6 +171,9 @@ export class StaticRouter implements Router {
 
   /** Least outstanding relative to capacity, among the servers of `model` that take requests now. */
   #choose(model: string | undefined, avoid: string | undefined): Endpoint | undefined {
+    // One server (the common `--server URL`): no candidate lists built per request.
+    const only = this.#endpoints.length === 1 ? this.#endpoints[0]! : undefined;
+    if (only !== undefined) return this.#accepts(only) ? only : undefined;
     const ready = this.#candidates(model).filter((e) => this.#accepts(e));
     const chosen = leastLoaded(
       ready.map((e) => ({ url: e.url, inFlight: e.inFlight, share: this.#slotsOf(e) * (e.given.weight ?? 1), endpoint: e })),
@@ -184,7 +190,7 @@ export class StaticRouter implements Router {
       backend: e.backend!,
       model,
       release: (outcome?: RouteOutcome): ReleaseVerdict => {
-        if (released) return { excused: false };
+        if (released) return notExcused;
         released = true;
         e.inFlight -= 1;
         const verdict = this.#learn(e, outcome, leasedAt);
@@ -197,16 +203,17 @@ export class StaticRouter implements Router {
   /** What a request's end says about its endpoint. */
   #learn(e: Endpoint, outcome: RouteOutcome | undefined, leasedAt: number): ReleaseVerdict {
     // Not sent (stopped while waiting): says nothing about the server.
-    if (outcome === undefined || this.#closed) return { excused: false };
+    if (outcome === undefined || this.#closed) return notExcused;
     const wasDownSince = e.health.downSince;
-    const back = { url: e.url, again: e.answered, loaded: e.health.loadingSeen };
+    // Read before this outcome changes them; only a server going down or coming back uses it.
+    const back = wasDownSince === undefined && outcome.error === undefined ? undefined : { url: e.url, again: e.answered, loaded: e.health.loadingSeen };
     // An answer to a request sent before the server was found down is older news than the failures
     // that found it so (a server stopping answers its last requests while new ones are refused):
     // it does not bring the server back. A probe, or a request sent since, does.
     const answered = outcome.error === undefined || failureKind(outcome.error) === undefined;
     if (answered && wasDownSince !== undefined && leasedAt < wasDownSince) {
       e.answered = true;
-      return { excused: false };
+      return notExcused;
     }
     if (outcome.error === undefined) {
       e.health.recordAnswer();
@@ -234,7 +241,7 @@ export class StaticRouter implements Router {
       e.announcedDown = false;
       this.#checkAllDown(back);
     }
-    return { excused: false };
+    return notExcused;
   }
 
   /** Whether another server that serves some model of `e` takes requests now. */
