@@ -13,6 +13,13 @@ export interface ExistingRow {
   readonly priority: number;
 }
 
+/**
+ * A new item's columns, in the order `insertItem` and `insertItemOnce` bind them: job_id,
+ * custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of,
+ * row_data, priority.
+ */
+export type NewItemValues = [number, string, number, string, string, string, string | null, string, 0 | 1, string | null, string | null, number];
+
 /** The columns of a result, cleared: an item reset to pending or marked unreadable holds none. */
 const clearedResult = `
   cached = 0, attempts = 0, response = NULL, error_code = NULL, error_message = NULL,
@@ -24,7 +31,7 @@ const clearedResult = `
 export interface IngestStatements {
   readonly selectExisting: BetterSqlite3.Statement<[number, string], ExistingRow>;
   readonly findPrimary: BetterSqlite3.Statement<[string, number, string], string>;
-  readonly insertItem: BetterSqlite3.Statement;
+  readonly insertItem: BetterSqlite3.Statement<NewItemValues>;
   readonly insertInvalid: BetterSqlite3.Statement;
   readonly resetChanged: BetterSqlite3.Statement;
   readonly markInvalid: BetterSqlite3.Statement;
@@ -32,7 +39,7 @@ export interface IngestStatements {
   readonly duplicatesOf: BetterSqlite3.Statement<[number, string], string>;
   readonly setDuplicateOf: BetterSqlite3.Statement;
   readonly copyFinishedPrimaries: BetterSqlite3.Statement<[number, number]>;
-  readonly insertItemOnce: BetterSqlite3.Statement;
+  readonly insertItemOnce: BetterSqlite3.Statement<NewItemValues>;
   readonly hasItem: BetterSqlite3.Statement<[number, string], number>;
   readonly touchJob: BetterSqlite3.Statement;
   readonly hasItems: BetterSqlite3.Statement<[number], number>;
@@ -41,14 +48,16 @@ export interface IngestStatements {
 
 /** The statements that insert, reset and move the items an ingest reads. */
 function prepareItemWrites(db: BetterSqlite3.Database) {
-  const insertItem = db.prepare(
+  // Positional parameters (`NewItemValues`' order): better-sqlite3 binds an array about twice as
+  // fast as named ones from an object, and every prompt read goes through one of these.
+  const insertItem = db.prepare<NewItemValues>(
     `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data, priority)
-     VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData, @priority)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
   );
   // A job that started empty meets each id once unless the inputs repeat one: the primary key finds it.
-  const insertItemOnce = db.prepare(
+  const insertItemOnce = db.prepare<NewItemValues>(
     `INSERT INTO items (job_id, custom_id, idx, source, endpoint, body, model, request_hash, deterministic, duplicate_of, status, row_data, priority)
-     VALUES (@jobId, @customId, @idx, @source, @endpoint, @body, @model, @hash, @deterministic, @duplicateOf, 'pending', @rowData, @priority)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
      ON CONFLICT (job_id, custom_id) DO NOTHING`,
   );
   const hasItem = db.prepare<[number, string], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND custom_id = ?)').pluck();

@@ -5,7 +5,7 @@ import { readInChunks } from '../util/read-in-chunks.js';
 import type { IngestOptions } from './ingest-options.js';
 import { isDeterministic, requestHash } from './request-hash.js';
 import { SeenIds } from './seen-ids.js';
-import { prepareIngestStatements, type IngestStatements } from './ingest-statements.js';
+import { prepareIngestStatements, type IngestStatements, type NewItemValues } from './ingest-statements.js';
 import type { IngestSummary } from './ingest-summary.js';
 import { DEFAULT_PRIORITY } from '../prompts/prompt-priority.js';
 
@@ -162,15 +162,16 @@ export class ItemIngester {
       body: JSON.stringify(item.body),
       model: typeof item.body.model === 'string' ? item.body.model : null,
       hash,
-      deterministic: deterministic ? 1 : 0,
+      deterministic: deterministic ? (1 as const) : (0 as const),
       duplicateOf,
       rowData: rowDataOf(item),
       priority,
     };
     if (existing === undefined) {
+      const values: NewItemValues = [jobId, row.customId, row.idx, row.source, row.endpoint, row.body, row.model, hash, row.deterministic, duplicateOf, row.rowData, priority];
       if (this.#fresh) {
-        if (this.#sql.insertItemOnce.run(row).changes === 0) return this.#ingestDuplicate(jobId, { ok: true, item }, counters);
-      } else this.#sql.insertItem.run(row);
+        if (this.#sql.insertItemOnce.run(...values).changes === 0) return this.#ingestDuplicate(jobId, { ok: true, item }, counters);
+      } else this.#sql.insertItem.run(...values);
       counters.added++;
       counters.chunkPending++;
       if (duplicateOf === null) addModel(counters, row.model, priority);

@@ -27,15 +27,16 @@ type Entry =
   | { readonly kind: 'outcome'; readonly outcome: ItemOutcome };
 
 /**
- * `retry_causes` plus this run's (`@retryCauses`), code by code, as attempts add up across runs
- * (`--retry-failed`). The JSON merge runs only when both sides hold causes, which is rare.
+ * `retry_causes` plus this run's (the parameter, bound three times), code by code, as attempts
+ * add up across runs (`--retry-failed`). The JSON merge runs only when both sides hold causes,
+ * which is rare.
  */
 const mergeRetryCauses = `CASE
-  WHEN @retryCauses IS NULL THEN retry_causes
-  WHEN retry_causes IS NULL THEN @retryCauses
+  WHEN ? IS NULL THEN retry_causes
+  WHEN retry_causes IS NULL THEN ?
   ELSE (SELECT json_group_object(key, total) FROM (
     SELECT key, sum(value) AS total FROM (
-      SELECT key, value FROM json_each(items.retry_causes) UNION ALL SELECT key, value FROM json_each(@retryCauses)
+      SELECT key, value FROM json_each(items.retry_causes) UNION ALL SELECT key, value FROM json_each(?)
     ) GROUP BY key ORDER BY key))
   END`;
 
@@ -79,15 +80,17 @@ export class ResultWriter {
     this.#markRunning = db.prepare(
       `UPDATE items SET status = 'running', started_at = ? WHERE job_id = ? AND custom_id = ?`,
     );
+    // Positional parameters: better-sqlite3 binds an array about twice as fast as named ones from
+    // an object, and every answer goes through this statement.
     this.#applyOutcome = db.prepare(
-      `UPDATE items SET status = @status, attempts = attempts + @attempts, response = @response,
-         error_code = @errorCode, error_message = @errorMessage, endpoint_url = @endpointUrl,
-         served_model = @servedModel, prompt_tokens = @promptTokens, completion_tokens = @completionTokens,
-         latency_ms = @latencyMs, ttft_ms = @ttftMs, model_load_ms = @modelLoadMs,
-         queue_wait_ms = @queueWaitMs, retry_causes = ${mergeRetryCauses},
-         started_at = coalesce(@startedAt, started_at), finished_at = @finishedAt, cached = 0, answer = @answer,
-         fallback_from = @fallbackFrom, fallback_reason = @fallbackReason
-       WHERE job_id = @jobId AND custom_id = @customId`,
+      `UPDATE items SET status = ?, attempts = attempts + ?, response = ?,
+         error_code = ?, error_message = ?, endpoint_url = ?,
+         served_model = ?, prompt_tokens = ?, completion_tokens = ?,
+         latency_ms = ?, ttft_ms = ?, model_load_ms = ?,
+         queue_wait_ms = ?, retry_causes = ${mergeRetryCauses},
+         started_at = coalesce(?, started_at), finished_at = ?, cached = 0, answer = ?,
+         fallback_from = ?, fallback_reason = ?
+       WHERE job_id = ? AND custom_id = ?`,
     );
     // Duplicates sent no request: they get the answer, not the primary's timings, so latency
     // statistics count each request once.
@@ -140,7 +143,13 @@ export class ResultWriter {
           retryCauses: outcome.retryCauses === undefined ? null : JSON.stringify(outcome.retryCauses),
           finishedAt: outcome.finishedAt,
         };
-        this.#applyOutcome.run({ ...row, startedAt: startedAt.get(outcome.customId) ?? null });
+        const causes = row.retryCauses;
+        this.#applyOutcome.run(
+          row.status, row.attempts, row.response, row.errorCode, row.errorMessage, row.endpointUrl,
+          row.servedModel, row.promptTokens, row.completionTokens, row.latencyMs, row.ttftMs, row.modelLoadMs,
+          row.queueWaitMs, causes, causes, causes, startedAt.get(outcome.customId) ?? null, row.finishedAt, row.answer,
+          row.fallbackFrom, row.fallbackReason, jobId, row.customId,
+        );
         if (!propagate) continue;
         const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, queueWaitMs: _wait, retryCauses: _causes, ...shared } = row;
         this.#propagate.run(shared);
