@@ -105,57 +105,62 @@ export class ResultWriter {
     this.#touchJob = db.prepare('UPDATE jobs SET updated_at = ? WHERE id = ?');
     this.#appender = options.output === undefined ? undefined : new OutputAppender(prepareOutputPage(db, target.jobId), options.output);
     this.#hasDuplicates = db.prepare<[number], number>('SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ? AND duplicate_of IS NOT NULL)').pluck();
-    this.#commit = db.transaction((entries: readonly Entry[]) => {
-      const jobId = this.#target.jobId;
-      // A prompt answered within the group takes one UPDATE, not two: its running mark only
-      // contributes the start time.
-      const answered = new Set<string>();
-      for (const entry of entries) if (entry.kind === 'outcome') answered.add(entry.outcome.customId);
-      const startedAt = new Map<string, number>();
-      // Asked once per group: while nothing is a duplicate there is nothing to copy results to.
-      const propagate = this.#hasDuplicates.get(jobId) === 1;
-      for (const entry of entries) {
-        if (entry.kind === 'running') {
-          if (answered.has(entry.customId)) startedAt.set(entry.customId, entry.at);
-          else this.#markRunning.run(entry.at, jobId, entry.customId);
-          continue;
-        }
-        const { outcome } = entry;
-        const row = {
-          jobId,
-          customId: outcome.customId,
-          status: outcome.status,
-          attempts: outcome.attempts,
-          response: outcome.response === undefined ? null : storedResponseText(outcome.response),
-          errorCode: outcome.error?.code ?? null,
-          errorMessage: outcome.error?.message ?? null,
-          endpointUrl: outcome.endpointUrl ?? null,
-          servedModel: outcome.model ?? null,
-          fallbackFrom: outcome.fallback?.from ?? null,
-          fallbackReason: outcome.fallback?.reason ?? null,
-          promptTokens: outcome.promptTokens ?? null,
-          completionTokens: outcome.completionTokens ?? null,
-          latencyMs: outcome.latencyMs ?? null,
-          ttftMs: outcome.ttftMs ?? null,
-          modelLoadMs: outcome.modelLoadMs ?? null,
-          answer: outcome.answer === undefined ? null : JSON.stringify(outcome.answer),
-          queueWaitMs: outcome.queueWaitMs ?? null,
-          retryCauses: outcome.retryCauses === undefined ? null : JSON.stringify(outcome.retryCauses),
-          finishedAt: outcome.finishedAt,
-        };
-        const causes = row.retryCauses;
-        this.#applyOutcome.run(
-          row.status, row.attempts, row.response, row.errorCode, row.errorMessage, row.endpointUrl,
-          row.servedModel, row.promptTokens, row.completionTokens, row.latencyMs, row.ttftMs, row.modelLoadMs,
-          row.queueWaitMs, causes, causes, causes, startedAt.get(outcome.customId) ?? null, row.finishedAt, row.answer,
-          row.fallbackFrom, row.fallbackReason, jobId, row.customId,
-        );
-        if (!propagate) continue;
-        const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, queueWaitMs: _wait, retryCauses: _causes, ...shared } = row;
-        this.#propagate.run(shared);
-      }
-      this.#touchJob.run(Date.now(), jobId);
-    });
+    this.#commit = db.transaction((entries: readonly Entry[]) => this.#commitGroup(entries));
+  }
+
+  /** One group commit's writes, inside its transaction. */
+  #commitGroup(entries: readonly Entry[]): void {
+    const jobId = this.#target.jobId;
+    // A prompt answered within the group takes one UPDATE, not two: its running mark only
+    // contributes the start time.
+    const answered = new Set<string>();
+    for (const entry of entries) if (entry.kind === 'outcome') answered.add(entry.outcome.customId);
+    const startedAt = new Map<string, number>();
+    // Asked once per group: while nothing is a duplicate there is nothing to copy results to.
+    const propagate = this.#hasDuplicates.get(jobId) === 1;
+    for (const entry of entries) {
+      if (entry.kind === 'running') {
+        if (answered.has(entry.customId)) startedAt.set(entry.customId, entry.at);
+        else this.#markRunning.run(entry.at, jobId, entry.customId);
+      } else this.#writeOutcome(jobId, entry.outcome, startedAt.get(entry.outcome.customId) ?? null, propagate);
+    }
+    this.#touchJob.run(Date.now(), jobId);
+  }
+
+  /** An outcome's UPDATE, and its copy to the item's duplicates when the job has any. */
+  #writeOutcome(jobId: number, outcome: ItemOutcome, startedAt: number | null, propagate: boolean): void {
+    const row = {
+      jobId,
+      customId: outcome.customId,
+      status: outcome.status,
+      attempts: outcome.attempts,
+      response: outcome.response === undefined ? null : storedResponseText(outcome.response),
+      errorCode: outcome.error?.code ?? null,
+      errorMessage: outcome.error?.message ?? null,
+      endpointUrl: outcome.endpointUrl ?? null,
+      servedModel: outcome.model ?? null,
+      fallbackFrom: outcome.fallback?.from ?? null,
+      fallbackReason: outcome.fallback?.reason ?? null,
+      promptTokens: outcome.promptTokens ?? null,
+      completionTokens: outcome.completionTokens ?? null,
+      latencyMs: outcome.latencyMs ?? null,
+      ttftMs: outcome.ttftMs ?? null,
+      modelLoadMs: outcome.modelLoadMs ?? null,
+      answer: outcome.answer === undefined ? null : JSON.stringify(outcome.answer),
+      queueWaitMs: outcome.queueWaitMs ?? null,
+      retryCauses: outcome.retryCauses === undefined ? null : JSON.stringify(outcome.retryCauses),
+      finishedAt: outcome.finishedAt,
+    };
+    const causes = row.retryCauses;
+    this.#applyOutcome.run(
+      row.status, row.attempts, row.response, row.errorCode, row.errorMessage, row.endpointUrl,
+      row.servedModel, row.promptTokens, row.completionTokens, row.latencyMs, row.ttftMs, row.modelLoadMs,
+      row.queueWaitMs, causes, causes, causes, startedAt, row.finishedAt, row.answer,
+      row.fallbackFrom, row.fallbackReason, jobId, row.customId,
+    );
+    if (!propagate) return;
+    const { attempts: _attempts, latencyMs: _latency, ttftMs: _ttft, modelLoadMs: _load, queueWaitMs: _wait, retryCauses: _causes, ...shared } = row;
+    this.#propagate.run(shared);
   }
 
   /**
