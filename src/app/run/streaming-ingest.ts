@@ -64,11 +64,15 @@ export class StreamingIngest {
   /** Resolves when the first request went out (or reading is stopped). */
   readonly #firstRequest = new Promise<void>((resolve) => (this.#resumeReading = resolve));
   #resumeTimer: NodeJS.Timeout | undefined;
+  /** Reading was let go on after the first request (or its timer, or a stop): later requests need not. */
+  #resumed = false;
   /** The reader has waited `waitedBeforeSendingMs` in all for its input. */
   #waitingForInput = false;
   /** Milliseconds the reader has waited for its input so far. */
   #waitedMs = 0;
   #waitTimer: NodeJS.Timeout | undefined;
+  /** When the wait for the next record going on began; undefined between waits. */
+  #waitStartedAt: number | undefined;
   #wake!: () => void;
   #grown!: Promise<void>;
   /** What reading found, once it ended; rejects with the reader's or the store's failure. */
@@ -165,7 +169,11 @@ export class StreamingIngest {
   }
 
   /** Joins the run's listeners: when the first request goes out, reading goes on. */
-  readonly listener: SchedulerListener = { onRequestStart: () => this.#resume() };
+  readonly listener: SchedulerListener = {
+    onRequestStart: () => {
+      if (!this.#resumed) this.#resume();
+    },
+  };
 
   /** Stops reading (the run is ending early) and waits until the store is no longer written. */
   async stop(): Promise<void> {
@@ -190,23 +198,20 @@ export class StreamingIngest {
 
   /**
    * `records`, timing how long each wait for the next one lasts (not the time the store spends on
-   * what was read, nor a pause for the first request). A timer set for what is left of
-   * `waitedBeforeSendingMs` marks the moment it is reached, in the middle of a wait: the clock
-   * only adds up the waits that ended.
+   * what was read, nor a pause for the first request). A timer marks the moment the waits reach
+   * `waitedBeforeSendingMs` in all, in the middle of a wait. One timer runs across waits, not one
+   * per record: a file read at full speed makes thousands of waits of microseconds.
    */
   #timeWaits(records: AsyncIterable<PromptRecord>): AsyncIterable<PromptRecord> {
     const iterator = records[Symbol.asyncIterator]();
     const next = async (): Promise<IteratorResult<PromptRecord>> => {
       const started = performance.now();
-      if (!this.#waitingForInput) {
-        this.#waitTimer = setTimeout(() => this.#waited(), Math.max(0, waitedBeforeSendingMs - this.#waitedMs));
-        this.#waitTimer.unref();
-      }
+      this.#waitStartedAt = started;
+      if (!this.#waitingForInput && this.#waitTimer === undefined) this.#armWaitTimer(waitedBeforeSendingMs - this.#waitedMs);
       try {
         return await iterator.next();
       } finally {
-        clearTimeout(this.#waitTimer);
-        this.#waitTimer = undefined;
+        this.#waitStartedAt = undefined;
         this.#waitedMs += performance.now() - started;
       }
     };
@@ -215,8 +220,25 @@ export class StreamingIngest {
     return { [Symbol.asyncIterator]: () => ({ next, return: stop }) };
   }
 
-  #waited(): void {
+  #armWaitTimer(ms: number): void {
+    this.#waitTimer = setTimeout(() => this.#onWaitTimer(), Math.max(0, ms));
+    this.#waitTimer.unref();
+  }
+
+  /**
+   * The waits may have reached their total: if so (counting the wait going on), reading has waited
+   * long enough; if not, the timer is set again for the rest, now when a wait goes on, else by the
+   * next wait.
+   */
+  #onWaitTimer(): void {
     this.#waitTimer = undefined;
+    if (this.#waitStartedAt === undefined) return;
+    const waited = this.#waitedMs + (performance.now() - this.#waitStartedAt);
+    if (waited >= waitedBeforeSendingMs) this.#waited();
+    else this.#armWaitTimer(waitedBeforeSendingMs - waited);
+  }
+
+  #waited(): void {
     this.#waitingForInput = true;
     this.#notify();
   }
@@ -243,6 +265,7 @@ export class StreamingIngest {
   }
 
   #resume(): void {
+    this.#resumed = true;
     if (this.#resumeTimer !== undefined) clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
     this.#resumeReading();
