@@ -68,7 +68,10 @@ export class BatchScheduler {
     const unwatch = this.#watchStops();
     const groups = new ModelGroupQueue(
       orderModels(source.models(), this.#options.router.residentModels()),
-      (model, afterIndex) => source.items(model, afterIndex)[Symbol.asyncIterator](),
+      (model, afterIndex) => {
+        const items = source.items(model, afterIndex);
+        return Symbol.iterator in items ? items[Symbol.iterator]() : items[Symbol.asyncIterator]();
+      },
       // A stop ends a wait for more input at once: nothing waiting there was taken.
       { maxWaitMs: this.#options.maxWaitMs ?? defaults.maxWaitMs, now: this.#now, growth: source.growth, signal: this.#softStopped.signal },
     );

@@ -1,12 +1,15 @@
 import type { PromptItem } from '../prompts/prompt-item.js';
 
+/** Reads one model's pending prompts. */
+export type PromptReader = Iterator<PromptItem> | AsyncIterator<PromptItem>;
+
 /** One model's pending prompts. `model` null: prompts that name no model (the default). */
 export interface ModelGroup {
   readonly model: string | null;
 }
 
 interface GroupState extends ModelGroup {
-  iterator: AsyncIterator<PromptItem> | undefined;
+  iterator: PromptReader | undefined;
   /** The pass of `next()` that opened `iterator`: its end says nothing about what came after. */
   openedIn: number;
   /** Highest input position handed out: a reader opened again starts after it. */
@@ -51,14 +54,14 @@ export class ModelGroupQueue {
   readonly #groups: GroupState[];
   /** Every model ever queued: a drained group is not queued again when the source lists it. */
   readonly #known = new Set<string | null>();
-  readonly #open: (model: string | null, afterIndex: number) => AsyncIterator<PromptItem>;
+  readonly #open: (model: string | null, afterIndex: number) => PromptReader;
   readonly #options: ModelGroupQueueOptions;
   /** Counts the looks at the source (each reads whether it still grows). */
   #pass = 0;
 
   constructor(
     order: ReadonlyArray<string | null>,
-    open: (model: string | null, afterIndex: number) => AsyncIterator<PromptItem>,
+    open: (model: string | null, afterIndex: number) => PromptReader,
     options: ModelGroupQueueOptions,
   ) {
     const start = options.now();
@@ -130,7 +133,9 @@ export class ModelGroupQueue {
         group.iterator = this.#open(group.model, group.lastIndex);
         group.openedIn = this.#pass;
       }
-      const result = await group.iterator.next();
+      // A synchronous reader (the job's database) costs no promise per prompt.
+      const step = group.iterator.next();
+      const result = step instanceof Promise ? await step : step;
       if (!result.done) {
         // A reader yields by priority, not input position: one opened again starts after the
         // highest position handed out (everything before its end was in the last reader's view).

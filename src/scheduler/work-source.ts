@@ -11,9 +11,10 @@ export interface WorkSource {
   /**
    * The pending prompts of one model, highest priority first, then in input order, read lazily;
    * with `afterIndex`, only those after that input position (a group read again after its
-   * source grew: each reader covers what was there when it began).
+   * source grew: each reader covers what was there when it began). A synchronous `Iterable` is
+   * read without a promise per prompt.
    */
-  items(model: string | null, afterIndex?: number): AsyncIterable<PromptItem>;
+  items(model: string | null, afterIndex?: number): Iterable<PromptItem> | AsyncIterable<PromptItem>;
   /**
    * Set while the inputs are still being read: prompts and models keep joining, and `models()`
    * is asked again after every growth. Absent: the source is complete when the run starts.

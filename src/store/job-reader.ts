@@ -1,9 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { FinishedItem } from '../output/finished-item.js';
 import type { OutputRow } from '../output/output-line.js';
-import type { PromptItem } from '../prompts/prompt-item.js';
 import { rememberConnection } from './connection-of.js';
-import { ItemQueries } from './item-queries.js';
+import { ItemQueries, type PendingItems } from './item-queries.js';
 import { liveCounts, liveJobState } from './job-liveness.js';
 import { readInsightFacts, readReportFacts, type JobInsightFacts, type JobReportFacts } from './job-report-data.js';
 import { computeJobStats, type JobStats } from './job-stats.js';
@@ -126,7 +125,7 @@ export class JobReader {
    * The pending items of one model in input order, read a page at a time as the caller consumes
    * them. Duplicates are left out: they get their primary's result.
    */
-  pendingItems(jobId: number, options: PendingItemsOptions): AsyncIterable<PromptItem> {
+  pendingItems(jobId: number, options: PendingItemsOptions): PendingItems {
     return this.#items.pendingItems(jobId, options);
   }
 

@@ -31,6 +31,8 @@ describe('priorities in the store', () => {
     await store.ingest(job.id, feed(priorities.map((p, i) => urgent(`p${i}`, i, p))));
     expect(await idsOf(store.pendingItems(job.id, { model: null, pageSize: 2 }))).toEqual(['p1', 'p4', 'p3', 'p7', 'p0', 'p2', 'p6', 'p5']);
     expect(await idsOf(store.pendingItems(job.id, { model: null, pageSize: 100 }))).toEqual(['p1', 'p4', 'p3', 'p7', 'p0', 'p2', 'p6', 'p5']);
+    // The scheduler reads it synchronously (no promise per prompt): the same items, the same order.
+    expect([...store.pendingItems(job.id, { model: null, pageSize: 2 })].map((item) => item.customId)).toEqual(['p1', 'p4', 'p3', 'p7', 'p0', 'p2', 'p6', 'p5']);
   });
 
   it('orders models by the highest priority waiting for them, then input order of first use', async () => {
