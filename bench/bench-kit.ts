@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchThreadCpu, type ThreadCpu } from './thread-cpu.js';
 
 /** The repository root (these scripts run from `.build/bench/`). */
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,7 +17,7 @@ export const batchBin = path.join(root, 'bin/batch.js');
 
 /** Runs `node ...args` to its end; resolves with its wall time in milliseconds, rejects on a non-zero exit. */
 export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  return timeCommand(process.execPath, args, env);
+  return measureCommand(process.execPath, args, env).then((run) => run.ms);
 }
 
 /**
@@ -24,16 +25,38 @@ export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}
  * heap settings), to its end; resolves with its wall time in milliseconds.
  */
 export function timeBatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  return timeCommand(batchBin, args, env);
+  return measureCommand(batchBin, args, env).then((run) => run.ms);
 }
 
-function timeCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** A process's wall time, and its CPU where /proc tells it (see thread-cpu.ts). */
+export interface MeasuredRun {
+  readonly ms: number;
+  readonly cpu: ThreadCpu | undefined;
+}
+
+/** `node ...args`, measured. */
+export function measureProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<MeasuredRun> {
+  return measureCommand(process.execPath, args, env);
+}
+
+/** `batch ...args` as a user's shell runs it, measured. */
+export function measureBatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<MeasuredRun> {
+  return measureCommand(batchBin, args, env);
+}
+
+function measureCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<MeasuredRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const cpu = child.pid === undefined ? undefined : watchThreadCpu(child.pid);
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('exit', (code) => {
+      const ms = performance.now() - started;
+      const used = cpu?.stop();
+      if (code === 0) resolve({ ms, cpu: used });
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+    });
   });
 }
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimProcess } from '../test/helpers/sim-process.js';
-import { machine, printTable, printTarget, root, timeBatch, timeProcess, writePromptFile } from './bench-kit.js';
+import { machine, measureBatch, measureProcess, median, printTable, printTarget, root, writePromptFile, type MeasuredRun } from './bench-kit.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '20000' }, workers: { type: 'string', default: '32' }, rounds: { type: 'string', default: '3' }, goal: { type: 'string', default: '0.9' } } });
 const count = Number(values.count);
@@ -21,14 +21,14 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bench-throughput-'));
 const input = path.join(dir, 'prompts.jsonl');
 writePromptFile(input, count);
 
-const bare: number[] = [];
-const batch: number[] = [];
+const bareRuns: MeasuredRun[] = [];
+const batchRuns: MeasuredRun[] = [];
 const sim = await startSimProcess(['--slots', String(workers), '--service-ms', '0']);
 try {
   for (let round = 0; round < rounds; round++) {
-    bare.push(await timeProcess([path.join(root, '.build/bench/bare-pool-main.js'), sim.url, String(count), String(workers), input]));
-    batch.push(
-      await timeBatch(['run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(workers), '--quiet'], {
+    bareRuns.push(await measureProcess([path.join(root, '.build/bench/bare-pool-main.js'), sim.url, String(count), String(workers), input]));
+    batchRuns.push(
+      await measureBatch(['run', input, '--server', sim.url, '--server-type', 'llama-server', '--workers', String(workers), '--quiet'], {
         BATCH_HOME: path.join(dir, `home-${round}`),
       }),
     );
@@ -38,6 +38,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+const bare = bareRuns.map((run) => run.ms);
+const batch = batchRuns.map((run) => run.ms);
 const perSecond = (ms: number): number => (count / ms) * 1000;
 // Best of the rounds: on a shared machine the slowest rounds measure the neighbours.
 const bareBest = perSecond(Math.min(...bare));
@@ -48,6 +50,20 @@ printTable(
   [
     ['bare node:http pool', ...bare.map((ms) => (ms / 1000).toFixed(2)), bareBest.toFixed(0)],
     ['batch run (checkpoints, output)', ...batch.map((ms) => (ms / 1000).toFixed(2)), batchBest.toFixed(0)],
+  ],
+);
+// Where the requests' CPU went: the main thread (event loop) apart from the other threads (the
+// writer thread, V8's GC helpers), in microseconds per prompt, median of the rounds.
+const cpuPerPrompt = (runs: readonly MeasuredRun[], part: 'mainMs' | 'allMs'): string => {
+  const known = runs.flatMap((run) => (run.cpu === undefined ? [] : [run.cpu[part]]));
+  return known.length === 0 ? 'n/a' : ((median(known) * 1000) / count).toFixed(0);
+};
+console.log('CPU per prompt (median of the rounds; from /proc, Linux only):');
+printTable(
+  ['side', 'main thread us', 'all threads us'],
+  [
+    ['bare node:http pool', cpuPerPrompt(bareRuns, 'mainMs'), cpuPerPrompt(bareRuns, 'allMs')],
+    ['batch run (checkpoints, output)', cpuPerPrompt(batchRuns, 'mainMs'), cpuPerPrompt(batchRuns, 'allMs')],
   ],
 );
 const ratio = batchBest / bareBest;
