@@ -30,7 +30,7 @@ function outputOf(writer: ResultWriter): WriterOutput | undefined {
 
 function apply(writer: ResultWriter, entries: readonly WriterEntry[]): void {
   for (const entry of entries) {
-    if (entry.kind === 'running') writer.markRunning(entry.customId);
+    if (entry.kind === 'running') writer.markRunning(entry.customId, entry.at);
     else writer.record(entry.outcome);
   }
 }

@@ -195,9 +195,12 @@ export class ResultWriter {
     this.#appender?.advance();
   }
 
-  /** Records that a request for `customId` is in flight (reset to pending by `resetInterrupted`). */
-  markRunning(customId: string): void {
-    this.#push({ kind: 'running', customId, at: Date.now() });
+  /**
+   * Records that a request for `customId` is in flight (reset to pending by `resetInterrupted`),
+   * since `at` (epoch ms): the writer thread passes the time the main thread took the prompt.
+   */
+  markRunning(customId: string, at = Date.now()): void {
+    this.#push({ kind: 'running', customId, at });
   }
 
   /** Records how an item ended. Committed with the next group; its duplicates get the same result. */

@@ -19,7 +19,8 @@ const writerYoungGenerationMb = 3;
 
 /** What the main thread sends the writer thread. */
 export type WriterEntry =
-  | { readonly kind: 'running'; readonly customId: string }
+  /** `at`: when the worker took the prompt, on this thread's clock (the writer thread gets it a group later). */
+  | { readonly kind: 'running'; readonly customId: string; readonly at: number }
   | { readonly kind: 'outcome'; readonly outcome: ItemOutcome };
 export type WriterRequest =
   | { readonly type: 'batch'; readonly seq: number; readonly entries: readonly WriterEntry[] }
@@ -121,7 +122,7 @@ export class ThreadedResultWriter {
   }
 
   markRunning(customId: string): void {
-    this.#push({ kind: 'running', customId });
+    this.#push({ kind: 'running', customId, at: Date.now() });
   }
 
   record(outcome: ItemOutcome): void {

@@ -41,6 +41,25 @@ describe('ThreadedResultWriter', () => {
     store.close();
   });
 
+  it('records when the main thread took a prompt, not when the thread got the mark: a start never falls after its finish', async () => {
+    const store = CheckpointStore.open({ path: path.join(dir, 'job.sqlite') });
+    const job = store.openJob({ name: 'job', config: {}, inputFingerprint: 'f' });
+    await store.ingest(job.id, records(2));
+    const writer = new ThreadedResultWriter({ path: store.path, jobId: job.id, flushIntervalMs: 60_000 }, ThreadedResultWriter.workerScript()!);
+    const taken = Date.now();
+    writer.markRunning('c0');
+    writer.record({ customId: 'c0', status: 'failed', attempts: 1, error: { code: 'SERVER_ERROR', message: 'boom' }, finishedAt: taken });
+    writer.markRunning('c1');
+    // The group reaches the thread later than the prompts were taken, as a group commit does.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await writer.close();
+    const rows = connectionOf(store).prepare('SELECT custom_id, started_at, finished_at FROM items ORDER BY idx').all() as Array<{ custom_id: string; started_at: number; finished_at: number | null }>;
+    expect(rows[0]!.started_at).toBeLessThanOrEqual(rows[0]!.finished_at!);
+    expect(rows[0]!.started_at).toBeGreaterThanOrEqual(taken);
+    expect(rows[1]!.started_at).toBeLessThan(taken + 30);
+    store.close();
+  });
+
   it('reports a writer thread that cannot start (no such job there) as STORE_WRITE_FAILED, once, through onError', async () => {
     const errors: unknown[] = [];
     const writer = new ThreadedResultWriter({ path: path.join(dir, 'empty.sqlite'), jobId: 1, onError: (e) => errors.push(e) }, ThreadedResultWriter.workerScript()!);
