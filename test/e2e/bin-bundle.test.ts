@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,9 +9,10 @@ import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
 /**
  * `batch run` and `batch resume` load the CLI as one bundled file (dist/bundle/, made by
- * `npm run build`), and the writer thread its own: BENCHMARKS.md, "Start-up". A preload given to
- * the spawned CLI (and so to its threads) records every file of this repository that is imported
- * or required; the files by path (the writer thread's script, a package's CommonJS entry) included.
+ * `npm run build`) through src/cli/load-bundle.ts, which compiles it with a V8 code cache, and the
+ * writer thread its own bundle: BENCHMARKS.md, "Start-up". A preload given to the spawned CLI (and
+ * so to its threads) records every module of this repository that is imported or required (the
+ * bundle itself is read as a file, not imported).
  */
 let dir: string;
 let sim: SimServer;
@@ -30,12 +31,12 @@ afterAll(async () => {
 });
 
 /** Runs the bin with `args`; returns its exit and the files of dist/ it loaded, relative to dist/. */
-async function distFilesLoadedBy(name: string, args: readonly string[]): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string> }> {
+async function distFilesLoadedBy(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string> }> {
   const loadedFile = path.join(dir, `${name}.loaded.txt`);
   writeFileSync(loadedFile, '');
   const result = await runCliProcess(args, {
     cwd: dir,
-    env: { BATCH_HOME: path.join(dir, 'home'), LOADED_FILE: loadedFile, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` },
+    env: { BATCH_HOME: path.join(dir, 'home'), LOADED_FILE: loadedFile, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, ...env },
   });
   const dist = pathToFileURL(path.join(repoRoot, 'dist')).href + '/';
   const files = readFileSync(loadedFile, 'utf8')
@@ -53,18 +54,78 @@ describe('the bin loads a run from one bundled file', () => {
     const run = await distFilesLoadedBy('run', ['run', input, '--job', 'bundled', '--server', sim.url, '--quiet']);
     expect(run.code, run.stderr).toBe(0);
     expect(sim.stats().requests - before).toBe(3);
-    expect([...run.files].sort()).toEqual(['bundle/batch.js', 'bundle/result-writer-worker.js']);
+    expect([...run.files].sort()).toEqual(['bundle/result-writer-worker.js', 'cli/load-bundle.js']);
 
     const resume = await distFilesLoadedBy('resume', ['resume', 'bundled', '--server', sim.url, '--quiet']);
     expect(resume.code, resume.stderr).toBe(0);
-    expect([...resume.files]).toContain('bundle/batch.js');
-    expect([...resume.files].filter((file) => !file.startsWith('bundle/'))).toEqual([]);
+    expect([...resume.files]).toContain('cli/load-bundle.js');
+    expect([...resume.files].filter((file) => !file.startsWith('bundle/') && file !== 'cli/load-bundle.js')).toEqual([]);
   }, 60_000);
 
   it('other commands load dist/cli/ module by module (`batch --help` needs a few, not the whole bundle)', async () => {
     const help = await distFilesLoadedBy('help', ['--help']);
     expect(help.code, help.stderr).toBe(0);
     expect(help.files).toContain('cli/main.js');
-    expect([...help.files].filter((file) => file.startsWith('bundle/'))).toEqual([]);
+    expect([...help.files].filter((file) => file.startsWith('bundle/') || file === 'cli/load-bundle.js')).toEqual([]);
+  }, 60_000);
+});
+
+describe('the code cache of the bundle', () => {
+  /** `batch run` of one prompt with the code cache in `cacheDir`; returns the cache files after it, name → size and time. */
+  async function runWithCache(name: string, cacheDir: string, args: readonly string[] = []): Promise<Map<string, { readonly size: number; readonly mtimeMs: number }>> {
+    const input = path.join(dir, `${name}.jsonl`);
+    writeFileSync(input, `${JSON.stringify({ id: name, prompt: `prompt ${name}`, max_tokens: 4 })}\n`);
+    const result = await runCliProcess(['run', ...(args.length > 0 ? args : [input, '--server', sim.url, '--quiet'])], {
+      cwd: dir,
+      env: { BATCH_HOME: path.join(dir, `home-${name}`), BATCH_CODE_CACHE_DIR: cacheDir },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const files = new Map<string, { size: number; mtimeMs: number }>();
+    for (const file of readdirSync(cacheDir, { withFileTypes: true })) {
+      if (!file.isFile()) continue;
+      const { size, mtimeMs } = statSync(path.join(cacheDir, file.name));
+      files.set(file.name, { size, mtimeMs });
+    }
+    return files;
+  }
+
+  it('the first run writes it, the next runs use it as it is; a `batch run --help` first leaves a cache the first run rewrites', async () => {
+    const cacheDir = path.join(dir, 'code-cache');
+    const first = await runWithCache('first', cacheDir);
+    expect(first.size).toBe(1);
+    const [name, written] = [...first][0]!;
+    expect(name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}\.bin$/);
+    // Accepted by V8 and enough for a run: not written again.
+    expect((await runWithCache('second', cacheDir)).get(name)).toEqual(written);
+
+    const afterHelp = path.join(dir, 'code-cache-help');
+    const help = await runWithCache('help', afterHelp, ['--help']);
+    const helpSize = help.get(name)!.size;
+    const run = await runWithCache('after-help', afterHelp);
+    expect(run.get(name)!.size).toBeGreaterThan(helpSize * 1.5);
+  }, 60_000);
+
+  it('a cache V8 refuses is written again, and a cache that cannot be written only costs time: the run answers every prompt', async () => {
+    const cacheDir = path.join(dir, 'code-cache-refused');
+    const [name] = [...(await runWithCache('refused-1', cacheDir)).keys()];
+    const file = path.join(cacheDir, name!);
+    const good = readFileSync(file);
+    // The header as written, then bytes that are no code cache.
+    const refused = Buffer.concat([good.subarray(0, 8), Buffer.alloc(good.length - 8, 7)]);
+    writeFileSync(file, refused);
+    await runWithCache('refused-2', cacheDir);
+    const rewritten = readFileSync(file);
+    expect(rewritten.equals(refused)).toBe(false);
+    expect(rewritten.length).toBeGreaterThan(100_000);
+
+    // A file where the folder should be: nothing can be written under it.
+    const blocked = path.join(dir, 'code-cache-blocked');
+    writeFileSync(blocked, 'not a folder');
+    const result = await runCliProcess(['run', path.join(dir, 'first.jsonl'), '--server', sim.url, '--quiet', '--json'], {
+      cwd: dir,
+      env: { BATCH_HOME: path.join(dir, 'home-blocked'), BATCH_CODE_CACHE_DIR: path.join(blocked, 'cache') },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ exitCode: 0 });
   }, 60_000);
 });

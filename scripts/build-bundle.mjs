@@ -1,0 +1,56 @@
+/**
+ * `npm run build:bundle` (the second half of `npm run build`): bundles tsc's output in dist/ into
+ * the two files `batch run` and `batch resume` load (BENCHMARKS.md, "Start-up: what comes before
+ * the first request"):
+ *
+ * - dist/bundle/batch.js: the CLI, CommonJS, which bin/batch.js compiles with a V8 code cache
+ *   (src/cli/load-bundle.ts). Node 20 caches the compiled code of no module it loads, and
+ *   compiling ~200 modules, or one large one, was most of a run's start. CommonJS because only a
+ *   script (vm.Script), not an ES module, takes a code cache in Node 20.
+ * - dist/bundle/result-writer-worker.js: the writer thread (an ES module; nothing waits for it).
+ *
+ * Both live one folder below dist/, as every compiled module does, so that what they find by
+ * path (the writer thread beside the CLI, the servers' entry points in dist/) resolves as from
+ * tsc's modules. Packages stay outside where they must: native ones (better-sqlite3,
+ * node-llama-cpp) and those a run loads only when it needs them (systeminformation,
+ * cli-progress); the packages loaded through `createRequire` (undici, yaml, csv-parse, ajv) are
+ * loaded from node_modules as before.
+ */
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  outdir: 'dist/bundle',
+  external: ['better-sqlite3', 'node-llama-cpp', 'systeminformation', 'cli-progress'],
+  // Fewer bytes to read and compile; names are kept (stack traces stay readable), and the source
+  // map leads back to src/.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: true,
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: { batch: 'dist/cli/main.js' },
+  format: 'cjs',
+  // The modules were ES modules (strict, with import.meta); load-bundle.ts runs the bundle as
+  // CommonJS, so it gets both back: strict mode, and import.meta from its own file.
+  banner: {
+    js: [
+      '"use strict";',
+      "const __batchImportMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (specifier) => require('node:url').pathToFileURL(require.resolve(specifier)).href };",
+    ].join('\n'),
+  },
+  define: { 'import.meta.url': '__batchImportMeta.url', 'import.meta.resolve': '__batchImportMeta.resolve' },
+});
+
+await build({
+  ...common,
+  entryPoints: { 'result-writer-worker': 'dist/store/result-writer-worker.js' },
+  format: 'esm',
+  // Packages bundled from CommonJS call require(); an ES module has none of its own.
+  banner: { js: "import { createRequire as __batchCreateRequire } from 'node:module'; const require = __batchCreateRequire(import.meta.url);" },
+});
