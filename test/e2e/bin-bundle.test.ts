@@ -23,15 +23,26 @@ beforeAll(async () => {
   const hooks = path.join(dir, 'hooks.mjs');
   writeFileSync(hooks, "import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(process.env.LOADED_FILE, r.url + '\\n'); return r; }\n");
   preload = path.join(dir, 'preload.mjs');
-  writeFileSync(preload, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  writeFileSync(
+    preload,
+    [
+      "import { appendFileSync } from 'node:fs';",
+      "import { createRequire, register } from 'node:module';",
+      "import { pathToFileURL } from 'node:url';",
+      `register(${JSON.stringify(pathToFileURL(hooks).href)});`,
+      'const cache = createRequire(import.meta.url).cache;',
+      "process.on('exit', () => appendFileSync(process.env.LOADED_FILE, Object.keys(cache).map((file) => pathToFileURL(file).href).join('\\n') + '\\n'));",
+      '',
+    ].join('\n'),
+  );
 });
 afterAll(async () => {
   await sim.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the bin with `args`; returns its exit and the files of dist/ it loaded, relative to dist/. */
-async function distFilesLoadedBy(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string> }> {
+/** Runs the bin with `args`; returns its exit, the files of dist/ it loaded (relative to dist/) and the packages it loaded from node_modules. */
+async function distFilesLoadedBy(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string>; readonly packages: Set<string> }> {
   const loadedFile = path.join(dir, `${name}.loaded.txt`);
   writeFileSync(loadedFile, '');
   const result = await runCliProcess(args, {
@@ -39,11 +50,10 @@ async function distFilesLoadedBy(name: string, args: readonly string[], env: Nod
     env: { BATCH_HOME: path.join(dir, 'home'), LOADED_FILE: loadedFile, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, ...env },
   });
   const dist = pathToFileURL(path.join(repoRoot, 'dist')).href + '/';
-  const files = readFileSync(loadedFile, 'utf8')
-    .split('\n')
-    .filter((url) => url.startsWith(dist))
-    .map((url) => url.slice(dist.length));
-  return { code: result.code, stderr: result.stderr, files: new Set(files) };
+  const loaded = readFileSync(loadedFile, 'utf8').split('\n');
+  const files = loaded.filter((url) => url.startsWith(dist)).map((url) => url.slice(dist.length));
+  const packages = loaded.map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]).filter((found): found is string => found !== undefined);
+  return { code: result.code, stderr: result.stderr, files: new Set(files), packages: new Set(packages) };
 }
 
 describe('the bin loads a run from one bundled file', () => {
@@ -55,6 +65,9 @@ describe('the bin loads a run from one bundled file', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(sim.stats().requests - before).toBe(3);
     expect([...run.files].sort()).toEqual(['bundle/result-writer-worker.js', 'cli/load-bundle.js']);
+    // undici's Pool is in the bundle (and its code cache); the native better-sqlite3 is not.
+    expect(run.packages).toContain('better-sqlite3');
+    expect(run.packages).not.toContain('undici');
 
     const resume = await distFilesLoadedBy('resume', ['resume', 'bundled', '--server', sim.url, '--quiet']);
     expect(resume.code, resume.stderr).toBe(0);
