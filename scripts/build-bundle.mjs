@@ -16,7 +16,23 @@
  * cli-progress); the packages loaded through `createRequire` (undici, yaml, csv-parse, ajv) are
  * loaded from node_modules as before.
  */
+import path from 'node:path';
 import { build } from 'esbuild';
+
+/**
+ * src/cli/commander.ts requires commander (its CommonJS entry starts `batch --help` fastest); in
+ * the bundle it is imported instead, so that the bundle holds the one copy a run loads.
+ */
+const bundleCommander = {
+  name: 'bundle-commander',
+  setup(bundler) {
+    bundler.onLoad({ filter: /[\\/]dist[\\/]cli[\\/]commander\.js$/ }, () => ({
+      contents: "import * as commander from 'commander';\nexport { commander };\n",
+      loader: 'js',
+      resolveDir: path.resolve('dist/cli'),
+    }));
+  },
+};
 
 const common = {
   bundle: true,
@@ -36,6 +52,7 @@ await build({
   ...common,
   entryPoints: { batch: 'dist/cli/main.js' },
   format: 'cjs',
+  plugins: [bundleCommander],
   // The modules were ES modules (strict, with import.meta); load-bundle.ts runs the bundle as
   // CommonJS, so it gets both back: strict mode, and import.meta from its own file.
   banner: {

@@ -65,9 +65,11 @@ describe('the bin loads a run from one bundled file', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(sim.stats().requests - before).toBe(3);
     expect([...run.files].sort()).toEqual(['bundle/result-writer-worker.js', 'cli/load-bundle.js']);
-    // undici's Pool is in the bundle (and its code cache); the native better-sqlite3 is not.
+    // undici's Pool and commander are in the bundle (and its code cache), one copy each; the
+    // native better-sqlite3 is not.
     expect(run.packages).toContain('better-sqlite3');
     expect(run.packages).not.toContain('undici');
+    expect(run.packages).not.toContain('commander');
 
     const resume = await distFilesLoadedBy('resume', ['resume', 'bundled', '--server', sim.url, '--quiet']);
     expect(resume.code, resume.stderr).toBe(0);
