@@ -45,6 +45,10 @@ const common = {
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: true,
+  // The packages' license comments go to a file beside the bundle (batch.js.LEGAL.txt); what
+  // stays is ASCII, which load-bundle.ts reads as one-byte text.
+  legalComments: 'linked',
+  charset: 'ascii',
   logLevel: 'warning',
 };
 

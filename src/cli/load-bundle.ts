@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import os from 'node:os';
@@ -107,7 +108,9 @@ function writeCacheAtExit(script: vm.Script, file: CacheFile, stored: { readonly
  */
 export function loadBundle(options: LoadBundleOptions = {}): BundledCli {
   const bundle = options.bundle ?? fileURLToPath(new URL('../bundle/batch.js', import.meta.url));
-  const source = readFileSync(bundle, 'utf8');
+  // The bundle is ASCII (scripts/build-bundle.mjs): read as one-byte text, ~3 ms sooner than UTF-8.
+  const bytes = readFileSync(bundle);
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const file = cacheFileOf(bundle, options.env ?? process.env);
   const stored = file === undefined ? undefined : readCache(file.path);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: stored?.data, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,11 @@ describe('the bin loads a run from one bundled file', () => {
     expect([...resume.files]).toContain('cli/load-bundle.js');
     expect([...resume.files].filter((file) => !file.startsWith('bundle/') && file !== 'cli/load-bundle.js')).toEqual([]);
   }, 60_000);
+
+  it('the bundle is ASCII (its packages\' license comments beside it), which load-bundle.ts reads as one-byte text', () => {
+    expect(isAscii(readFileSync(path.join(repoRoot, 'dist/bundle/batch.js')))).toBe(true);
+    expect(readFileSync(path.join(repoRoot, 'dist/bundle/batch.js.LEGAL.txt'), 'utf8')).toContain('MIT');
+  });
 
   it('other commands load dist/cli/ module by module (`batch --help` needs a few, not the whole bundle)', async () => {
     const help = await distFilesLoadedBy('help', ['--help']);
