@@ -64,7 +64,8 @@ function cacheFileOf(bundle: string, env: Readonly<Record<string, string | undef
   const dir = codeCacheDir(env);
   if (dir === undefined) return undefined;
   const { size, mtimeMs } = statSync(bundle);
-  const prefix = shortHash(`${bundle}\0${process.execArgv.join(' ')}`);
+  // NODE_OPTIONS too: flags given there are not in execArgv, and V8 refuses a cache made with other flags.
+  const prefix = shortHash(`${bundle}\0${process.execArgv.join(' ')}\0${process.env['NODE_OPTIONS'] ?? ''}`);
   return { dir, prefix, path: path.join(dir, `${prefix}-${shortHash(`${process.version}\0${process.arch}\0${size}\0${mtimeMs}`)}.bin`) };
 }
 

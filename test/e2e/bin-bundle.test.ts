@@ -93,12 +93,12 @@ describe('the bin loads a run from one bundled file', () => {
 
 describe('the code cache of the bundle', () => {
   /** `batch run` of one prompt with the code cache in `cacheDir`; returns the cache files after it, name → size and time. */
-  async function runWithCache(name: string, cacheDir: string, args: readonly string[] = []): Promise<Map<string, { readonly size: number; readonly mtimeMs: number }>> {
+  async function runWithCache(name: string, cacheDir: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Map<string, { readonly size: number; readonly mtimeMs: number }>> {
     const input = path.join(dir, `${name}.jsonl`);
     writeFileSync(input, `${JSON.stringify({ id: name, prompt: `prompt ${name}`, max_tokens: 4 })}\n`);
     const result = await runCliProcess(['run', ...(args.length > 0 ? args : [input, '--server', sim.url, '--quiet'])], {
       cwd: dir,
-      env: { BATCH_HOME: path.join(dir, `home-${name}`), BATCH_CODE_CACHE_DIR: cacheDir },
+      env: { BATCH_HOME: path.join(dir, `home-${name}`), BATCH_CODE_CACHE_DIR: cacheDir, ...env },
     });
     expect(result.code, result.stderr).toBe(0);
     const files = new Map<string, { size: number; mtimeMs: number }>();
@@ -118,6 +118,10 @@ describe('the code cache of the bundle', () => {
     expect(name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}\.bin$/);
     // Accepted by V8 and enough for a run: not written again.
     expect((await runWithCache('second', cacheDir)).get(name)).toEqual(written);
+    // Node flags in NODE_OPTIONS (V8 refuses a cache made with other flags): a cache of their own.
+    const flagged = await runWithCache('flagged', cacheDir, [], { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=2048` });
+    expect(flagged.size).toBe(2);
+    expect(flagged.get(name)).toEqual(written);
 
     const afterHelp = path.join(dir, 'code-cache-help');
     const help = await runWithCache('help', afterHelp, ['--help']);
