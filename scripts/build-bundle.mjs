@@ -16,6 +16,7 @@
  * cli-progress); the packages loaded through `createRequire` (undici, yaml, csv-parse, ajv) are
  * loaded from node_modules as before.
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -31,6 +32,25 @@ const bundleCommander = {
       loader: 'js',
       resolveDir: path.resolve('dist/cli'),
     }));
+  },
+};
+
+/**
+ * undici's client requires its HTTP/2 client when loaded, and so node:http2 and node:tls: 30
+ * built-in modules, 12-25 ms of a run's start (with the run's heap flags node compiles them
+ * without their code cache). batch never asks undici for HTTP/2 (no `allowH2`), so in the bundle
+ * that require waits for the first HTTP/2 connection. Should undici change the line, the build
+ * says so and bundles it as it is (slower, not wrong); test/e2e/bin-bundle.test.ts notices.
+ */
+const lazyUndiciHttp2 = {
+  name: 'lazy-undici-http2',
+  setup(bundler) {
+    bundler.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const eager = "const connectH2 = require('./client-h2.js')";
+      if (!text.includes(eager)) return { warnings: [{ text: `${args.path}: no \`${eager}\` to load lazily (undici changed): batch run loads node:http2 at start` }] };
+      return { contents: text.replace(eager, "const connectH2 = (...args) => require('./client-h2.js')(...args)"), loader: 'js', resolveDir: path.dirname(args.path) };
+    });
   },
 };
 
@@ -56,7 +76,7 @@ await build({
   ...common,
   entryPoints: { batch: 'dist/cli/main.js' },
   format: 'cjs',
-  plugins: [bundleCommander],
+  plugins: [bundleCommander, lazyUndiciHttp2],
   // The modules were ES modules (strict, with import.meta); load-bundle.ts runs the bundle as
   // CommonJS, so it gets both back: strict mode, and import.meta from its own file.
   banner: {

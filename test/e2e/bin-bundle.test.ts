@@ -32,7 +32,8 @@ beforeAll(async () => {
       "import { pathToFileURL } from 'node:url';",
       `register(${JSON.stringify(pathToFileURL(hooks).href)});`,
       'const cache = createRequire(import.meta.url).cache;',
-      "process.on('exit', () => appendFileSync(process.env.LOADED_FILE, Object.keys(cache).map((file) => pathToFileURL(file).href).join('\\n') + '\\n'));",
+      "const builtins = () => process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')).map((name) => 'builtin:' + name.slice(13));",
+      "process.on('exit', () => appendFileSync(process.env.LOADED_FILE, [...Object.keys(cache).map((file) => pathToFileURL(file).href), ...builtins()].join('\\n') + '\\n'));",
       '',
     ].join('\n'),
   );
@@ -42,8 +43,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the bin with `args`; returns its exit, the files of dist/ it loaded (relative to dist/) and the packages it loaded from node_modules. */
-async function distFilesLoadedBy(name: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string>; readonly packages: Set<string> }> {
+/** Runs the bin with `args`; returns its exit, the files of dist/ it loaded (relative to dist/), the packages it loaded from node_modules and Node's built-in modules. */
+async function distFilesLoadedBy(
+  name: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string>; readonly packages: Set<string>; readonly builtins: Set<string> }> {
   const loadedFile = path.join(dir, `${name}.loaded.txt`);
   writeFileSync(loadedFile, '');
   const result = await runCliProcess(args, {
@@ -54,7 +59,8 @@ async function distFilesLoadedBy(name: string, args: readonly string[], env: Nod
   const loaded = readFileSync(loadedFile, 'utf8').split('\n');
   const files = loaded.filter((url) => url.startsWith(dist)).map((url) => url.slice(dist.length));
   const packages = loaded.map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]).filter((found): found is string => found !== undefined);
-  return { code: result.code, stderr: result.stderr, files: new Set(files), packages: new Set(packages) };
+  const builtins = loaded.filter((line) => line.startsWith('builtin:')).map((line) => line.slice('builtin:'.length));
+  return { code: result.code, stderr: result.stderr, files: new Set(files), packages: new Set(packages), builtins: new Set(builtins) };
 }
 
 describe('the bin loads a run from one bundled file', () => {
@@ -71,6 +77,11 @@ describe('the bin loads a run from one bundled file', () => {
     expect(run.packages).toContain('better-sqlite3');
     expect(run.packages).not.toContain('undici');
     expect(run.packages).not.toContain('commander');
+    // undici's HTTP/2 client is loaded at the first HTTP/2 connection (none here), so node:http2
+    // and node:tls are not loaded at all.
+    expect(run.builtins).toContain('http');
+    expect(run.builtins).not.toContain('http2');
+    expect(run.builtins).not.toContain('tls');
 
     const resume = await distFilesLoadedBy('resume', ['resume', 'bundled', '--server', sim.url, '--quiet']);
     expect(resume.code, resume.stderr).toBe(0);
