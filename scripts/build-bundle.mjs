@@ -11,10 +11,11 @@
  *
  * Both live one folder below dist/, as every compiled module does, so that what they find by
  * path (the writer thread beside the CLI, the servers' entry points in dist/) resolves as from
- * tsc's modules. Packages stay outside where they must: native ones (better-sqlite3,
- * node-llama-cpp) and those a run loads only when it needs them (systeminformation,
- * cli-progress); the packages loaded through `createRequire` (undici, yaml, csv-parse, ajv) are
- * loaded from node_modules as before.
+ * tsc's modules. The packages a run needs at start are in the bundle (undici's Pool, commander,
+ * p-queue), and so in its code cache. Packages stay outside where they must: native ones
+ * (better-sqlite3, node-llama-cpp) and those a run loads only when it needs them
+ * (systeminformation, cli-progress, and those loaded through `createRequire`: yaml, csv-parse,
+ * ajv).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
