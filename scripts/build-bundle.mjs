@@ -19,7 +19,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build } from 'esbuild';
+
+// A checkout from before esbuild was a devDependency: say what to do rather than which import failed.
+const { build } = await import('esbuild').catch((error) => {
+  console.error(`scripts/build-bundle.mjs: esbuild is not installed (${error.code ?? error.message}): run \`npm install\`; it makes the bundle that \`batch run\` loads`);
+  process.exit(1);
+});
 
 /**
  * src/cli/commander.ts requires commander (its CommonJS entry starts `batch --help` fastest); in
