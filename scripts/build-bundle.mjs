@@ -8,6 +8,8 @@
  *   compiling ~200 modules, or one large one, was most of a run's start. CommonJS because only a
  *   script (vm.Script), not an ES module, takes a code cache in Node 20.
  * - dist/bundle/result-writer-worker.js: the writer thread (an ES module; nothing waits for it).
+ * - dist/bundle/commander.js: commander, which the other commands (`batch --help` first) load
+ *   through src/cli/commander.ts, with a code cache too.
  *
  * Both live one folder below dist/, as every compiled module does, so that what they find by
  * path (the writer thread beside the CLI, the servers' entry points in dist/) resolves as from
@@ -60,6 +62,24 @@ const lazyUndiciHttp2 = {
   },
 };
 
+/**
+ * commander requires node:child_process when loaded, for subcommands that are executables of their
+ * own (batch has none): in commander's bundle, which `batch --help` and the other commands load,
+ * it is required at the first such subcommand. 3-5 ms of `batch --help`.
+ */
+const lazyCommanderChildProcess = {
+  name: 'lazy-commander-child-process',
+  setup(bundler) {
+    bundler.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!text.includes(eager)) return { warnings: [{ text: `${args.path}: no \`${eager}\` to load lazily (commander changed): batch --help loads node:child_process` }] };
+      const lazy = "let loadedChildProcess;\nconst childProcess = { get spawn() { return (loadedChildProcess ??= require('node:child_process')).spawn; } };";
+      return { contents: text.replace(eager, lazy), loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -92,6 +112,15 @@ await build({
     ].join('\n'),
   },
   define: { 'import.meta.url': '__batchImportMeta.url', 'import.meta.resolve': '__batchImportMeta.resolve' },
+});
+
+// commander alone, for the commands that load dist/cli/ module by module (src/cli/commander.ts):
+// one file, compiled with its own code cache.
+await build({
+  ...common,
+  entryPoints: { commander: 'commander' },
+  format: 'cjs',
+  plugins: [lazyCommanderChildProcess],
 });
 
 await build({

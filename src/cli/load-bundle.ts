@@ -107,12 +107,12 @@ function writeCacheAtExit(script: import('node:vm').Script, file: CacheFile, sto
 }
 
 /**
- * The CLI from its bundle, compiled with a V8 code cache: `batch run`'s start without compiling
- * the bundle and the functions a run calls (BENCHMARKS.md, "Start-up"). The bundle runs as
- * CommonJS in this context, as `require` would run it; its dynamic `import()`s load as this
- * process's own.
+ * The CLI from its bundle (or another bundle of scripts/build-bundle.mjs: commander's), compiled
+ * with a V8 code cache: `batch run`'s start without compiling the bundle and the functions a run
+ * calls (BENCHMARKS.md, "Start-up"). The bundle runs as CommonJS in this context, as `require`
+ * would run it; its dynamic `import()`s load as this process's own.
  */
-export function loadBundle(options: LoadBundleOptions = {}): BundledCli {
+export function loadBundle<Exports = BundledCli>(options: LoadBundleOptions = {}): Exports {
   const bundle = options.bundle ?? fileURLToPath(new URL('../bundle/batch.js', import.meta.url));
   // The bundle is ASCII (scripts/build-bundle.mjs): read as one-byte text, ~3 ms sooner than UTF-8.
   const bytes = readFileSync(bundle);
@@ -120,7 +120,7 @@ export function loadBundle(options: LoadBundleOptions = {}): BundledCli {
   const file = cacheFileOf(bundle, options.env ?? process.env);
   const stored = file === undefined ? undefined : readCache(file.path);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: stored?.data, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
-  const module = { exports: {} as BundledCli };
+  const module = { exports: {} as Exports };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
   if (file !== undefined) writeCacheAtExit(script, file, stored);
   return module.exports;
