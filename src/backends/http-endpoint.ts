@@ -34,7 +34,6 @@ export interface HttpEndpointOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-
 type Headers = Record<string, string | string[] | undefined>;
 
 export interface HttpAnswer {
