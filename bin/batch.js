@@ -9,6 +9,12 @@
 // its command line, node compiles the built-in modules it loads after start without their code
 // cache (~14 ms of `--help`, ~20-40 ms of a run's start), so other commands start without them.
 // `node bin/batch.js` runs with V8's defaults, and works the same.
-import { main } from '../dist/cli/main.js';
+// `run` and `resume` load the CLI as one file that esbuild bundles at build time (dist/bundle/,
+// scripts/build-bundle.mjs), compiled with a V8 code cache that the first run writes
+// (src/cli/load-bundle.ts): reading, resolving and compiling ~200 modules one by one was most of
+// the time from spawn to a run's first request. The other commands load dist/cli/ module by
+// module, as the library does: `batch --help` needs about 15 modules, far fewer bytes than the bundle.
+const bundled = process.argv[2] === 'run' || process.argv[2] === 'resume';
+const { main } = bundled ? (await import('../dist/cli/load-bundle.js')).loadBundle() : await import('../dist/cli/main.js');
 
 await main();

@@ -1,10 +1,18 @@
-import { createRequire } from 'node:module';
-import type { Pool as UndiciPool } from 'undici';
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { checkWholeNumber } from '../util/check-option.js';
 import { mapTransportError, type TransportContext } from './map-backend-error.js';
+/*
+ * undici's Pool alone: its main entry also loads fetch, WebSocket, cookies and, through them,
+ * Node's own copy of undici, about 60 ms of every run's start-up for a class it does not use.
+ * Its files by path (typed in undici-files.d.ts) and imported, not required, so that the bundle
+ * of `batch run` holds them and its code cache covers them (scripts/build-bundle.mjs).
+ * `request` is `Dispatcher#request`, which the main entry mixes into every dispatcher (streamed
+ * answers use it).
+ */
+import Pool from 'undici/lib/dispatcher/pool.js';
+import request from 'undici/lib/api/api-request.js';
 
 export interface HttpEndpointOptions {
   /** Base URL (`http(s)://host:port`), without a trailing slash or credentials. */
@@ -25,16 +33,6 @@ export interface HttpEndpointOptions {
   /** Headers sent with every request besides the content type and the key (the daemon's `x-batch-run`). */
   readonly headers?: Readonly<Record<string, string>>;
 }
-
-/**
- * undici's Pool alone: its main entry also loads fetch, WebSocket, cookies and, through them,
- * Node's own copy of undici, about 60 ms of every run's start-up for a class it does not use.
- */
-const requireUndici = createRequire(import.meta.url);
-const Pool = requireUndici('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
-type Pool = UndiciPool;
-/** `Dispatcher#request`, which the main entry mixes into every dispatcher (streamed answers use it). */
-const request = requireUndici('undici/lib/api/api-request.js') as (this: Pool, options: Parameters<Pool['request']>[0]) => ReturnType<Pool['request']>;
 
 type Headers = Record<string, string | string[] | undefined>;
 

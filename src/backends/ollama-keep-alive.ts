@@ -20,9 +20,9 @@ export function parseOllamaKeepAlive(text: string): string | number | undefined 
     const seconds = Number(trimmed);
     return Number.isFinite(seconds) && Math.abs(seconds) * 1e9 <= maxGoDurationNs ? seconds : undefined;
   }
-  const match = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)$/.exec(trimmed);
+  const match = /^([-+]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$/.exec(trimmed);
   if (match === null) return undefined;
   let ns = 0;
-  for (const part of match[2]!.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) ns += Number(part[1]) * unitNs[part[2]!]!;
+  for (const part of match[2]!.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) ns += Number(part[1]) * unitNs[part[2]!]!;
   return ns <= maxGoDurationNs ? trimmed : undefined;
 }

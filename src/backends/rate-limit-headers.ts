@@ -26,7 +26,7 @@ export function parseResetDuration(text: string | undefined): number | undefined
   const raw = text?.trim();
   if (raw === undefined || raw === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
-  const part = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/y;
+  const part = /(\d+(?:\.\d+)?)(ms|us|\u00b5s|ns|h|m|s)/y;
   let total = 0;
   let at = 0;
   while (at < raw.length) {

@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
 import { ExitCode } from '../exit-code.js';
+import { commander } from './commander.js';
 
-// commander's CommonJS entry itself: its ESM wrapper costs a parse of the entry for every start.
-const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof import('commander');
+const { Command, CommanderError } = commander;
 type Command = import('commander').Command;
 import type { CommandName } from '../app/settings/settings-table.js';
 import type { CliIo } from './io.js';

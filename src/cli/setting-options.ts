@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import type { Command, Option } from 'commander';
+import { commander } from './commander.js';
 import { describeSettingDefault, parseSettingText } from '../app/settings/parse-setting.js';
 import { settingRowsOf, type CommandName, type GivenSettings, type SettingRow } from '../app/settings/settings-table.js';
 
@@ -6,7 +7,7 @@ import { settingRowsOf, type CommandName, type GivenSettings, type SettingRow } 
 export function optionOf(row: SettingRow): Option {
   const flags = `${row.short === undefined ? '' : `${row.short}, `}${row.flag}${row.valueName === undefined ? '' : ` <${row.valueName}>`}`;
   const shownDefault = describeSettingDefault(row);
-  const option = new Option(flags, shownDefault === undefined ? row.help : `${row.help} (default: ${shownDefault})`);
+  const option = new commander.Option(flags, shownDefault === undefined ? row.help : `${row.help} (default: ${shownDefault})`);
   if (row.type === 'choice') option.choices(row.choices ?? []);
   else if (row.type === 'list') option.argParser((text: string, previous: readonly string[] | undefined) => [...(previous ?? []), parseSettingText(row, text) as string]);
   else if (row.valueName !== undefined) option.argParser((text: string) => parseSettingText(row, text));
