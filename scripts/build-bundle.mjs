@@ -64,8 +64,10 @@ const lazyUndiciHttp2 = {
 
 /**
  * commander requires node:child_process when loaded, for subcommands that are executables of their
- * own (batch has none): in commander's bundle, which `batch --help` and the other commands load,
- * it is required at the first such subcommand. 3-5 ms of `batch --help`.
+ * own (batch has none): in both bundles (commander's, which `batch --help` and the other commands
+ * load, and the run's) it is required at the first such subcommand. 3-5 ms of `batch --help`, and,
+ * with src/util/child-process.ts, ~17 ms of a run's start (the run's heap flags compile built-ins
+ * without their code cache).
  */
 const lazyCommanderChildProcess = {
   name: 'lazy-commander-child-process',
@@ -102,7 +104,7 @@ await build({
   ...common,
   entryPoints: { batch: 'dist/cli/main.js' },
   format: 'cjs',
-  plugins: [bundleCommander, lazyUndiciHttp2],
+  plugins: [bundleCommander, lazyUndiciHttp2, lazyCommanderChildProcess],
   // The modules were ES modules (strict, with import.meta); load-bundle.ts runs the bundle as
   // CommonJS, so it gets both back: strict mode, and import.meta from its own file.
   banner: {

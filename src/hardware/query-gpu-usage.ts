@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { childProcess } from '../util/child-process.js';
 import { findExecutable } from '../util/find-executable.js';
 
 /** One GPU's load and memory right now; a figure the driver does not report is null. */
@@ -48,7 +48,7 @@ export class GpuUsageReader {
    */
   readProcessMemory(): Promise<Map<number, number> | undefined> {
     return new Promise((resolve) => {
-      execFile(this.#nvidiaSmi, nvidiaSmiProcessArgs, { timeout: this.#timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout) => {
+      childProcess().execFile(this.#nvidiaSmi, nvidiaSmiProcessArgs, { timeout: this.#timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout) => {
         resolve(error === null ? parseProcessGpuMemory(stdout) : undefined);
       });
     });
@@ -56,7 +56,7 @@ export class GpuUsageReader {
 
   read(): Promise<GpuUsage[] | undefined> {
     return new Promise((resolve) => {
-      execFile(this.#nvidiaSmi, nvidiaSmiUsageArgs, { timeout: this.#timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout) => {
+      childProcess().execFile(this.#nvidiaSmi, nvidiaSmiUsageArgs, { timeout: this.#timeoutMs, killSignal: 'SIGKILL', windowsHide: true, maxBuffer: 1024 * 1024 }, (error, stdout) => {
         if (error !== null) return resolve(undefined);
         const gpus = parseGpuUsage(stdout);
         resolve(gpus.length > 0 ? gpus : undefined);

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { childProcess } from '../util/child-process.js';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { resolveCompiledScript } from './resolve-compiled-script.js';
@@ -40,7 +41,7 @@ export interface ReapedProcess {
  */
 export function spawnReaped(options: SpawnReapedOptions): ReapedProcess {
   const reaperScript = options.reaperScript ?? resolveCompiledScript('servers/process-reaper-main.js');
-  const reaper = spawn(process.execPath, [reaperScript, '--grace-ms', String(options.graceMs), '--report-fd', '3', '--', options.command, ...options.args], {
+  const reaper = childProcess().spawn(process.execPath, [reaperScript, '--grace-ms', String(options.graceMs), '--report-fd', '3', '--', options.command, ...options.args], {
     detached: true,
     stdio: ['pipe', options.outputFd, options.outputFd, 'pipe'],
     env: options.env ?? process.env,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from '../../util/child-process.js';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
@@ -35,7 +35,7 @@ export async function launchDaemon(settings: DaemonSettings, context: LaunchDaem
   const before = logSize(logPath);
   const fd = openSync(logPath, 'a', 0o600);
   const script = context.script ?? resolveCompiledScript('app/daemon/daemon-main.js');
-  const child = spawn(process.execPath, [script, context.home, JSON.stringify(settings)], { detached: true, stdio: ['ignore', fd, fd], env: context.env as NodeJS.ProcessEnv, cwd: context.cwd });
+  const child = childProcess().spawn(process.execPath, [script, context.home, JSON.stringify(settings)], { detached: true, stdio: ['ignore', fd, fd], env: context.env as NodeJS.ProcessEnv, cwd: context.cwd });
   closeSync(fd);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   child.once('exit', (code, signal) => (exit = { code, signal }));

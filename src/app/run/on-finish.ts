@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from '../../util/child-process.js';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
 import { ExitCode } from '../../exit-code.js';
@@ -36,7 +36,7 @@ export async function runOnFinish(options: RunOnFinishOptions): Promise<void> {
   };
   await new Promise<void>((resolve) => {
     // Its own process group, so that a timeout kills what the shell started too.
-    const child = spawn('/bin/sh', ['-c', options.command], { cwd: options.keys.cwd, env: onFinishEnv(options.env, options.facts, options.keys), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = childProcess().spawn('/bin/sh', ['-c', options.command], { cwd: options.keys.cwd, env: onFinishEnv(options.env, options.facts, options.keys), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout.on('data', (chunk: Buffer) => options.stderr.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => options.stderr.write(chunk));
     let killedBy: string | undefined;

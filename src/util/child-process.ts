@@ -1,0 +1,13 @@
+import { createRequire } from 'node:module';
+
+const requireBuiltin = createRequire(import.meta.url);
+
+/**
+ * node:child_process, loaded at its first use. A run needs it only for `--on-finish`, managed
+ * servers, the daemon's start and nvidia-smi; loaded with the run's modules it took ~17 ms of
+ * `batch run`'s start (under the run's heap flags node compiles built-ins without their code
+ * cache: BENCHMARKS.md, "Start-up").
+ */
+export function childProcess(): typeof import('node:child_process') {
+  return requireBuiltin('node:child_process') as typeof import('node:child_process');
+}
