@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliProcess } from '../helpers/run-cli-process.js';
+import { packagesIn, writeModuleRecorder, type ModuleRecorder } from '../helpers/module-recorder.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
 /**
@@ -14,24 +14,11 @@ import { startSimServer, type SimServer } from '../sim/sim-server.js';
  */
 let dir: string;
 let sim: SimServer;
-let preload: string;
+let recorder: ModuleRecorder;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'batch-lazy-packages-'));
   sim = await startSimServer({ slots: 2 });
-  const hooks = path.join(dir, 'hooks.mjs');
-  writeFileSync(hooks, "import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(process.env.LOADED_FILE, r.url + '\\n'); return r; }\n");
-  preload = path.join(dir, 'preload.mjs');
-  writeFileSync(
-    preload,
-    [
-      "import { appendFileSync } from 'node:fs';",
-      "import { createRequire, register } from 'node:module';",
-      `register(${JSON.stringify(pathToFileURL(hooks).href)});`,
-      'const cache = createRequire(import.meta.url).cache;',
-      "process.on('exit', () => appendFileSync(process.env.LOADED_FILE, Object.keys(cache).join('\\n') + '\\n'));",
-      '',
-    ].join('\n'),
-  );
+  recorder = writeModuleRecorder(dir);
 });
 afterAll(async () => {
   await sim.close();
@@ -41,13 +28,11 @@ afterAll(async () => {
 /** Runs `batch run ...args` and returns the packages (folder names under node_modules) it loaded. */
 async function packagesLoadedBy(name: string, args: readonly string[]): Promise<Set<string>> {
   const loadedFile = path.join(dir, `${name}.loaded.txt`);
-  writeFileSync(loadedFile, '');
   const result = await runCliProcess(['run', ...args, '--server', sim.url, '--server-type', 'llama-server', '--quiet'], {
-    env: { BATCH_HOME: path.join(dir, `home-${name}`), LOADED_FILE: loadedFile, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` },
+    env: { BATCH_HOME: path.join(dir, `home-${name}`), ...recorder.env(loadedFile) },
   });
   expect(result.code, result.stderr).toBe(0);
-  const packages = readFileSync(loadedFile, 'utf8').split('\n').map((line) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line)?.[1]);
-  return new Set(packages.filter((name): name is string => name !== undefined));
+  return packagesIn(recorder.read(loadedFile));
 }
 
 describe('packages a run loads only when its prompts need them', () => {

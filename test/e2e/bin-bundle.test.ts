@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliProcess } from '../helpers/run-cli-process.js';
+import { packagesIn, writeModuleRecorder, type ModuleRecorder } from '../helpers/module-recorder.js';
 import { repoRoot } from '../helpers/sim-process.js';
 import { startSimServer, type SimServer } from '../sim/sim-server.js';
 
@@ -17,26 +18,11 @@ import { startSimServer, type SimServer } from '../sim/sim-server.js';
  */
 let dir: string;
 let sim: SimServer;
-let preload: string;
+let recorder: ModuleRecorder;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bin-bundle-'));
   sim = await startSimServer({ slots: 2 });
-  const hooks = path.join(dir, 'hooks.mjs');
-  writeFileSync(hooks, "import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(process.env.LOADED_FILE, r.url + '\\n'); return r; }\n");
-  preload = path.join(dir, 'preload.mjs');
-  writeFileSync(
-    preload,
-    [
-      "import { appendFileSync } from 'node:fs';",
-      "import { createRequire, register } from 'node:module';",
-      "import { pathToFileURL } from 'node:url';",
-      `register(${JSON.stringify(pathToFileURL(hooks).href)});`,
-      'const cache = createRequire(import.meta.url).cache;',
-      "const builtins = () => process.moduleLoadList.filter((name) => name.startsWith('NativeModule ')).map((name) => 'builtin:' + name.slice(13));",
-      "process.on('exit', () => appendFileSync(process.env.LOADED_FILE, [...Object.keys(cache).map((file) => pathToFileURL(file).href), ...builtins()].join('\\n') + '\\n'));",
-      '',
-    ].join('\n'),
-  );
+  recorder = writeModuleRecorder(dir);
 });
 afterAll(async () => {
   await sim.close();
@@ -50,17 +36,16 @@ async function distFilesLoadedBy(
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ readonly code: number | null; readonly stderr: string; readonly files: Set<string>; readonly packages: Set<string>; readonly builtins: Set<string> }> {
   const loadedFile = path.join(dir, `${name}.loaded.txt`);
-  writeFileSync(loadedFile, '');
   const result = await runCliProcess(args, {
     cwd: dir,
-    env: { BATCH_HOME: path.join(dir, 'home'), LOADED_FILE: loadedFile, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, ...env },
+    env: { BATCH_HOME: path.join(dir, 'home'), ...recorder.env(loadedFile), ...env },
   });
   const dist = pathToFileURL(path.join(repoRoot, 'dist')).href + '/';
-  const loaded = readFileSync(loadedFile, 'utf8').split('\n');
+  const loaded = recorder.read(loadedFile);
   const files = loaded.filter((url) => url.startsWith(dist)).map((url) => url.slice(dist.length));
-  const packages = loaded.map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]).filter((found): found is string => found !== undefined);
+  const packages = packagesIn(loaded);
   const builtins = loaded.filter((line) => line.startsWith('builtin:')).map((line) => line.slice('builtin:'.length));
-  return { code: result.code, stderr: result.stderr, files: new Set(files), packages: new Set(packages), builtins: new Set(builtins) };
+  return { code: result.code, stderr: result.stderr, files: new Set(files), packages, builtins: new Set(builtins) };
 }
 
 describe('the bin loads a run from one bundled file', () => {
