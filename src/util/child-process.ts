@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-
-const requireBuiltin = createRequire(import.meta.url);
+import { lazyPackage } from './lazy-package.js';
 
 /**
  * node:child_process, loaded at its first use. A run needs it only for `--on-finish`, managed
@@ -8,6 +6,4 @@ const requireBuiltin = createRequire(import.meta.url);
  * `batch run`'s start (under the run's heap flags node compiles built-ins without their code
  * cache: BENCHMARKS.md, "Start-up").
  */
-export function childProcess(): typeof import('node:child_process') {
-  return requireBuiltin('node:child_process') as typeof import('node:child_process');
-}
+export const childProcess = lazyPackage<typeof import('node:child_process')>('node:child_process');
