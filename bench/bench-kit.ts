@@ -17,7 +17,7 @@ export const batchBin = path.join(root, 'bin/batch.js');
 
 /** Runs `node ...args` to its end; resolves with its wall time in milliseconds, rejects on a non-zero exit. */
 export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  return measureCommand(process.execPath, args, env).then((run) => run.ms);
+  return measureCommand(process.execPath, args, env, false).then((run) => run.ms);
 }
 
 /**
@@ -25,7 +25,7 @@ export function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}
  * heap settings), to its end; resolves with its wall time in milliseconds.
  */
 export function timeBatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  return measureCommand(batchBin, args, env).then((run) => run.ms);
+  return measureCommand(batchBin, args, env, false).then((run) => run.ms);
 }
 
 /** A process's wall time, and its CPU where /proc tells it (see thread-cpu.ts). */
@@ -36,24 +36,25 @@ export interface MeasuredRun {
 
 /** `node ...args`, measured. */
 export function measureProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<MeasuredRun> {
-  return measureCommand(process.execPath, args, env);
+  return measureCommand(process.execPath, args, env, true);
 }
 
 /** `batch ...args` as a user's shell runs it, measured. */
 export function measureBatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<MeasuredRun> {
-  return measureCommand(batchBin, args, env);
+  return measureCommand(batchBin, args, env, true);
 }
 
-function measureCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<MeasuredRun> {
+/** Runs `command` to its end; reads its threads' CPU only with `cpu` (the reading costs the machine a little CPU every 50 ms). */
+function measureCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv, cpu: boolean): Promise<MeasuredRun> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    const cpu = child.pid === undefined ? undefined : watchThreadCpu(child.pid);
+    const watch = !cpu || child.pid === undefined ? undefined : watchThreadCpu(child.pid);
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('exit', (code) => {
       const ms = performance.now() - started;
-      const used = cpu?.stop();
+      const used = watch?.stop();
       if (code === 0) resolve({ ms, cpu: used });
       else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
     });

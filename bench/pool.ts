@@ -4,31 +4,20 @@
  * that start-up is included. Prints a table; BENCHMARKS.md records it.
  * Usage: npm run bench:pool [-- --count 10000]
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimProcess } from '../test/helpers/sim-process.js';
+import { root, timeProcess, writePromptFile } from './bench-kit.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '10000' }, slots: { type: 'string', default: '32' } } });
 const count = Number(values.count);
 const slots = Number(values.slots);
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bench-pool-'));
 
-function timeProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${args.join(' ')} exited ${code}: ${stderr}`))));
-  });
-}
-
 const input = path.join(dir, 'prompts.jsonl');
-writeFileSync(input, Array.from({ length: count }, (_, i) => JSON.stringify({ id: `p${i}`, prompt: `prompt ${i}`, max_tokens: 16 })).join('\n') + '\n');
+writePromptFile(input, count);
 
 const rows: string[][] = [];
 for (const serviceMs of [50, 0]) {
