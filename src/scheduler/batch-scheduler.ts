@@ -160,7 +160,8 @@ export class BatchScheduler {
     try {
       // A stop ends the wait for a server (one loading, or every one down): nothing was sent yet.
       const { router } = this.#options;
-      lease = router.tryAcquire?.(trip.model, { avoid: trip.avoid }) ?? (await untilAborted(router.acquire(trip.model, { avoid: trip.avoid }), [signal, this.#softStopped.signal]));
+      const wanted = { avoid: trip.avoid };
+      lease = router.tryAcquire?.(trip.model, wanted) ?? (await untilAborted(router.acquire(trip.model, wanted), [signal, this.#softStopped.signal]));
     } catch (error) {
       // Stopped while a server was starting, or its start failed because of the stop: nothing was
       // sent, so the prompt stays pending for resume instead of failing.

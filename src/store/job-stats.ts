@@ -49,8 +49,6 @@ export interface JobStats {
   readonly cached: number;
 }
 
-export { percentileRank } from './group-percentiles.js';
-
 interface Aggregates {
   readonly first_item_start: number | null;
   readonly last_finish: number | null;

@@ -6,7 +6,7 @@ import type { PendingItemsOptions, PendingModel } from './store-records.js';
 /** A reader of pending items: iterated synchronously by the scheduler, or with `for await`. */
 export type PendingItems = Iterable<PromptItem> & AsyncIterable<PromptItem>;
 
-export interface PendingRow {
+interface PendingRow {
   readonly custom_id: string;
   readonly idx: number;
   readonly source: string;
@@ -16,7 +16,7 @@ export interface PendingRow {
 }
 
 /** Where a page of pending items starts: after the last one read, in (priority desc, idx) order. */
-export interface PendingPageKey {
+interface PendingPageKey {
   readonly jobId: number;
   readonly model: string | null;
   readonly afterIndex: number;

@@ -9,7 +9,7 @@ import type { Router } from '../../scheduler/router.js';
 import type { ServerEngine } from '../../servers/choose-server-launch.js';
 import type { BenchPhase, BenchResult } from '../../store/benches.js';
 import { CheckpointStore } from '../../store/checkpoint-store.js';
-import { percentileRank } from '../../store/job-stats.js';
+import { percentileRank } from '../../store/group-percentiles.js';
 import { batchHome, jobDbPath, jobLogDir } from '../../store/job-paths.js';
 import { openRouter } from '../routing/open-router.js';
 import { resolveRunTarget } from '../routing/run-target.js';
