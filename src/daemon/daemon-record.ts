@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isProcessAlive } from '../store/is-process-alive.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /**
  * What a running daemon leaves in its batch home (`<home>/daemon/daemon.json`, mode 0600): where
@@ -103,7 +104,7 @@ function processStat(pid: number): { readonly state: string; readonly startTime:
  */
 export function claimDaemonRecord(home: string, record: DaemonRecord): { readonly claimed: true } | { readonly claimed: false; readonly running: DaemonRecord } {
   const file = daemonRecordPath(home);
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeFolder(path.dirname(file), 0o700);
   const temporary = writeTemporary(file, record);
   try {
     for (let attempt = 0; attempt < 3; attempt++) {

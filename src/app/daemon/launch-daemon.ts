@@ -1,6 +1,7 @@
 import { childProcess } from '../../util/child-process.js';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeFolder } from '../../util/make-folder.js';
 import { AppError } from '../../errors.js';
 import { daemonDir, findLiveDaemon, isDaemonAlive, readDaemonRecord, type DaemonRecord } from '../../daemon/daemon-record.js';
 import { DaemonRunningError } from './start-daemon.js';
@@ -31,7 +32,7 @@ export function daemonLogPath(home: string): string {
  */
 export async function launchDaemon(settings: DaemonSettings, context: LaunchDaemonContext): Promise<DaemonRecord> {
   const logPath = daemonLogPath(context.home);
-  mkdirSync(path.dirname(logPath), { recursive: true, mode: 0o700 });
+  makeFolder(path.dirname(logPath), 0o700);
   const before = logSize(logPath);
   const fd = openSync(logPath, 'a', 0o600);
   const script = context.script ?? resolveCompiledScript('app/daemon/daemon-main.js');
