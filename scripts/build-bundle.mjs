@@ -102,7 +102,7 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: { batch: 'dist/cli/main.js' },
+  entryPoints: { batch: 'dist/cli/bundle-entry.js' },
   format: 'cjs',
   plugins: [bundleCommander, lazyUndiciHttp2, lazyCommanderChildProcess],
   // The modules were ES modules (strict, with import.meta); load-bundle.ts runs the bundle as
@@ -120,7 +120,7 @@ await build({
 // one file, compiled with its own code cache.
 await build({
   ...common,
-  entryPoints: { commander: 'commander' },
+  entryPoints: { commander: 'dist/cli/commander-entry.js' },
   format: 'cjs',
   plugins: [lazyCommanderChildProcess],
 });

@@ -4,14 +4,17 @@ import { createRequire } from 'node:module';
 // facade of every export (node:fs's loads fs/promises), ~9 ms of a run's start with its heap flags.
 const requireBuiltin = createRequire(import.meta.url);
 const { isAscii } = requireBuiltin('node:buffer') as typeof import('node:buffer');
-const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = requireBuiltin('node:fs') as typeof import('node:fs');
+const { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = requireBuiltin('node:fs') as typeof import('node:fs');
 const Module = requireBuiltin('node:module') as typeof import('node:module');
 const os = requireBuiltin('node:os') as typeof import('node:os');
 const path = requireBuiltin('node:path') as typeof import('node:path');
 const { fileURLToPath } = requireBuiltin('node:url') as typeof import('node:url');
 const vm = requireBuiltin('node:vm') as typeof import('node:vm');
 
-/** What the bundle exports: the CLI's entry (src/cli/main.ts). */
+/** src/util/make-folder.ts's `makeFolder`, as the bundles export it (src/cli/bundle-entry.ts). */
+type FolderMaker = (folder: string, mode?: number) => void;
+
+/** What the bundle exports: the CLI's entry (src/cli/main.ts, through src/cli/bundle-entry.ts). */
 export interface BundledCli {
   main(argv?: readonly string[]): Promise<void>;
 }
@@ -85,7 +88,7 @@ function readCache(file: string): { readonly data: Buffer; readonly bytecode: nu
  * wrote it first). A cache that cannot be written only costs the next start its time, so a
  * failure is ignored.
  */
-function writeCacheAtExit(script: import('node:vm').Script, file: CacheFile, stored: { readonly bytecode: number } | undefined): void {
+function writeCacheAtExit(script: import('node:vm').Script, file: CacheFile, stored: { readonly bytecode: number } | undefined, makeFolder: FolderMaker): void {
   process.once('exit', () => {
     try {
       const bytecode = (requireBuiltin('node:v8') as typeof import('node:v8')).getHeapCodeStatistics().bytecode_and_metadata_size;
@@ -93,7 +96,9 @@ function writeCacheAtExit(script: import('node:vm').Script, file: CacheFile, sto
       const header = Buffer.alloc(headerBytes);
       header.writeUInt32LE(magic, 0);
       header.writeUInt32LE(Math.min(bytecode, 0xffffffff), 4);
-      mkdirSync(file.dir, { recursive: true, mode: 0o700 });
+      // Not mkdirSync's recursive mode: it spins forever where the kernel refuses a folder whose
+      // parent exists (BATCH_CODE_CACHE_DIR under /proc); makeFolder throws there.
+      makeFolder(file.dir, 0o700);
       const partial = `${file.path}.${process.pid}.partial`;
       writeFileSync(partial, Buffer.concat([header, script.createCachedData()]), { mode: 0o600 });
       renameSync(partial, file.path);
@@ -122,6 +127,9 @@ export function loadBundle<Exports = BundledCli>(options: LoadBundleOptions = {}
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData: stored?.data, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
   const module = { exports: {} as Exports };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
-  if (file !== undefined) writeCacheAtExit(script, file, stored);
+  // Every bundle of scripts/build-bundle.mjs exports util/make-folder.ts's makeFolder: without it
+  // (a bundle from elsewhere) no cache is written.
+  const { makeFolder } = module.exports as { readonly makeFolder?: FolderMaker };
+  if (file !== undefined && typeof makeFolder === 'function') writeCacheAtExit(script, file, stored, makeFolder);
   return module.exports;
 }

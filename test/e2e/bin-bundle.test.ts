@@ -161,4 +161,17 @@ describe('the code cache of the bundle', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ exitCode: 0 });
   }, 60_000);
+
+  it('a cache folder the kernel refuses although its parent is there (/proc) costs nothing: the run and --help exit (recursive mkdir spun there forever at exit)', async () => {
+    const refusing = path.join('/proc', `batch-no-such-folder-${process.pid}`, 'code-cache');
+    const env = { BATCH_HOME: path.join(dir, 'home-proc'), BATCH_CODE_CACHE_DIR: refusing };
+    const input = path.join(dir, 'proc.jsonl');
+    writeFileSync(input, `${JSON.stringify({ id: 'proc', prompt: 'prompt proc', max_tokens: 4 })}\n`);
+    const run = await runCliProcess(['run', input, '--server', sim.url, '--quiet', '--json'], { cwd: dir, env, timeoutMs: 30_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ exitCode: 0 });
+    const help = await runCliProcess(['--help'], { cwd: dir, env, timeoutMs: 30_000 });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/Usage: batch/);
+  }, 90_000);
 });
